@@ -1,0 +1,275 @@
+//! Merge node reports into one ordered path with a first failure and a summary.
+//!
+//! Pure: the agent (for its own single report), the lab and the controller all call this, so a
+//! path reads the same wherever it was assembled.
+
+use crate::report::{
+    DnsResult, Endpoint, FirstFailure, Hop, HopDetail, HopKind, NodeReport, Verdict,
+};
+
+/// One path from the source pod to the endpoint, across nodes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MergedPath {
+    pub hops: Vec<Hop>,
+    pub dns: Vec<DnsResult>,
+    pub first_failure: Option<FirstFailure>,
+    /// The connect's outcome, when a connect ran.
+    pub reachable: Option<bool>,
+    pub chosen_endpoint: Option<Endpoint>,
+    pub summary: String,
+}
+
+/// Merge reports, the source node's first, into one path.
+///
+/// Hops are ordered by their position along a path (the order of [`HopKind`]); hops of the same
+/// kind keep report order, so the source node's Route comes before the endpoint node's. The
+/// Connect hop, the end-to-end symptom, comes last: a broken hop on the way is the cause, the
+/// failed connect its consequence.
+pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
+    let mut hops: Vec<(usize, &Hop)> = reports
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.hops.iter().map(move |h| (i, h)))
+        .collect();
+    hops.sort_by_key(|(i, h)| (h.kind, *i));
+    let hops: Vec<Hop> = hops.into_iter().map(|(_, h)| h.clone()).collect();
+    let dns: Vec<DnsResult> = reports.iter().flat_map(|r| r.dns.iter().cloned()).collect();
+    let first_failure = first_failure(&hops);
+    let reachable = hops
+        .iter()
+        .rev()
+        .find(|h| h.kind == HopKind::Connect)
+        .map(|h| h.verdict != Verdict::Fail);
+    let chosen_endpoint = reports.iter().find_map(|r| r.chosen_endpoint.clone());
+    let summary = summarize(
+        &hops,
+        first_failure.as_ref(),
+        reachable,
+        chosen_endpoint.as_ref(),
+        source,
+        target,
+    );
+    MergedPath {
+        hops,
+        dns,
+        first_failure,
+        reachable,
+        chosen_endpoint,
+        summary,
+    }
+}
+
+/// The first hop on the path whose verdict is Fail.
+pub fn first_failure(hops: &[Hop]) -> Option<FirstFailure> {
+    hops.iter()
+        .find(|h| h.verdict == Verdict::Fail)
+        .map(|h| FirstFailure {
+            hop: h.kind,
+            node: h.node.clone(),
+            reason: h
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("{}Failed", h.kind)),
+            message: h.detail.clone(),
+        })
+}
+
+fn summarize(
+    hops: &[Hop],
+    failure: Option<&FirstFailure>,
+    reachable: Option<bool>,
+    chosen: Option<&Endpoint>,
+    source: &str,
+    target: &str,
+) -> String {
+    let via = chosen.map(|e| format!(" via {e}")).unwrap_or_default();
+    let rules = hops.iter().find_map(|h| match &h.details {
+        Some(HopDetail::ServiceRules(d)) if !d.endpoints.is_empty() => {
+            let n = d.endpoints.len();
+            Some(format!(
+                " ({}, {n} endpoint{})",
+                d.mode,
+                if n == 1 { "" } else { "s" }
+            ))
+        }
+        _ => None,
+    });
+    let rules = rules.unwrap_or_default();
+    match (reachable, failure) {
+        (Some(true), None) => format!("{source} -> {target} reachable{via}{rules}"),
+        (None, None) => format!("{source} -> {target}: no failure found"),
+        (Some(true), Some(f)) => format!(
+            "{source} -> {target} reachable{via}{rules}, but {} on {} failed: {}",
+            f.hop, f.node, f.message
+        ),
+        (_, Some(f)) => format!(
+            "{source} -> {target} unreachable: {} ({} on {})",
+            f.message, f.hop, f.node
+        ),
+        (Some(false), None) => format!("{source} -> {target} unreachable, and no hop explains why"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{ConnectDetail, RuleEndpoint, ServiceRulesDetail};
+
+    fn report(node: &str, hops: Vec<Hop>) -> NodeReport {
+        NodeReport {
+            node: node.into(),
+            hops,
+            summary: String::new(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn endpoint_node_hops_follow_source_node_hops_and_connect_comes_last() {
+        let src = report(
+            "node-a",
+            vec![
+                Hop::new(
+                    "node-a",
+                    HopKind::PodInterface,
+                    "eth0",
+                    Verdict::Ok,
+                    "10.244.1.2/24",
+                ),
+                Hop::new(
+                    "node-a",
+                    HopKind::Connect,
+                    "10.96.0.50:80",
+                    Verdict::Fail,
+                    "connection refused",
+                )
+                .with_reason("ConnectionRefused"),
+                Hop::new(
+                    "node-a",
+                    HopKind::Route,
+                    "10.244.2.7",
+                    Verdict::Ok,
+                    "via 172.18.0.3",
+                ),
+            ],
+        );
+        let dst = report(
+            "node-b",
+            vec![
+                Hop::new(
+                    "node-b",
+                    HopKind::Listener,
+                    "10.244.2.7:8080",
+                    Verdict::Fail,
+                    "nothing listens on 10.244.2.7:8080",
+                )
+                .with_reason("NothingListening"),
+                Hop::new(
+                    "node-b",
+                    HopKind::Route,
+                    "10.244.2.7",
+                    Verdict::Ok,
+                    "dev cni0",
+                ),
+            ],
+        );
+        let path = merge(&[src, dst], "default/curl", "svc/echo:80");
+        let order: Vec<(&str, HopKind)> = path
+            .hops
+            .iter()
+            .map(|h| (h.node.as_str(), h.kind))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                ("node-a", HopKind::PodInterface),
+                ("node-a", HopKind::Route),
+                ("node-b", HopKind::Route),
+                ("node-b", HopKind::Listener),
+                ("node-a", HopKind::Connect),
+            ]
+        );
+        let failure = path.first_failure.expect("a failure");
+        assert_eq!(failure.hop, HopKind::Listener);
+        assert_eq!(failure.node, "node-b");
+        assert_eq!(failure.reason, "NothingListening");
+        assert_eq!(path.reachable, Some(false));
+        assert!(
+            path.summary.contains("nothing listens on 10.244.2.7:8080"),
+            "{}",
+            path.summary
+        );
+    }
+
+    #[test]
+    fn healthy_summary_names_the_endpoint_and_the_rules() {
+        let rules = Hop::new(
+            "a",
+            HopKind::ServiceRules,
+            "10.96.0.50:80/tcp",
+            Verdict::Ok,
+            "3 endpoints",
+        )
+        .with_details(HopDetail::ServiceRules(ServiceRulesDetail {
+            mode: "iptables".into(),
+            endpoints: vec![
+                RuleEndpoint {
+                    ip: "10.244.1.5".into(),
+                    port: 8080,
+                    probability: 0.5,
+                    chain: "KUBE-SEP-A".into(),
+                },
+                RuleEndpoint {
+                    ip: "10.244.2.7".into(),
+                    port: 8080,
+                    probability: 0.5,
+                    chain: "KUBE-SEP-B".into(),
+                },
+            ],
+            ..Default::default()
+        }));
+        let connect = Hop::new(
+            "a",
+            HopKind::Connect,
+            "10.96.0.50:80",
+            Verdict::Ok,
+            "connected in 0.2 ms",
+        )
+        .with_details(HopDetail::Connect(ConnectDetail {
+            ok: true,
+            ..Default::default()
+        }));
+        let mut r = report("a", vec![connect, rules]);
+        r.chosen_endpoint = Some(Endpoint {
+            ip: "10.244.2.7".into(),
+            port: 8080,
+        });
+        let path = merge(&[r], "default/curl", "svc/echo:80");
+        assert_eq!(path.first_failure, None);
+        assert_eq!(path.reachable, Some(true));
+        assert_eq!(
+            path.summary,
+            "default/curl -> svc/echo:80 reachable via 10.244.2.7:8080 (iptables, 2 endpoints)"
+        );
+    }
+
+    #[test]
+    fn a_failure_without_a_reason_gets_one_named_after_its_kind() {
+        let r = report(
+            "a",
+            vec![Hop::new(
+                "a",
+                HopKind::Bridge,
+                "cni0",
+                Verdict::Fail,
+                "bridge cni0 is down",
+            )],
+        );
+        let path = merge(&[r], "s", "t");
+        assert_eq!(
+            path.first_failure.map(|f| f.reason),
+            Some("BridgeFailed".to_string())
+        );
+        assert_eq!(path.reachable, None);
+    }
+}

@@ -1,0 +1,410 @@
+//! The `NetProbe` resource: what to trace (spec) and what was found (status).
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::report::{DnsResult, FirstFailure, Hop};
+
+/// Default for `spec.timeoutSeconds`.
+pub const DEFAULT_TIMEOUT_SECONDS: i32 = 30;
+/// Bounds for `spec.timeoutSeconds`, enforced in the schema and in [`crate::validate`].
+pub const MIN_TIMEOUT_SECONDS: i32 = 1;
+pub const MAX_TIMEOUT_SECONDS: i32 = 600;
+/// Smallest allowed `spec.intervalSeconds`: a periodic probe starts privileged pods on nodes.
+pub const MIN_INTERVAL_SECONDS: i32 = 30;
+
+/// A request to find out whether, and why not, a pod can reach a target.
+///
+/// The controller fulfils it with short-lived agent pods on the nodes involved and writes the
+/// result back as one ordered path of hops, each with a verdict.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "netdiag.dev",
+    version = "v1alpha1",
+    kind = "NetProbe",
+    plural = "netprobes",
+    namespaced,
+    status = "NetProbeStatus",
+    shortname = "nprobe",
+    category = "netdiag",
+    printcolumn = r#"{"name":"Source","type":"string","jsonPath":".spec.source.pod"}"#,
+    printcolumn = r#"{"name":"Target","type":"string","jsonPath":".status.target"}"#,
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+    printcolumn = r#"{"name":"Result","type":"string","jsonPath":".status.conditions[?(@.type==\"Reachable\")].reason"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!has(self.intervalSeconds) || !has(self.ttlSecondsAfterFinished)",
+    "message": "spec.ttlSecondsAfterFinished applies only to one-shot probes: remove it or spec.intervalSeconds"
+}]))]
+pub struct NetProbeSpec {
+    /// The pod the traffic starts from. Always in the NetProbe's own namespace.
+    pub source: ProbeSource,
+    /// What the source pod should reach: exactly one of service, pod, address or dns.
+    pub target: ProbeTarget,
+    /// Which checks to run. Default: every check that applies to the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<Check>>,
+    /// Also resolve this DNS name from the source pod, through each of its nameservers.
+    /// Default for a Service target: the Service's cluster-local name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9.])?$")
+    )]
+    pub dns_name: Option<String>,
+    /// How long one run may take, agent pods included (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self >= 1 && self <= 600", "message": "spec.timeoutSeconds must be between 1 and 600"}]))]
+    pub timeout_seconds: Option<i32>,
+    /// Re-run the probe every this many seconds (at least 30). Unset: run once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self >= 30", "message": "spec.intervalSeconds must be at least 30"}]))]
+    pub interval_seconds: Option<i32>,
+    /// Delete a one-shot NetProbe this many seconds after it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self >= 0", "message": "spec.ttlSecondsAfterFinished must not be negative"}]))]
+    pub ttl_seconds_after_finished: Option<i32>,
+}
+
+/// Where the traffic starts.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeSource {
+    /// Name of a pod in the NetProbe's namespace.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    )]
+    pub pod: String,
+}
+
+/// What to reach. Exactly one field is set.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "[has(self.service), has(self.pod), has(self.address), has(self.dns)].filter(x, x).size() == 1",
+    "message": "spec.target must set exactly one of service, pod, address or dns"
+}]))]
+pub struct ProbeTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<AddressTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsTarget>,
+}
+
+/// A Service, reached through its ClusterIP.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceTarget {
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub name: String,
+    /// Default: the NetProbe's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub namespace: Option<String>,
+    /// The Service port, by number or by name. May be left out when the Service has one port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortRef>,
+}
+
+/// A pod, reached directly at its IP.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PodTarget {
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    )]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub namespace: Option<String>,
+    /// A container port, by number or by name.
+    pub port: PortRef,
+}
+
+/// A literal address, such as a ClusterIP or a node IP.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressTarget {
+    /// An IPv4 address.
+    #[schemars(regex(
+        pattern = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
+    ))]
+    pub ip: String,
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self >= 1 && self <= 65535", "message": "port must be between 1 and 65535"}]))]
+    pub port: i32,
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
+/// A DNS name, resolved through the source pod's nameservers and cluster DNS.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsTarget {
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9.])?$")
+    )]
+    pub name: String,
+}
+
+/// A port by number (1-65535) or by name (an IANA_SVC_NAME).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[serde(untagged)]
+pub enum PortRef {
+    Number(i32),
+    Name(String),
+}
+
+impl JsonSchema for PortRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PortRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "x-kubernetes-int-or-string": true,
+            "description": "A port by number (1-65535) or by name.",
+            "x-kubernetes-validations": [{
+                "rule": "type(self) == int ? (self >= 1 && self <= 65535) : self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self) <= 15",
+                "message": "port must be a number between 1 and 65535 or a port name of at most 15 lower-case letters, digits and '-'"
+            }]
+        })
+    }
+}
+
+impl std::fmt::Display for PortRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PortRef::Number(n) => write!(f, "{n}"),
+            PortRef::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+pub enum Protocol {
+    #[default]
+    TCP,
+    UDP,
+}
+
+impl Protocol {
+    /// Lower-case name as iptables and conntrack print it.
+    pub fn as_lower(self) -> &'static str {
+        match self {
+            Protocol::TCP => "tcp",
+            Protocol::UDP => "udp",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_lower())
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Ok(Protocol::TCP),
+            "udp" => Ok(Protocol::UDP),
+            other => Err(format!("unknown protocol {other:?}: expected tcp or udp")),
+        }
+    }
+}
+
+/// The checks a probe can run.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum Check {
+    /// Pod interface, veth, bridge, kube-proxy rules, routes and node settings.
+    Path,
+    /// A real TCP connect or UDP exchange from inside the source pod.
+    Connect,
+    /// The conntrack entry of that connection: which endpoint DNAT chose.
+    Conntrack,
+    /// DNS queries through each of the pod's nameservers and cluster DNS.
+    DNS,
+}
+
+/// The target with exactly one kind chosen; see [`ProbeTarget::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetRef<'a> {
+    Service(&'a ServiceTarget),
+    Pod(&'a PodTarget),
+    Address(&'a AddressTarget),
+    Dns(&'a DnsTarget),
+}
+
+impl ProbeTarget {
+    /// The one target kind that is set, or `None` when zero or several are.
+    pub fn kind(&self) -> Option<TargetRef<'_>> {
+        let set: Vec<TargetRef<'_>> = [
+            self.service.as_ref().map(TargetRef::Service),
+            self.pod.as_ref().map(TargetRef::Pod),
+            self.address.as_ref().map(TargetRef::Address),
+            self.dns.as_ref().map(TargetRef::Dns),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match set.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// Short human form, as kubectl would write it: `svc/echo:http`, `pod/web:8080`,
+    /// `10.96.0.10:53/udp`, `dns/echo.default.svc.cluster.local`.
+    pub fn display(&self, probe_namespace: &str) -> String {
+        let ns = |n: &Option<String>| match n {
+            Some(n) if n != probe_namespace => format!("{n}/"),
+            _ => String::new(),
+        };
+        match self.kind() {
+            Some(TargetRef::Service(s)) => match &s.port {
+                Some(p) => format!("svc/{}{}:{p}", ns(&s.namespace), s.name),
+                None => format!("svc/{}{}", ns(&s.namespace), s.name),
+            },
+            Some(TargetRef::Pod(p)) => format!("pod/{}{}:{}", ns(&p.namespace), p.name, p.port),
+            Some(TargetRef::Address(a)) => format!("{}:{}/{}", a.ip, a.port, a.protocol),
+            Some(TargetRef::Dns(d)) => format!("dns/{}", d.name),
+            None => "<invalid target>".to_string(),
+        }
+    }
+}
+
+/// Lifecycle of one run, as `status.phase`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum Phase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl Phase {
+    pub fn is_finished(self) -> bool {
+        matches!(self, Phase::Succeeded | Phase::Failed)
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Pending => "Pending",
+            Phase::Running => "Running",
+            Phase::Succeeded => "Succeeded",
+            Phase::Failed => "Failed",
+        })
+    }
+}
+
+/// What was found. `Succeeded` means the probe ran to the end; whether the target was reachable
+/// is the `Reachable` condition and `firstFailure`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NetProbeStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Completed`, `Reachable`, and the kstatus pair `Ready` / `Reconciling`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<StatusCondition>,
+    /// The target in short form (`svc/echo:http`), for `kubectl get`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// One line: reachable or not, and through what.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The first hop on the path whose verdict is Fail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<FirstFailure>,
+    /// The path from the source pod to the endpoint, in order, across nodes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hops: Vec<Hop>,
+    /// One answer per DNS server asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<DnsResult>,
+    /// The agent runs of the latest run, one per node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeRun>,
+    /// RFC 3339 time the latest run started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// RFC 3339 time the latest run finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_time: Option<String>,
+    /// How many runs have finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs: Option<i64>,
+}
+
+/// A condition in the shape of `metav1.Condition`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusCondition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// "True", "False" or "Unknown".
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// One agent run on one node.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeRun {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_pod: Option<String>,
+    /// The agent pod's phase: Pending, Running, Succeeded, Failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl NetProbeStatus {
+    /// The condition of this type, if any.
+    pub fn condition(&self, type_: &str) -> Option<&StatusCondition> {
+        self.conditions.iter().find(|c| c.type_ == type_)
+    }
+}
+
+/// The CRD as YAML, exactly as checked in at `crds/netprobe.yaml`.
+pub fn crd_yaml() -> Result<String, serde_saphyr::ser::Error> {
+    use kube::CustomResourceExt;
+    let header = "# Generated by `cargo run -p netdiag-crds --bin crdgen`; do not edit.\n";
+    Ok(format!(
+        "{header}{}",
+        serde_saphyr::to_string(&NetProbe::crd())?
+    ))
+}
