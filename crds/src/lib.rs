@@ -4,10 +4,12 @@
 //! Everything here is pure data and pure functions: no I/O, no async, no cluster access.
 
 pub mod merge;
+pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod validate;
 
+pub use plan::{DnsServer, PlanRole, PlanTarget, TracePlan};
 pub use probe::{
     Check, NetProbe, NetProbeSpec, NetProbeStatus, NodeRun, Phase, PortRef, ProbeSource,
     ProbeTarget, Protocol, StatusCondition, TargetRef,

@@ -1,0 +1,1 @@
+//! kube-proxy's programmed state: iptables (legacy and nft backends), the walker, the generator.

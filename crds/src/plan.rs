@@ -1,0 +1,88 @@
+//! The trace plan: the one argument an agent pod receives, as JSON. The controller and the lab
+//! write it; `netdiag-agent trace --plan` reads it. It holds addresses and names only: nothing in
+//! it can name a command, an image, a path or a node.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::probe::{Check, Protocol};
+use crate::report::Endpoint;
+
+/// What the agent does on its node.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TracePlan {
+    /// Which part of the path this node holds.
+    pub role: PlanRole,
+    /// Source role: the source pod's IP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    /// Where to connect (a ClusterIP or a pod IP). Absent for a DNS-only probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<PlanTarget>,
+    /// The target is a Service VIP: walk kube-proxy's rules for it.
+    #[serde(default)]
+    pub target_is_service: bool,
+    /// Ready endpoints the API knows for the Service, to compare with kube-proxy's rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_endpoints: Vec<Endpoint>,
+    /// Endpoint role: the endpoint to check on this node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<Endpoint>,
+    /// Resolve this name from the source pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
+    /// Extra DNS servers to ask besides the pod's resolv.conf (the kube-dns ClusterIP).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_servers: Vec<DnsServer>,
+    /// Empty: every check that applies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    /// Budget for each network wait (connect, DNS query), in milliseconds.
+    #[serde(default = "default_step_timeout_ms")]
+    pub step_timeout_ms: u64,
+}
+
+fn default_step_timeout_ms() -> u64 {
+    2000
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum PlanRole {
+    /// The node of the source pod: the full trace.
+    Source,
+    /// The node of the endpoint the source reached: route and listener.
+    Endpoint,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanTarget {
+    pub ip: String,
+    pub port: u16,
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
+impl std::fmt::Display for PlanTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}/{}", self.ip, self.port, self.protocol)
+    }
+}
+
+/// A DNS server to ask, and what it is.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsServer {
+    /// `IP` or `IP:port`.
+    pub address: String,
+    /// `kube-dns`, `nodelocaldns`...
+    pub role: String,
+}
+
+impl TracePlan {
+    /// Whether a check runs: listed, or nothing listed.
+    pub fn wants(&self, check: Check) -> bool {
+        self.checks.is_empty() || self.checks.contains(&check)
+    }
+}
