@@ -19,6 +19,16 @@ pub struct MergedPath {
     pub summary: String,
 }
 
+impl MergedPath {
+    /// Copy the path into a NetProbe status: hops, dns, firstFailure, summary.
+    pub fn apply_to(&self, status: &mut crate::probe::NetProbeStatus) {
+        status.hops = self.hops.clone();
+        status.dns = self.dns.clone();
+        status.first_failure = self.first_failure.clone();
+        status.summary = Some(self.summary.clone());
+    }
+}
+
 /// Merge reports, the source node's first, into one path.
 ///
 /// Hops are ordered by their position along a path (the order of [`HopKind`]); hops of the same

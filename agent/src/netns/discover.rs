@@ -1,0 +1,1 @@
+//! Finding a pod's network namespace by its IP. TODO: owner fills in.
