@@ -183,7 +183,7 @@ impl JsonSchema for PortRef {
             "x-kubernetes-int-or-string": true,
             "description": "A port by number (1-65535) or by name.",
             "x-kubernetes-validations": [{
-                "rule": "type(self) == int ? (self >= 1 && self <= 65535) : self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self) <= 15",
+                "rule": "string(self).matches('^[0-9]+$') ? (int(string(self)) >= 1 && int(string(self)) <= 65535) : (string(self).matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(string(self)) <= 15)",
                 "message": "port must be a number between 1 and 65535 or a port name of at most 15 lower-case letters, digits and '-'"
             }]
         })

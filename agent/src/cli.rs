@@ -1,0 +1,297 @@
+//! The `netdiag-agent` command line. Also mounted, hidden, under `kubectl netdiag agent`, so the
+//! lab needs only the plugin binary.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use netdiag_crds::{Check, DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, Protocol, TracePlan};
+
+use crate::trace::{AgentEnv, dns_server_addr};
+
+/// netdiag's node agent: traces one pod's path to a target through this node's real data plane
+/// (pod netns, veth, bridge, kube-proxy rules, conntrack, routes, listeners, DNS) and prints one
+/// report. Runs as root in the node's network namespace.
+#[derive(Parser, Debug)]
+#[command(name = "netdiag-agent", version, about, long_about = None)]
+pub struct AgentCli {
+    #[command(subcommand)]
+    pub command: AgentCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCommand {
+    /// Trace from a pod on this node to a target, or check an endpoint on this node.
+    #[command(after_help = TRACE_EXAMPLES)]
+    Trace(TraceArgs),
+    /// The long-lived process of a lab pod: holds its namespace and serves its ports.
+    #[command(hide = true)]
+    LabPod(crate::lab::pod_process::PodProcessArgs),
+}
+
+const TRACE_EXAMPLES: &str = "\
+Examples:
+  # Pod 10.244.1.2 to a Service VIP, comparing kube-proxy's rules with the API's endpoints
+  netdiag-agent trace --from 10.244.1.2 --to 10.96.45.10:80/tcp \\
+      --expect-endpoint 10.244.1.5:8080 --expect-endpoint 10.244.2.7:8080
+
+  # Also resolve the Service's name through the pod's nameservers and kube-dns
+  netdiag-agent trace --from 10.244.1.2 --to 10.96.45.10:80 \\
+      --dns-name echo-service.default.svc.cluster.local --dns-server 10.96.0.10
+
+  # The controller's form: a JSON plan (inline, from a file, or - for stdin)
+  netdiag-agent trace --plan plan.json -o json
+
+Exit status: 0 when a report was written (whatever it found), 2 when the agent could not run.";
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// The source pod's IP; its network namespace must be on this node.
+    #[arg(long, value_name = "POD_IP", conflicts_with = "plan", required_unless_present = "plan")]
+    pub from: Option<String>,
+    /// The target: IP:PORT[/tcp|/udp] (a Service VIP or a pod IP).
+    #[arg(long, value_name = "IP:PORT[/PROTO]", conflicts_with = "plan")]
+    pub to: Option<String>,
+    /// Resolve this name from the pod, through each nameserver it uses.
+    #[arg(long, value_name = "NAME")]
+    pub dns_name: Option<String>,
+    /// A further DNS server to ask, usually the kube-dns ClusterIP (repeatable).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub dns_server: Vec<String>,
+    /// A ready endpoint the API lists for the Service (repeatable); makes the target a Service.
+    #[arg(long, value_name = "IP:PORT")]
+    pub expect_endpoint: Vec<String>,
+    /// Check only this endpoint on this node (route and listener): the endpoint side of a trace.
+    #[arg(long, value_name = "IP:PORT[/PROTO]", conflicts_with_all = ["plan", "from"])]
+    pub endpoint: Option<String>,
+    /// The whole request as a JSON plan: inline JSON, a file, or - for stdin.
+    #[arg(long, value_name = "JSON|FILE|-")]
+    pub plan: Option<String>,
+    /// Wait at most this long for each connect or DNS answer.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub step_timeout_ms: u64,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// The node name to report (default: $NODE_NAME, else the hostname).
+    #[arg(long, env = "NODE_NAME")]
+    pub node_name: Option<String>,
+    /// Where named network namespaces live.
+    #[arg(long, default_value = "/var/run/netns")]
+    pub netns_dir: PathBuf,
+    /// The host's procfs (a pod mounts it elsewhere, e.g. /host/proc).
+    #[arg(long, default_value = "/proc")]
+    pub proc: PathBuf,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+/// What stops the agent before it can report.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("--to {0:?}: expected IP:PORT[/tcp|/udp], e.g. 10.96.45.10:80/tcp")]
+    BadTarget(String),
+    #[error("--expect-endpoint {0:?}: expected IP:PORT, e.g. 10.244.1.5:8080")]
+    BadEndpoint(String),
+    #[error("--dns-server {0:?}: expected IP or IP:PORT, e.g. 10.96.0.10")]
+    BadDnsServer(String),
+    #[error("nothing to trace: give --to, --dns-name, --endpoint or --plan")]
+    NothingToDo,
+    #[error("cannot read the plan from {from}: {source}")]
+    ReadPlan {
+        from: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the plan from {from} is not valid JSON for a TracePlan: {source}")]
+    ParsePlan {
+        from: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Plan(#[from] crate::trace::PlanError),
+}
+
+/// Parse `IP:PORT[/tcp|/udp]`.
+pub fn parse_target(s: &str) -> Result<PlanTarget, CliError> {
+    let bad = || CliError::BadTarget(s.to_string());
+    let (addr, proto) = match s.rsplit_once('/') {
+        Some((a, p)) => (a, p.parse::<Protocol>().map_err(|_| bad())?),
+        None => (s, Protocol::TCP),
+    };
+    let sa: std::net::SocketAddrV4 = addr.parse().map_err(|_| bad())?;
+    if sa.port() == 0 {
+        return Err(bad());
+    }
+    Ok(PlanTarget { ip: sa.ip().to_string(), port: sa.port(), protocol: proto })
+}
+
+fn parse_endpoint(s: &str) -> Result<Endpoint, CliError> {
+    let sa: std::net::SocketAddrV4 = s.parse().map_err(|_| CliError::BadEndpoint(s.to_string()))?;
+    Ok(Endpoint { ip: sa.ip().to_string(), port: sa.port() })
+}
+
+/// Build the plan the flags describe (the same plan the controller would send).
+pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
+    if let Some(src) = &args.plan {
+        return read_plan(src);
+    }
+    let dns_servers = args
+        .dns_server
+        .iter()
+        .map(|s| {
+            dns_server_addr(s)
+                .map(|a| DnsServer { address: a.to_string(), role: "kube-dns".into() })
+                .ok_or_else(|| CliError::BadDnsServer(s.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(ep) = &args.endpoint {
+        let t = parse_target(ep)?;
+        return Ok(TracePlan {
+            role: PlanRole::Endpoint,
+            source_ip: None,
+            endpoint: Some(Endpoint { ip: t.ip.clone(), port: t.port }),
+            target: Some(t),
+            target_is_service: false,
+            expected_endpoints: vec![],
+            dns_name: None,
+            dns_servers: vec![],
+            checks: vec![],
+            step_timeout_ms: args.step_timeout_ms,
+        });
+    }
+    if args.to.is_none() && args.dns_name.is_none() {
+        return Err(CliError::NothingToDo);
+    }
+    let target = args.to.as_deref().map(parse_target).transpose()?;
+    let expected = args.expect_endpoint.iter().map(|s| parse_endpoint(s)).collect::<Result<Vec<_>, _>>()?;
+    Ok(TracePlan {
+        role: PlanRole::Source,
+        source_ip: args.from.clone(),
+        target_is_service: target.is_some(),
+        target,
+        expected_endpoints: expected,
+        endpoint: None,
+        dns_name: args.dns_name.clone(),
+        dns_servers,
+        checks: vec![Check::Path, Check::Connect, Check::Conntrack, Check::DNS],
+        step_timeout_ms: args.step_timeout_ms,
+    })
+}
+
+fn read_plan(src: &str) -> Result<TracePlan, CliError> {
+    let (from, text) = if src.trim_start().starts_with('{') {
+        ("the --plan argument".to_string(), src.to_string())
+    } else if src == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|source| CliError::ReadPlan { from: "stdin".into(), source })?;
+        ("stdin".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(src).map_err(|source| CliError::ReadPlan { from: src.into(), source })?;
+        (src.to_string(), text)
+    };
+    serde_json::from_str(&text).map_err(|source| CliError::ParsePlan { from, source })
+}
+
+fn node_name(args: &TraceArgs) -> String {
+    if let Some(n) = &args.node_name {
+        return n.clone();
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "node".to_string())
+}
+
+/// Run a parsed command line.
+pub fn run(cli: AgentCli) -> ExitCode {
+    match cli.command {
+        AgentCommand::Trace(args) => match trace(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("netdiag-agent: {e}");
+                ExitCode::from(2)
+            }
+        },
+        AgentCommand::LabPod(args) => crate::lab::pod_process::run(args),
+    }
+}
+
+fn trace(args: &TraceArgs) -> Result<(), CliError> {
+    let plan = plan_from_args(args)?;
+    let env = AgentEnv { node: node_name(args), netns_dir: args.netns_dir.clone(), proc: args.proc.clone() };
+    let report = crate::trace::run(&plan, &env)?;
+    print_report(&report, args.output);
+    Ok(())
+}
+
+/// Print a report: one JSON line (the controller reads the last line of the log), or the table.
+pub fn print_report(report: &NodeReport, output: Output) {
+    match output {
+        Output::Json => match serde_json::to_string(report) {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("netdiag-agent: cannot encode the report: {e}"),
+        },
+        Output::Table => {
+            let mut status = netdiag_crds::NetProbeStatus::default();
+            let source = report.source.clone().unwrap_or_default();
+            let target = report.target.clone().unwrap_or_default();
+            netdiag_crds::merge::merge(std::slice::from_ref(report), &source, &target).apply_to(&mut status);
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let opts = netdiag_crds::render::RenderOptions { wide: false, color };
+            print!("{}", netdiag_crds::render::table(&status, &opts));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_with_and_without_protocol() {
+        let t = parse_target("10.96.0.10:53/udp").expect("valid");
+        assert_eq!((t.ip.as_str(), t.port, t.protocol), ("10.96.0.10", 53, Protocol::UDP));
+        assert_eq!(parse_target("10.96.45.10:80").expect("valid").protocol, Protocol::TCP);
+        for bad in ["10.96.45.10", "10.96.45.10:0", "10.96.45.10:80/sctp", "host:80", "10.96.45.10:99999"] {
+            let e = parse_target(bad).expect_err(bad);
+            assert!(e.to_string().contains("IP:PORT"), "{e}");
+        }
+    }
+
+    fn args(extra: &[&str]) -> TraceArgs {
+        let mut argv = vec!["netdiag-agent", "trace"];
+        argv.extend_from_slice(extra);
+        match AgentCli::try_parse_from(argv).expect("parses").command {
+            AgentCommand::Trace(a) => a,
+            other => panic!("not trace: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_make_the_same_plan_the_controller_would_send() {
+        let a = args(&["--from", "10.244.1.2", "--to", "10.96.45.10:80", "--expect-endpoint", "10.244.1.5:8080", "--dns-name", "echo", "--dns-server", "10.96.0.10"]);
+        let plan = plan_from_args(&a).expect("plan");
+        assert_eq!(plan.role, PlanRole::Source);
+        assert_eq!(plan.expected_endpoints, vec![Endpoint { ip: "10.244.1.5".into(), port: 8080 }]);
+        assert_eq!(plan.dns_servers, vec![DnsServer { address: "10.96.0.10:53".into(), role: "kube-dns".into() }]);
+        assert!(plan.target_is_service);
+    }
+
+    #[test]
+    fn an_inline_plan_is_read_as_json() {
+        let a = args(&["--plan", r#"{"role":"Endpoint","endpoint":{"ip":"10.244.2.7","port":8080}}"#]);
+        let plan = plan_from_args(&a).expect("plan");
+        assert_eq!(plan.role, PlanRole::Endpoint);
+        assert_eq!(plan.step_timeout_ms, 2000);
+        let bad = args(&["--plan", "{not json"]);
+        assert!(matches!(plan_from_args(&bad), Err(CliError::ParsePlan { .. })));
+    }
+}

@@ -1,0 +1,214 @@
+//! The CRD as the API server would apply it: the checked-in YAML is current, and the schema (its
+//! structure plus its CEL rules, evaluated client-side with kube-cel) refuses bad NetProbes with
+//! a message that names the field, and accepts every sample under config/samples.
+
+use std::path::{Path, PathBuf};
+
+use netdiag_crds::NetProbe;
+use serde_json::{Value, json};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn crd() -> Value {
+    use kube::CustomResourceExt;
+    serde_json::to_value(NetProbe::crd()).expect("CRD serializes")
+}
+
+fn schema() -> Value {
+    crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
+}
+
+/// What `kubectl apply` would refuse: structural schema errors (types, required fields, enums,
+/// patterns) plus failed CEL rules, as "field: message" lines.
+fn admission_errors(object: &Value) -> Vec<String> {
+    let schema = schema();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .expect("the openAPIV3Schema is a valid JSON schema");
+    let mut errors: Vec<String> = validator
+        .iter_errors(object)
+        .map(|e| {
+            format!(
+                "{}: {e}",
+                e.instance_path()
+                    .to_string()
+                    .trim_start_matches('/')
+                    .replace('/', ".")
+            )
+        })
+        .collect();
+    if let Err(cel) = kube_cel::Validator::new().validate(&schema, object, None) {
+        errors.extend(cel.into_vec().into_iter().map(|e| e.to_string()));
+    }
+    errors
+}
+
+fn probe(spec: Value) -> Value {
+    json!({
+        "apiVersion": "netdiag.dev/v1alpha1",
+        "kind": "NetProbe",
+        "metadata": {"name": "p", "namespace": "default"},
+        "spec": spec,
+    })
+}
+
+fn good_spec() -> Value {
+    json!({"source": {"pod": "curl1"}, "target": {"service": {"name": "echo-service", "port": "http"}}})
+}
+
+#[test]
+fn the_checked_in_crd_is_what_the_types_generate() {
+    let generated = netdiag_crds::probe::crd_yaml().expect("CRD renders");
+    let path = repo().join("crds/netprobe.yaml");
+    let on_disk = std::fs::read_to_string(&path).expect("crds/netprobe.yaml exists");
+    assert!(
+        generated == on_disk,
+        "crds/netprobe.yaml is stale: run `cargo run -p netdiag-crds --bin crdgen > crds/netprobe.yaml`"
+    );
+}
+
+#[test]
+fn the_crd_carries_its_names_columns_and_status_subresource() {
+    let crd = crd();
+    assert_eq!(crd["spec"]["group"], "netdiag.dev");
+    assert_eq!(crd["spec"]["scope"], "Namespaced");
+    assert_eq!(crd["spec"]["names"]["shortNames"], json!(["nprobe"]));
+    assert_eq!(crd["spec"]["names"]["categories"], json!(["netdiag"]));
+    let version = &crd["spec"]["versions"][0];
+    assert_eq!(version["name"], "v1alpha1");
+    assert!(version["subresources"]["status"].is_object());
+    let columns: Vec<&str> = version["additionalPrinterColumns"]
+        .as_array()
+        .expect("printer columns")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(columns, ["Source", "Target", "Phase", "Result", "Age"]);
+}
+
+#[test]
+fn a_good_probe_is_admitted() {
+    assert_eq!(admission_errors(&probe(good_spec())), Vec::<String>::new());
+}
+
+#[test]
+fn two_targets_are_refused_naming_the_target() {
+    let mut spec = good_spec();
+    spec["target"]["dns"] = json!({"name": "echo.default.svc.cluster.local"});
+    let errors = admission_errors(&probe(spec));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("spec.target") && e.contains("exactly one")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn no_target_at_all_is_refused() {
+    let mut spec = good_spec();
+    spec["target"] = json!({});
+    let errors = admission_errors(&probe(spec));
+    assert!(
+        errors.iter().any(|e| e.contains("spec.target")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn port_70000_is_refused_naming_the_port() {
+    for target in [
+        json!({"service": {"name": "echo", "port": 70000}}),
+        json!({"pod": {"name": "echo-1", "port": 70000}}),
+        json!({"address": {"ip": "10.96.0.10", "port": 70000, "protocol": "UDP"}}),
+    ] {
+        let mut spec = good_spec();
+        spec["target"] = target.clone();
+        let errors = admission_errors(&probe(spec));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("port") && e.contains("65535")),
+            "{target}: {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_port_name_is_refused() {
+    let mut spec = good_spec();
+    spec["target"]["service"]["port"] = json!("Not_A_Port");
+    let errors = admission_errors(&probe(spec));
+    assert!(errors.iter().any(|e| e.contains("port")), "{errors:?}");
+}
+
+#[test]
+fn a_negative_timeout_is_refused_naming_the_field() {
+    let mut spec = good_spec();
+    spec["timeoutSeconds"] = json!(-1);
+    let errors = admission_errors(&probe(spec));
+    assert!(
+        errors.iter().any(|e| e.contains("timeoutSeconds")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn an_interval_below_30_seconds_is_refused() {
+    let mut spec = good_spec();
+    spec["intervalSeconds"] = json!(10);
+    let errors = admission_errors(&probe(spec));
+    assert!(
+        errors.iter().any(|e| e.contains("intervalSeconds")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_probe_without_source_is_refused_naming_the_source() {
+    let mut spec = good_spec();
+    spec.as_object_mut().expect("object").remove("source");
+    let errors = admission_errors(&probe(spec));
+    assert!(errors.iter().any(|e| e.contains("source")), "{errors:?}");
+}
+
+#[test]
+fn an_unknown_protocol_and_a_bad_ip_are_refused() {
+    let mut spec = good_spec();
+    spec["target"] = json!({"address": {"ip": "10.96.0.300", "port": 53, "protocol": "SCTP"}});
+    let errors = admission_errors(&probe(spec));
+    assert!(errors.iter().any(|e| e.contains("protocol")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("ip")), "{errors:?}");
+}
+
+#[test]
+fn every_sample_is_admitted_and_valid() {
+    let dir = repo().join("config/samples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("config/samples exists") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml")
+            || path.ends_with("kustomization.yaml")
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("readable sample");
+        let object: Value =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let errors = admission_errors(&object);
+        assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+        let typed: NetProbe =
+            serde_json::from_value(object).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        netdiag_crds::validate::validate_spec(&typed.spec)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        seen += 1;
+    }
+    assert!(
+        seen >= 4,
+        "expected one sample per target kind in {}, found {seen}",
+        dir.display()
+    );
+}
