@@ -1,0 +1,3 @@
+//! DNS probe (in progress).
+
+pub mod wire;

@@ -1,0 +1,244 @@
+//! A mini data plane for the probe tests, built with `ip` in namespaces unique to one test:
+//! a node namespace with a bridge `br0` (10.244.1.1/24), and pod namespaces joined to it by
+//! veth pairs. Nothing has an uplink, so no packet leaves the machine. Everything the lab
+//! starts (namespaces, server threads, child processes) is removed when it is dropped,
+//! including when the test panics.
+
+#![allow(dead_code)] // each test binary uses a different part of the helper
+
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use netdiag_agent::netns::run_in;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether privileged tests can run: as root yes; otherwise skip locally, fail under CI.
+pub fn root_or_skip(test: &str) -> bool {
+    let euid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(str::to_string))
+        })
+        .unwrap_or_default();
+    if euid == "0" {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "{test} needs root (network namespaces, iptables) and CI is set: run the tests as root"
+        );
+    }
+    eprintln!("skipping {test}: not root");
+    false
+}
+
+/// Run a command, panicking with its stderr when it fails.
+pub fn run(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A namespace of the lab.
+pub struct Ns {
+    pub name: String,
+}
+
+impl Ns {
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(format!("/var/run/netns/{}", self.name))
+    }
+
+    /// `ip netns exec NAME args...`
+    pub fn exec(&self, args: &[&str]) {
+        let mut full = vec!["ip", "netns", "exec", &self.name];
+        full.extend_from_slice(args);
+        run(&full);
+    }
+}
+
+pub struct Lab {
+    prefix: String,
+    pub node: Ns,
+    pub pods: Vec<Ns>,
+    children: Vec<Child>,
+    files: Vec<String>,
+    stops: Vec<Arc<AtomicBool>>,
+}
+
+impl Lab {
+    /// A node namespace with bridge `br0` at 10.244.1.1/24, forwarding and bridge netfilter on.
+    pub fn new() -> Lab {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let prefix = format!("ndpr-{}-{n}", std::process::id());
+        let node = Ns {
+            name: format!("{prefix}-node"),
+        };
+        run(&["ip", "netns", "add", &node.name]);
+        // From here on, Drop removes what exists.
+        let lab = Lab {
+            prefix,
+            node,
+            pods: Vec::new(),
+            children: Vec::new(),
+            files: Vec::new(),
+            stops: Vec::new(),
+        };
+        let node = &lab.node;
+        node.exec(&["ip", "link", "set", "lo", "up"]);
+        node.exec(&["ip", "link", "add", "br0", "type", "bridge"]);
+        node.exec(&["ip", "addr", "add", "10.244.1.1/24", "dev", "br0"]);
+        node.exec(&["ip", "link", "set", "br0", "up"]);
+        node.exec(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        node.exec(&["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"]);
+        lab
+    }
+
+    /// A pod namespace at `ip`/24 on the bridge, default route via the bridge.
+    pub fn add_pod(&mut self, ip: Ipv4Addr) -> PathBuf {
+        let i = self.pods.len();
+        let pod = Ns {
+            name: format!("{}-pod{i}", self.prefix),
+        };
+        run(&["ip", "netns", "add", &pod.name]);
+        let host_if = format!("veth{i}");
+        self.pods.push(pod);
+        let pod = &self.pods[i];
+        self.node.exec(&[
+            "ip", "link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns",
+            &pod.name,
+        ]);
+        self.node
+            .exec(&["ip", "link", "set", &host_if, "master", "br0", "up"]);
+        pod.exec(&["ip", "link", "set", "lo", "up"]);
+        pod.exec(&["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+        pod.exec(&["ip", "link", "set", "eth0", "up"]);
+        pod.exec(&["ip", "route", "add", "default", "via", "10.244.1.1"]);
+        pod.path()
+    }
+
+    /// `iptables -t nat -A PREROUTING -d VIP -p PROTO --dport PORT -j DNAT --to-destination TO`
+    /// in the node namespace, the shape of kube-proxy's KUBE-SEP rule.
+    pub fn dnat(&self, vip: SocketAddrV4, proto: &str, to: SocketAddrV4) {
+        self.node.exec(&[
+            "iptables",
+            "-t",
+            "nat",
+            "-A",
+            "PREROUTING",
+            "-d",
+            &format!("{}/32", vip.ip()),
+            "-p",
+            proto,
+            "--dport",
+            &vip.port().to_string(),
+            "-j",
+            "DNAT",
+            "--to-destination",
+            &to.to_string(),
+        ]);
+    }
+
+    /// A TCP server in pod `pod`, accepting and closing connections from a thread until the
+    /// lab is dropped.
+    pub fn tcp_server(&mut self, pod: usize, addr: SocketAddrV4) {
+        let path = self.pods[pod].path();
+        let listener = run_in(&path, move || TcpListener::bind(addr))
+            .expect("enter server pod")
+            .expect("bind server");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
+        let stop = Arc::new(AtomicBool::new(false));
+        self.stops.push(stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((conn, _)) => drop(conn),
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+    }
+
+    /// Start `dnsmasq` in pod `pod`, answering `name` with `answer` and never forwarding
+    /// upstream; waits until it listens on `ip`:53.
+    pub fn dnsmasq(&mut self, pod: usize, ip: Ipv4Addr, name: &str, answer: Ipv4Addr) {
+        let ns = &self.pods[pod];
+        let pid_file = format!("/tmp/{}-dnsmasq-{pod}.pid", self.prefix);
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns.name, "/usr/sbin/dnsmasq"])
+            .args([
+                "--conf-file=/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--no-daemon",
+                "--bind-interfaces",
+                "--user=root",
+                &format!("--listen-address={ip}"),
+                &format!("--address=/{name}/{answer}"),
+                &format!("--pid-file={pid_file}"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dnsmasq");
+        self.children.push(child);
+        self.files.push(pid_file);
+        let path = ns.path();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // dnsmasq binds 0035 (port 53) on ip in hex, little-endian words as /proc prints them.
+        let needle = format!("{:08X}:0035", u32::from_le_bytes(ip.octets()));
+        loop {
+            let table = run_in(&path, || {
+                std::fs::read_to_string("/proc/thread-self/net/udp")
+            })
+            .expect("enter dns pod")
+            .expect("read udp table");
+            if table.contains(&needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dnsmasq did not listen on {ip}:53 within 5s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for stop in &self.stops {
+            stop.store(true, Ordering::SeqCst);
+        }
+        for child in &mut self.children {
+            // Only the processes this lab started, by their pid.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for ns in self.pods.iter().chain(std::iter::once(&self.node)) {
+            let _ = Command::new("ip")
+                .args(["netns", "del", &ns.name])
+                .stderr(Stdio::null())
+                .status();
+        }
+        for file in &self.files {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
