@@ -1,0 +1,92 @@
+//! The Conntrack hop: find the probe's own connection in the node's conntrack table and read
+//! which endpoint DNAT chose, like `conntrack -G -p tcp -s 10.244.1.5 --sport 55886 -d
+//! 10.96.45.10 --dport 80` plus `conntrack -S` and `sysctl net.netfilter.nf_conntrack_count`.
+//!
+//! Runs in the calling thread's namespace (the node's). Decoding ([`entry`], [`stats`]) and the
+//! verdict ([`verdict`]) are pure; [`netlink`] does the kernel I/O.
+
+pub mod entry;
+pub mod netlink;
+pub mod stats;
+pub mod verdict;
+
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+use netdiag_crds::{Endpoint, Hop, Protocol};
+
+use self::entry::{CtTuple, decode};
+use self::netlink::CtSocket;
+use self::stats::{CpuCounters, TablePressure, parse_proc_stat, parse_sysctl};
+use self::verdict::{Found, judge, original_tuple};
+
+/// The result of [`lookup`]: the hop, and the endpoint DNAT chose when the entry shows one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConntrackOutcome {
+    pub hop: Hop,
+    pub chosen: Option<Endpoint>,
+}
+
+/// How long one ctnetlink answer may take; the kernel answers a keyed get in microseconds.
+const NETLINK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Look up the connection `src -> dst` (the probe socket's local address and the target) in
+/// the current namespace's conntrack table, and judge the table's pressure.
+pub fn lookup(
+    node: &str,
+    protocol: Protocol,
+    src: SocketAddrV4,
+    dst: SocketAddrV4,
+) -> ConntrackOutcome {
+    let tuple = original_tuple(protocol, src, dst);
+    let mut socket = CtSocket::open(NETLINK_TIMEOUT);
+    let found = match &mut socket {
+        Ok(s) => find(s, &tuple),
+        Err(e) => Found::Unreadable(format!("{e} (the agent needs CAP_NET_ADMIN)")),
+    };
+    let counters = socket
+        .ok()
+        .and_then(|mut s| s.cpu_stats().ok())
+        .or_else(proc_counters);
+    let pressure = TablePressure {
+        count: read_sysctl("nf_conntrack_count"),
+        max: read_sysctl("nf_conntrack_max"),
+        ..Default::default()
+    }
+    .with_counters(counters);
+    let (hop, chosen) = judge(node, protocol, src, dst, &found, &pressure);
+    ConntrackOutcome { hop, chosen }
+}
+
+/// A keyed get first; a filtered dump when the kernel does not take the keyed form.
+fn find(socket: &mut CtSocket, tuple: &CtTuple) -> Found {
+    let attrs = match socket.get(tuple) {
+        Ok(attrs) => Ok(attrs),
+        // Permission problems would fail the dump too; anything else may be an old kernel.
+        Err(e) if matches!(e.errno(), Some(nix::libc::EPERM | nix::libc::EACCES)) => Err(e),
+        Err(_) => socket.dump_find(tuple),
+    };
+    match attrs {
+        Ok(Some(attrs)) => match decode(&attrs) {
+            Ok(entry) => Found::Entry(entry),
+            Err(e) => Found::Unreadable(e.to_string()),
+        },
+        Ok(None) => Found::NotFound,
+        Err(e) => Found::Unreadable(e.to_string()),
+    }
+}
+
+/// `/proc/sys/net/netfilter/NAME`: sysctl files resolve to the opening thread's namespace.
+fn read_sysctl(name: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/sys/net/netfilter/{name}"))
+        .ok()
+        .and_then(|t| parse_sysctl(&t))
+}
+
+/// The per-CPU counters from procfs, when ctnetlink has no statistics to give. Through
+/// `thread-self`, since `/proc/net` is the main thread's namespace, not necessarily ours.
+fn proc_counters() -> Option<CpuCounters> {
+    std::fs::read_to_string("/proc/thread-self/net/stat/nf_conntrack")
+        .ok()
+        .and_then(|t| parse_proc_stat(&t).ok())
+}

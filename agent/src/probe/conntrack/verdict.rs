@@ -1,0 +1,272 @@
+//! The Conntrack hop's verdict: structs in, hop out, no I/O.
+
+use std::net::SocketAddrV4;
+
+use netdiag_crds::report::ConntrackDetail;
+use netdiag_crds::{Endpoint, Hop, HopDetail, HopKind, Protocol, Verdict};
+
+use super::entry::{CtEntry, CtTuple};
+use super::stats::TablePressure;
+
+/// What looking the flow up found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    Entry(CtEntry),
+    NotFound,
+    /// The table could not be read, in words (with the operation that failed).
+    Unreadable(String),
+}
+
+/// Judge the lookup of the flow `src -> dst` and the table's pressure.
+pub fn judge(
+    node: &str,
+    protocol: Protocol,
+    src: SocketAddrV4,
+    dst: SocketAddrV4,
+    found: &Found,
+    pressure: &TablePressure,
+) -> (Hop, Option<Endpoint>) {
+    let flow = format!("{src} -> {dst}/{protocol}");
+    let mut detail = ConntrackDetail {
+        count: pressure.count,
+        max: pressure.max,
+        insert_failed: pressure.insert_failed,
+        drop: pressure.drop,
+        early_drop: pressure.early_drop,
+        ..Default::default()
+    };
+    // (verdict, reason, line) from the entry itself; table pressure may raise it below.
+    let (mut verdict, mut reason, mut line): (Verdict, Option<&'static str>, String);
+    let mut chosen = None;
+    match found {
+        Found::Entry(e) => {
+            detail.original = Some(e.original.to_report());
+            detail.reply = Some(e.reply.to_report());
+            detail.state = e.state();
+            detail.flags = e.flags();
+            chosen = e.dnat_target().map(endpoint);
+            detail.chosen_endpoint = chosen.clone();
+            let state = e.state().map(|s| format!(" {s}")).unwrap_or_default();
+            let nat = match e.dnat_target() {
+                Some(to) => format!(", DNAT to {to}"),
+                None => ", not DNAT'd".to_string(),
+            };
+            let snat = e
+                .snat_source()
+                .map(|s| format!(", SNAT to {s}"))
+                .unwrap_or_default();
+            line = format!("{}{state}{nat}{snat}", e.original);
+            if e.seen_reply() {
+                (verdict, reason) = (Verdict::Ok, None);
+            } else {
+                let who = e.dnat_target().unwrap_or(e.original.dst);
+                line.push_str(&format!(
+                    "; no reply ever came back from {who}: the packets reached the node but the endpoint did not answer"
+                ));
+                (verdict, reason) = (Verdict::Warn, Some("ConntrackUnreplied"));
+            }
+        }
+        Found::NotFound => {
+            line = format!(
+                "no conntrack entry for {flow} on this node: the packets never made it through the node's netfilter \
+                 (dropped in the pod, on its veth, or by the node's routing before conntrack confirmed them), \
+                 the entry already expired, or this traffic is not tracked (NOTRACK)"
+            );
+            (verdict, reason) = (Verdict::Warn, Some("NoConntrackEntry"));
+        }
+        Found::Unreadable(msg) => {
+            line = format!("cannot read conntrack for {flow}: {msg}");
+            (verdict, reason) = (Verdict::Warn, Some("ConntrackUnreadable"));
+        }
+    }
+    if pressure.has_drops() {
+        line.push_str(&format!(
+            "; conntrack dropped packets on this node (drop={}, insert_failed={}, early_drop={}, all CPUs, since boot)",
+            pressure.drop.unwrap_or(0),
+            pressure.insert_failed.unwrap_or(0),
+            pressure.early_drop.unwrap_or(0)
+        ));
+        verdict = verdict.max(Verdict::Warn);
+        reason = Some("ConntrackDrops");
+    }
+    // A full table explains drops, so it names the reason when both hold.
+    if let (true, Some(count), Some(max)) = (pressure.nearly_full(), pressure.count, pressure.max) {
+        line.push_str(&format!(
+            "; the conntrack table is {}% full ({count} of {max}): new connections will be dropped",
+            count * 100 / max
+        ));
+        verdict = verdict.max(Verdict::Warn);
+        reason = Some("ConntrackTableFull");
+    }
+    let mut hop = Hop::new(node, HopKind::Conntrack, flow, verdict, line)
+        .with_details(HopDetail::Conntrack(detail));
+    if let Some(r) = reason {
+        hop = hop.with_reason(r);
+    }
+    (hop, chosen)
+}
+
+fn endpoint(a: SocketAddrV4) -> Endpoint {
+    Endpoint {
+        ip: a.ip().to_string(),
+        port: a.port(),
+    }
+}
+
+/// The tuple a probe connection from `src` to `dst` has in the original direction.
+pub fn original_tuple(protocol: Protocol, src: SocketAddrV4, dst: SocketAddrV4) -> CtTuple {
+    CtTuple {
+        proto: match protocol {
+            Protocol::TCP => 6,
+            Protocol::UDP => 17,
+        },
+        src,
+        dst,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::entry::decode;
+    use super::super::entry::tests::{established_attrs, sa};
+    use super::*;
+
+    fn src() -> SocketAddrV4 {
+        sa([10, 244, 1, 5], 55886)
+    }
+    fn vip() -> SocketAddrV4 {
+        sa([10, 96, 45, 10], 80)
+    }
+    fn quiet() -> TablePressure {
+        TablePressure {
+            count: Some(120),
+            max: Some(262144),
+            insert_failed: Some(0),
+            drop: Some(0),
+            early_drop: Some(0),
+        }
+    }
+    fn ct(hop: &Hop) -> &ConntrackDetail {
+        match &hop.details {
+            Some(HopDetail::Conntrack(d)) => d,
+            other => panic!("not conntrack: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_established_entry_names_the_endpoint_dnat_chose() {
+        let e = decode(&established_attrs()).unwrap();
+        let (hop, chosen) = judge(
+            "node-a",
+            Protocol::TCP,
+            src(),
+            vip(),
+            &Found::Entry(e),
+            &quiet(),
+        );
+        let want = Endpoint {
+            ip: "10.244.2.7".into(),
+            port: 8080,
+        };
+        assert_eq!(chosen.as_ref(), Some(&want));
+        assert_eq!(hop.verdict, Verdict::Ok);
+        assert_eq!(hop.reason, None);
+        assert_eq!(hop.kind, HopKind::Conntrack);
+        assert_eq!(hop.name, "10.244.1.5:55886 -> 10.96.45.10:80/tcp");
+        assert!(
+            hop.detail.contains("ESTABLISHED, DNAT to 10.244.2.7:8080"),
+            "{}",
+            hop.detail
+        );
+        let d = ct(&hop);
+        assert_eq!(d.chosen_endpoint.as_ref(), Some(&want));
+        assert_eq!(d.reply.as_ref().map(|r| r.sport), Some(8080));
+        assert!(d.flags.contains(&"ASSURED".to_string()));
+        assert_eq!(d.count, Some(120));
+    }
+
+    #[test]
+    fn an_unreplied_entry_warns_naming_the_silent_endpoint() {
+        let mut e = decode(&established_attrs()).unwrap();
+        e.status = 1 << 3 | 1 << 5; // CONFIRMED DST_NAT: the SYN went out, nothing came back
+        e.tcp_state = Some(1);
+        let (hop, chosen) = judge("n", Protocol::TCP, src(), vip(), &Found::Entry(e), &quiet());
+        assert_eq!(hop.verdict, Verdict::Warn);
+        assert_eq!(hop.reason.as_deref(), Some("ConntrackUnreplied"));
+        assert!(hop.detail.contains("SYN_SENT"), "{}", hop.detail);
+        assert!(
+            hop.detail
+                .contains("no reply ever came back from 10.244.2.7:8080"),
+            "{}",
+            hop.detail
+        );
+        assert!(chosen.is_some());
+    }
+
+    #[test]
+    fn no_entry_warns_and_says_what_it_means() {
+        let (hop, chosen) = judge("n", Protocol::UDP, src(), vip(), &Found::NotFound, &quiet());
+        assert_eq!(hop.verdict, Verdict::Warn);
+        assert_eq!(hop.reason.as_deref(), Some("NoConntrackEntry"));
+        assert!(
+            hop.detail
+                .contains("never made it through the node's netfilter"),
+            "{}",
+            hop.detail
+        );
+        assert!(hop.detail.contains("10.96.45.10:80/udp"), "{}", hop.detail);
+        assert_eq!(chosen, None);
+    }
+
+    #[test]
+    fn drops_turn_a_good_entry_into_a_warning_with_the_numbers() {
+        let e = decode(&established_attrs()).unwrap();
+        let p = TablePressure {
+            insert_failed: Some(12),
+            drop: Some(3),
+            ..quiet()
+        };
+        let (hop, chosen) = judge("n", Protocol::TCP, src(), vip(), &Found::Entry(e), &p);
+        assert_eq!(hop.verdict, Verdict::Warn);
+        assert_eq!(hop.reason.as_deref(), Some("ConntrackDrops"));
+        assert!(
+            hop.detail.contains("drop=3, insert_failed=12"),
+            "{}",
+            hop.detail
+        );
+        assert!(chosen.is_some(), "the endpoint is still reported");
+    }
+
+    #[test]
+    fn a_nearly_full_table_is_the_reason_even_with_drops() {
+        let p = TablePressure {
+            count: Some(262000),
+            max: Some(262144),
+            drop: Some(9),
+            ..quiet()
+        };
+        let (hop, _) = judge("n", Protocol::TCP, src(), vip(), &Found::NotFound, &p);
+        assert_eq!(hop.verdict, Verdict::Warn);
+        assert_eq!(hop.reason.as_deref(), Some("ConntrackTableFull"));
+        assert!(
+            hop.detail.contains("99% full (262000 of 262144)"),
+            "{}",
+            hop.detail
+        );
+    }
+
+    #[test]
+    fn an_unreadable_table_is_a_warning_with_the_cause() {
+        let found = Found::Unreadable("ctnetlink: Operation not permitted".into());
+        let (hop, _) = judge(
+            "n",
+            Protocol::TCP,
+            src(),
+            vip(),
+            &found,
+            &TablePressure::default(),
+        );
+        assert_eq!(hop.reason.as_deref(), Some("ConntrackUnreadable"));
+        assert!(hop.detail.contains("Operation not permitted"));
+    }
+}
