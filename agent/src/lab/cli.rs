@@ -1,0 +1,477 @@
+//! `kubectl netdiag lab up|status|trace|down`: the lab's command line.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use netdiag_crds::NetProbeStatus;
+
+use super::names::DEFAULT_LAB;
+use super::{Lab, LabError, LabSpec, LabTools, process};
+
+/// `about` for the `lab` command itself, for the binary that mounts [`LabCommand`].
+pub const LAB_ABOUT: &str =
+    "Build a small Kubernetes data plane on this machine and trace through it";
+
+/// `long_about` for the `lab` command.
+pub const LAB_LONG_ABOUT: &str = "\
+Build a small Kubernetes data plane on this Linux machine out of real kernel parts, with no
+cluster: node and pod network namespaces, a cni0 bridge per node with veth pairs to the pods,
+routes between the nodes' pod CIDRs, kube-proxy's iptables rules for every Service, dnsmasq as
+kube-dns behind 10.96.0.10 and as nodelocaldns on 169.254.25.10 in every node, and a small echo
+server in each pod. Then trace through it the way netdiag does on a real cluster, or poke at it
+by hand with `ip netns exec`, `ip a`, `iptables -t nat -L`, `conntrack -L` and `dig`.
+
+Nothing in the lab can reach your real network: the nodes have no uplink and the DNS servers
+never forward outside the lab. Needs root (sudo), iproute2, iptables and dnsmasq
+(Debian/Ubuntu: apt-get install iproute2 iptables dnsmasq-base).
+
+nodelocaldns sits on an `ifb` link named `nodelocaldns` (or on `lo` when the kernel has no ifb),
+where a real node uses a `dummy` link: some kernels, this lab's included, have no dummy links.";
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceFormat {
+    Table,
+    Json,
+}
+
+#[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum LabCommand {
+    /// Build a lab: two nodes, a curl pod, echo-service with three endpoints, kube-dns.
+    #[command(long_about = "\
+Build a lab. The default lab has nodes node-a (pods 10.244.1.0/24, node IP 172.18.0.2) and
+node-b (10.244.2.0/24, 172.18.0.3); pods default/curl and default/echo-1 on node-a,
+default/echo-2, default/echo-3 and kube-system/coredns on node-b; Services default/echo-service
+(10.96.45.10, http 80 -> 8080, NodePort 30080) and kube-system/kube-dns (10.96.0.10, 53/UDP+TCP).
+Network namespaces are named nd-<name>-<node or pod>; state lives in /run/netdiag/labs/<name>.
+Ctrl-C during the build removes what was built. Needs root.")]
+    Up {
+        /// The lab's name (1-12 lower-case letters or digits); several labs can coexist.
+        #[arg(long, default_value = DEFAULT_LAB)]
+        name: String,
+        /// A YAML or JSON lab spec instead of the default lab (nodes, pods, services, dns).
+        #[arg(long, value_name = "FILE")]
+        spec: Option<PathBuf>,
+    },
+    /// Show a lab's nodes, pods, Services, and whether its processes are alive.
+    Status {
+        #[arg(long, default_value = DEFAULT_LAB)]
+        name: String,
+    },
+    /// Trace from a pod to a Service, as the controller would on a cluster: one agent run on
+    /// the source pod's node, one on the chosen endpoint's node, merged into one path.
+    Trace {
+        #[arg(long, default_value = DEFAULT_LAB)]
+        name: String,
+        /// The source pod.
+        #[arg(long, value_name = "POD", default_value = "curl")]
+        from: String,
+        /// The Service: svc/NAME, NS/NAME, optionally :PORT (name or number).
+        #[arg(long, value_name = "svc/NAME", default_value = "svc/echo-service")]
+        to: String,
+        #[arg(short = 'o', long, value_enum, default_value_t = TraceFormat::Table)]
+        output: TraceFormat,
+    },
+    /// Remove a lab: its processes, namespaces, /etc/netns entries and state. Also cleans up
+    /// after a lab whose `up` crashed.
+    Down {
+        #[arg(long, default_value = DEFAULT_LAB)]
+        name: String,
+    },
+}
+
+/// Run a lab command; errors are printed to stderr.
+pub fn run(cmd: LabCommand, tools: &LabTools) -> ExitCode {
+    let result = match cmd {
+        LabCommand::Up { name, spec } => up(&name, spec, tools),
+        LabCommand::Status { name } => status(&name),
+        LabCommand::Trace {
+            name,
+            from,
+            to,
+            output,
+        } => trace(&name, &from, &to, output, tools),
+        LabCommand::Down { name } => down(&name),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn up(name: &str, spec: Option<PathBuf>, tools: &LabTools) -> Result<ExitCode, LabError> {
+    let spec = match spec {
+        Some(path) => LabSpec::load(&path)?,
+        None => LabSpec::default(),
+    };
+    super::exec::install_interrupt_handler()?;
+    let started = Instant::now();
+    let lab = Lab::up(&spec, name, tools)?;
+    print!("{}", up_summary(&lab, started.elapsed().as_secs_f64()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `up` prints: what was built, and what to try next.
+pub fn up_summary(lab: &Lab, seconds: f64) -> String {
+    let mut out = format!("lab {} is up ({seconds:.1} s)\n", lab.name());
+    out.push_str(&describe(lab, None));
+    let n = lab.name();
+    let spec = lab.spec();
+    let first_pod = spec.pods.first().map(|p| p.name.as_str()).unwrap_or("curl");
+    let first_node = spec
+        .nodes
+        .first()
+        .map(|n| n.name.as_str())
+        .unwrap_or("node-a");
+    let _ = write!(
+        out,
+        "\nnext:\n  kubectl netdiag lab trace --name {n} --from {first_pod} --to svc/echo-service\n  \
+         sudo ip netns exec {pod_ns} sh -c 'exec 3<>/dev/tcp/10.96.45.10/80; cat <&3'   # which echo pod answers?\n  \
+         sudo ip netns exec {node_ns} iptables -t nat -L KUBE-SERVICES -n\n  \
+         kubectl netdiag lab down --name {n}\n",
+        pod_ns = lab.names.netns(first_pod),
+        node_ns = lab.names.netns(first_node),
+    );
+    out
+}
+
+/// Nodes, pods and Services of a lab; with `alive`, each pod's process state.
+fn describe(lab: &Lab, alive: Option<&dyn Fn(&str) -> Option<bool>>) -> String {
+    let spec = lab.spec();
+    let mut out = String::from("nodes:\n");
+    for n in &spec.nodes {
+        let _ = writeln!(
+            out,
+            "  {:<10} {:<15} pods {:<16} netns {}",
+            n.name,
+            n.ip,
+            n.pod_cidr.to_string(),
+            lab.names.netns(&n.name)
+        );
+    }
+    out.push_str("pods:\n");
+    for p in &spec.pods {
+        let ports: Vec<String> = p
+            .tcp
+            .iter()
+            .map(|t| format!("{t}/TCP"))
+            .chain(p.udp.iter().map(|u| format!("{u}/UDP")))
+            .collect();
+        let state = match alive.and_then(|f| f(&format!("pod-{}", p.name))) {
+            Some(true) => "  running",
+            Some(false) => "  NOT RUNNING",
+            None => "",
+        };
+        let line = format!(
+            "  {:<24} {:<15} {:<8} {:<10}{state}",
+            format!("{}/{}", p.namespace, p.name),
+            p.ip,
+            p.node,
+            ports.join(",")
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out.push_str("services:\n");
+    for s in &spec.services {
+        let ports: Vec<String> = s
+            .ports
+            .iter()
+            .map(|p| {
+                let np = p
+                    .node_port
+                    .map(|n| format!(" nodePort {n}"))
+                    .unwrap_or_default();
+                format!(
+                    "{}{}/{} -> {}{np}",
+                    p.name
+                        .as_deref()
+                        .map(|n| format!("{n} "))
+                        .unwrap_or_default(),
+                    p.port,
+                    p.protocol.as_lower().to_uppercase(),
+                    p.target_port
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<15} {}  endpoints {}",
+            format!("{}/{}", s.namespace, s.name),
+            s.cluster_ip,
+            ports.join(", "),
+            s.endpoints.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "dns: kube-dns {} (dnsmasq in pod {}), nodelocaldns {} on every node",
+        spec.dns.cluster_ip, spec.dns.pod, spec.dns.node_local
+    );
+    if let Some(f) = alive {
+        for what in ["kube-dns".to_string()].into_iter().chain(
+            spec.nodes
+                .iter()
+                .map(|n| format!("nodelocaldns-{}", n.name)),
+        ) {
+            let s = match f(&what) {
+                Some(true) => "running",
+                Some(false) => "NOT RUNNING",
+                None => "not started",
+            };
+            let _ = writeln!(out, "  {what:<24} {s}");
+        }
+    }
+    out
+}
+
+fn status(name: &str) -> Result<ExitCode, LabError> {
+    let names = super::LabNames::new(name);
+    if !super::names::valid_lab_name(name) {
+        return Err(LabError::BadName(name.into()));
+    }
+    let state = super::LabState::load(&names.state_file())?
+        .ok_or_else(|| LabError::NoSuchLab { name: name.into() })?;
+    let complete = state.complete;
+    let lab = Lab { names, state };
+    let processes = lab.state.processes.clone();
+    let alive = move |what: &str| -> Option<bool> {
+        let p = processes.iter().find(|p| p.what == what)?;
+        Some(match (p.pid, p.start_time) {
+            (Some(pid), Some(start)) => process::start_time(pid) == Some(start),
+            _ => false,
+        })
+    };
+    println!(
+        "lab {name}{}",
+        if complete {
+            ""
+        } else {
+            " (INCOMPLETE: its `up` failed or is running; `lab down` removes it)"
+        }
+    );
+    print!("{}", describe(&lab, Some(&alive)));
+    let all_alive = lab
+        .state
+        .processes
+        .iter()
+        .all(|p| alive(&p.what) == Some(true));
+    Ok(if complete && all_alive {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn trace(
+    name: &str,
+    from: &str,
+    to: &str,
+    output: TraceFormat,
+    tools: &LabTools,
+) -> Result<ExitCode, LabError> {
+    let lab = Lab::open(name)?;
+    let t = super::trace(&lab, from, to, tools)?;
+    match output {
+        TraceFormat::Table => print!("{}", render_table(&t)),
+        TraceFormat::Json => {
+            let mut status = NetProbeStatus {
+                target: Some(t.target.clone()),
+                ..Default::default()
+            };
+            t.path.apply_to(&mut status);
+            let json = serde_json::to_string_pretty(&status).map_err(|e| {
+                super::trace::TraceError::Output {
+                    node: "lab".into(),
+                    detail: e.to_string(),
+                }
+            })?;
+            println!("{json}");
+        }
+    }
+    Ok(
+        if t.path.first_failure.is_none() && t.path.reachable != Some(false) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
+}
+
+/// The hop table of a lab trace. One function, so the shared renderer can replace it.
+pub fn render_table(t: &super::LabTrace) -> String {
+    let rows: Vec<[String; 5]> = t
+        .path
+        .hops
+        .iter()
+        .map(|h| {
+            [
+                h.node.clone(),
+                h.kind.to_string(),
+                h.name.clone(),
+                h.verdict.to_string(),
+                h.detail.clone(),
+            ]
+        })
+        .collect();
+    let header = ["NODE", "KIND", "NAME", "VERDICT", "DETAIL"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = r
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                if i == 4 {
+                    c.clone()
+                } else {
+                    format!("{c:<w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    for d in &t.path.dns {
+        let _ = writeln!(
+            out,
+            "dns  {} ({}) {} -> {} {} [{}]",
+            d.server,
+            d.server_role,
+            d.name,
+            d.rcode,
+            d.answers.join(","),
+            d.verdict
+        );
+    }
+    let _ = writeln!(out, "\n{}", t.path.summary);
+    out
+}
+
+fn down(name: &str) -> Result<ExitCode, LabError> {
+    let report = Lab::down(name)?;
+    println!("lab {name} removed:");
+    for s in &report.stopped {
+        println!("  stopped {s}");
+    }
+    if !report.namespaces.is_empty() {
+        println!("  deleted namespaces {}", report.namespaces.join(", "));
+    }
+    for p in &report.paths {
+        println!("  removed {}", p.display());
+    }
+    for p in &report.problems {
+        eprintln!("  left behind: {p}");
+    }
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use netdiag_crds::merge::merge;
+    use netdiag_crds::{Hop, HopKind, NodeReport, Verdict};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: LabCommand,
+    }
+
+    #[test]
+    fn subcommands_parse_with_their_defaults() {
+        let c = Cli::try_parse_from(["lab", "trace"]).unwrap().cmd;
+        assert_eq!(
+            c,
+            LabCommand::Trace {
+                name: "netdiag".into(),
+                from: "curl".into(),
+                to: "svc/echo-service".into(),
+                output: TraceFormat::Table
+            }
+        );
+        let c = Cli::try_parse_from(["lab", "up", "--name", "l2", "--spec", "x.yaml"])
+            .unwrap()
+            .cmd;
+        assert_eq!(
+            c,
+            LabCommand::Up {
+                name: "l2".into(),
+                spec: Some("x.yaml".into())
+            }
+        );
+        assert!(Cli::try_parse_from(["lab", "trace", "-o", "yaml"]).is_err());
+    }
+
+    #[test]
+    fn the_summary_lists_what_was_built_and_what_to_try() {
+        let lab = Lab {
+            names: super::super::LabNames::new("t1"),
+            state: super::super::LabState::new("t1", &LabSpec::default()),
+        };
+        let s = up_summary(&lab, 1.0);
+        for want in [
+            "lab t1 is up",
+            "node-a",
+            "default/echo-2",
+            "10.244.2.2",
+            "default/echo-service",
+            "http 80/TCP -> 8080 nodePort 30080",
+            "kubectl netdiag lab trace --name t1",
+            "nd-t1-curl",
+        ] {
+            assert!(s.contains(want), "missing {want:?} in\n{s}");
+        }
+    }
+
+    #[test]
+    fn the_table_has_one_aligned_row_per_hop_and_the_summary() {
+        let hops = vec![
+            Hop::new(
+                "node-a",
+                HopKind::PodInterface,
+                "eth0",
+                Verdict::Ok,
+                "10.244.1.2/24",
+            ),
+            Hop::new(
+                "node-b",
+                HopKind::Listener,
+                "10.244.2.3:8080",
+                Verdict::Fail,
+                "nothing listens",
+            ),
+        ];
+        let r = NodeReport {
+            node: "node-a".into(),
+            hops,
+            ..Default::default()
+        };
+        let t = super::super::LabTrace {
+            source: "default/curl".into(),
+            target: "svc/echo-service:http".into(),
+            plans: vec![],
+            reports: vec![r.clone()],
+            path: merge(&[r], "default/curl", "svc/echo-service:http"),
+        };
+        let table = render_table(&t);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("NODE    KIND"), "{table}");
+        assert_eq!(lines[1].find("eth0"), lines[0].find("NAME"));
+        assert!(lines[2].contains("Fail") && lines[2].ends_with("nothing listens"));
+        assert!(table.contains("unreachable"), "{table}");
+    }
+}
