@@ -174,9 +174,9 @@ impl Lab {
         });
     }
 
-    /// Start `dnsmasq` in pod `pod`, answering `name` with `answer` and never forwarding
-    /// upstream; waits until it listens on `ip`:53.
-    pub fn dnsmasq(&mut self, pod: usize, ip: Ipv4Addr, name: &str, answer: Ipv4Addr) {
+    /// Start `dnsmasq` in pod `pod` with `records` as its `--address=` values (`/name/ip`, or
+    /// `/name/` for NXDOMAIN), never forwarding upstream; waits until it listens on `ip`:53.
+    pub fn dnsmasq(&mut self, pod: usize, ip: Ipv4Addr, records: &[&str]) {
         let ns = &self.pods[pod];
         let pid_file = format!("/tmp/{}-dnsmasq-{pod}.pid", self.prefix);
         let child = Command::new("ip")
@@ -189,9 +189,9 @@ impl Lab {
                 "--bind-interfaces",
                 "--user=root",
                 &format!("--listen-address={ip}"),
-                &format!("--address=/{name}/{answer}"),
                 &format!("--pid-file={pid_file}"),
             ])
+            .args(records.iter().map(|r| format!("--address={r}")))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
