@@ -194,7 +194,7 @@ pub fn classify(e: &io::Error, doing: &str) -> Attempt {
 }
 
 /// `2s`, `1500ms`: how a timeout reads in a detail line.
-fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     if d.subsec_millis() == 0 && d.as_secs() > 0 {
         format!("{}s", d.as_secs())
     } else {
@@ -202,7 +202,8 @@ fn human(d: Duration) -> String {
     }
 }
 
-fn millis(d: Duration) -> f64 {
+/// A duration in milliseconds, rounded to 0.01 ms for the report.
+pub(crate) fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use netdiag_crds::{DnsResult, Hop, HopKind, Verdict};
 
 use super::DnsTarget;
+use crate::probe::connect::{human, millis};
 
 /// What one server did with the query.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,18 +43,6 @@ pub fn who(t: &DnsTarget) -> String {
         other => other.to_string(),
     };
     format!("{} at {addr}", t.role)
-}
-
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
-}
-
-fn human(d: Duration) -> String {
-    if d.subsec_millis() == 0 && d.as_secs() > 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}ms", d.as_millis())
-    }
 }
 
 /// One server's result: its verdict, the stable reason of a failure, and the words for it.
