@@ -265,6 +265,16 @@ impl LabSpec {
                     n.name, n.pod_cidr
                 ));
             }
+            if let Some(other) = self.nodes.iter().find(|o| {
+                o.name != n.name
+                    && (o.pod_cidr.contains(n.pod_cidr.addr)
+                        || n.pod_cidr.contains(o.pod_cidr.addr))
+            }) {
+                return bad(format!(
+                    "node {}: pod CIDR {} overlaps node {}'s {}",
+                    n.name, n.pod_cidr, other.name, other.pod_cidr
+                ));
+            }
             if !self.cluster_cidr.contains(n.pod_cidr.addr) {
                 return bad(format!(
                     "node {}: pod CIDR {} is outside the cluster CIDR {}",
@@ -463,6 +473,14 @@ dns: {pod: dns, clusterIp: 10.96.0.10, nodeLocal: 169.254.25.10, domain: cluster
             err.contains("pod curl") && err.contains("10.244.1.0/24"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn overlapping_pod_cidrs_are_rejected() {
+        let mut spec = LabSpec::default();
+        spec.nodes[1].pod_cidr = "10.244.1.0/25".parse().unwrap();
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(err.contains("overlaps"), "{err}");
     }
 
     #[test]
