@@ -1,0 +1,163 @@
+//! The fault matrix: each injected fault must make the right hop Fail with a cause a human
+//! understands, and no other hop may fail falsely. Each test builds its own lab (unique name),
+//! breaks one thing inside it, traces curl -> echo-service, and tears the lab down.
+
+use netdiag_crds::{HopKind, Verdict};
+use netdiag_e2e::*;
+
+const VIP: &str = "10.96.45.10";
+
+/// The hops that failed must be `cause` first, then only hops in `consequences`.
+fn assert_failure(t: &netdiag_agent::lab::LabTrace, cause: HopKind, reason: &str, consequences: &[HopKind]) {
+    let hops = &t.path.hops;
+    let first = t.path.first_failure.as_ref().unwrap_or_else(|| panic!("no failure found:\n{}", describe(hops)));
+    assert_eq!(first.hop, cause, "first failure:\n{}", describe(hops));
+    assert_eq!(first.reason, reason, "{first:?}");
+    for kind in failed_kinds(hops) {
+        assert!(
+            kind == cause || consequences.contains(&kind),
+            "{kind} failed falsely (cause {cause}, allowed consequences {consequences:?}):\n{}",
+            describe(hops)
+        );
+    }
+}
+
+#[test]
+fn f1_stopped_endpoint_servers_fail_the_listener_naming_the_endpoint() {
+    let lab = default_lab("fa");
+    for pod in ["echo-1", "echo-2", "echo-3"] {
+        stop_lab_process(&lab, &format!("pod-{pod}"));
+    }
+    let t = trace_echo(&lab);
+    assert_failure(&t, HopKind::Listener, "NothingListening", &[HopKind::Connect]);
+    let chosen = t.path.chosen_endpoint.as_ref().expect("DNAT still chose an endpoint");
+    let first = t.path.first_failure.as_ref().expect("failure");
+    assert!(first.message.starts_with(&format!("nothing listens on {chosen}")), "{}", first.message);
+    let connect = t.path.hops.last().expect("hops");
+    assert_eq!((connect.kind, connect.verdict), (HopKind::Connect, Verdict::Fail));
+    assert!(connect.detail.contains("refused"), "{}", connect.detail);
+}
+
+#[test]
+fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expected() {
+    let lab = default_lab("fb");
+    let rules = in_netns(&lab, "node-a", &["iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES"]);
+    let rule = rules
+        .lines()
+        .find(|l| l.contains(&format!("-d {VIP}/32")))
+        .unwrap_or_else(|| panic!("no KUBE-SERVICES rule for {VIP} in:\n{rules}"));
+    let mut delete = vec!["iptables", "-w", "-t", "nat", "-D"];
+    let words = shell_words(rule.trim_start_matches("-A "));
+    delete.extend(words.iter().map(String::as_str));
+    in_netns(&lab, "node-a", &delete);
+
+    let t = trace_echo(&lab);
+    assert_failure(&t, HopKind::ServiceRules, "NoServiceRule", &[HopKind::Connect]);
+    let msg = &t.path.first_failure.as_ref().expect("failure").message;
+    assert!(msg.contains(VIP) && msg.contains("3 ready endpoints"), "{msg}");
+}
+
+#[test]
+fn f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint() {
+    let lab = default_lab("fc");
+    let echo3 = lab.spec().pod("echo-3").expect("echo-3").ip.to_string();
+    let nat = in_netns(&lab, "node-a", &["iptables-save", "-t", "nat"]);
+    let stale = "10.244.2.99";
+    let rewritten = nat.replace(&format!("--to-destination {echo3}:8080"), &format!("--to-destination {stale}:8080"));
+    assert_ne!(nat, rewritten, "no DNAT to {echo3}:8080 in the nat table");
+    let ns = lab.names.netns("node-a");
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns, "iptables-restore", "-w"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("iptables-restore runs");
+    {
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(rewritten.as_bytes()).expect("rules written");
+    }
+    assert!(child.wait().expect("iptables-restore finishes").success());
+
+    let t = trace_echo(&lab);
+    // Connect fails only when DNAT picks the stale address; conntrack may then see no reply.
+    assert_failure(&t, HopKind::ServiceRules, "StaleEndpoint", &[HopKind::Connect, HopKind::Route]);
+    let msg = &t.path.first_failure.as_ref().expect("failure").message;
+    assert!(msg.contains(&format!("{stale}:8080")), "the stale endpoint is named: {msg}");
+}
+
+#[test]
+fn f4_a_silent_nodelocaldns_is_named_while_kube_dns_answers() {
+    let lab = default_lab("fd");
+    stop_lab_process(&lab, "nodelocaldns-node-a");
+    let t = trace_echo(&lab);
+    assert_failure(&t, HopKind::Dns, "DnsServerSilent", &[]);
+    let msg = &t.path.first_failure.as_ref().expect("failure").message;
+    assert!(
+        msg.contains("nodelocaldns at 169.254.25.10 does not answer") && msg.contains("kube-dns at 10.96.0.10 does"),
+        "{msg}"
+    );
+    assert_eq!(t.path.reachable, Some(true), "the Service itself is still reachable");
+}
+
+#[test]
+fn f5_a_missing_route_to_the_other_nodes_pod_cidr_fails_the_route() {
+    let lab = default_lab("fe");
+    let cidr = lab.spec().node("node-b").expect("node-b").pod_cidr.to_string();
+    in_netns(&lab, "node-a", &["ip", "route", "del", &cidr]);
+    let t = trace_until(&lab, 40, |t| t.path.chosen_endpoint.as_ref().is_some_and(|e| e.ip.starts_with("10.244.2.")));
+    assert_failure(&t, HopKind::Route, "NoRoute", &[HopKind::Connect]);
+    let first = t.path.first_failure.as_ref().expect("failure");
+    assert_eq!(first.node, "node-a");
+}
+
+#[test]
+fn f6_a_host_veth_set_down_fails_the_host_veth() {
+    let lab = default_lab("ff");
+    let veth = netdiag_agent::lab::names::host_veth("curl");
+    in_netns(&lab, "node-a", &["ip", "link", "set", &veth, "down"]);
+    let t = trace_echo(&lab);
+    // Nothing leaves the pod: connect and DNS fail as consequences.
+    assert_failure(&t, HopKind::HostVeth, "HostVethDown", &[HopKind::Connect, HopKind::Dns]);
+    assert!(t.path.first_failure.as_ref().expect("failure").message.contains(&veth));
+}
+
+#[test]
+fn f7_ip_forward_off_on_the_source_node_fails_node_settings() {
+    let lab = default_lab("fg");
+    in_netns(&lab, "node-a", &["sysctl", "-qw", "net.ipv4.ip_forward=0"]);
+    let t = trace_echo(&lab);
+    assert_failure(&t, HopKind::NodeSettings, "IpForwardDisabled", &[HopKind::Connect, HopKind::Dns]);
+    assert!(t.path.first_failure.as_ref().expect("failure").message.contains("net.ipv4.ip_forward"));
+}
+
+#[test]
+fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints() {
+    let lab = default_lab("fh");
+    in_netns(&lab, "node-a", &["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"]);
+    let echo1 = lab.spec().pod("echo-1").expect("echo-1").ip.to_string();
+    let t = trace_until(&lab, 40, |t| t.path.chosen_endpoint.as_ref().is_some_and(|e| e.ip == echo1));
+    assert_failure(&t, HopKind::NodeSettings, "BridgeNetfilterDisabled", &[HopKind::Connect, HopKind::Conntrack]);
+    assert!(t.path.first_failure.as_ref().expect("failure").message.contains("bridge-nf-call-iptables"));
+    assert_eq!(t.path.reachable, Some(false), "the reply skips the un-DNAT, so the connect fails");
+}
+
+/// Split an `iptables -S` rule into words, keeping quoted comments whole.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
