@@ -1,0 +1,95 @@
+//! route_to against a real node namespace: local bridge, via another node, and the ways a
+//! route can be missing.
+
+mod common;
+
+use std::net::Ipv4Addr;
+
+use common::{Lab, ip, netns_path, root_or_skip};
+use netdiag_agent::links::{RouteInfo, RouteKind};
+use netdiag_agent::netns::run_in;
+use netdiag_agent::probe::route::route_to;
+use netdiag_crds::report::HopDetail;
+use netdiag_crds::{Hop, Verdict};
+
+fn route_from(node: &str, dst: [u8; 4]) -> (Hop, Option<RouteInfo>) {
+    run_in(&netns_path(node), move || {
+        route_to("node-a", Ipv4Addr::from(dst))
+    })
+    .expect("enter the node namespace")
+}
+
+#[test]
+fn routes_to_local_and_remote_pods_are_followed_and_missing_ones_fail() {
+    if !root_or_skip("routes_to_local_and_remote_pods_are_followed_and_missing_ones_fail") {
+        return;
+    }
+    let mut lab = Lab::new();
+    let a = lab.node("node-a", "10.244.1.1");
+    let b = lab.node("node-b", "10.244.2.1");
+    lab.pod(&a, "pod", "vethaaa", "10.244.1.2/24", Some("10.244.1.1"));
+    lab.link_nodes(&a, "172.18.0.2", &b, "172.18.0.3");
+    ip(&[
+        "-n",
+        &a,
+        "route",
+        "add",
+        "10.244.2.0/24",
+        "via",
+        "172.18.0.3",
+        "dev",
+        "uplink",
+    ]);
+    ip(&["-n", &a, "route", "add", "blackhole", "10.244.4.0/24"]);
+    ip(&["-n", &a, "route", "add", "unreachable", "10.244.5.0/24"]);
+    ip(&["-n", &a, "route", "add", "prohibit", "10.244.6.0/24"]);
+
+    let (hop, info) = route_from(&a, [10, 244, 1, 2]);
+    assert_eq!(
+        (hop.verdict, hop.detail.as_str()),
+        (Verdict::Ok, "local bridge cni0 src 10.244.1.1")
+    );
+    assert_eq!(info.and_then(|i| i.device).as_deref(), Some("cni0"));
+
+    let (hop, info) = route_from(&a, [10, 244, 2, 7]);
+    assert_eq!(hop.verdict, Verdict::Ok);
+    assert_eq!(
+        hop.detail,
+        "via 172.18.0.3 dev uplink (veth) src 172.18.0.2"
+    );
+    let info = info.expect("route info");
+    assert_eq!(info.gateway, Some(Ipv4Addr::new(172, 18, 0, 3)));
+    assert_eq!(info.device.as_deref(), Some("uplink"));
+
+    let (hop, info) = route_from(&a, [10, 244, 1, 1]);
+    assert_eq!(hop.verdict, Verdict::Ok);
+    assert_eq!(info.map(|i| i.kind), Some(RouteKind::Local));
+
+    let (hop, info) = route_from(&a, [10, 244, 3, 7]);
+    assert_eq!(
+        (hop.verdict, hop.reason.as_deref()),
+        (Verdict::Fail, Some("NoRoute"))
+    );
+    assert_eq!(
+        hop.detail,
+        "node-a has no route to 10.244.3.7 (the route to the pod CIDR 10.244.3.0/24 of the other node is missing?)"
+    );
+    assert_eq!(info.map(|i| i.kind), Some(RouteKind::NoRoute));
+
+    for (dst, kind) in [
+        ([10, 244, 4, 7], "blackhole"),
+        ([10, 244, 5, 7], "unreachable"),
+        ([10, 244, 6, 7], "prohibit"),
+    ] {
+        let (hop, _) = route_from(&a, dst);
+        assert_eq!(
+            (hop.verdict, hop.reason.as_deref()),
+            (Verdict::Fail, Some("NoRoute")),
+            "{kind}"
+        );
+        let Some(HopDetail::Route(d)) = &hop.details else {
+            panic!("no route detail")
+        };
+        assert_eq!(d.route_type, kind);
+    }
+}
