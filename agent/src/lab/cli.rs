@@ -140,7 +140,10 @@ pub fn up_summary(lab: &Lab, seconds: f64) -> String {
 }
 
 /// Nodes, pods and Services of a lab; with `alive`, each pod's process state.
-fn describe(lab: &Lab, alive: Option<&dyn Fn(&str) -> Option<bool>>) -> String {
+/// Whether the lab process recorded as `what` is alive (None: not recorded).
+type AliveFn<'a> = &'a dyn Fn(&str) -> Option<bool>;
+
+fn describe(lab: &Lab, alive: Option<AliveFn>) -> String {
     let spec = lab.spec();
     let mut out = String::from("nodes:\n");
     for n in &spec.nodes {

@@ -43,10 +43,14 @@ fn write_pid_file(path: &Path) -> std::io::Result<()> {
 
 fn serve_tcp(listener: TcpListener, line: String) {
     for conn in listener.incoming() {
-        // a client that resets early is its problem; keep serving the next one
-        if let Ok(mut stream) = conn {
-            let _ = stream.write_all(line.as_bytes());
-            let _ = stream.shutdown(std::net::Shutdown::Both);
+        match conn {
+            // a client that resets early is its problem; keep serving the next one
+            Ok(mut stream) => {
+                let _ = stream.write_all(line.as_bytes());
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+            // e.g. out of file descriptors: back off instead of spinning
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
         }
     }
 }
