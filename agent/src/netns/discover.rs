@@ -3,8 +3,10 @@
 //!
 //! Candidates are the named namespaces (`/var/run/netns/*`) and every process's
 //! `/proc/<pid>/ns/net`, deduplicated by [`NsId`], so the hundreds of processes of a busy node
-//! cost one `stat` each and only each distinct namespace is entered once. Inside a candidate
-//! only a netlink socket is created; the queries run from the caller's thread.
+//! cost one `stat` each. A namespace is entered (one short thread) only when the caller knows
+//! it under an id that one of the caller's own veths points to (RTM_GETNSID from the
+//! caller's side, no thread), so other nodes' and other labs' namespaces are never entered.
+//! Inside a candidate only a netlink socket is created; the queries run from the caller.
 //!
 //! Parallel labs on one machine (and a node's own nested containers) reuse pod IPs, so an
 //! address match is not enough: the namespace must hold the address on a veth whose peer
@@ -12,7 +14,7 @@
 //! of the caller's namespace (RTM_GETNSID with the caller's fd) and comparing it with the
 //! interface's IFLA_LINK_NETNSID; then the caller must have a link with the peer's ifindex.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::net::Ipv4Addr;
 use std::os::fd::AsFd;
@@ -92,23 +94,27 @@ pub fn find_pod_netns(
     let own_id = NsId::current().map_err(DiscoverError::OwnNamespace)?;
     let candidates = candidates(netns_dir, proc, own_id);
 
-    // The caller's links, read once and only if some candidate holds the address.
-    let mut node_links: Option<Vec<crate::links::Link>> = None;
+    // The caller's links, read once. Dumping them also makes the kernel assign an id to
+    // every namespace a local veth leads to, which the cheap pre-filter below relies on.
+    let node_error = |source| DiscoverError::NodeLinks { ip, source };
+    let mut own_rtnl = Rtnl::open().map_err(node_error)?;
+    let node_links = own_rtnl.links().map_err(node_error)?;
+    let peer_nsids: HashSet<i32> = node_links.iter().filter_map(|l| l.link_netnsid).collect();
+
     for cand in candidates {
+        // Pre-filter without entering: a namespace none of our veths leads to cannot hold
+        // one of our pods. This skips other nodes' (and other labs') pods for one syscall.
+        let Ok(cand_file) = File::open(&cand.path) else {
+            continue;
+        };
+        match own_rtnl.nsid_of(cand_file.as_fd()) {
+            Ok(Some(id)) if peer_nsids.contains(&id) => {}
+            _ => continue,
+        }
         let Some(holder) = holder_in(&cand.path, ip, &own_file) else {
             continue;
         };
-        if node_links.is_none() {
-            let links =
-                crate::links::links().map_err(|source| DiscoverError::NodeLinks { ip, source })?;
-            node_links = Some(links);
-        }
-        let peer_here = node_links
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|l| l.index == holder.peer_ifindex);
-        if !peer_here {
+        if !node_links.iter().any(|l| l.index == holder.peer_ifindex) {
             continue;
         }
         return Ok(PodNetns {
