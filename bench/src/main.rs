@@ -1,2 +1,232 @@
-//! `netdiag-bench`: prints the benchmark table (B1-B4). Being written.
-fn main() {}
+//! `netdiag-bench`: the benchmarks of issue 6, and the table B1-B4 that `scripts/bench` prints.
+//!
+//! Each step writes its results as JSON into `--out`; `table` reads them back (with criterion's
+//! estimates for B2), so steps can be re-run one at a time. Everything created outside the process
+//! (namespaces `ndbench-<pid>-*`, a lab) is removed on exit, on error and on Ctrl-C.
+
+mod b1;
+mod b3;
+mod b4;
+mod cleanup;
+mod cmd;
+mod error;
+mod kp;
+mod probe;
+mod stats;
+mod table;
+mod workload;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use netdiag_crds::{Endpoint, PlanTarget, Protocol};
+
+use crate::b1::Backend;
+use crate::error::BenchError;
+
+#[derive(Parser, Debug)]
+#[command(about = "netdiag benchmarks (issue 6); run them all with scripts/bench")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Print the iptables-restore input (filter + nat) for N Services x M endpoints, e.g. to load
+    /// into a lab node: `ip netns exec nd-netdiag-node-a iptables-restore < rules`.
+    Gen {
+        #[arg(long, default_value_t = 10_000)]
+        services: usize,
+        #[arg(long, default_value_t = 5)]
+        endpoints: usize,
+    },
+    /// B1: ServiceRules lookup against `iptables-save -t nat`, nft and legacy backends.
+    B1 {
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        sizes: Vec<usize>,
+        #[arg(long, default_value_t = 5)]
+        endpoints: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long, value_delimiter = ',', default_value = "nft,legacy")]
+        backends: Vec<Backend>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// B3: agent time of a healthy lab trace.
+    B3 {
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// B4: `kubectl-netdiag --help` start-up and binary sizes.
+    B4 {
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the table from the results in --out and criterion's estimates.
+    Table {
+        #[arg(long)]
+        out: PathBuf,
+        /// CRITERION_HOME of the B2 run.
+        #[arg(long)]
+        criterion: PathBuf,
+    },
+    /// One measured step in a fresh process (used by b1).
+    #[command(hide = true)]
+    Probe {
+        #[arg(long)]
+        netns: PathBuf,
+        #[command(subcommand)]
+        step: Step,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum Step {
+    Lookup {
+        #[arg(long)]
+        ip: String,
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        protocol: Protocol,
+        /// ip:port,... the endpoints kube-proxy should have.
+        #[arg(long, value_delimiter = ',')]
+        expect: Vec<String>,
+    },
+    Dump {
+        #[arg(long)]
+        backend: Backend,
+    },
+}
+
+fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), BenchError> {
+    let path = dir.join(name);
+    let text = serde_json::to_vec_pretty(value).map_err(|source| BenchError::Json {
+        what: name.into(),
+        source,
+    })?;
+    std::fs::write(&path, text).map_err(BenchError::io("write", &path))
+}
+
+fn endpoints(list: &[String]) -> Result<Vec<Endpoint>, BenchError> {
+    list.iter()
+        .map(|s| {
+            let (ip, port) = s.rsplit_once(':').ok_or(BenchError::Unexpected {
+                what: "--expect",
+                detail: format!("{s:?} is not ip:port"),
+            })?;
+            let port = port.parse().map_err(|_| BenchError::Unexpected {
+                what: "--expect",
+                detail: format!("{s:?}: bad port"),
+            })?;
+            Ok(Endpoint {
+                ip: ip.into(),
+                port,
+            })
+        })
+        .collect()
+}
+
+fn run(cli: Cli) -> Result<(), BenchError> {
+    let mkdir = |d: &Path| std::fs::create_dir_all(d).map_err(BenchError::io("create", d));
+    match cli.cmd {
+        Cmd::Gen {
+            services,
+            endpoints,
+        } => {
+            let w = workload::Workload {
+                services,
+                endpoints,
+            };
+            let s = w.services()?;
+            let text = crate::kp::generate::render_restore(&s, &w.config(&s));
+            std::io::stdout()
+                .write_all(text.as_bytes())
+                .map_err(BenchError::io("write", "stdout"))
+        }
+        Cmd::B1 {
+            sizes,
+            endpoints,
+            runs,
+            backends,
+            out,
+        } => {
+            mkdir(&out)?;
+            cleanup::reap_stale();
+            let cfg = b1::B1Config {
+                sizes,
+                endpoints,
+                runs,
+                backends,
+                out: out.clone(),
+            };
+            write_json(&out, "b1.json", &b1::run(&cfg)?)
+        }
+        Cmd::B3 { runs, out } => {
+            mkdir(&out)?;
+            write_json(&out, "b3.json", &b3::run(runs)?)
+        }
+        Cmd::B4 { runs, out } => {
+            mkdir(&out)?;
+            write_json(&out, "b4.json", &b4::run(runs)?)
+        }
+        Cmd::Table { out, criterion } => {
+            let results = table::Results {
+                b1: table::load(&out.join("b1.json"))?,
+                b2: table::read_criterion(&criterion, "parse_walk"),
+                b3: table::load(&out.join("b3.json"))?,
+                b4: table::load(&out.join("b4.json"))?,
+            };
+            print!("{}", table::render(&results));
+            Ok(())
+        }
+        Cmd::Probe { netns, step } => {
+            let sample = match step {
+                Step::Lookup {
+                    ip,
+                    port,
+                    protocol,
+                    expect,
+                } => probe::lookup(
+                    &netns,
+                    PlanTarget { ip, port, protocol },
+                    endpoints(&expect)?,
+                )?,
+                Step::Dump { backend } => probe::dump(&netns, backend.save())?,
+            };
+            let line = serde_json::to_string(&sample).map_err(|source| BenchError::Json {
+                what: "sample".into(),
+                source,
+            })?;
+            println!("{line}");
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Only the parent creates things to clean up; a probe child is stopped with its parent.
+    if !matches!(cli.cmd, Cmd::Probe { .. })
+        && let Err(e) = cleanup::install_signal_handler()
+    {
+        eprintln!("netdiag-bench: {e}");
+        return ExitCode::from(2);
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("netdiag-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! One measured step, run in a fresh child process (`netdiag-bench probe ...`) so that its peak
+//! memory is its own: `getrusage` gives the step's peak (RUSAGE_SELF) and the largest iptables
+//! child's (RUSAGE_CHILDREN), neither polluted by earlier runs in the same process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use nix::sys::resource::{UsageWho, getrusage};
+use serde::{Deserialize, Serialize};
+
+use netdiag_crds::{Endpoint, HopDetail, PlanTarget, Verdict};
+
+use crate::cmd;
+use crate::error::BenchError;
+
+/// What one child run measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sample {
+    /// Wall time of the step alone (not the child's start-up).
+    pub ms: f64,
+    /// Peak RSS of the process doing the step, KiB.
+    pub self_kb: i64,
+    /// Peak RSS of the largest process it waited for (iptables), KiB.
+    pub children_kb: i64,
+    /// The step gave the right answer (for the lookup: Ok with every expected endpoint).
+    pub ok: bool,
+    pub note: String,
+}
+
+impl Sample {
+    /// Upper bound of the memory resident at once: the step holds its own while a child runs.
+    pub fn peak_kb(&self) -> i64 {
+        self.self_kb + self.children_kb
+    }
+}
+
+fn rusage_kb() -> Result<(i64, i64), BenchError> {
+    let me = getrusage(UsageWho::RUSAGE_SELF).map_err(BenchError::Rusage)?;
+    let kids = getrusage(UsageWho::RUSAGE_CHILDREN).map_err(BenchError::Rusage)?;
+    Ok((me.max_rss(), kids.max_rss()))
+}
+
+/// In the child: the agent's ServiceRules step for `target`, inside `netns`.
+pub fn lookup(
+    netns: &Path,
+    target: PlanTarget,
+    expected: Vec<Endpoint>,
+) -> Result<Sample, BenchError> {
+    let want = expected.len();
+    let (elapsed, hop) = netdiag_agent::netns::run_in(netns, move || {
+        let t = Instant::now();
+        let hop = crate::kp::service_rules("bench", &target, &expected);
+        (t.elapsed(), hop)
+    })?;
+    let (self_kb, children_kb) = rusage_kb()?;
+    let found = match &hop.details {
+        Some(HopDetail::ServiceRules(d)) => Some((d.endpoints.len(), d.backend.clone())),
+        _ => None,
+    };
+    let ok = hop.verdict == Verdict::Ok && found.as_ref().is_some_and(|(n, _)| *n == want);
+    let note = match found {
+        Some((n, backend)) if ok => format!("{n} endpoints, {}", backend.unwrap_or_default()),
+        _ => format!("{:?}: {}", hop.verdict, hop.detail),
+    };
+    Ok(Sample {
+        ms: elapsed.as_secs_f64() * 1e3,
+        self_kb,
+        children_kb,
+        ok,
+        note,
+    })
+}
+
+/// In the child: `<save> -t nat > /dev/null` inside `netns`, the naive full dump.
+pub fn dump(netns: &Path, save: &'static str) -> Result<Sample, BenchError> {
+    let (elapsed, out) = netdiag_agent::netns::run_in(netns, move || {
+        let t = Instant::now();
+        let out = Command::new(save)
+            .args(["-t", "nat"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output();
+        (t.elapsed(), out)
+    })?;
+    let text = format!("{save} -t nat");
+    let out = out.map_err(|source| BenchError::Spawn {
+        cmd: text.clone(),
+        source,
+    })?;
+    cmd::check(text, out)?;
+    let (self_kb, children_kb) = rusage_kb()?;
+    Ok(Sample {
+        ms: elapsed.as_secs_f64() * 1e3,
+        self_kb,
+        children_kb,
+        ok: true,
+        note: String::new(),
+    })
+}
+
+/// In the parent: run `netdiag-bench probe <args>` and read its one JSON line.
+pub fn spawn(args: &[String]) -> Result<Sample, BenchError> {
+    let exe: PathBuf =
+        std::env::current_exe().map_err(BenchError::io("find own executable", "/proc/self/exe"))?;
+    let mut c = Command::new(exe);
+    c.arg("probe").args(args).stderr(Stdio::piped());
+    let out = cmd::run(&mut c)?;
+    serde_json::from_slice(&out.stdout).map_err(|source| BenchError::Json {
+        what: format!("the output of `{}`", cmd::describe(&c)),
+        source,
+    })
+}

@@ -1,0 +1,229 @@
+//! The B1-B4 table: each line with its measurement, its target and a met/missed mark.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::b1::{B1Row, Backend};
+use crate::b3::B3;
+use crate::b4::B4;
+use crate::error::BenchError;
+
+/// The scale at which B1's targets apply.
+const TARGET_SERVICES: usize = 10_000;
+/// The criterion benchmark B2's target applies to: parse the whole text and walk one VIP, the
+/// agent's work on the legacy backend after `iptables-legacy-save`.
+pub const B2_FULL: &str = "parse_walk_full";
+
+/// One B2 measurement from criterion's output.
+#[derive(Clone, Debug)]
+pub struct B2 {
+    pub id: String,
+    pub bytes: u64,
+    pub median_ns: f64,
+}
+
+impl B2 {
+    pub fn mb_per_s(&self) -> f64 {
+        self.bytes as f64 / self.median_ns * 1e3
+    }
+}
+
+fn mb(kb: i64) -> f64 {
+    kb as f64 * 1024.0 / 1e6
+}
+
+fn mark(met: bool) -> String {
+    if met { "met" } else { "MISSED" }.into()
+}
+
+/// Read `<criterion>/<group>/<bench>/new/{estimates,benchmark}.json` for every bench.
+pub fn read_criterion(home: &Path, group: &str) -> Vec<B2> {
+    let read = |p: &Path| -> Option<Value> { serde_json::from_slice(&std::fs::read(p).ok()?).ok() };
+    let Ok(dir) = std::fs::read_dir(home.join(group)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<B2> = dir
+        .flatten()
+        .filter_map(|e| {
+            let new = e.path().join("new");
+            let est = read(&new.join("estimates.json"))?;
+            let meta = read(&new.join("benchmark.json"))?;
+            Some(B2 {
+                id: meta.get("function_id")?.as_str()?.to_string(),
+                bytes: meta.get("throughput")?.get("Bytes")?.as_u64()?,
+                median_ns: est.get("median")?.get("point_estimate")?.as_f64()?,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+pub struct Results {
+    pub b1: Option<Vec<B1Row>>,
+    pub b2: Vec<B2>,
+    pub b3: Option<B3>,
+    pub b4: Option<B4>,
+}
+
+pub fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, BenchError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(BenchError::io("read", path)(e)),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| BenchError::Json {
+            what: path.display().to_string(),
+            source,
+        })
+}
+
+pub fn render(r: &Results) -> String {
+    let mut rows: Vec<[String; 4]> = vec![[
+        "".into(),
+        "measurement".into(),
+        "target".into(),
+        "result".into(),
+    ]];
+    let legacy_dump_ms = b1_rows(r, &mut rows);
+    b2_rows(r, legacy_dump_ms, &mut rows);
+    b3_rows(r, &mut rows);
+    b4_rows(r, &mut rows);
+    let mut widths = [0; 4];
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Returns (nat bytes, legacy dump ms) at the target scale, which sets B2's target.
+fn b1_rows(r: &Results, rows: &mut Vec<[String; 4]>) -> Option<(usize, f64)> {
+    let Some(b1) = &r.b1 else {
+        rows.push(["B1".into(), "not run".into(), String::new(), String::new()]);
+        return None;
+    };
+    let mut legacy = None;
+    for row in b1 {
+        let what = format!(
+            "{} {}x{}: lookup {:.0} ms / save {:.0} ms = {:.3}, peak {:.1} MB (save {:.0} MB)",
+            row.backend.as_str(),
+            row.services,
+            row.endpoints,
+            row.lookup_ms,
+            row.dump_ms,
+            row.ratio,
+            mb(row.lookup_peak_kb),
+            mb(row.dump_peak_kb),
+        );
+        let at_target = row.services == TARGET_SERVICES;
+        let (target, met) = match row.backend {
+            Backend::Nft => (
+                "ratio <= 0.15, peak <= 32 MB",
+                row.ratio <= 0.15 && mb(row.lookup_peak_kb) <= 32.0,
+            ),
+            Backend::Legacy => ("ratio <= 1.2", row.ratio <= 1.2),
+        };
+        if row.backend == Backend::Legacy && at_target {
+            legacy = Some((row.nat_bytes, row.dump_ms));
+        }
+        let result = if !row.ok {
+            format!("WRONG ANSWER: {}", row.note)
+        } else if at_target {
+            mark(met)
+        } else {
+            "(info)".into()
+        };
+        rows.push(["B1".into(), what, target.into(), result]);
+    }
+    legacy
+}
+
+fn b2_rows(r: &Results, legacy: Option<(usize, f64)>, rows: &mut Vec<[String; 4]>) {
+    if r.b2.is_empty() {
+        rows.push(["B2".into(), "not run".into(), String::new(), String::new()]);
+    }
+    for b in &r.b2 {
+        let what = format!(
+            "{}: {:.0} MB/s ({:.1} MB in {:.1} ms)",
+            b.id,
+            b.mb_per_s(),
+            b.bytes as f64 / 1e6,
+            b.median_ns / 1e6
+        );
+        // Parse + walk of the whole dump may add at most 0.2x the dump itself (B1 legacy <= 1.2).
+        let (target, result) = match legacy {
+            Some((bytes, dump_ms)) if b.id == B2_FULL => {
+                let need = bytes as f64 / 1e6 / (0.2 * dump_ms / 1e3);
+                (format!(">= {need:.0} MB/s"), mark(b.mb_per_s() >= need))
+            }
+            _ => (String::new(), "(info)".into()),
+        };
+        rows.push(["B2".into(), what, target, result]);
+    }
+}
+
+fn b3_rows(r: &Results, rows: &mut Vec<[String; 4]>) {
+    let Some(b3) = &r.b3 else {
+        rows.push(["B3".into(), "not run".into(), String::new(), String::new()]);
+        return;
+    };
+    let what = format!(
+        "lab trace agent time over {}: median {:.0} ms, p90 {:.0} ms ({})",
+        b3.agent_ms.len(),
+        b3.median_ms,
+        b3.p90_ms,
+        b3.note
+    );
+    let result = if b3.healthy {
+        mark(b3.median_ms < 300.0)
+    } else {
+        "UNHEALTHY TRACE".into()
+    };
+    rows.push(["B3".into(), what, "median < 300 ms".into(), result]);
+}
+
+fn b4_rows(r: &Results, rows: &mut Vec<[String; 4]>) {
+    let Some(b4) = &r.b4 else {
+        rows.push(["B4".into(), "not run".into(), String::new(), String::new()]);
+        return;
+    };
+    rows.push([
+        "B4".into(),
+        format!(
+            "kubectl-netdiag --help median over {}: {:.1} ms",
+            b4.help_samples.len(),
+            b4.help_ms
+        ),
+        "< 20 ms".into(),
+        mark(b4.help_ms < 20.0),
+    ]);
+    for bin in &b4.binaries {
+        let linkage = if bin.is_static { "static" } else { "dynamic" };
+        rows.push([
+            "B4".into(),
+            format!("{}: {:.1} MB, {linkage}", bin.name, bin.bytes as f64 / 1e6),
+            String::new(),
+            "(info)".into(),
+        ]);
+    }
+}
