@@ -6,6 +6,7 @@
 pub mod merge;
 pub mod plan;
 pub mod probe;
+pub mod render;
 pub mod report;
 pub mod validate;
 

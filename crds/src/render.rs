@@ -1,0 +1,313 @@
+//! Human views of a NetProbe status: the kubectl-style path table (with its first-failure line,
+//! DNS section and result line) and a Graphviz graph of the path.
+//!
+//! Pure: a status in, a `String` out. The plugin, the agent (`netdiag-agent trace`) and the lab
+//! all print through here, so a path reads the same wherever it was traced.
+
+mod dot;
+mod facts;
+
+pub use dot::dot;
+pub use facts::facts;
+
+use comfy_table::{Attribute, Cell, Color, Table, presets};
+
+use crate::probe::{NetProbeStatus, Phase};
+use crate::report::{FirstFailure, Hop, HopDetail, HopKind, Verdict};
+
+/// How to render.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Add the REASON and FACTS columns (typed details: endpoint shares, conntrack tuples...).
+    pub wide: bool,
+    /// Colour verdicts with ANSI escapes. The caller decides (TTY, `NO_COLOR`); rendering never
+    /// looks at the terminal, so output is reproducible.
+    pub color: bool,
+}
+
+/// The marker put on the first failing hop, and in front of the sentence that explains it.
+pub const FAILURE_MARK: &str = "✗";
+
+/// The path hop by hop, the first failure explained in one sentence, a DNS section and a result
+/// line. Ends with a newline.
+pub fn table(status: &NetProbeStatus, opts: &RenderOptions) -> String {
+    let mut out = String::new();
+    let failing = first_failure_index(status);
+    if status.hops.is_empty() {
+        out.push_str("No hops recorded yet.\n");
+    } else {
+        let mut header = vec!["NODE", "HOP", "NAME", "DETAIL", "VERDICT"];
+        if opts.wide {
+            header.extend(["REASON", "FACTS"]);
+        }
+        let rows = status.hops.iter().enumerate().map(|(i, hop)| {
+            let mut row = vec![
+                Cell::new(&hop.node),
+                Cell::new(hop.kind.as_str()),
+                Cell::new(&hop.name),
+                Cell::new(&hop.detail),
+                verdict_cell(hop.verdict, Some(i) == failing, opts.color),
+            ];
+            if opts.wide {
+                row.push(Cell::new(hop.reason.as_deref().unwrap_or("")));
+                row.push(Cell::new(
+                    hop.details.as_ref().map(facts).unwrap_or_default(),
+                ));
+            }
+            row
+        });
+        out.push_str(&kubectl_table(&header, rows, opts.color));
+    }
+    if let Some(f) = &status.first_failure {
+        out.push('\n');
+        out.push_str(&paint(
+            &format!("{FAILURE_MARK} {}", failure_sentence(f)),
+            Paint::Fail,
+            opts.color,
+        ));
+        out.push('\n');
+    }
+    if !status.dns.is_empty() {
+        out.push('\n');
+        out.push_str("DNS\n");
+        let mut header = vec![
+            "SERVER", "ROLE", "NAME", "RCODE", "ANSWERS", "LATENCY", "VERDICT",
+        ];
+        if opts.wide {
+            header.push("MESSAGE");
+        }
+        let rows = status.dns.iter().map(|d| {
+            let mut row = vec![
+                Cell::new(&d.server),
+                Cell::new(&d.server_role),
+                Cell::new(&d.name),
+                Cell::new(&d.rcode),
+                Cell::new(if d.answers.is_empty() {
+                    "-".to_string()
+                } else {
+                    d.answers.join(",")
+                }),
+                Cell::new(d.latency_ms.map(ms).unwrap_or_else(|| "-".into())),
+                verdict_cell(d.verdict, false, opts.color),
+            ];
+            if opts.wide {
+                row.push(Cell::new(d.message.as_deref().unwrap_or("")));
+            }
+            row
+        });
+        out.push_str(&kubectl_table(&header, rows, opts.color));
+    }
+    out.push('\n');
+    let (line, paint_as) = result_line(status);
+    out.push_str(&paint(&line, paint_as, opts.color));
+    out.push('\n');
+    out
+}
+
+/// One sentence for the first failure: where, what, and its stable reason.
+pub fn failure_sentence(f: &FirstFailure) -> String {
+    let message = f.message.trim_end_matches('.');
+    format!(
+        "First failure at {} on {}: {message} ({}).",
+        f.hop, f.node, f.reason
+    )
+}
+
+/// The verdict of the whole probe, as one line starting with `RESULT:`.
+///
+/// Reachability comes from the `Reachable` condition when the controller set it, else from the
+/// Connect hop; the cause from `firstFailure`.
+pub fn result_line(status: &NetProbeStatus) -> (String, Paint) {
+    let phase = status.phase;
+    if matches!(phase, None | Some(Phase::Pending) | Some(Phase::Running)) {
+        let phase = phase.unwrap_or(Phase::Pending);
+        return (format!("RESULT: {phase}, no verdict yet"), Paint::Info);
+    }
+    let failure = status.first_failure.as_ref();
+    match (reachable(status), failure) {
+        (Some(true), None) => (format!("RESULT: reachable{}", via(status)), Paint::Ok),
+        (Some(true), Some(f)) => (
+            format!(
+                "RESULT: reachable{}, but {} on {} failed: {}",
+                via(status),
+                f.hop,
+                f.node,
+                f.message
+            ),
+            Paint::Warn,
+        ),
+        (_, Some(f)) => (
+            format!(
+                "RESULT: unreachable — {} ({} on {})",
+                f.message, f.hop, f.node
+            ),
+            Paint::Fail,
+        ),
+        (Some(false), None) => (
+            "RESULT: unreachable, and no hop explains why".to_string(),
+            Paint::Fail,
+        ),
+        (None, None) if phase == Some(Phase::Failed) => {
+            let why = status
+                .condition("Completed")
+                .and_then(|c| c.message.clone())
+                .or_else(|| status.summary.clone())
+                .unwrap_or_else(|| "the probe failed before any hop was checked".into());
+            (format!("RESULT: probe failed — {why}"), Paint::Fail)
+        }
+        (None, None) => ("RESULT: no failure found".to_string(), Paint::Ok),
+    }
+}
+
+/// Whether the target was reached: the `Reachable` condition, else the last Connect hop.
+pub fn reachable(status: &NetProbeStatus) -> Option<bool> {
+    if let Some(c) = status.condition("Reachable") {
+        match c.status.as_str() {
+            "True" => return Some(true),
+            "False" => return Some(false),
+            _ => {}
+        }
+    }
+    status
+        .hops
+        .iter()
+        .rev()
+        .find(|h| h.kind == HopKind::Connect)
+        .map(|h| h.verdict != Verdict::Fail)
+}
+
+/// ` via 10.244.2.7:8080 (iptables, 3 endpoints)`, from the hops' typed details.
+fn via(status: &NetProbeStatus) -> String {
+    let chosen = status.hops.iter().find_map(|h| match &h.details {
+        Some(HopDetail::Conntrack(c)) => c.chosen_endpoint.as_ref().map(ToString::to_string),
+        _ => None,
+    });
+    let connected = status.hops.iter().rev().find_map(|h| match &h.details {
+        Some(HopDetail::Connect(c)) if c.ok => Some(c.target.clone()),
+        _ => None,
+    });
+    let rules = status.hops.iter().find_map(|h| match &h.details {
+        Some(HopDetail::ServiceRules(d)) if !d.endpoints.is_empty() => {
+            let n = d.endpoints.len();
+            Some(format!(
+                " ({}, {n} endpoint{})",
+                d.mode,
+                if n == 1 { "" } else { "s" }
+            ))
+        }
+        _ => None,
+    });
+    match chosen.or(connected) {
+        Some(e) => format!(" via {e}{}", rules.unwrap_or_default()),
+        None => rules.unwrap_or_default(),
+    }
+}
+
+/// Index of the hop `firstFailure` names (same kind and node, Fail), else the first Fail.
+fn first_failure_index(status: &NetProbeStatus) -> Option<usize> {
+    let named = status.first_failure.as_ref().and_then(|f| {
+        status
+            .hops
+            .iter()
+            .position(|h| h.verdict == Verdict::Fail && h.kind == f.hop && h.node == f.node)
+    });
+    named.or_else(|| status.hops.iter().position(|h| h.verdict == Verdict::Fail))
+}
+
+/// What a piece of text means, hence its colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paint {
+    Ok,
+    Warn,
+    Fail,
+    Info,
+}
+
+impl From<Verdict> for Paint {
+    fn from(v: Verdict) -> Self {
+        match v {
+            Verdict::Ok => Paint::Ok,
+            Verdict::Warn => Paint::Warn,
+            Verdict::Fail => Paint::Fail,
+            Verdict::Info => Paint::Info,
+        }
+    }
+}
+
+/// Wrap text in ANSI colour when asked: green Ok, yellow Warn, bold red Fail, dim Info.
+pub fn paint(text: &str, p: Paint, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let code = match p {
+        Paint::Ok => "32",
+        Paint::Warn => "33",
+        Paint::Fail => "1;31",
+        Paint::Info => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+fn verdict_cell(v: Verdict, first_failure: bool, color: bool) -> Cell {
+    let text = if first_failure {
+        format!("{v} {FAILURE_MARK}")
+    } else {
+        v.to_string()
+    };
+    let cell = Cell::new(text);
+    if !color {
+        return cell;
+    }
+    match v {
+        Verdict::Ok => cell.fg(Color::Green),
+        Verdict::Warn => cell.fg(Color::Yellow),
+        Verdict::Fail => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+        Verdict::Info => cell.add_attribute(Attribute::Dim),
+    }
+}
+
+/// A table the way kubectl prints one: no borders, upper-case headers, three spaces between
+/// columns, no trailing blanks.
+fn kubectl_table(
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<Cell>>,
+    color: bool,
+) -> String {
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING);
+    // Never ask the terminal: the caller chose colour, and widths must not depend on where
+    // the output goes (golden tests, pipes).
+    t.force_no_tty();
+    if color {
+        t.enforce_styling();
+        t.style_text_only();
+    }
+    t.set_header(header.iter().copied());
+    for row in rows {
+        t.add_row(row);
+    }
+    let last = header.len().saturating_sub(1);
+    for (i, col) in t.column_iter_mut().enumerate() {
+        col.set_padding((0, if i == last { 0 } else { 3 }));
+    }
+    let mut s = String::new();
+    for line in t.lines() {
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+/// `1.2 ms`
+pub(crate) fn ms(v: f64) -> String {
+    format!("{v:.1} ms")
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Hops drawn on the main path of the graph: Dns is a side trip and Connect the end-to-end
+/// symptom, drawn as their own edges.
+pub(crate) fn on_path(h: &Hop) -> bool {
+    !matches!(h.kind, HopKind::Dns | HopKind::Connect)
+}

@@ -1,0 +1,249 @@
+use super::*;
+use crate::probe::StatusCondition;
+use crate::report::{
+    ConnectDetail, ConntrackDetail, DnsResult, Endpoint, RuleEndpoint, ServiceRulesDetail,
+};
+
+fn rules_hop() -> Hop {
+    Hop::new(
+        "node-a",
+        HopKind::ServiceRules,
+        "10.96.0.50:80/tcp",
+        Verdict::Ok,
+        "2 endpoints",
+    )
+    .with_details(HopDetail::ServiceRules(ServiceRulesDetail {
+        mode: "iptables".into(),
+        service_address: "10.96.0.50:80/tcp".into(),
+        endpoints: vec![
+            RuleEndpoint {
+                ip: "10.244.1.5".into(),
+                port: 8080,
+                probability: 0.5,
+                chain: "KUBE-SEP-A".into(),
+            },
+            RuleEndpoint {
+                ip: "10.244.2.7".into(),
+                port: 8080,
+                probability: 0.5,
+                chain: "KUBE-SEP-B".into(),
+            },
+        ],
+        ..Default::default()
+    }))
+}
+
+fn healthy() -> NetProbeStatus {
+    NetProbeStatus {
+        phase: Some(Phase::Succeeded),
+        hops: vec![
+            Hop::new(
+                "node-a",
+                HopKind::PodInterface,
+                "eth0",
+                Verdict::Ok,
+                "10.244.1.2/24",
+            ),
+            rules_hop(),
+            Hop::new(
+                "node-a",
+                HopKind::Conntrack,
+                "tcp",
+                Verdict::Ok,
+                "DNAT to 10.244.2.7:8080",
+            )
+            .with_details(HopDetail::Conntrack(ConntrackDetail {
+                chosen_endpoint: Some(Endpoint {
+                    ip: "10.244.2.7".into(),
+                    port: 8080,
+                }),
+                ..Default::default()
+            })),
+            Hop::new(
+                "node-a",
+                HopKind::Connect,
+                "10.96.0.50:80",
+                Verdict::Ok,
+                "connected in 0.3 ms",
+            )
+            .with_details(HopDetail::Connect(ConnectDetail {
+                ok: true,
+                target: "10.96.0.50:80".into(),
+                ..Default::default()
+            })),
+        ],
+        ..Default::default()
+    }
+}
+
+fn failing() -> NetProbeStatus {
+    let mut s = healthy();
+    s.hops.insert(
+        3,
+        Hop::new(
+            "node-b",
+            HopKind::Listener,
+            "10.244.2.7:8080",
+            Verdict::Fail,
+            "nothing listens on 10.244.2.7:8080",
+        )
+        .with_reason("NothingListening"),
+    );
+    s.hops[4].verdict = Verdict::Fail;
+    s.first_failure = crate::merge::first_failure(&s.hops);
+    s.conditions.push(StatusCondition {
+        type_: "Reachable".into(),
+        status: "False".into(),
+        reason: Some("NothingListening".into()),
+        message: None,
+        last_transition_time: None,
+        observed_generation: None,
+    });
+    s
+}
+
+const PLAIN: RenderOptions = RenderOptions {
+    wide: false,
+    color: false,
+};
+
+#[test]
+fn healthy_table_has_kubectl_headers_and_a_reachable_result() {
+    let out = table(&healthy(), &PLAIN);
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.starts_with("NODE   "), "{out}");
+    for h in ["HOP", "NAME", "DETAIL", "VERDICT"] {
+        assert!(first.contains(h), "{out}");
+    }
+    assert!(!out.contains(FAILURE_MARK), "{out}");
+    assert!(
+        out.ends_with("RESULT: reachable via 10.244.2.7:8080 (iptables, 2 endpoints)\n"),
+        "{out}"
+    );
+    assert!(!out.contains('\x1b'), "colour without asking: {out}");
+    assert!(out.lines().all(|l| l == l.trim_end()), "trailing blanks");
+}
+
+#[test]
+fn failing_table_marks_the_first_failure_and_explains_it_once() {
+    let out = table(&failing(), &PLAIN);
+    let marked: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("node-") && l.contains(FAILURE_MARK))
+        .collect();
+    assert_eq!(marked.len(), 1, "{out}");
+    assert!(marked[0].contains("Listener"), "{out}");
+    assert!(
+        out.contains(
+            "✗ First failure at Listener on node-b: nothing listens on 10.244.2.7:8080 (NothingListening)."
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "RESULT: unreachable — nothing listens on 10.244.2.7:8080 (Listener on node-b)"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn wide_adds_reason_and_endpoint_shares() {
+    let out = table(
+        &failing(),
+        &RenderOptions {
+            wide: true,
+            color: false,
+        },
+    );
+    assert!(out.lines().next().unwrap_or_default().contains("REASON"));
+    assert!(
+        out.contains("endpoints 10.244.1.5:8080 50%, 10.244.2.7:8080 50%"),
+        "{out}"
+    );
+    assert!(out.contains("NothingListening"), "{out}");
+}
+
+#[test]
+fn colour_only_when_asked() {
+    let opts = RenderOptions {
+        wide: false,
+        color: true,
+    };
+    let out = table(&failing(), &opts);
+    assert!(out.contains("\x1b[1;31mRESULT: unreachable"), "{out:?}");
+    assert!(out.contains('\x1b'), "{out:?}");
+}
+
+#[test]
+fn dns_section_lists_each_server() {
+    let mut s = healthy();
+    s.dns.push(DnsResult {
+        server: "10.96.0.10:53".into(),
+        server_role: "kube-dns".into(),
+        name: "echo.default.svc.cluster.local".into(),
+        rcode: "SERVFAIL".into(),
+        answers: vec![],
+        latency_ms: Some(2.04),
+        verdict: Verdict::Fail,
+        message: Some("upstream failed".into()),
+    });
+    let out = table(&s, &PLAIN);
+    let dns = out.split("\nDNS\n").nth(1).unwrap_or_default();
+    assert!(dns.starts_with("SERVER"), "{out}");
+    assert!(
+        dns.lines()
+            .any(|l| l.contains("kube-dns") && l.contains("SERVFAIL") && l.contains("2.0 ms")),
+        "{out}"
+    );
+}
+
+#[test]
+fn unfinished_probe_has_no_verdict() {
+    let s = NetProbeStatus {
+        phase: Some(Phase::Running),
+        ..Default::default()
+    };
+    assert_eq!(result_line(&s).0, "RESULT: Running, no verdict yet");
+}
+
+#[test]
+fn dot_highlights_the_failing_hop_and_the_edge_into_it() {
+    let g = dot(&failing());
+    assert!(
+        g.starts_with("digraph netdiag {\n") && g.ends_with("}\n"),
+        "{g}"
+    );
+    assert_eq!(g.matches('{').count(), g.matches('}').count(), "{g}");
+    // hop3 is the Listener: bold red node and a bold red edge into it.
+    let node = g
+        .lines()
+        .find(|l| l.trim_start().starts_with("hop3 ["))
+        .unwrap_or_default();
+    assert!(
+        node.contains("penwidth=3") && node.contains("#d62728"),
+        "{g}"
+    );
+    let edge = g
+        .lines()
+        .find(|l| l.contains("-> hop3 ["))
+        .unwrap_or_default();
+    assert!(edge.contains("#d62728") && edge.contains("bold"), "{g}");
+    assert!(g.contains("connect failed"), "{g}");
+    let healthy = dot(&healthy());
+    assert!(!healthy.contains("penwidth=3"), "{healthy}");
+}
+
+#[test]
+fn dot_escapes_quotes() {
+    let mut s = healthy();
+    s.hops[0].detail = "say \"hi\"".into();
+    assert!(dot(&s).contains("say \\\"hi\\\""));
+}
+
+#[test]
+fn percentages_read_naturally() {
+    assert_eq!(facts::percent(0.5), "50%");
+    assert_eq!(facts::percent(1.0 / 3.0), "33.3%");
+    assert_eq!(facts::percent(1.0), "100%");
+}
