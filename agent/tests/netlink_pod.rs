@@ -48,6 +48,20 @@ fn a_healthy_bridged_pod_is_traced_to_its_bridge_with_its_resolv_conf() {
         "search default.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n",
     );
     lab.pause(&pod.ns);
+    // What the pod's ARP cache holds for its gateway once it has talked to it.
+    common::ip(&[
+        "-n",
+        &pod.ns,
+        "neigh",
+        "replace",
+        "10.244.1.1",
+        "lladdr",
+        "aa:bb:cc:00:00:01",
+        "dev",
+        "eth0",
+        "nud",
+        "permanent",
+    ]);
 
     let path = trace_from(&node, &pod);
     assert_eq!(

@@ -406,7 +406,7 @@ fn bridge_hop(node: &str, veth: &Link, facts: &NodeFacts) -> (Hop, Option<String
             master.name.clone(),
             Verdict::Ok,
             format!(
-                "bridge {}{addr_text} {}, {} is a port",
+                "bridge {}{addr_text} (state {}), {} is a port",
                 master.name, master.oper_state, veth.name
             ),
         )

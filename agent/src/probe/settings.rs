@@ -228,11 +228,22 @@ pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
                 ),
                 Some("StrictRpFilter"),
             ),
-            (1, None) => push(
+            (1, None) if v.reverse.iter().any(|(i, _)| &i.ingress == iface) => push(
                 name,
                 value,
                 Verdict::Ok,
-                "strict, and the path through it is symmetric as far as this node sees".into(),
+                format!(
+                    "strict, and the route back to the traffic arriving on {iface} leaves by {iface}"
+                ),
+                None,
+            ),
+            (1, None) => push(
+                name,
+                value,
+                Verdict::Info,
+                format!(
+                    "strict: a packet arriving on {iface} is dropped when the route back to its source leaves by another interface (not checked for this path)"
+                ),
                 None,
             ),
             (2, _) => push(
@@ -268,12 +279,7 @@ pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
             (parts.join(", "), None)
         }
     };
-    let verdict = if worst == Verdict::Info {
-        Verdict::Ok
-    } else {
-        worst
-    };
-    let mut hop = Hop::new(node, HopKind::NodeSettings, "sysctl", verdict, detail).with_details(
+    let mut hop = Hop::new(node, HopKind::NodeSettings, "sysctl", worst, detail).with_details(
         HopDetail::NodeSettings(NodeSettingsDetail {
             settings: settings.into_iter().map(|(s, _)| s).collect(),
         }),
