@@ -1,0 +1,167 @@
+//! Read kube-proxy's iptables rules for one VIP in the current network namespace (the caller has
+//! entered the node's; child processes inherit it). Replaces `iptables-save | grep VIP` and the
+//! `iptables -t nat -S KUBE-SVC-...` chase by hand.
+//!
+//! Backend choice follows kube-proxy's iptables-wrapper: the backend whose tables hold KUBE-
+//! chains. On nf_tables only the chains the VIP reaches are listed (`iptables-nft -S CHAIN` is a
+//! few ms, the whole dump seconds at 10,000 Services); legacy fetches the whole table for any
+//! read, so there one `iptables-legacy-save` per table is parsed instead.
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+
+use netdiag_crds::{Endpoint, Hop, PlanTarget};
+
+use super::iptables::{Backend, SaveDump, parse_listing, parse_save};
+use super::rule::Rule;
+use super::verdict;
+use super::walk::{ChainSource, Entry, ServiceWalk, walk};
+
+const NFT: &str = "iptables-nft";
+const LEGACY_SAVE: &str = "iptables-legacy-save";
+
+/// Why the rules could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{program} not found: install the iptables package")]
+    NotFound { program: &'static str },
+    #[error("could not run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}): {stderr}")]
+    Failed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+}
+
+/// What one iptables command printed, or that the chain it named does not exist.
+enum Listing {
+    Text(String),
+    NoChain,
+}
+
+fn run(program: &'static str, args: &[&str]) -> Result<Listing, ReadError> {
+    let command = format!("{program} {}", args.join(" "));
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => ReadError::NotFound { program },
+            _ => ReadError::Spawn {
+                command: command.clone(),
+                source,
+            },
+        })?;
+    if out.status.success() {
+        return Ok(Listing::Text(
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ));
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    // iptables-nft 1.8.9 calls a missing chain (or table) "incompatible"; older and legacy
+    // builds say "No chain/target/match by that name".
+    if stderr.contains("No chain/target/match")
+        || stderr.contains("is incompatible")
+        || stderr.contains("does not exist")
+    {
+        return Ok(Listing::NoChain);
+    }
+    Err(ReadError::Failed {
+        command,
+        status: out.status.to_string(),
+        stderr,
+    })
+}
+
+/// Chains listed one at a time with `iptables-nft -w -t TABLE -S CHAIN`, each at most once.
+#[derive(Default)]
+pub struct NftChains {
+    cache: HashMap<(String, String), Option<Vec<Rule>>>,
+    /// How many `iptables-nft` runs this reader made (for tests and benchmarks).
+    pub reads: usize,
+}
+
+impl ChainSource for NftChains {
+    type Error = ReadError;
+    fn chain(&mut self, table: &str, name: &str) -> Result<Option<Vec<Rule>>, ReadError> {
+        let key = (table.to_string(), name.to_string());
+        if let Some(hit) = self.cache.get(&key) {
+            return Ok(hit.clone());
+        }
+        self.reads += 1;
+        let rules = match run(NFT, &["-w", "-t", table, "-S", name])? {
+            Listing::Text(t) => Some(parse_listing(&t).rules),
+            Listing::NoChain => None,
+        };
+        self.cache.insert(key, rules.clone());
+        Ok(rules)
+    }
+}
+
+fn legacy_save(table: &str) -> Result<String, ReadError> {
+    match run(LEGACY_SAVE, &["-t", table])? {
+        Listing::Text(t) => Ok(t),
+        // iptables-save has no chain argument; "no chain" cannot be its answer, but an empty
+        // dump is the honest reading if it ever says so.
+        Listing::NoChain => Ok(String::new()),
+    }
+}
+
+/// Walk the rules for `target` on whichever backend holds kube-proxy's chains.
+///
+/// Like `iptables-nft -t nat -S KUBE-SERVICES | grep 10.96.45.10`, then following each jump.
+pub fn service_rules_walk(target: &PlanTarget, entry: Entry) -> Result<ServiceWalk, ReadError> {
+    let mut nft = NftChains::default();
+    let nft_found = match nft.chain("nat", "KUBE-SERVICES") {
+        Ok(services) => Some(services.is_some()),
+        Err(ReadError::NotFound { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    if nft_found == Some(true) {
+        let mut w = walk(&mut nft, target, entry)?;
+        w.backend = Some(Backend::Nft);
+        return Ok(w);
+    }
+    let nat = match legacy_save("nat") {
+        Ok(t) => t,
+        // No legacy tools: the nft answer (no KUBE-SERVICES) stands, if there was one.
+        Err(ReadError::NotFound { .. }) if nft_found.is_some() => {
+            return walk(&mut nft, target, entry);
+        }
+        Err(ReadError::NotFound { .. }) => return Err(ReadError::NotFound { program: NFT }),
+        Err(e) => return Err(e),
+    };
+    let nat_dump = parse_save(&nat);
+    if !nat_dump.has_chain("nat", "KUBE-SERVICES") && nft_found.is_some() {
+        // Neither backend holds kube-proxy's chains: report from nft (the default backend).
+        return walk(&mut nft, target, entry);
+    }
+    let filter = legacy_save("filter")?;
+    let filter_dump = parse_save(&filter);
+    let mut dump = SaveDump {
+        backend: Some(Backend::Legacy),
+        tables: nat_dump.tables,
+    };
+    dump.tables.extend(filter_dump.tables);
+    let Ok(mut w) = walk(&mut dump, target, entry);
+    w.backend = Some(Backend::Legacy);
+    Ok(w)
+}
+
+/// The ServiceRules hop for `target` on `node`: kube-proxy's rules for the VIP, judged against
+/// the Service's ready endpoints (`expected`; empty when unknown). Read errors become a Warn hop
+/// with reason `RulesUnreadable`.
+pub fn service_rules(node: &str, target: &PlanTarget, expected: &[Endpoint]) -> Hop {
+    match service_rules_walk(target, Entry::ServiceIp) {
+        Ok(w) => verdict::judge(node, &w, expected),
+        Err(e) => verdict::unreadable(node, &target.to_string(), &e),
+    }
+}
