@@ -54,8 +54,6 @@ pub enum Action {
     MakeDir(PathBuf),
     /// A file; recorded.
     WriteFile { path: PathBuf, contents: String },
-    /// A symlink; recorded.
-    Symlink { link: PathBuf, target: PathBuf },
     /// A detached long-lived process; recorded before it starts.
     Spawn {
         what: String,
@@ -284,18 +282,6 @@ pub fn plan(spec: &LabSpec, names: &LabNames, host: &HostTools, tools: &LabTools
         });
     }
 
-    // The agent's --netns-dir in a lab trace: this lab's namespaces and no other lab's.
-    let links = names.netns_links_dir();
-    a.push(Action::MakeDir(links.clone()));
-    let all = std::iter::once(net.clone())
-        .chain(spec.nodes.iter().map(|n| names.netns(&n.name)))
-        .chain(spec.pods.iter().map(|p| names.netns(&p.name)));
-    for ns in all {
-        a.push(Action::Symlink {
-            link: links.join(&ns),
-            target: PathBuf::from(super::names::NETNS_DIR).join(&ns),
-        });
-    }
     a
 }
 

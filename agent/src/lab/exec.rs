@@ -171,10 +171,6 @@ pub fn execute(action: &Action, host: &HostTools, w: &mut StateWriter) -> Result
             w.record(|s| s.files.push(path.clone()))?;
             std::fs::write(path, contents).map_err(io_err("write", path))?;
         }
-        Action::Symlink { link, target } => {
-            w.record(|s| s.files.push(link.clone()))?;
-            std::os::unix::fs::symlink(target, link).map_err(io_err("symlink", link))?;
-        }
         Action::Spawn {
             what,
             netns,

@@ -64,12 +64,6 @@ impl LabNames {
         self.state_dir().join("state.json")
     }
 
-    /// A directory of symlinks to this lab's namespaces only: the agent's `--netns-dir` in a
-    /// lab trace, so it can never pick a pod of another lab that has the same IP.
-    pub fn netns_links_dir(&self) -> PathBuf {
-        self.state_dir().join("netns")
-    }
-
     /// `/etc/netns/<pod netns>`: its resolv.conf is what processes in the pod see.
     pub fn etc_netns_dir(&self, object: &str) -> PathBuf {
         PathBuf::from(ETC_NETNS_DIR).join(self.netns(object))

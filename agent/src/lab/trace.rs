@@ -135,8 +135,8 @@ pub fn endpoint_plan(source: &TracePlan, endpoint: &Endpoint) -> TracePlan {
 }
 
 /// `ip netns exec <node ns> <exe> [prefix] trace --plan - -o json ...`: the agent as a node
-/// would run it, except that `--netns-dir` lists only this lab's namespaces, so a parallel lab's
-/// pod with the same IP can never be picked.
+/// would run it. Parallel labs reuse the same pod IPs; the agent only considers namespaces
+/// whose veth peer is in its own (node) namespace, so it never picks another lab's pod.
 pub fn agent_command(names: &LabNames, node: &str, tools: &LabTools, ip: &Path) -> Vec<String> {
     let mut v = vec![
         ip.display().to_string(),
@@ -159,7 +159,7 @@ pub fn agent_command(names: &LabNames, node: &str, tools: &LabTools, ip: &Path) 
         ]
         .map(String::from),
     );
-    v.push(names.netns_links_dir().display().to_string());
+    v.push(super::names::NETNS_DIR.into());
     v.extend(["--proc".into(), "/proc".into()]);
     v
 }
@@ -350,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn the_agent_runs_in_the_node_namespace_seeing_only_this_labs_namespaces() {
+    fn the_agent_runs_in_the_node_namespace_with_the_plan_on_stdin() {
         let tools = LabTools {
             exe: "/bin/kubectl-netdiag".into(),
             prefix: vec!["agent".into()],
@@ -364,7 +364,7 @@ mod tests {
         assert_eq!(
             argv.join(" "),
             "/sbin/ip netns exec nd-t1-node-a /bin/kubectl-netdiag agent trace --plan - -o json \
-             --node-name node-a --netns-dir /run/netdiag/labs/t1/netns --proc /proc"
+             --node-name node-a --netns-dir /var/run/netns --proc /proc"
         );
     }
 
