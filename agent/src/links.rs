@@ -644,7 +644,8 @@ where
             if len == 0 {
                 break;
             }
-            offset += len;
+            // Messages in one datagram start at 4-byte boundaries (NLMSG_ALIGN).
+            offset += (len + 3) & !3;
         }
     }
 }
@@ -696,5 +697,32 @@ mod tests {
         l.oper_state = "up".into();
         l.admin_up = false;
         assert!(!l.is_usable());
+    }
+
+    #[test]
+    fn the_loopback_of_this_namespace_is_read_over_netlink() {
+        // Needs no privilege: every namespace has `lo` with 127.0.0.1/8 (`ip addr show lo`).
+        let mut rtnl = Rtnl::open().expect("netlink socket");
+        let lo = rtnl
+            .links()
+            .expect("links")
+            .into_iter()
+            .find(|l| l.name == "lo")
+            .expect("lo");
+        assert_eq!(lo.index, 1);
+        let addrs = rtnl.addresses().expect("addresses");
+        assert!(
+            addrs
+                .iter()
+                .any(|a| a.ifindex == 1 && a.to_string() == "127.0.0.1/8"),
+            "{addrs:?}"
+        );
+        let route = rtnl
+            .route_get(Ipv4Addr::new(127, 0, 0, 1))
+            .expect("route get");
+        assert_eq!(
+            (route.kind, route.device.as_deref()),
+            (RouteKind::Local, Some("lo"))
+        );
     }
 }
