@@ -279,14 +279,13 @@ fn trace(
     let lab = Lab::open(name)?;
     let t = super::trace(&lab, from, to, tools)?;
     match output {
-        TraceFormat::Table => print!("{}", render_table(&t)),
+        TraceFormat::Table => {
+            use std::io::IsTerminal as _;
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            print!("{}", render_table(&t, color));
+        }
         TraceFormat::Json => {
-            let mut status = NetProbeStatus {
-                target: Some(t.target.clone()),
-                ..Default::default()
-            };
-            t.path.apply_to(&mut status);
-            let json = serde_json::to_string_pretty(&status).map_err(|e| {
+            let json = serde_json::to_string_pretty(&trace_status(&t)).map_err(|e| {
                 super::trace::TraceError::Output {
                     node: "lab".into(),
                     detail: e.to_string(),
@@ -304,59 +303,26 @@ fn trace(
     )
 }
 
-/// The hop table of a lab trace. One function, so the shared renderer can replace it.
-pub fn render_table(t: &super::LabTrace) -> String {
-    let rows: Vec<[String; 5]> = t
-        .path
-        .hops
-        .iter()
-        .map(|h| {
-            [
-                h.node.clone(),
-                h.kind.to_string(),
-                h.name.clone(),
-                h.verdict.to_string(),
-                h.detail.clone(),
-            ]
-        })
-        .collect();
-    let header = ["NODE", "KIND", "NAME", "VERDICT", "DETAIL"].map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for r in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = r
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                if i == 4 {
-                    c.clone()
-                } else {
-                    format!("{c:<w$}")
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
-    for d in &t.path.dns {
-        let _ = writeln!(
-            out,
-            "dns  {} ({}) {} -> {} {} [{}]",
-            d.server,
-            d.server_role,
-            d.name,
-            d.rcode,
-            d.answers.join(","),
-            d.verdict
-        );
-    }
-    let _ = writeln!(out, "\n{}", t.path.summary);
-    out
+/// The lab trace as a NetProbe status would hold it (phase Succeeded: the probe ran).
+pub fn trace_status(t: &super::LabTrace) -> NetProbeStatus {
+    let mut status = NetProbeStatus {
+        phase: Some(netdiag_crds::Phase::Succeeded),
+        target: Some(t.target.clone()),
+        ..Default::default()
+    };
+    t.path.apply_to(&mut status);
+    status
+}
+
+/// The hop table of a lab trace, through the shared renderer so it reads as on a cluster.
+pub fn render_table(t: &super::LabTrace, color: bool) -> String {
+    let opts = netdiag_crds::render::RenderOptions { wide: false, color };
+    format!(
+        "{} -> {}\n\n{}",
+        t.source,
+        t.target,
+        netdiag_crds::render::table(&trace_status(t), &opts)
+    )
 }
 
 fn down(name: &str) -> Result<ExitCode, LabError> {
@@ -441,7 +407,7 @@ mod tests {
     }
 
     #[test]
-    fn the_table_has_one_aligned_row_per_hop_and_the_summary() {
+    fn the_table_shows_every_hop_and_the_result() {
         let hops = vec![
             Hop::new(
                 "node-a",
@@ -470,11 +436,22 @@ mod tests {
             reports: vec![r.clone()],
             path: merge(&[r], "default/curl", "svc/echo-service:http"),
         };
-        let table = render_table(&t);
-        let lines: Vec<&str> = table.lines().collect();
-        assert!(lines[0].starts_with("NODE    KIND"), "{table}");
-        assert_eq!(lines[1].find("eth0"), lines[0].find("NAME"));
-        assert!(lines[2].contains("Fail") && lines[2].ends_with("nothing listens"));
-        assert!(table.contains("unreachable"), "{table}");
+        let table = render_table(&t, false);
+        assert!(
+            table.starts_with("default/curl -> svc/echo-service:http\n"),
+            "{table}"
+        );
+        for want in [
+            "eth0",
+            "10.244.2.3:8080",
+            "nothing listens",
+            "RESULT: unreachable",
+        ] {
+            assert!(table.contains(want), "missing {want:?} in\n{table}");
+        }
+        let status = trace_status(&t);
+        assert_eq!(status.hops.len(), 2);
+        assert_eq!(status.target.as_deref(), Some("svc/echo-service:http"));
+        assert!(status.first_failure.is_some());
     }
 }
