@@ -127,13 +127,28 @@ pub fn up_summary(lab: &Lab, seconds: f64) -> String {
         .first()
         .map(|n| n.name.as_str())
         .unwrap_or("node-a");
+    // the first Service that is not cluster DNS: what a learner wants to reach
+    let svc = spec
+        .services
+        .iter()
+        .find(|s| s.cluster_ip != spec.dns.cluster_ip)
+        .or(spec.services.first());
+    let _ = write!(out, "\nnext:\n");
+    if let Some(s) = svc {
+        let port = s.ports.first().map(|p| p.port).unwrap_or(80);
+        let _ = write!(
+            out,
+            "  kubectl netdiag lab trace --name {n} --from {first_pod} --to svc/{name}\n  \
+             sudo ip netns exec {pod_ns} bash -c 'exec 3<>/dev/tcp/{ip}/{port}; cat <&3'   # which pod answers?\n",
+            name = s.name,
+            ip = s.cluster_ip,
+            pod_ns = lab.names.netns(first_pod),
+        );
+    }
     let _ = write!(
         out,
-        "\nnext:\n  kubectl netdiag lab trace --name {n} --from {first_pod} --to svc/echo-service\n  \
-         sudo ip netns exec {pod_ns} sh -c 'exec 3<>/dev/tcp/10.96.45.10/80; cat <&3'   # which echo pod answers?\n  \
-         sudo ip netns exec {node_ns} iptables -t nat -L KUBE-SERVICES -n\n  \
+        "  sudo ip netns exec {node_ns} iptables -t nat -L KUBE-SERVICES -n\n  \
          kubectl netdiag lab down --name {n}\n",
-        pod_ns = lab.names.netns(first_pod),
         node_ns = lab.names.netns(first_node),
     );
     out

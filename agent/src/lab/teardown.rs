@@ -139,7 +139,8 @@ pub fn down(name: &str) -> Result<TeardownReport, LabError> {
                 .ok()
                 .and_then(|rest| rest.components().next())
                 .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with(&prefix));
-            let owned = in_etc_netns || p.starts_with(names.state_dir());
+            // (paths inside the state dir go with it, last)
+            let owned = in_etc_netns;
             if owned && !paths.iter().any(|q| p.starts_with(q)) {
                 paths.push(p.clone());
             }
