@@ -127,7 +127,7 @@ fn trace_from_source(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) 
         if let Some(HopDetail::ServiceRules(d)) = &hop.details {
             rule_endpoints = d.endpoints.iter().map(|e| Endpoint { ip: e.ip.clone(), port: e.port }).collect();
         }
-        let _ = addr;
+        debug_assert_eq!(addr.port(), t.port);
         report.hops.push(hop);
     }
 
@@ -182,7 +182,9 @@ fn trace_from_source(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) 
                     egress_devices.push(dev);
                 }
             }
-            if Some(e) == chosen.as_ref() {
+            // The chosen endpoint's route is a hop of the path; another endpoint's route is
+            // one only when it is broken, since DNAT will pick that endpoint sooner or later.
+            if Some(e) == chosen.as_ref() || hop.verdict == Verdict::Fail {
                 report.hops.push(hop);
             }
         }
@@ -192,7 +194,16 @@ fn trace_from_source(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) 
             endpoint_on_source_bridge,
             is_service: plan.target_is_service,
         };
-        report.hops.push(settings::node_settings(node, &input));
+        // Traffic from the pod enters the node by its bridge, or by its host veth on a routed
+        // CNI: strict rp_filter there drops it when the route back leaves elsewhere.
+        let ingress: Vec<settings::Ingress> = pod_path
+            .bridge
+            .clone()
+            .or_else(|| pod_path.host_veth.clone())
+            .map(|ingress| settings::Ingress { source: source_ip, ingress })
+            .into_iter()
+            .collect();
+        report.hops.push(settings::node_settings_with_ingress(node, &input, &ingress));
     }
 
     if let Some(e) = &chosen {

@@ -66,7 +66,7 @@ fn ip_forward_is_read_in_the_node_namespace_and_judged() {
     );
     assert_eq!(
         hop.detail,
-        "net.ipv4.ip_forward=0 on node-a: the node drops pod traffic it must forward to other nodes"
+        "net.ipv4.ip_forward=0 on node-a: the node drops pod traffic it must route (to Services and to other nodes)"
     );
     assert!(set(&a, "net/ipv4/ip_forward", "1"));
     let hop = settings_in(&a, cross_node(), vec![]);

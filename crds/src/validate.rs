@@ -94,26 +94,26 @@ pub fn validate_spec(spec: &NetProbeSpec) -> Result<(), SpecErrors> {
             }
         }
     }
-    if let Some(name) = &spec.dns_name {
-        if !is_dns_name(name) {
-            errors.push(err("spec.dnsName", format!("{name:?} is not a DNS name")));
-        }
+    if let Some(name) = &spec.dns_name
+        && !is_dns_name(name)
+    {
+        errors.push(err("spec.dnsName", format!("{name:?} is not a DNS name")));
     }
-    if let Some(t) = spec.timeout_seconds {
-        if !(MIN_TIMEOUT_SECONDS..=MAX_TIMEOUT_SECONDS).contains(&t) {
-            errors.push(err(
-                "spec.timeoutSeconds",
-                format!("must be between {MIN_TIMEOUT_SECONDS} and {MAX_TIMEOUT_SECONDS}, got {t}"),
-            ));
-        }
+    if let Some(t) = spec.timeout_seconds
+        && !(MIN_TIMEOUT_SECONDS..=MAX_TIMEOUT_SECONDS).contains(&t)
+    {
+        errors.push(err(
+            "spec.timeoutSeconds",
+            format!("must be between {MIN_TIMEOUT_SECONDS} and {MAX_TIMEOUT_SECONDS}, got {t}"),
+        ));
     }
-    if let Some(i) = spec.interval_seconds {
-        if i < MIN_INTERVAL_SECONDS {
-            errors.push(err(
-                "spec.intervalSeconds",
-                format!("must be at least {MIN_INTERVAL_SECONDS}, got {i}"),
-            ));
-        }
+    if let Some(i) = spec.interval_seconds
+        && i < MIN_INTERVAL_SECONDS
+    {
+        errors.push(err(
+            "spec.intervalSeconds",
+            format!("must be at least {MIN_INTERVAL_SECONDS}, got {i}"),
+        ));
     }
     if let Some(ttl) = spec.ttl_seconds_after_finished {
         if ttl < 0 {
@@ -142,10 +142,10 @@ pub fn timeout_seconds(spec: &NetProbeSpec) -> i32 {
 }
 
 fn check_namespace(errors: &mut Vec<FieldError>, field: &str, ns: Option<&str>) {
-    if let Some(ns) = ns {
-        if !is_dns_label(ns) {
-            errors.push(err(field, format!("{ns:?} is not a valid namespace name")));
-        }
+    if let Some(ns) = ns
+        && !is_dns_label(ns)
+    {
+        errors.push(err(field, format!("{ns:?} is not a valid namespace name")));
     }
 }
 
@@ -248,10 +248,9 @@ mod tests {
     #[test]
     fn port_70000_is_refused_naming_the_port() {
         let mut s = spec();
-        s.target
-            .service
-            .as_mut()
-            .map(|t| t.port = Some(PortRef::Number(70000)));
+        if let Some(t) = s.target.service.as_mut() {
+            t.port = Some(PortRef::Number(70000));
+        }
         let e = validate_spec(&s).unwrap_err();
         assert_eq!(e.0[0].field, "spec.target.service.port");
         assert!(e.to_string().contains("65535"), "{e}");

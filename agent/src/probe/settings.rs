@@ -119,11 +119,14 @@ pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
     };
 
     // Forwarding: needed as soon as the path leaves by anything but the source's own bridge
-    // (local delivery by `lo` is no forwarding).
-    let forwards = input
-        .egress_devices
-        .iter()
-        .any(|d| d != "lo" && Some(d) != input.source_bridge.as_ref());
+    // (local delivery by `lo` is no forwarding), and always for a Service: its VIP is never on
+    // the pod's subnet, so the pod hands the packet to its gateway and the node routes it after
+    // DNAT, even to an endpoint on the same bridge.
+    let forwards = input.is_service
+        || input
+            .egress_devices
+            .iter()
+            .any(|d| d != "lo" && Some(d) != input.source_bridge.as_ref());
     let name = "net.ipv4.ip_forward".to_string();
     match v.ip_forward.as_deref() {
         Some("0") if forwards => push(
@@ -131,7 +134,7 @@ pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
             "0".into(),
             Verdict::Fail,
             format!(
-                "net.ipv4.ip_forward=0 on {node}: the node drops pod traffic it must forward to other nodes"
+                "net.ipv4.ip_forward=0 on {node}: the node drops pod traffic it must route (to Services and to other nodes)"
             ),
             Some("IpForwardDisabled"),
         ),
@@ -140,7 +143,7 @@ pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
             "0".into(),
             Verdict::Warn,
             format!(
-                "net.ipv4.ip_forward=0 on {node}: this path stays on one bridge, but pod traffic to other nodes and Services is dropped"
+                "net.ipv4.ip_forward=0 on {node}: this path stays on one bridge, but pod traffic to other nodes and to Services is dropped"
             ),
             Some("IpForwardDisabled"),
         ),
@@ -354,7 +357,7 @@ mod tests {
         );
         assert_eq!(
             hop.detail,
-            "net.ipv4.ip_forward=0 on node-a: the node drops pod traffic it must forward to other nodes"
+            "net.ipv4.ip_forward=0 on node-a: the node drops pod traffic it must route (to Services and to other nodes)"
         );
         // Routed CNIs forward even between pods of one node.
         let hop = judge(
@@ -363,6 +366,19 @@ mod tests {
             &values("0", None),
         );
         assert_eq!(hop.verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn ip_forward_off_fails_for_a_service_even_when_every_endpoint_shares_the_bridge() {
+        let hop = judge(
+            "node-a",
+            &input(Some("cni0"), &["cni0"], true, true),
+            &values("0", Some("1")),
+        );
+        assert_eq!(
+            (hop.verdict, hop.reason.as_deref()),
+            (Verdict::Fail, Some("IpForwardDisabled"))
+        );
     }
 
     #[test]
