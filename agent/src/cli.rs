@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use netdiag_crds::{Check, DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, Protocol, TracePlan};
+use netdiag_crds::{
+    Check, DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, Protocol, TracePlan,
+};
 
 use crate::trace::{AgentEnv, dns_server_addr};
 
@@ -48,7 +50,12 @@ Exit status: 0 when a report was written (whatever it found), 2 when the agent c
 #[derive(Args, Debug)]
 pub struct TraceArgs {
     /// The source pod's IP; its network namespace must be on this node.
-    #[arg(long, value_name = "POD_IP", conflicts_with = "plan", required_unless_present = "plan")]
+    #[arg(
+        long,
+        value_name = "POD_IP",
+        conflicts_with = "plan",
+        required_unless_present = "plan"
+    )]
     pub from: Option<String>,
     /// The target: IP:PORT[/tcp|/udp] (a Service VIP or a pod IP).
     #[arg(long, value_name = "IP:PORT[/PROTO]", conflicts_with = "plan")]
@@ -129,12 +136,21 @@ pub fn parse_target(s: &str) -> Result<PlanTarget, CliError> {
     if sa.port() == 0 {
         return Err(bad());
     }
-    Ok(PlanTarget { ip: sa.ip().to_string(), port: sa.port(), protocol: proto })
+    Ok(PlanTarget {
+        ip: sa.ip().to_string(),
+        port: sa.port(),
+        protocol: proto,
+    })
 }
 
 fn parse_endpoint(s: &str) -> Result<Endpoint, CliError> {
-    let sa: std::net::SocketAddrV4 = s.parse().map_err(|_| CliError::BadEndpoint(s.to_string()))?;
-    Ok(Endpoint { ip: sa.ip().to_string(), port: sa.port() })
+    let sa: std::net::SocketAddrV4 = s
+        .parse()
+        .map_err(|_| CliError::BadEndpoint(s.to_string()))?;
+    Ok(Endpoint {
+        ip: sa.ip().to_string(),
+        port: sa.port(),
+    })
 }
 
 /// Build the plan the flags describe (the same plan the controller would send).
@@ -147,7 +163,10 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         .iter()
         .map(|s| {
             dns_server_addr(s)
-                .map(|a| DnsServer { address: a.to_string(), role: "kube-dns".into() })
+                .map(|a| DnsServer {
+                    address: a.to_string(),
+                    role: "kube-dns".into(),
+                })
                 .ok_or_else(|| CliError::BadDnsServer(s.clone()))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -156,7 +175,10 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         return Ok(TracePlan {
             role: PlanRole::Endpoint,
             source_ip: None,
-            endpoint: Some(Endpoint { ip: t.ip.clone(), port: t.port }),
+            endpoint: Some(Endpoint {
+                ip: t.ip.clone(),
+                port: t.port,
+            }),
             target: Some(t),
             target_is_service: false,
             expected_endpoints: vec![],
@@ -170,7 +192,11 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         return Err(CliError::NothingToDo);
     }
     let target = args.to.as_deref().map(parse_target).transpose()?;
-    let expected = args.expect_endpoint.iter().map(|s| parse_endpoint(s)).collect::<Result<Vec<_>, _>>()?;
+    let expected = args
+        .expect_endpoint
+        .iter()
+        .map(|s| parse_endpoint(s))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(TracePlan {
         role: PlanRole::Source,
         source_ip: args.from.clone(),
@@ -192,10 +218,16 @@ fn read_plan(src: &str) -> Result<TracePlan, CliError> {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|source| CliError::ReadPlan { from: "stdin".into(), source })?;
+            .map_err(|source| CliError::ReadPlan {
+                from: "stdin".into(),
+                source,
+            })?;
         ("stdin".to_string(), text)
     } else {
-        let text = std::fs::read_to_string(src).map_err(|source| CliError::ReadPlan { from: src.into(), source })?;
+        let text = std::fs::read_to_string(src).map_err(|source| CliError::ReadPlan {
+            from: src.into(),
+            source,
+        })?;
         (src.to_string(), text)
     };
     serde_json::from_str(&text).map_err(|source| CliError::ParsePlan { from, source })
@@ -226,7 +258,11 @@ pub fn run(cli: AgentCli) -> ExitCode {
 
 fn trace(args: &TraceArgs) -> Result<(), CliError> {
     let plan = plan_from_args(args)?;
-    let env = AgentEnv { node: node_name(args), netns_dir: args.netns_dir.clone(), proc: args.proc.clone() };
+    let env = AgentEnv {
+        node: node_name(args),
+        netns_dir: args.netns_dir.clone(),
+        proc: args.proc.clone(),
+    };
     let report = crate::trace::run(&plan, &env)?;
     print_report(&report, args.output);
     Ok(())
@@ -243,7 +279,8 @@ pub fn print_report(report: &NodeReport, output: Output) {
             let mut status = netdiag_crds::NetProbeStatus::default();
             let source = report.source.clone().unwrap_or_default();
             let target = report.target.clone().unwrap_or_default();
-            netdiag_crds::merge::merge(std::slice::from_ref(report), &source, &target).apply_to(&mut status);
+            netdiag_crds::merge::merge(std::slice::from_ref(report), &source, &target)
+                .apply_to(&mut status);
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let opts = netdiag_crds::render::RenderOptions { wide: false, color };
             print!("{}", netdiag_crds::render::table(&status, &opts));
@@ -258,9 +295,21 @@ mod tests {
     #[test]
     fn targets_parse_with_and_without_protocol() {
         let t = parse_target("10.96.0.10:53/udp").expect("valid");
-        assert_eq!((t.ip.as_str(), t.port, t.protocol), ("10.96.0.10", 53, Protocol::UDP));
-        assert_eq!(parse_target("10.96.45.10:80").expect("valid").protocol, Protocol::TCP);
-        for bad in ["10.96.45.10", "10.96.45.10:0", "10.96.45.10:80/sctp", "host:80", "10.96.45.10:99999"] {
+        assert_eq!(
+            (t.ip.as_str(), t.port, t.protocol),
+            ("10.96.0.10", 53, Protocol::UDP)
+        );
+        assert_eq!(
+            parse_target("10.96.45.10:80").expect("valid").protocol,
+            Protocol::TCP
+        );
+        for bad in [
+            "10.96.45.10",
+            "10.96.45.10:0",
+            "10.96.45.10:80/sctp",
+            "host:80",
+            "10.96.45.10:99999",
+        ] {
             let e = parse_target(bad).expect_err(bad);
             assert!(e.to_string().contains("IP:PORT"), "{e}");
         }
@@ -277,21 +326,50 @@ mod tests {
 
     #[test]
     fn flags_make_the_same_plan_the_controller_would_send() {
-        let a = args(&["--from", "10.244.1.2", "--to", "10.96.45.10:80", "--expect-endpoint", "10.244.1.5:8080", "--dns-name", "echo", "--dns-server", "10.96.0.10"]);
+        let a = args(&[
+            "--from",
+            "10.244.1.2",
+            "--to",
+            "10.96.45.10:80",
+            "--expect-endpoint",
+            "10.244.1.5:8080",
+            "--dns-name",
+            "echo",
+            "--dns-server",
+            "10.96.0.10",
+        ]);
         let plan = plan_from_args(&a).expect("plan");
         assert_eq!(plan.role, PlanRole::Source);
-        assert_eq!(plan.expected_endpoints, vec![Endpoint { ip: "10.244.1.5".into(), port: 8080 }]);
-        assert_eq!(plan.dns_servers, vec![DnsServer { address: "10.96.0.10:53".into(), role: "kube-dns".into() }]);
+        assert_eq!(
+            plan.expected_endpoints,
+            vec![Endpoint {
+                ip: "10.244.1.5".into(),
+                port: 8080
+            }]
+        );
+        assert_eq!(
+            plan.dns_servers,
+            vec![DnsServer {
+                address: "10.96.0.10:53".into(),
+                role: "kube-dns".into()
+            }]
+        );
         assert!(plan.target_is_service);
     }
 
     #[test]
     fn an_inline_plan_is_read_as_json() {
-        let a = args(&["--plan", r#"{"role":"Endpoint","endpoint":{"ip":"10.244.2.7","port":8080}}"#]);
+        let a = args(&[
+            "--plan",
+            r#"{"role":"Endpoint","endpoint":{"ip":"10.244.2.7","port":8080}}"#,
+        ]);
         let plan = plan_from_args(&a).expect("plan");
         assert_eq!(plan.role, PlanRole::Endpoint);
         assert_eq!(plan.step_timeout_ms, 2000);
         let bad = args(&["--plan", "{not json"]);
-        assert!(matches!(plan_from_args(&bad), Err(CliError::ParsePlan { .. })));
+        assert!(matches!(
+            plan_from_args(&bad),
+            Err(CliError::ParsePlan { .. })
+        ));
     }
 }

@@ -5,10 +5,11 @@
 //!
 //! Pure logic (parsers, walkers, verdicts) lives apart from I/O (netlink, setns, processes).
 
+pub mod cli;
 pub mod kubeproxy;
 pub mod lab;
 pub mod links;
 pub mod netns;
 pub mod probe;
 pub mod resolv;
-// pub mod trace; (enabled once the probe modules land)
+pub mod trace;

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use netdiag_crds::report::HopDetail;
-use netdiag_crds::{Check, Endpoint, Hop, HopKind, NodeReport, PlanRole, TracePlan, Verdict, merge};
+use netdiag_crds::{
+    Check, Endpoint, Hop, HopKind, NodeReport, PlanRole, TracePlan, Verdict, merge,
+};
 
 use crate::netns::discover::find_pod_netns;
 use crate::probe::{connect, conntrack, dns, listener, pod, route, settings};
@@ -37,7 +39,10 @@ pub enum PlanError {
 }
 
 fn parse_ip(field: &'static str, value: &str) -> Result<Ipv4Addr, PlanError> {
-    value.parse().map_err(|_| PlanError::BadAddress { field, value: value.to_string() })
+    value.parse().map_err(|_| PlanError::BadAddress {
+        field,
+        value: value.to_string(),
+    })
 }
 
 /// Check a plan before any work starts, so a bad plan is one clear error, not a trail of
@@ -45,14 +50,23 @@ fn parse_ip(field: &'static str, value: &str) -> Result<Ipv4Addr, PlanError> {
 pub fn check_plan(plan: &TracePlan) -> Result<(), PlanError> {
     match plan.role {
         PlanRole::Source => {
-            let ip = plan.source_ip.as_deref().ok_or(PlanError::Missing { role: plan.role, field: "sourceIp" })?;
+            let ip = plan.source_ip.as_deref().ok_or(PlanError::Missing {
+                role: plan.role,
+                field: "sourceIp",
+            })?;
             parse_ip("sourceIp", ip)?;
             if plan.target.is_none() && plan.dns_name.is_none() {
-                return Err(PlanError::Missing { role: plan.role, field: "target or dnsName" });
+                return Err(PlanError::Missing {
+                    role: plan.role,
+                    field: "target or dnsName",
+                });
             }
         }
         PlanRole::Endpoint => {
-            let ep = plan.endpoint.as_ref().ok_or(PlanError::Missing { role: plan.role, field: "endpoint" })?;
+            let ep = plan.endpoint.as_ref().ok_or(PlanError::Missing {
+                role: plan.role,
+                field: "endpoint",
+            })?;
             parse_ip("endpoint.ip", &ep.ip)?;
         }
     }
@@ -98,15 +112,25 @@ fn step_timeout(plan: &TracePlan) -> Duration {
     Duration::from_millis(plan.step_timeout_ms.max(1))
 }
 
-fn trace_from_source(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) -> Result<(), PlanError> {
+fn trace_from_source(
+    plan: &TracePlan,
+    env: &AgentEnv,
+    report: &mut NodeReport,
+) -> Result<(), PlanError> {
     let source_ip = parse_ip("sourceIp", plan.source_ip.as_deref().unwrap_or_default())?;
     let node = env.node.as_str();
     let pod_ns = match find_pod_netns(source_ip, &env.netns_dir, &env.proc) {
         Ok(ns) => ns,
         Err(e) => {
             report.hops.push(
-                Hop::new(node, HopKind::PodInterface, source_ip.to_string(), Verdict::Fail, e.to_string())
-                    .with_reason("PodNetnsNotFound"),
+                Hop::new(
+                    node,
+                    HopKind::PodInterface,
+                    source_ip.to_string(),
+                    Verdict::Fail,
+                    e.to_string(),
+                )
+                .with_reason("PodNetnsNotFound"),
             );
             return Ok(());
         }
@@ -115,17 +139,30 @@ fn trace_from_source(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) 
     report.hops.extend(pod_path.hops.iter().cloned());
 
     let target = match &plan.target {
-        Some(t) => Some((SocketAddrV4::new(parse_ip("target.ip", &t.ip)?, t.port), t.protocol)),
+        Some(t) => Some((
+            SocketAddrV4::new(parse_ip("target.ip", &t.ip)?, t.port),
+            t.protocol,
+        )),
         None => None,
     };
 
     // kube-proxy's view of the Service: which endpoints DNAT may pick, and with what share.
     let mut rule_endpoints: Vec<Endpoint> = Vec::new();
     if let (Some((addr, _)), true) = (target, plan.target_is_service && plan.wants(Check::Path)) {
-        let t = plan.target.as_ref().ok_or(PlanError::Missing { role: plan.role, field: "target" })?;
+        let t = plan.target.as_ref().ok_or(PlanError::Missing {
+            role: plan.role,
+            field: "target",
+        })?;
         let hop = crate::kubeproxy::service_rules(node, t, &plan.expected_endpoints);
         if let Some(HopDetail::ServiceRules(d)) = &hop.details {
-            rule_endpoints = d.endpoints.iter().map(|e| Endpoint { ip: e.ip.clone(), port: e.port }).collect();
+            rule_endpoints = d
+                .endpoints
+                .iter()
+                .map(|e| Endpoint {
+                    ip: e.ip.clone(),
+                    port: e.port,
+                })
+                .collect();
         }
         debug_assert_eq!(addr.port(), t.port);
         report.hops.push(hop);
@@ -137,16 +174,31 @@ fn trace_from_source(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) 
             (Some((addr, _)), true) => Some(*addr.ip()),
             _ => None,
         };
-        let outcome = dns::query_all(node, &pod_ns.path, name, &servers, expect, step_timeout(plan));
+        let outcome = dns::query_all(
+            node,
+            &pod_ns.path,
+            name,
+            &servers,
+            expect,
+            step_timeout(plan),
+        );
         report.hops.push(outcome.hop);
         report.dns = outcome.results;
     }
 
-    let Some((target_addr, protocol)) = target else { return Ok(()) };
+    let Some((target_addr, protocol)) = target else {
+        return Ok(());
+    };
 
     let mut chosen: Option<Endpoint> = None;
     if plan.wants(Check::Connect) {
-        let outcome = connect::connect(node, &pod_ns.path, target_addr, protocol, step_timeout(plan));
+        let outcome = connect::connect(
+            node,
+            &pod_ns.path,
+            target_addr,
+            protocol,
+            step_timeout(plan),
+        );
         report.hops.push(outcome.hop);
         if let (Some(local), true) = (outcome.local, plan.wants(Check::Conntrack)) {
             let ct = conntrack::lookup(node, protocol, local, target_addr);
@@ -156,7 +208,10 @@ fn trace_from_source(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) 
     }
     // A plain pod IP is its own endpoint: no DNAT to learn it from.
     if chosen.is_none() && !plan.target_is_service {
-        chosen = Some(Endpoint { ip: target_addr.ip().to_string(), port: target_addr.port() });
+        chosen = Some(Endpoint {
+            ip: target_addr.ip().to_string(),
+            port: target_addr.port(),
+        });
     }
     report.chosen_endpoint = chosen.clone();
 
@@ -172,7 +227,9 @@ fn trace_from_source(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) 
         let mut egress_devices: Vec<String> = Vec::new();
         let mut endpoint_on_source_bridge = false;
         for e in &candidates {
-            let Ok(ip) = e.ip.parse::<Ipv4Addr>() else { continue };
+            let Ok(ip) = e.ip.parse::<Ipv4Addr>() else {
+                continue;
+            };
             let (hop, info) = route::route_to(node, ip);
             if let Some(dev) = info.as_ref().and_then(|i| i.device.clone()) {
                 if pod_path.bridge.as_deref() == Some(dev.as_str()) {
@@ -200,16 +257,23 @@ fn trace_from_source(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) 
             .bridge
             .clone()
             .or_else(|| pod_path.host_veth.clone())
-            .map(|ingress| settings::Ingress { source: source_ip, ingress })
+            .map(|ingress| settings::Ingress {
+                source: source_ip,
+                ingress,
+            })
             .into_iter()
             .collect();
-        report.hops.push(settings::node_settings_with_ingress(node, &input, &ingress));
+        report
+            .hops
+            .push(settings::node_settings_with_ingress(node, &input, &ingress));
     }
 
     if let Some(e) = &chosen {
         if let Ok(ip) = e.ip.parse::<Ipv4Addr>() {
             let ep = SocketAddrV4::new(ip, e.port);
-            if let Some(hop) = listener::check_listener(node, ep, protocol, &env.netns_dir, &env.proc) {
+            if let Some(hop) =
+                listener::check_listener(node, ep, protocol, &env.netns_dir, &env.proc)
+            {
                 report.hops.push(hop);
             }
         }
@@ -217,18 +281,37 @@ fn trace_from_source(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) 
     Ok(())
 }
 
-fn check_endpoint(plan: &TracePlan, env: &AgentEnv, report: &mut NodeReport) -> Result<(), PlanError> {
+fn check_endpoint(
+    plan: &TracePlan,
+    env: &AgentEnv,
+    report: &mut NodeReport,
+) -> Result<(), PlanError> {
     let node = env.node.as_str();
-    let ep = plan.endpoint.as_ref().ok_or(PlanError::Missing { role: plan.role, field: "endpoint" })?;
+    let ep = plan.endpoint.as_ref().ok_or(PlanError::Missing {
+        role: plan.role,
+        field: "endpoint",
+    })?;
     let ip = parse_ip("endpoint.ip", &ep.ip)?;
     let protocol = plan.target.as_ref().map(|t| t.protocol).unwrap_or_default();
     let (hop, _) = route::route_to(node, ip);
     report.hops.push(hop);
-    match listener::check_listener(node, SocketAddrV4::new(ip, ep.port), protocol, &env.netns_dir, &env.proc) {
+    match listener::check_listener(
+        node,
+        SocketAddrV4::new(ip, ep.port),
+        protocol,
+        &env.netns_dir,
+        &env.proc,
+    ) {
         Some(hop) => report.hops.push(hop),
         None => report.hops.push(
-            Hop::new(node, HopKind::Listener, ep.to_string(), Verdict::Warn, format!("no pod on {node} holds {ip}: the endpoint is not on this node"))
-                .with_reason("EndpointNotOnNode"),
+            Hop::new(
+                node,
+                HopKind::Listener,
+                ep.to_string(),
+                Verdict::Warn,
+                format!("no pod on {node} holds {ip}: the endpoint is not on this node"),
+            )
+            .with_reason("EndpointNotOnNode"),
         ),
     }
     report.chosen_endpoint = Some(ep.clone());
@@ -240,5 +323,7 @@ pub fn dns_server_addr(s: &str) -> Option<SocketAddr> {
     if let Ok(a) = s.parse::<SocketAddr>() {
         return Some(a);
     }
-    s.parse::<Ipv4Addr>().ok().map(|ip| SocketAddr::from((ip, 53)))
+    s.parse::<Ipv4Addr>()
+        .ok()
+        .map(|ip| SocketAddr::from((ip, 53)))
 }
