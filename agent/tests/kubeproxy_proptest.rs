@@ -1,0 +1,87 @@
+//! The parsers and the walker never panic: arbitrary text, and arbitrary mutations of real dumps.
+
+use netdiag_agent::kubeproxy::iptables::{parse_listing, parse_save};
+use netdiag_agent::kubeproxy::rule::parse_line;
+use netdiag_agent::kubeproxy::tokenize::split;
+use netdiag_agent::kubeproxy::verdict::judge;
+use netdiag_agent::kubeproxy::walk::{Entry, walk};
+use netdiag_crds::{Endpoint, PlanTarget, Protocol};
+use proptest::prelude::*;
+
+const SAMPLE: &str = include_str!("fixtures/kubeproxy/sample-nat-dataplane-md.txt");
+const NFT: &str = include_str!("fixtures/kubeproxy/generated-nft-save.txt");
+
+fn exercise(text: &str) {
+    for line in text.lines() {
+        let _ = split(line);
+        let _ = parse_line(line);
+    }
+    let _ = parse_listing(text);
+    let mut dump = parse_save(text);
+    let expected = [Endpoint {
+        ip: "10.244.1.5".into(),
+        port: 8080,
+    }];
+    for (ip, port, entry) in [
+        ("10.96.45.10", 80, Entry::ServiceIp),
+        ("10.96.9.9", 80, Entry::ServiceIp),
+        ("1.2.3.4", 30080, Entry::NodePort),
+    ] {
+        let t = PlanTarget {
+            ip: ip.into(),
+            port,
+            protocol: Protocol::TCP,
+        };
+        let Ok(w) = walk(&mut dump, &t, entry);
+        let _ = judge("n", &w, &expected);
+        let _ = judge("n", &w, &[]);
+    }
+}
+
+/// A mutation of a real dump: delete, duplicate, truncate or splice bytes at char boundaries.
+fn mutate(base: &str, ops: &[(u8, usize, String)]) -> String {
+    let mut s = base.to_string();
+    for (op, at, text) in ops {
+        let mut i = at % (s.len() + 1);
+        while !s.is_char_boundary(i) {
+            i -= 1;
+        }
+        match op % 4 {
+            0 => s.insert_str(i, text),
+            1 => {
+                let mut end = (i + text.len() + 1).min(s.len());
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                s.replace_range(i..end, "");
+            }
+            2 => s.truncate(i),
+            _ => {
+                let line_end = s[i..].find('\n').map_or(s.len(), |n| i + n);
+                let line = s[i..line_end].to_string();
+                s.insert_str(line_end, &format!("\n{line}{text}"));
+            }
+        }
+    }
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in ".{0,400}") {
+        exercise(&text);
+    }
+
+    #[test]
+    fn rule_shaped_noise_never_panics(text in r#"(-A KUBE-(SVC|SEP|SERVICES)-?[A-Z]{0,3}|!|-[sdpjgm]|--(dport|probability|comment|seconds|name|rcheck|set|to-destination|mark|dst-type)|"|\\|[0-9./:]{1,12}|KUBE-[A-Z-]{1,8}|DNAT|REJECT|[ \n])*"#) {
+        exercise(&format!("*nat\n:KUBE-SERVICES - [0:0]\n{text}\nCOMMIT\n*filter\n{text}\n"));
+    }
+
+    #[test]
+    fn mutated_real_dumps_never_panic(ops in prop::collection::vec((any::<u8>(), any::<usize>(), "[ -~\n\"\\\\!é]{0,12}"), 1..8)) {
+        exercise(&mutate(SAMPLE, &ops));
+        exercise(&mutate(NFT, &ops));
+    }
+}
