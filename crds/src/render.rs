@@ -298,6 +298,17 @@ fn kubectl_table(
     s
 }
 
+/// Plain rows as a kubectl-style table (no borders, upper-case headers given by the caller,
+/// three spaces between columns), for lists such as `kubectl netdiag get`.
+pub fn plain_table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    kubectl_table(
+        header,
+        rows.into_iter()
+            .map(|r| r.into_iter().map(Cell::new).collect()),
+        false,
+    )
+}
+
 /// `1.2 ms`
 pub(crate) fn ms(v: f64) -> String {
     format!("{v:.1} ms")

@@ -1,0 +1,193 @@
+//! The plugin's entry: parse arguments first, and build the async runtime and API client only
+//! for commands that talk to a cluster, so `--help` starts instantly.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser as _};
+use kube::api::{Api, ListParams};
+use netdiag_crds::NetProbe;
+
+use crate::cli::{self, Cli, Command, ListOutput};
+use crate::client::Ctx;
+use crate::error::{self, Error};
+use crate::{agent, install, list, output, probe, progress, trace, wait};
+
+/// Run the plugin with the process's arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!("kubectl-netdiag {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Completion { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "kubectl-netdiag", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Lab(cmd) => agent::run_lab(cmd),
+        Command::Agent(cmd) => agent::run(cmd),
+        Command::Install(ref a) if a.output.is_some() => finish(print_manifests(&cli)),
+        _ => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(Error::Runtime);
+            match rt {
+                Ok(rt) => finish(rt.block_on(run(cli))),
+                Err(e) => finish(Err(e)),
+            }
+        }
+    }
+}
+
+/// Print the result of a command; errors go to stderr.
+fn finish(r: Result<u8, Error>) -> ExitCode {
+    match r {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn print(text: &str) -> Result<u8, Error> {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    Ok(0)
+}
+
+/// `install -o yaml|json` (with or without --dry-run): print, touch no cluster.
+fn print_manifests(cli: &Cli) -> Result<u8, Error> {
+    let Command::Install(a) = &cli.command else {
+        return Ok(0);
+    };
+    let objects = install::objects(a.image.as_deref())?;
+    match a.output {
+        Some(cli::ManifestOutput::Json) => print(&output::json(&serde_json::json!({
+            "apiVersion": "v1", "kind": "List", "items": objects
+        }))?),
+        _ => print(&install::to_yaml(&objects)?),
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, Error> {
+    let ctx = Ctx::from_args(&cli.global).await?;
+    match cli.command {
+        Command::Trace(args) => {
+            let mut progress: Box<dyn progress::Progress> = if std::io::stderr().is_terminal() {
+                Box::new(progress::Terminal::new())
+            } else {
+                Box::new(progress::Quiet)
+            };
+            let cfg = wait::WaitConfig::for_timeout(args.timeout);
+            let run = trace::run(&ctx, &args, cfg, progress.as_mut()).await?;
+            print(&output::render_probe(
+                &run.probe,
+                args.output,
+                output::stdout_color(),
+            )?)?;
+            if let probe::Outcome::ProbeFailed(message) = &run.outcome {
+                eprintln!("error: the probe could not run: {message}");
+            }
+            Ok(run.outcome.exit_code())
+        }
+        Command::Get(args) => {
+            let api: Api<NetProbe> = if cli.global.all_namespaces {
+                Api::all(ctx.client.clone())
+            } else {
+                Api::namespaced(ctx.client.clone(), &ctx.namespace)
+            };
+            let scope = (!cli.global.all_namespaces).then_some(ctx.namespace.as_str());
+            let probes = match &args.name {
+                Some(name) => vec![get_one(&api, name, &ctx.namespace).await?],
+                None => {
+                    api.list(&ListParams::default())
+                        .await
+                        .map_err(|e| error::api("list", "netprobes", scope, e))?
+                        .items
+                }
+            };
+            match args.output {
+                ListOutput::Json | ListOutput::Yaml if args.name.is_some() => {
+                    let p = &probes[0];
+                    print(&if args.output == ListOutput::Json {
+                        output::json(p)?
+                    } else {
+                        output::yaml(p)?
+                    })
+                }
+                ListOutput::Json => print(&output::json(&serde_json::json!({
+                    "apiVersion": "v1", "kind": "List", "items": probes
+                }))?),
+                ListOutput::Yaml => print(&output::yaml(&serde_json::json!({
+                    "apiVersion": "v1", "kind": "List", "items": probes
+                }))?),
+                ListOutput::Table | ListOutput::Wide => {
+                    if probes.is_empty() {
+                        match scope {
+                            Some(ns) => eprintln!("No NetProbes found in {ns} namespace."),
+                            None => eprintln!("No NetProbes found."),
+                        }
+                        return Ok(0);
+                    }
+                    print(&list::get_table(
+                        &probes,
+                        cli.global.all_namespaces,
+                        args.output == ListOutput::Wide,
+                        k8s_openapi::jiff::Timestamp::now(),
+                    ))
+                }
+            }
+        }
+        Command::Describe(args) => {
+            let api: Api<NetProbe> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+            let p = get_one(&api, &args.name, &ctx.namespace).await?;
+            print(&list::describe(
+                &p,
+                k8s_openapi::jiff::Timestamp::now(),
+                args.wide,
+            ))
+        }
+        Command::Install(args) => {
+            let objects = install::objects(args.image.as_deref())?;
+            for line in install::apply(&ctx, &objects, args.dry_run).await? {
+                println!("{line}");
+            }
+            Ok(0)
+        }
+        Command::Uninstall(args) => {
+            let objects = install::objects(None)?;
+            if args.dry_run {
+                for o in objects.iter().rev() {
+                    println!("{} would be deleted", install::describe(o));
+                }
+                return Ok(0);
+            }
+            for line in install::delete(&ctx, &objects).await? {
+                println!("{line}");
+            }
+            Ok(0)
+        }
+        // Handled before the runtime is built.
+        Command::Version | Command::Completion { .. } | Command::Lab(_) | Command::Agent(_) => {
+            Ok(0)
+        }
+    }
+}
+
+async fn get_one(api: &Api<NetProbe>, name: &str, ns: &str) -> Result<NetProbe, Error> {
+    api.get_opt(name)
+        .await
+        .map_err(|e| error::api("get", "netprobes", Some(ns), e))?
+        .ok_or_else(|| Error::NotFound {
+            kind: "NetProbe",
+            name: name.into(),
+            namespace: ns.into(),
+            hint: format!("; list them with `kubectl netdiag get -n {ns}`"),
+        })
+}

@@ -1,0 +1,264 @@
+//! The command line: kubectl-style global flags and the subcommands. Parsing only; nothing here
+//! touches the network, so `--help` stays fast.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::duration::parse_duration;
+use crate::target::{SourceArg, TargetArg, parse_checks, parse_source, parse_target};
+
+const ABOUT: &str = "Find out why one thing in a Kubernetes cluster cannot reach another";
+
+const LONG_ABOUT: &str = "\
+Find out why one thing in a Kubernetes cluster cannot reach another.
+
+`kubectl netdiag trace` follows a connection the way an engineer would by hand: from the
+source pod's eth0 to its veth and bridge, through kube-proxy's rules for the Service to the
+endpoint DNAT picks, into conntrack, along the route to the endpoint's node, down to the socket
+that should be listening, and through each DNS server the pod uses. Every hop gets a verdict,
+and the first broken one is named in words.
+
+It works through a NetProbe resource that the netdiag controller fulfils with short-lived agent
+pods on the nodes involved. Install the controller once with `kubectl netdiag install`.";
+
+const EXAMPLES: &str = "\
+Examples:
+  # Why can't the curl deployment reach the echo Service?
+  kubectl netdiag trace deploy/curl svc/echo
+
+  # A named Service port in another namespace, with every hop's typed details
+  kubectl netdiag -n shop trace pod/frontend-7d9c svc/payments/api:grpc -o wide
+
+  # Straight to a pod's port, to a ClusterIP over UDP, or only DNS
+  kubectl netdiag trace pod/curl pod/echo-1:8080
+  kubectl netdiag trace pod/curl 10.96.0.10:53/udp
+  kubectl netdiag trace pod/curl dns/echo.default.svc.cluster.local
+
+  # The path as a picture
+  kubectl netdiag trace deploy/curl svc/echo -o dot | dot -Tsvg > path.svg
+
+  # Existing probes (also periodic ones from GitOps), everywhere
+  kubectl netdiag get -A
+  kubectl netdiag describe curl-to-echo
+
+  # Install the CRD and controller, or see what would be applied
+  kubectl netdiag install
+  kubectl netdiag install --dry-run -o yaml
+
+Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or API error.";
+
+/// `kubectl netdiag`: the plugin's command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "kubectl-netdiag",
+    bin_name = "kubectl netdiag",
+    display_name = "kubectl netdiag",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = "Run `kubectl netdiag <command> --help` for each command's examples.",
+    after_long_help = EXAMPLES,
+    propagate_version = true,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The flags kubectl itself would take; kubectl passes them to plugins unparsed.
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct GlobalArgs {
+    /// If present, the namespace scope for this request.
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// List or act across all namespaces (get).
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+    /// Path to the kubeconfig file to use (default: $KUBECONFIG, merged, else ~/.kube/config).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The name of the kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The name of the kubeconfig cluster to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The name of the kubeconfig user to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+    /// How long to wait for a single API request, like kubectl: 0 (no limit), 30s, 1m.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub request_timeout: Option<Duration>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Trace from a pod to a Service, pod, address or DNS name, hop by hop.
+    #[command(after_long_help = TRACE_EXAMPLES)]
+    Trace(TraceArgs),
+    /// List NetProbes, including periodic ones and their last run.
+    #[command(after_long_help = GET_EXAMPLES)]
+    Get(GetArgs),
+    /// Explain one NetProbe: its spec, schedule, last run and the path it found.
+    Describe(DescribeArgs),
+    /// Install the NetProbe CRD and the controller (server-side apply).
+    #[command(after_long_help = INSTALL_EXAMPLES)]
+    Install(InstallArgs),
+    /// Remove the controller and the NetProbe CRD (and with it every NetProbe).
+    Uninstall(UninstallArgs),
+    /// Print the plugin's version.
+    Version,
+    /// Print a shell completion script.
+    #[command(after_long_help = COMPLETION_EXAMPLES)]
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    // The lab and the agent: mounted from netdiag-agent so the lab needs only this binary.
+    #[command(
+        subcommand,
+        about = netdiag_agent::lab::cli::LAB_ABOUT,
+        long_about = netdiag_agent::lab::cli::LAB_LONG_ABOUT
+    )]
+    Lab(netdiag_agent::lab::cli::LabCommand),
+    /// The node agent's command line (the lab starts its pods and agent runs through this).
+    #[command(subcommand, hide = true)]
+    Agent(crate::agent::AgentCommand),
+}
+
+const TRACE_EXAMPLES: &str = "\
+SOURCE is the pod the traffic starts from:
+  pod/NAME                 a pod in the namespace (-n, else the context's)
+  deploy/NAME, sts/NAME, ds/NAME, rs/NAME
+                           a ready pod of that workload; the one picked is named on stderr
+
+TARGET is what it should reach:
+  svc/NAME[:PORT]          a Service through its ClusterIP; PORT is a number or a port name
+  svc/NAMESPACE/NAME[:PORT]
+  pod/NAME[:PORT]          a pod's IP directly (PORT may be left out if it declares one port)
+  IP:PORT[/tcp|udp]        a literal IPv4 address: a ClusterIP, a node, anything
+  dns/NAME                 only resolve NAME through the pod's nameservers and cluster DNS
+
+Before anything is created, the objects are checked: the source pod must be Running, and a
+Service must exist, have a ClusterIP and at least one ready endpoint.
+
+Examples:
+  kubectl netdiag trace deploy/curl svc/echo
+  kubectl netdiag trace pod/curl-5d8f svc/echo:http --checks path,connect -o wide
+  kubectl netdiag trace sts/db-client 10.96.0.10:53/udp --dns-name db.prod.svc.cluster.local
+  kubectl netdiag trace pod/curl svc/echo --keep -o yaml > probe.yaml
+
+Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or API error.";
+
+const GET_EXAMPLES: &str = "\
+Examples:
+  kubectl netdiag get
+  kubectl netdiag get -A -o wide
+  kubectl netdiag get curl-to-echo -o yaml";
+
+const INSTALL_EXAMPLES: &str = "\
+Examples:
+  kubectl netdiag install
+  kubectl netdiag install --image registry.example.com/netdiag:v0.1.0
+  kubectl netdiag install --dry-run -o yaml > netdiag.yaml     # no cluster needed";
+
+const COMPLETION_EXAMPLES: &str = "\
+Examples:
+  kubectl netdiag completion bash > /etc/bash_completion.d/kubectl-netdiag
+  kubectl netdiag completion zsh > \"${fpath[1]}/_kubectl-netdiag\"
+  kubectl netdiag completion fish > ~/.config/fish/completions/kubectl-netdiag.fish
+
+The scripts complete the `kubectl-netdiag` command. For `kubectl netdiag <TAB>` (kubectl 1.26+),
+put an executable `kubectl_complete-netdiag` on PATH that runs `kubectl-netdiag __complete \"$@\"`.";
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// Where the traffic starts: pod/NAME, deploy/NAME, sts/NAME, ds/NAME or rs/NAME.
+    #[arg(value_name = "SOURCE", value_parser = parse_source)]
+    pub source: SourceArg,
+    /// What to reach: svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp] or dns/NAME.
+    #[arg(value_name = "TARGET", value_parser = parse_target)]
+    pub target: TargetArg,
+    /// Which checks to run, comma-separated: path, connect, conntrack, dns (default: all that apply).
+    #[arg(long, value_name = "LIST", value_parser = parse_checks)]
+    pub checks: Option<Checks>,
+    /// How long the probe may take, agent pods included: 30s, 2m (1s to 10m).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Keep the NetProbe after the trace instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
+    /// Also resolve this DNS name from the source pod (default for a Service: its cluster name).
+    #[arg(long, value_name = "NAME")]
+    pub dns_name: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = TraceOutput::Table)]
+    pub output: TraceOutput,
+}
+
+/// `--checks path,connect`, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checks(pub Vec<netdiag_crds::Check>);
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceOutput {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+    Dot,
+}
+
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    /// A NetProbe's name; all NetProbes in the namespace when left out.
+    pub name: Option<String>,
+    #[arg(short = 'o', long, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListOutput {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+#[derive(Args, Debug)]
+pub struct DescribeArgs {
+    /// The NetProbe's name.
+    pub name: String,
+    /// Colour-free, full-width path table with the typed facts.
+    #[arg(long)]
+    pub wide: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// The netdiag image for the controller and its agent pods.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Apply nothing: check with the API server (server-side dry run), or with -o, only print.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the manifests instead of applying them (no cluster needed).
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<ManifestOutput>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManifestOutput {
+    Yaml,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct UninstallArgs {
+    /// Delete nothing; list what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+}

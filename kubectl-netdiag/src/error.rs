@@ -1,0 +1,250 @@
+//! Everything that can stop a command, each saying what failed, where, and what to try next.
+//! Every error exits 2; "a failure was found on the path" is an outcome, not an error (exit 1).
+
+use std::time::Duration;
+
+use crate::target::ArgError;
+
+/// The Deployment that fulfils NetProbes, named in the "stuck Pending" advice.
+pub const CONTROLLER_NAMESPACE: &str = "netdiag-system";
+pub const CONTROLLER_DEPLOYMENT: &str = "netdiag-controller";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Arg(#[from] ArgError),
+
+    #[error(
+        "cannot read the kubeconfig: {source}; check --kubeconfig, $KUBECONFIG or ~/.kube/config"
+    )]
+    Kubeconfig {
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+
+    #[error("cannot build an API client from the kubeconfig: {source}")]
+    Client {
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error(
+        "the NetProbe CRD (netprobes.netdiag.dev) is not installed in this cluster: run `kubectl netdiag install`"
+    )]
+    CrdMissing,
+
+    #[error(
+        "forbidden: you may not {verb} {resource}{}: {message}\n  check with: kubectl auth can-i {verb} {resource}{}",
+        ns_phrase(.namespace), ns_flag(.namespace)
+    )]
+    Forbidden {
+        verb: &'static str,
+        resource: &'static str,
+        namespace: Option<String>,
+        message: String,
+    },
+
+    #[error("{kind} {name:?} not found in namespace {namespace:?}{hint}")]
+    NotFound {
+        kind: &'static str,
+        name: String,
+        namespace: String,
+        hint: String,
+    },
+
+    #[error("cannot {verb} {resource}{}: {source}", ns_phrase(.namespace))]
+    Api {
+        verb: &'static str,
+        resource: &'static str,
+        namespace: Option<String>,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error(
+        "source pod {namespace}/{pod} is not running ({state}): a trace needs a running pod to start from; see `kubectl -n {namespace} describe pod {pod}`"
+    )]
+    SourceNotRunning {
+        namespace: String,
+        pod: String,
+        state: String,
+    },
+
+    #[error(
+        "{workload} has no ready pod to trace from ({total} pod(s) match its selector {selector:?}); see `kubectl -n {namespace} get pods -l {selector}`"
+    )]
+    NoReadyPod {
+        workload: String,
+        namespace: String,
+        selector: String,
+        total: usize,
+    },
+
+    #[error("{workload} has no pod selector to find its pods by")]
+    NoSelector { workload: String },
+
+    #[error(
+        "Service {namespace}/{name} is headless (clusterIP: None): there is no virtual IP to trace; trace one of its pods instead (pod/NAME:PORT)"
+    )]
+    HeadlessService { namespace: String, name: String },
+
+    #[error(
+        "Service {namespace}/{name} is of type ExternalName ({external}): it is a DNS alias with no virtual IP; trace dns/{external} instead"
+    )]
+    ExternalNameService {
+        namespace: String,
+        name: String,
+        external: String,
+    },
+
+    #[error(
+        "Service {namespace}/{name} has no ready endpoints{port}{not_ready}: no pod behind it can answer, so nothing was traced. Check that its selector matches running pods and that their readiness probes pass: `kubectl -n {namespace} get endpointslices -l kubernetes.io/service-name={name}`",
+        port = .port.as_ref().map(|p| format!(" for port {p}")).unwrap_or_default(),
+        not_ready = if *.not_ready > 0 { format!(" ({} endpoint(s) exist but are not ready)", .not_ready) } else { String::new() }
+    )]
+    NoReadyEndpoints {
+        namespace: String,
+        name: String,
+        port: Option<String>,
+        not_ready: usize,
+    },
+
+    #[error("{object} has no port {port:?}; its ports: {available}")]
+    PortNotFound {
+        object: String,
+        port: String,
+        available: String,
+    },
+
+    #[error("{object} has several ports ({available}): say which, e.g. {example}")]
+    AmbiguousPort {
+        object: String,
+        available: String,
+        example: String,
+    },
+
+    #[error("{object} declares no port: give one, e.g. {example}")]
+    NoPort { object: String, example: String },
+
+    #[error("target pod {namespace}/{pod} has no IP yet ({state}): it cannot be reached")]
+    TargetPodNotReady {
+        namespace: String,
+        pod: String,
+        state: String,
+    },
+
+    #[error(
+        "--timeout {}s is out of range: a probe may take from 1s to 600s",
+        .0.as_secs()
+    )]
+    TimeoutRange(Duration),
+
+    #[error(
+        "NetProbe {namespace}/{name} stayed Pending for {}s: the netdiag controller is not picking it up. Check that it runs: `kubectl -n {CONTROLLER_NAMESPACE} get deployment {CONTROLLER_DEPLOYMENT}` and `kubectl -n {CONTROLLER_NAMESPACE} logs deployment/{CONTROLLER_DEPLOYMENT}` (or install it: `kubectl netdiag install`)",
+        .waited.as_secs()
+    )]
+    ControllerNotRunning {
+        namespace: String,
+        name: String,
+        waited: Duration,
+    },
+
+    #[error(
+        "NetProbe {namespace}/{name} did not finish within {}s (last phase: {phase}); see `kubectl netdiag describe -n {namespace} {name}`",
+        .waited.as_secs()
+    )]
+    Timeout {
+        namespace: String,
+        name: String,
+        waited: Duration,
+        phase: String,
+    },
+
+    #[error("NetProbe {namespace}/{name} was deleted before it finished")]
+    ProbeDeleted { namespace: String, name: String },
+
+    #[error("the probe could not run: {message}")]
+    ProbeFailed { message: String },
+
+    #[error("interrupted: NetProbe {namespace}/{name} {fate}")]
+    Interrupted {
+        namespace: String,
+        name: String,
+        fate: &'static str,
+    },
+
+    #[error("cannot encode the output as {format}: {message}")]
+    Encode {
+        format: &'static str,
+        message: String,
+    },
+
+    #[error("embedded manifest {file} is not valid YAML: {message}")]
+    Manifest { file: &'static str, message: String },
+
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+fn ns_phrase(ns: &Option<String>) -> String {
+    match ns {
+        Some(ns) => format!(" in namespace {ns:?}"),
+        None => " at cluster scope".to_string(),
+    }
+}
+
+fn ns_flag(ns: &Option<String>) -> String {
+    match ns {
+        Some(ns) => format!(" -n {ns}"),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        2
+    }
+}
+
+/// Map an API error on `verb resource` to the error the user should see: Forbidden names the
+/// verb and resource, a 404 on NetProbes means the CRD is missing.
+pub fn api(
+    verb: &'static str,
+    resource: &'static str,
+    namespace: Option<&str>,
+    e: kube::Error,
+) -> Error {
+    if let kube::Error::Api(status) = &e {
+        if status.code == 403 {
+            return Error::Forbidden {
+                verb,
+                resource,
+                namespace: namespace.map(str::to_string),
+                message: status.message.clone(),
+            };
+        }
+        // A missing CRD answers 404 "the server could not find the requested resource" with no
+        // details; a missing NetProbe names itself in the details, and a missing namespace says
+        // `namespaces "x" not found`.
+        let names_an_object = status.details.as_ref().is_some_and(|d| !d.name.is_empty());
+        if status.code == 404
+            && resource.starts_with("netprobes")
+            && !names_an_object
+            && !status.message.contains("namespaces")
+        {
+            return Error::CrdMissing;
+        }
+    }
+    Error::Api {
+        verb,
+        resource,
+        namespace: namespace.map(str::to_string),
+        source: e,
+    }
+}
+
+/// Whether an API error is a 404.
+pub fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}

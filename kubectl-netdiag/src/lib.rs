@@ -1,0 +1,20 @@
+//! `kubectl netdiag`: the kubectl plugin that finds out why one thing in a Kubernetes cluster
+//! cannot reach another. A library so the integration tests can drive its modules; the binary
+//! is `src/main.rs`.
+
+pub mod agent;
+pub mod app;
+pub mod cli;
+pub mod client;
+pub mod duration;
+pub mod error;
+pub mod install;
+pub mod list;
+pub mod output;
+pub mod pick;
+pub mod probe;
+pub mod progress;
+pub mod resolve;
+pub mod target;
+pub mod trace;
+pub mod wait;

@@ -1,0 +1,258 @@
+//! `get` and `describe`: pure views of existing NetProbes (periodic ones included), given the
+//! current time so output is reproducible.
+
+use std::fmt::Write as _;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt as _;
+use netdiag_crds::render::{self, RenderOptions};
+use netdiag_crds::{NetProbe, NetProbeStatus};
+
+/// kubectl's age: `45s`, `3m`, `5h`, `2d`, `3y`.
+pub fn age(from: Timestamp, now: Timestamp) -> String {
+    let secs = now.as_second().saturating_sub(from.as_second()).max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 3600 * 2 => format!("{}m", s / 60),
+        s if s < 86400 * 2 => format!("{}h", s / 3600),
+        s if s < 86400 * 365 * 2 => format!("{}d", s / 86400),
+        s => format!("{}y", s / (86400 * 365)),
+    }
+}
+
+fn parse_time(s: Option<&str>) -> Option<Timestamp> {
+    s.and_then(|s| s.parse::<Timestamp>().ok())
+}
+
+/// `Reachable`, `Unreachable`, or the Reachable condition's reason (`NothingListening`...).
+pub fn result(status: &NetProbeStatus) -> String {
+    if let Some(c) = status.condition("Reachable")
+        && let Some(r) = &c.reason
+    {
+        return r.clone();
+    }
+    match render::reachable(status) {
+        Some(true) => "Reachable".into(),
+        Some(false) => "Unreachable".into(),
+        None => match &status.first_failure {
+            Some(f) => f.reason.clone(),
+            None => "-".into(),
+        },
+    }
+}
+
+/// The `get` table.
+pub fn get_table(probes: &[NetProbe], all_namespaces: bool, wide: bool, now: Timestamp) -> String {
+    if probes.is_empty() {
+        return String::new();
+    }
+    let mut header = Vec::new();
+    if all_namespaces {
+        header.push("NAMESPACE");
+    }
+    header.extend([
+        "NAME", "SOURCE", "TARGET", "PHASE", "RESULT", "RUNS", "LAST RUN", "AGE",
+    ]);
+    if wide {
+        header.extend(["INTERVAL", "SUMMARY"]);
+    }
+    let rows = probes
+        .iter()
+        .map(|p| {
+            let ns = p.namespace().unwrap_or_default();
+            let status = p.status.clone().unwrap_or_default();
+            let mut row = Vec::new();
+            if all_namespaces {
+                row.push(ns.clone());
+            }
+            row.push(p.name_any());
+            row.push(format!("pod/{}", p.spec.source.pod));
+            row.push(p.spec.target.display(&ns));
+            row.push(
+                status
+                    .phase
+                    .map(|ph| ph.to_string())
+                    .unwrap_or_else(|| "Pending".into()),
+            );
+            row.push(result(&status));
+            row.push(
+                status
+                    .runs
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "0".into()),
+            );
+            row.push(
+                parse_time(status.completion_time.as_deref())
+                    .map(|t| format!("{} ago", age(t, now)))
+                    .unwrap_or_else(|| "-".into()),
+            );
+            row.push(
+                p.metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map(|t| age(t.0, now))
+                    .unwrap_or_else(|| "<unknown>".into()),
+            );
+            if wide {
+                row.push(
+                    p.spec
+                        .interval_seconds
+                        .map(|i| format!("{i}s"))
+                        .unwrap_or_else(|| "once".into()),
+                );
+                row.push(status.summary.clone().unwrap_or_default());
+            }
+            row
+        })
+        .collect();
+    render::plain_table(&header, rows)
+}
+
+/// The `describe` text: spec, schedule, last run, conditions, agents, and the path.
+pub fn describe(p: &NetProbe, now: Timestamp, wide: bool) -> String {
+    let ns = p.namespace().unwrap_or_default();
+    let status = p.status.clone().unwrap_or_default();
+    let mut out = String::new();
+    let mut field = |k: &str, v: String| {
+        let _ = writeln!(out, "{:<14}{v}", format!("{k}:"));
+    };
+    field("Name", p.name_any());
+    field("Namespace", ns.clone());
+    field("Source", format!("pod/{}", p.spec.source.pod));
+    field("Target", p.spec.target.display(&ns));
+    field(
+        "Checks",
+        match &p.spec.checks {
+            Some(c) if !c.is_empty() => c
+                .iter()
+                .map(|c| format!("{c:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => "all that apply".into(),
+        },
+    );
+    if let Some(d) = &p.spec.dns_name {
+        field("DNS name", d.clone());
+    }
+    field(
+        "Timeout",
+        format!("{}s", netdiag_crds::validate::timeout_seconds(&p.spec)),
+    );
+    field(
+        "Schedule",
+        match p.spec.interval_seconds {
+            Some(i) => format!("every {i}s (periodic)"),
+            None => "once".into(),
+        },
+    );
+    if let Some(t) = p.metadata.creation_timestamp.as_ref() {
+        field("Age", age(t.0, now));
+    }
+    field(
+        "Phase",
+        status
+            .phase
+            .map(|ph| ph.to_string())
+            .unwrap_or_else(|| "Pending".into()),
+    );
+    field("Runs", status.runs.unwrap_or(0).to_string());
+    let started = parse_time(status.start_time.as_deref());
+    let completed = parse_time(status.completion_time.as_deref());
+    let last_run = match (started, completed) {
+        (Some(s), Some(c)) if c >= s => format!(
+            "finished {} ago, took {:.1}s",
+            age(c, now),
+            (c.as_millisecond() - s.as_millisecond()) as f64 / 1000.0
+        ),
+        (Some(s), _) => format!("started {} ago, not finished", age(s, now)),
+        (None, Some(c)) => format!("finished {} ago", age(c, now)),
+        (None, None) => "none yet".into(),
+    };
+    field("Last run", last_run);
+    if let (Some(i), Some(c)) = (p.spec.interval_seconds, completed) {
+        let next = c.as_second() + i64::from(i) - now.as_second();
+        field(
+            "Next run",
+            if next > 0 {
+                format!("in {next}s")
+            } else {
+                "due".into()
+            },
+        );
+    }
+    field("Result", result(&status));
+    if let Some(s) = &status.summary {
+        field("Summary", s.clone());
+    }
+    if !status.conditions.is_empty() {
+        out.push_str("Conditions:\n");
+        let rows = status
+            .conditions
+            .iter()
+            .map(|c| {
+                vec![
+                    c.type_.clone(),
+                    c.status.clone(),
+                    c.reason.clone().unwrap_or_default(),
+                    c.message.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.push_str(&indent(&render::plain_table(
+            &["TYPE", "STATUS", "REASON", "MESSAGE"],
+            rows,
+        )));
+    }
+    if !status.nodes.is_empty() {
+        out.push_str("Agents:\n");
+        let rows = status
+            .nodes
+            .iter()
+            .map(|n| {
+                vec![
+                    n.name.clone(),
+                    n.agent_pod.clone().unwrap_or_else(|| "-".into()),
+                    n.phase.clone().unwrap_or_else(|| "-".into()),
+                    n.message.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.push_str(&indent(&render::plain_table(
+            &["NODE", "AGENT POD", "PHASE", "MESSAGE"],
+            rows,
+        )));
+    }
+    if !status.hops.is_empty() || !status.dns.is_empty() {
+        out.push_str("Path:\n");
+        let opts = RenderOptions { wide, color: false };
+        out.push_str(&indent(&render::table(&status, &opts)));
+    }
+    out
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_string()
+            } else {
+                format!("  {l}\n")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        let t = |s: i64| Timestamp::from_second(s).unwrap_or(Timestamp::UNIX_EPOCH);
+        assert_eq!(age(t(0), t(45)), "45s");
+        assert_eq!(age(t(0), t(600)), "10m");
+        assert_eq!(age(t(0), t(5 * 3600)), "5h");
+        assert_eq!(age(t(0), t(3 * 86400)), "3d");
+        assert_eq!(age(t(100), t(0)), "0s");
+    }
+}

@@ -1,0 +1,78 @@
+//! The `-o` formats of a traced NetProbe. Pure: a NetProbe in, text out.
+
+use netdiag_crds::NetProbe;
+use netdiag_crds::render::{self, RenderOptions};
+
+use crate::cli::TraceOutput;
+use crate::error::Error;
+
+/// Whether to colour output: only to a terminal, and never when `NO_COLOR` is set to anything
+/// non-empty (no-color.org) or the terminal is `dumb`.
+pub fn use_color(is_tty: bool, no_color: Option<&str>, term: Option<&str>) -> bool {
+    is_tty && no_color.is_none_or(str::is_empty) && term != Some("dumb")
+}
+
+/// Colour for stdout, from the real environment.
+pub fn stdout_color() -> bool {
+    use std::io::IsTerminal;
+    use_color(
+        std::io::stdout().is_terminal(),
+        std::env::var("NO_COLOR").ok().as_deref(),
+        std::env::var("TERM").ok().as_deref(),
+    )
+}
+
+/// Render a NetProbe in one of the trace formats. Ends with a newline.
+pub fn render_probe(probe: &NetProbe, format: TraceOutput, color: bool) -> Result<String, Error> {
+    let status = probe.status.clone().unwrap_or_default();
+    Ok(match format {
+        TraceOutput::Table | TraceOutput::Wide => {
+            let ns = probe.metadata.namespace.as_deref().unwrap_or("default");
+            let header = format!(
+                "TRACE: {ns}/{} -> {}\n\n",
+                probe.spec.source.pod,
+                probe.spec.target.display(ns)
+            );
+            let opts = RenderOptions {
+                wide: format == TraceOutput::Wide,
+                color,
+            };
+            format!("{header}{}", render::table(&status, &opts))
+        }
+        TraceOutput::Dot => render::dot(&status),
+        TraceOutput::Json => json(probe)?,
+        TraceOutput::Yaml => yaml(probe)?,
+    })
+}
+
+/// Pretty JSON with a trailing newline, as `kubectl get -o json` prints it.
+pub fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
+    serde_json::to_string_pretty(v)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::Encode {
+            format: "JSON",
+            message: e.to_string(),
+        })
+}
+
+/// YAML, as `kubectl get -o yaml` prints it.
+pub fn yaml<T: serde::Serialize>(v: &T) -> Result<String, Error> {
+    serde_saphyr::to_string(v).map_err(|e| Error::Encode {
+        format: "YAML",
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_color(true, None, Some("xterm-256color")));
+        assert!(use_color(true, Some(""), None));
+        assert!(!use_color(true, Some("1"), None));
+        assert!(!use_color(false, None, None));
+        assert!(!use_color(true, None, Some("dumb")));
+    }
+}

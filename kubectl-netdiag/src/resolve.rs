@@ -1,0 +1,317 @@
+//! Resolve SOURCE and TARGET against the API and check them before anything is created: the
+//! source pod runs, a Service exists, has a ClusterIP, the port, and ready endpoints.
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::Api;
+use kube::api::ListParams;
+use netdiag_crds::probe::{AddressTarget, DnsTarget, PodTarget, ServiceTarget};
+use netdiag_crds::{PortRef, ProbeTarget};
+
+use crate::client::Ctx;
+use crate::error::{self, Error};
+use crate::pick::{self, PortChoice};
+use crate::target::{SourceArg, SourceKind, TargetArg};
+
+/// The pod a trace starts from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedSource {
+    pub pod: String,
+    /// Said on stderr when a pod was picked from a workload.
+    pub note: Option<String>,
+}
+
+/// Find the source pod and check that it runs.
+pub async fn source(ctx: &Ctx, src: &SourceArg) -> Result<ResolvedSource, Error> {
+    let ns = ctx.namespace.as_str();
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    if src.kind == SourceKind::Pod {
+        let pod = pods
+            .get_opt(&src.name)
+            .await
+            .map_err(|e| error::api("get", "pods", Some(ns), e))?
+            .ok_or_else(|| Error::NotFound {
+                kind: "pod",
+                name: src.name.clone(),
+                namespace: ns.into(),
+                hint: format!("; list them with `kubectl -n {ns} get pods`"),
+            })?;
+        if !pick::can_be_source(&pod) {
+            return Err(Error::SourceNotRunning {
+                namespace: ns.into(),
+                pod: src.name.clone(),
+                state: pick::state(&pod),
+            });
+        }
+        return Ok(ResolvedSource {
+            pod: src.name.clone(),
+            note: None,
+        });
+    }
+    let selector = workload_selector(ctx, src).await?;
+    let sel = pick::selector_string(&selector).ok_or_else(|| Error::NoSelector {
+        workload: src.to_string(),
+    })?;
+    let list = pods
+        .list(&ListParams::default().labels(&sel))
+        .await
+        .map_err(|e| error::api("list", "pods", Some(ns), e))?;
+    let chosen = pick::pick_pod(&list.items).ok_or_else(|| Error::NoReadyPod {
+        workload: src.to_string(),
+        namespace: ns.into(),
+        selector: sel.clone(),
+        total: list.items.len(),
+    })?;
+    let name = chosen.metadata.name.clone().unwrap_or_default();
+    let ready = list.items.iter().filter(|p| pick::is_ready(p)).count();
+    Ok(ResolvedSource {
+        note: Some(format!(
+            "Tracing from pod {name} of {src} ({ready} of {} pods ready)",
+            list.items.len()
+        )),
+        pod: name,
+    })
+}
+
+async fn workload_selector(ctx: &Ctx, src: &SourceArg) -> Result<LabelSelector, Error> {
+    let ns = ctx.namespace.as_str();
+    let c = ctx.client.clone();
+    let not_found = |kind: &'static str, plural: &str| Error::NotFound {
+        kind,
+        name: src.name.clone(),
+        namespace: ns.into(),
+        hint: format!("; list them with `kubectl -n {ns} get {plural}`"),
+    };
+    let sel = match src.kind {
+        SourceKind::Deployment => Api::<Deployment>::namespaced(c, ns)
+            .get_opt(&src.name)
+            .await
+            .map_err(|e| error::api("get", "deployments", Some(ns), e))?
+            .ok_or_else(|| not_found("deployment", "deployments"))?
+            .spec
+            .map(|s| s.selector),
+        SourceKind::StatefulSet => Api::<StatefulSet>::namespaced(c, ns)
+            .get_opt(&src.name)
+            .await
+            .map_err(|e| error::api("get", "statefulsets", Some(ns), e))?
+            .ok_or_else(|| not_found("statefulset", "statefulsets"))?
+            .spec
+            .map(|s| s.selector),
+        SourceKind::DaemonSet => Api::<DaemonSet>::namespaced(c, ns)
+            .get_opt(&src.name)
+            .await
+            .map_err(|e| error::api("get", "daemonsets", Some(ns), e))?
+            .ok_or_else(|| not_found("daemonset", "daemonsets"))?
+            .spec
+            .map(|s| s.selector),
+        SourceKind::ReplicaSet => Api::<ReplicaSet>::namespaced(c, ns)
+            .get_opt(&src.name)
+            .await
+            .map_err(|e| error::api("get", "replicasets", Some(ns), e))?
+            .ok_or_else(|| not_found("replicaset", "replicasets"))?
+            .spec
+            .map(|s| s.selector),
+        SourceKind::Pod => None,
+    };
+    sel.ok_or_else(|| Error::NoSelector {
+        workload: src.to_string(),
+    })
+}
+
+/// Check the target and turn it into the NetProbe's target.
+pub async fn target(ctx: &Ctx, t: &TargetArg) -> Result<ProbeTarget, Error> {
+    match t {
+        TargetArg::Service {
+            namespace,
+            name,
+            port,
+        } => service(ctx, namespace.as_deref(), name, port.as_ref()).await,
+        TargetArg::Pod {
+            namespace,
+            name,
+            port,
+        } => pod(ctx, namespace.as_deref(), name, port.as_ref()).await,
+        TargetArg::Address { ip, port, protocol } => Ok(ProbeTarget {
+            address: Some(AddressTarget {
+                ip: ip.to_string(),
+                port: i32::from(*port),
+                protocol: *protocol,
+            }),
+            ..Default::default()
+        }),
+        TargetArg::Dns { name } => Ok(ProbeTarget {
+            dns: Some(DnsTarget { name: name.clone() }),
+            ..Default::default()
+        }),
+    }
+}
+
+async fn service(
+    ctx: &Ctx,
+    namespace: Option<&str>,
+    name: &str,
+    port: Option<&PortRef>,
+) -> Result<ProbeTarget, Error> {
+    let ns = namespace.unwrap_or(&ctx.namespace);
+    let svc = Api::<Service>::namespaced(ctx.client.clone(), ns)
+        .get_opt(name)
+        .await
+        .map_err(|e| error::api("get", "services", Some(ns), e))?
+        .ok_or_else(|| Error::NotFound {
+            kind: "service",
+            name: name.into(),
+            namespace: ns.into(),
+            hint: format!("; list them with `kubectl -n {ns} get services`"),
+        })?;
+    let spec = svc.spec.clone().unwrap_or_default();
+    if spec.type_.as_deref() == Some("ExternalName") {
+        return Err(Error::ExternalNameService {
+            namespace: ns.into(),
+            name: name.into(),
+            external: spec.external_name.unwrap_or_default(),
+        });
+    }
+    if spec.cluster_ip.as_deref() == Some("None") {
+        return Err(Error::HeadlessService {
+            namespace: ns.into(),
+            name: name.into(),
+        });
+    }
+    let object = format!("Service {ns}/{name}");
+    let chosen = pick::service_port(&svc, port).map_err(|c| match c {
+        PortChoice::None => Error::NoPort {
+            object: object.clone(),
+            example: format!("svc/{name}:80"),
+        },
+        PortChoice::Ambiguous(available) => Error::AmbiguousPort {
+            object: object.clone(),
+            example: format!("svc/{name}:{}", first_port(&available)),
+            available,
+        },
+        PortChoice::Missing(available) => Error::PortNotFound {
+            object: object.clone(),
+            port: port.map(ToString::to_string).unwrap_or_default(),
+            available,
+        },
+    })?;
+    let slices = Api::<EndpointSlice>::namespaced(ctx.client.clone(), ns)
+        .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={name}")))
+        .await
+        .map_err(|e| error::api("list", "endpointslices", Some(ns), e))?;
+    let (ready, not_ready) = pick::count_endpoints(&slices.items, chosen.name.as_deref());
+    if ready == 0 {
+        return Err(Error::NoReadyEndpoints {
+            namespace: ns.into(),
+            name: name.into(),
+            port: Some(chosen.to_string()),
+            not_ready,
+        });
+    }
+    Ok(ProbeTarget {
+        service: Some(ServiceTarget {
+            name: name.into(),
+            namespace: namespace.map(str::to_string),
+            // Keep what the user typed (a name stays a name); fill it in when they left it out
+            // so the probe states which port it traced.
+            port: Some(port.cloned().unwrap_or(PortRef::Number(chosen.port))),
+        }),
+        ..Default::default()
+    })
+}
+
+/// `http 80/TCP, metrics 9090/TCP` -> `http`
+fn first_port(available: &str) -> String {
+    available
+        .split(", ")
+        .next()
+        .and_then(|p| p.split([' ', '/']).next())
+        .unwrap_or("PORT")
+        .to_string()
+}
+
+async fn pod(
+    ctx: &Ctx,
+    namespace: Option<&str>,
+    name: &str,
+    port: Option<&PortRef>,
+) -> Result<ProbeTarget, Error> {
+    let ns = namespace.unwrap_or(&ctx.namespace);
+    let p = Api::<Pod>::namespaced(ctx.client.clone(), ns)
+        .get_opt(name)
+        .await
+        .map_err(|e| error::api("get", "pods", Some(ns), e))?
+        .ok_or_else(|| Error::NotFound {
+            kind: "pod",
+            name: name.into(),
+            namespace: ns.into(),
+            hint: format!("; list them with `kubectl -n {ns} get pods`"),
+        })?;
+    let has_ip = p
+        .status
+        .as_ref()
+        .and_then(|s| s.pod_ip.as_deref())
+        .is_some_and(|ip| !ip.is_empty());
+    if !has_ip {
+        return Err(Error::TargetPodNotReady {
+            namespace: ns.into(),
+            pod: name.into(),
+            state: pick::state(&p),
+        });
+    }
+    let declared = pick::container_ports(&p);
+    let list = || {
+        if declared.is_empty() {
+            "none declared".to_string()
+        } else {
+            declared
+                .iter()
+                .map(|(n, port, proto)| match n {
+                    Some(n) => format!("{n} {port}/{proto}"),
+                    None => format!("{port}/{proto}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let object = format!("pod {ns}/{name}");
+    let port = match port {
+        // A number needs no declaration: containers often listen on undeclared ports.
+        Some(PortRef::Number(n)) => PortRef::Number(*n),
+        Some(PortRef::Name(n)) => {
+            if !declared.iter().any(|(pn, _, _)| pn.as_deref() == Some(n)) {
+                return Err(Error::PortNotFound {
+                    object,
+                    port: n.clone(),
+                    available: list(),
+                });
+            }
+            PortRef::Name(n.clone())
+        }
+        None => match declared.as_slice() {
+            [(_, only, _)] => PortRef::Number(*only),
+            [] => {
+                return Err(Error::NoPort {
+                    object,
+                    example: format!("pod/{name}:8080"),
+                });
+            }
+            [(_, first, _), ..] => {
+                return Err(Error::AmbiguousPort {
+                    object,
+                    available: list(),
+                    example: format!("pod/{name}:{first}"),
+                });
+            }
+        },
+    };
+    Ok(ProbeTarget {
+        pod: Some(PodTarget {
+            name: name.into(),
+            namespace: namespace.map(str::to_string),
+            port,
+        }),
+        ..Default::default()
+    })
+}

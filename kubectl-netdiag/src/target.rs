@@ -1,0 +1,386 @@
+//! SOURCE and TARGET as typed on the command line (`deploy/curl`, `svc/echo:http`,
+//! `10.96.0.10:53/udp`, `dns/echo`): pure parsing with errors that show the expected form.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use netdiag_crds::validate::{is_dns_label, is_dns_label_or_subdomain, is_dns_name};
+use netdiag_crds::{Check, PortRef, Protocol};
+
+use crate::cli::Checks;
+
+/// Workload kinds a source pod can be picked from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    Pod,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+}
+
+impl SourceKind {
+    /// The short form kubectl users type: `pod`, `deploy`, `sts`, `ds`, `rs`.
+    pub fn short(self) -> &'static str {
+        match self {
+            SourceKind::Pod => "pod",
+            SourceKind::Deployment => "deploy",
+            SourceKind::StatefulSet => "sts",
+            SourceKind::DaemonSet => "ds",
+            SourceKind::ReplicaSet => "rs",
+        }
+    }
+}
+
+/// `pod/curl`, `deploy/curl`...
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceArg {
+    pub kind: SourceKind,
+    pub name: String,
+}
+
+impl std::fmt::Display for SourceArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind.short(), self.name)
+    }
+}
+
+/// What to reach, before any API lookup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetArg {
+    Service {
+        namespace: Option<String>,
+        name: String,
+        port: Option<PortRef>,
+    },
+    Pod {
+        namespace: Option<String>,
+        name: String,
+        port: Option<PortRef>,
+    },
+    Address {
+        ip: Ipv4Addr,
+        port: u16,
+        protocol: Protocol,
+    },
+    Dns {
+        name: String,
+    },
+}
+
+const SOURCE_FORMS: &str = "pod/NAME, deploy/NAME, sts/NAME, ds/NAME or rs/NAME";
+const TARGET_FORMS: &str = "svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp] or dns/NAME";
+
+/// Why a SOURCE or TARGET could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    #[error("SOURCE is empty: expected {SOURCE_FORMS}")]
+    EmptySource,
+    #[error("TARGET is empty: expected {TARGET_FORMS}")]
+    EmptyTarget,
+    #[error(
+        "{input:?}: a {kind} cannot be a SOURCE, traffic starts from a pod: use {SOURCE_FORMS}"
+    )]
+    NotASourceKind { input: String, kind: &'static str },
+    #[error("{input:?}: unknown kind {kind:?}; a SOURCE is {SOURCE_FORMS}")]
+    UnknownSourceKind { input: String, kind: String },
+    #[error("{input:?}: unknown kind {kind:?}; a TARGET is {TARGET_FORMS}")]
+    UnknownTargetKind { input: String, kind: String },
+    #[error(
+        "{input:?} needs a kind: e.g. svc/{input}, pod/{input} or dns/{input} (a TARGET is {TARGET_FORMS})"
+    )]
+    TargetWithoutKind { input: String },
+    #[error("{input:?}: {name:?} is not a valid {what} name (lower-case letters, digits and '-'{dots})", dots = if *.dots { ", '.'" } else { "" })]
+    BadName {
+        input: String,
+        name: String,
+        what: &'static str,
+        dots: bool,
+    },
+    #[error("{input:?}: the name is missing after {kind}/")]
+    MissingName { input: String, kind: String },
+    #[error(
+        "{input:?}: port {port:?} is neither a number from 1 to 65535 nor a port name (at most 15 lower-case letters, digits and '-')"
+    )]
+    BadPort { input: String, port: String },
+    #[error("{input:?}: an address target needs a port: {input}:PORT[/tcp|udp]")]
+    AddressWithoutPort { input: String },
+    #[error("{input:?}: only IPv4 targets are supported")]
+    Ipv6 { input: String },
+    #[error("{input:?}: {host:?} is not an IPv4 address")]
+    BadIp { input: String, host: String },
+    #[error("{input:?}: an address target needs a port number from 1 to 65535, got {port:?}")]
+    BadAddressPort { input: String, port: String },
+    #[error("{input:?}: unknown protocol {protocol:?}: use /tcp or /udp")]
+    BadProtocol { input: String, protocol: String },
+    #[error("{input:?}: {name:?} is not a DNS name")]
+    BadDnsName { input: String, name: String },
+    #[error("--checks: unknown check {check:?}; choose from path, connect, conntrack, dns")]
+    UnknownCheck { check: String },
+    #[error("--checks is empty; choose from path, connect, conntrack, dns")]
+    NoChecks,
+}
+
+/// `pod/NAME`, `deploy/NAME`, `sts/NAME`, `ds/NAME`, `rs/NAME` (long kubectl names too). A bare
+/// NAME is a pod, as for `kubectl exec`.
+pub fn parse_source(input: &str) -> Result<SourceArg, ArgError> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(ArgError::EmptySource);
+    }
+    let (kind, name) = match input.split_once('/') {
+        None => (SourceKind::Pod, input),
+        Some((k, name)) => {
+            let kind = match k.to_ascii_lowercase().as_str() {
+                "pod" | "pods" | "po" => SourceKind::Pod,
+                "deploy" | "deployment" | "deployments" | "deployment.apps" => {
+                    SourceKind::Deployment
+                }
+                "sts" | "statefulset" | "statefulsets" | "statefulset.apps" => {
+                    SourceKind::StatefulSet
+                }
+                "ds" | "daemonset" | "daemonsets" | "daemonset.apps" => SourceKind::DaemonSet,
+                "rs" | "replicaset" | "replicasets" | "replicaset.apps" => SourceKind::ReplicaSet,
+                "svc" | "service" | "services" => {
+                    return Err(ArgError::NotASourceKind {
+                        input: input.into(),
+                        kind: "Service",
+                    });
+                }
+                "dns" => {
+                    return Err(ArgError::NotASourceKind {
+                        input: input.into(),
+                        kind: "DNS name",
+                    });
+                }
+                _ => {
+                    return Err(ArgError::UnknownSourceKind {
+                        input: input.into(),
+                        kind: k.into(),
+                    });
+                }
+            };
+            (kind, name)
+        }
+    };
+    if name.is_empty() {
+        return Err(ArgError::MissingName {
+            input: input.into(),
+            kind: kind.short().into(),
+        });
+    }
+    // Pods and workloads alike are named as DNS subdomains.
+    if !is_dns_label_or_subdomain(name) {
+        return Err(ArgError::BadName {
+            input: input.into(),
+            name: name.into(),
+            what: if kind == SourceKind::Pod {
+                "pod"
+            } else {
+                "workload"
+            },
+            dots: true,
+        });
+    }
+    Ok(SourceArg {
+        kind,
+        name: name.into(),
+    })
+}
+
+/// `svc/[NS/]NAME[:PORT]`, `pod/[NS/]NAME[:PORT]`, `IP:PORT[/tcp|udp]` or `dns/NAME`.
+pub fn parse_target(input: &str) -> Result<TargetArg, ArgError> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(ArgError::EmptyTarget);
+    }
+    let Some((kind, rest)) = input.split_once('/') else {
+        if matches!(
+            input.to_ascii_lowercase().as_str(),
+            "svc" | "service" | "pod" | "po" | "dns"
+        ) {
+            return Err(ArgError::MissingName {
+                input: input.into(),
+                kind: input.into(),
+            });
+        }
+        return parse_address(input);
+    };
+    // `10.96.0.10:53/udp` also has a slash: an address when what precedes it has a colon or
+    // looks like an IP.
+    if kind.contains(':') || kind.parse::<IpAddr>().is_ok() {
+        return parse_address(input);
+    }
+    match kind.to_ascii_lowercase().as_str() {
+        "svc" | "service" | "services" => {
+            let (namespace, name, port) = named_with_port(input, "svc", rest)?;
+            if !is_dns_label(&name) {
+                return Err(bad_name(input, &name, "Service", false));
+            }
+            Ok(TargetArg::Service {
+                namespace,
+                name,
+                port,
+            })
+        }
+        "pod" | "pods" | "po" => {
+            let (namespace, name, port) = named_with_port(input, "pod", rest)?;
+            if !is_dns_label_or_subdomain(&name) {
+                return Err(bad_name(input, &name, "pod", true));
+            }
+            Ok(TargetArg::Pod {
+                namespace,
+                name,
+                port,
+            })
+        }
+        "dns" => {
+            if rest.is_empty() {
+                return Err(ArgError::MissingName {
+                    input: input.into(),
+                    kind: "dns".into(),
+                });
+            }
+            if !is_dns_name(rest) {
+                return Err(ArgError::BadDnsName {
+                    input: input.into(),
+                    name: rest.into(),
+                });
+            }
+            Ok(TargetArg::Dns { name: rest.into() })
+        }
+        _ => Err(ArgError::UnknownTargetKind {
+            input: input.into(),
+            kind: kind.into(),
+        }),
+    }
+}
+
+fn bad_name(input: &str, name: &str, what: &'static str, dots: bool) -> ArgError {
+    ArgError::BadName {
+        input: input.into(),
+        name: name.into(),
+        what,
+        dots,
+    }
+}
+
+type Named = (Option<String>, String, Option<PortRef>);
+
+/// `[NS/]NAME[:PORT]` after the kind.
+fn named_with_port(input: &str, kind: &str, rest: &str) -> Result<Named, ArgError> {
+    let (path, port) = match rest.rsplit_once(':') {
+        Some((path, port)) => (path, Some(parse_port(input, port)?)),
+        None => (rest, None),
+    };
+    let (namespace, name) = match path.split_once('/') {
+        Some((ns, name)) => {
+            if !is_dns_label(ns) {
+                return Err(bad_name(input, ns, "namespace", false));
+            }
+            (Some(ns.to_string()), name)
+        }
+        None => (None, path),
+    };
+    if name.is_empty() {
+        return Err(ArgError::MissingName {
+            input: input.into(),
+            kind: kind.into(),
+        });
+    }
+    Ok((namespace, name.to_string(), port))
+}
+
+/// A port number (1-65535) or an IANA_SVC_NAME.
+fn parse_port(input: &str, port: &str) -> Result<PortRef, ArgError> {
+    let bad = || ArgError::BadPort {
+        input: input.into(),
+        port: port.into(),
+    };
+    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        return match port.parse::<i32>() {
+            Ok(n) if (1..=65535).contains(&n) => Ok(PortRef::Number(n)),
+            _ => Err(bad()),
+        };
+    }
+    let is_name =
+        is_dns_label(port) && port.len() <= 15 && port.bytes().any(|b| b.is_ascii_lowercase());
+    if is_name {
+        Ok(PortRef::Name(port.into()))
+    } else {
+        Err(bad())
+    }
+}
+
+/// `IP:PORT[/tcp|udp]`.
+fn parse_address(input: &str) -> Result<TargetArg, ArgError> {
+    let (hostport, protocol) = match input.split_once('/') {
+        Some((hp, proto)) => (
+            hp,
+            proto
+                .parse::<Protocol>()
+                .map_err(|_| ArgError::BadProtocol {
+                    input: input.into(),
+                    protocol: proto.into(),
+                })?,
+        ),
+        None => (input, Protocol::TCP),
+    };
+    if hostport.starts_with('[') || hostport.matches(':').count() > 1 {
+        return Err(ArgError::Ipv6 {
+            input: input.into(),
+        });
+    }
+    let Some((host, port)) = hostport.split_once(':') else {
+        return match hostport.parse::<Ipv4Addr>() {
+            Ok(_) => Err(ArgError::AddressWithoutPort {
+                input: input.into(),
+            }),
+            Err(_) => Err(ArgError::TargetWithoutKind {
+                input: input.into(),
+            }),
+        };
+    };
+    let ip = host.parse::<Ipv4Addr>().map_err(|_| {
+        if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            ArgError::BadIp {
+                input: input.into(),
+                host: host.into(),
+            }
+        } else {
+            // `echo:80`: a name where an IP was expected; most likely a Service.
+            ArgError::TargetWithoutKind {
+                input: input.into(),
+            }
+        }
+    })?;
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| ArgError::BadAddressPort {
+            input: input.into(),
+            port: port.into(),
+        })?;
+    Ok(TargetArg::Address { ip, port, protocol })
+}
+
+/// `path,connect,conntrack,dns` (any case).
+pub fn parse_checks(input: &str) -> Result<Checks, ArgError> {
+    let mut out = Vec::new();
+    for c in input.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let check = match c.to_ascii_lowercase().as_str() {
+            "path" => Check::Path,
+            "connect" => Check::Connect,
+            "conntrack" => Check::Conntrack,
+            "dns" => Check::DNS,
+            _ => return Err(ArgError::UnknownCheck { check: c.into() }),
+        };
+        if !out.contains(&check) {
+            out.push(check);
+        }
+    }
+    if out.is_empty() {
+        return Err(ArgError::NoChecks);
+    }
+    Ok(Checks(out))
+}

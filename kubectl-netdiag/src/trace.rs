@@ -1,0 +1,103 @@
+//! `kubectl netdiag trace`: check, create, watch, clean up. The pipeline is
+//! parse (done by clap) -> resolve + check (API reads) -> build (pure) -> create -> wait ->
+//! delete; the caller renders.
+
+use std::time::Duration;
+
+use kube::ResourceExt as _;
+use kube::api::{Api, DeleteParams, PostParams};
+use netdiag_crds::NetProbe;
+use netdiag_crds::probe::{MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS};
+
+use crate::cli::TraceArgs;
+use crate::client::Ctx;
+use crate::error::{self, Error};
+use crate::probe::{self, Outcome, ProbeRequest};
+use crate::progress::Progress;
+use crate::resolve;
+use crate::target::ArgError;
+use crate::wait::{self, WaitConfig};
+
+/// A finished trace.
+#[derive(Debug)]
+pub struct TraceRun {
+    pub probe: NetProbe,
+    pub outcome: Outcome,
+}
+
+/// Check the arguments that clap could not: the timeout's range and the DNS name.
+pub fn check_args(args: &TraceArgs) -> Result<(), Error> {
+    let t = args.timeout;
+    let min = Duration::from_secs(MIN_TIMEOUT_SECONDS as u64);
+    let max = Duration::from_secs(MAX_TIMEOUT_SECONDS as u64);
+    if t < min || t > max {
+        return Err(Error::TimeoutRange(t));
+    }
+    if let Some(n) = &args.dns_name
+        && !netdiag_crds::validate::is_dns_name(n)
+    {
+        return Err(ArgError::BadDnsName {
+            input: format!("--dns-name={n}"),
+            name: n.clone(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Run a trace end to end. The NetProbe is deleted afterwards unless `--keep`, also when the
+/// wait fails.
+pub async fn run(
+    ctx: &Ctx,
+    args: &TraceArgs,
+    cfg: WaitConfig,
+    progress: &mut dyn Progress,
+) -> Result<TraceRun, Error> {
+    check_args(args)?;
+    let source = resolve::source(ctx, &args.source).await?;
+    if let Some(note) = &source.note {
+        progress.note(note);
+    }
+    let target = resolve::target(ctx, &args.target).await?;
+    let req = ProbeRequest {
+        namespace: ctx.namespace.clone(),
+        source_pod: source.pod,
+        target,
+        checks: args.checks.clone().map(|c| c.0),
+        timeout: args.timeout,
+        dns_name: args.dns_name.clone(),
+    };
+    let api: Api<NetProbe> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    let created = api
+        .create(&PostParams::default(), &probe::build(&req))
+        .await
+        .map_err(|e| error::api("create", "netprobes", Some(&ctx.namespace), e))?;
+    progress.update(&created, Duration::ZERO);
+
+    let waited = tokio::select! {
+        r = wait::until_finished(&api, &created, cfg, progress) => r,
+        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted {
+            namespace: ctx.namespace.clone(),
+            name: created.name_any(),
+            fate: if args.keep { "was kept" } else { "was deleted" },
+        }),
+    };
+    progress.finish();
+    if !args.keep {
+        delete(&api, &created.name_any(), progress).await;
+    }
+    let probe = waited?;
+    let outcome = probe::outcome(&probe.status.clone().unwrap_or_default());
+    Ok(TraceRun { probe, outcome })
+}
+
+/// Delete the probe; a failure only warns, since the trace itself is done.
+async fn delete(api: &Api<NetProbe>, name: &str, progress: &mut dyn Progress) {
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => {}
+        Err(e) if error::is_not_found(&e) => {}
+        Err(e) => progress.warn(&format!(
+            "could not delete NetProbe {name}: {e}; delete it with `kubectl delete netprobe {name}`"
+        )),
+    }
+}
