@@ -8,8 +8,8 @@ use lab_common::*;
 use netdiag_agent::lab::cli::{LabCommand, TraceFormat, run};
 
 #[test]
-fn up_status_and_down_through_the_cli() {
-    if !root_or_skip("up_status_and_down_through_the_cli") {
+fn lab_up_status_and_down_through_the_cli() {
+    if !root_or_skip("lab_up_status_and_down_through_the_cli") {
         return;
     }
     let name = unique_name("cli");
@@ -61,8 +61,8 @@ fn up_status_and_down_through_the_cli() {
 }
 
 #[test]
-fn a_spec_file_that_does_not_parse_is_refused_with_exit_2() {
-    if !root_or_skip("a_spec_file_that_does_not_parse_is_refused_with_exit_2") {
+fn a_lab_spec_file_that_does_not_parse_is_refused_with_exit_2() {
+    if !root_or_skip("a_lab_spec_file_that_does_not_parse_is_refused_with_exit_2") {
         return;
     }
     let name = unique_name("spec");

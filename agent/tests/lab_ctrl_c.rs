@@ -9,8 +9,8 @@ use lab_common::*;
 use netdiag_agent::lab::{Lab, LabError, LabSpec, LabState};
 
 #[test]
-fn ctrl_c_during_up_tears_down_what_was_built() {
-    if !root_or_skip("ctrl_c_during_up_tears_down_what_was_built") {
+fn ctrl_c_during_lab_up_tears_down_what_was_built() {
+    if !root_or_skip("ctrl_c_during_lab_up_tears_down_what_was_built") {
         return;
     }
     let name = unique_name("int");

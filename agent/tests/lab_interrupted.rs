@@ -6,8 +6,10 @@ use lab_common::*;
 use netdiag_agent::lab::{Lab, LabError, LabSpec, LabTools};
 
 #[test]
-fn an_up_that_fails_after_starting_dns_removes_namespaces_processes_and_files() {
-    if !root_or_skip("an_up_that_fails_after_starting_dns_removes_namespaces_processes_and_files") {
+fn a_lab_up_that_fails_after_starting_dns_removes_namespaces_processes_and_files() {
+    if !root_or_skip(
+        "a_lab_up_that_fails_after_starting_dns_removes_namespaces_processes_and_files",
+    ) {
         return;
     }
     let name = unique_name("fail");
@@ -26,8 +28,8 @@ fn an_up_that_fails_after_starting_dns_removes_namespaces_processes_and_files() 
 }
 
 #[test]
-fn an_invalid_spec_is_refused_before_anything_is_built() {
-    if !root_or_skip("an_invalid_spec_is_refused_before_anything_is_built") {
+fn an_invalid_lab_spec_is_refused_before_anything_is_built() {
+    if !root_or_skip("an_invalid_lab_spec_is_refused_before_anything_is_built") {
         return;
     }
     let name = unique_name("bad");

@@ -8,25 +8,13 @@ use netdiag_agent::lab::{LabGuard, LabSpec, trace};
 use netdiag_crds::PlanRole;
 
 #[test]
-fn a_trace_from_curl_to_echo_service_is_reachable_and_crosses_to_the_endpoint_node() {
-    if !root_or_skip("a_trace_from_curl_to_echo_service_is_reachable") {
-        return;
-    }
-    if !agent_has_trace() {
-        // The agent's `trace --plan` is being wired by the lead; until then there is nothing to run.
-        eprintln!(
-            "skipping: {} has no `trace --plan` yet",
-            agent_exe().display()
-        );
+fn a_lab_trace_from_curl_to_echo_service_is_reachable_and_crosses_to_the_endpoint_node() {
+    if !root_or_skip("a_lab_trace_from_curl_to_echo_service_is_reachable") {
         return;
     }
     let name = unique_name("tr");
-    // pods' processes from whichever binary serves `lab-pod`; the agent runs from the agent binary
-    let lab = LabGuard::up(&LabSpec::default(), &name, &lab_tools()).expect("lab up");
-    let tools = netdiag_agent::lab::LabTools {
-        exe: agent_exe(),
-        prefix: vec![],
-    };
+    let tools = lab_tools();
+    let lab = LabGuard::up(&LabSpec::default(), &name, &tools).expect("lab up");
     // DNAT picks endpoints at random: 2 of 3 are on node-b, so a few traces cross nodes.
     let mut crossed = None;
     for _ in 0..20 {
@@ -42,6 +30,9 @@ fn a_trace_from_curl_to_echo_service_is_reachable_and_crosses_to_the_endpoint_no
     let t = crossed.expect("no trace chose an endpoint on node-b in 20 tries");
     assert_eq!(t.plans[1].role, PlanRole::Endpoint);
     assert_eq!(t.reports[1].node, "node-b");
+    let table = netdiag_agent::lab::cli::render_table(&t, false);
+    eprintln!("{table}");
+    assert!(table.contains("RESULT: reachable"), "{table}");
     assert!(
         t.path
             .summary

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use netdiag_agent::lab::LabTools;
-use netdiag_agent::lab::pod_process::{PodProcessArgs, run as pod_run};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -42,70 +41,13 @@ pub fn agent_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_netdiag-agent"))
 }
 
-fn agent_supports(sub: &str, flag: &str) -> bool {
-    Command::new(agent_exe())
-        .args([sub, "--help"])
-        .output()
-        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains(flag))
-        .unwrap_or(false)
-}
-
-/// Whether the agent binary has the `trace` subcommand with `--plan`.
-pub fn agent_has_trace() -> bool {
-    agent_supports("trace", "--plan")
-}
-
-/// How the lab starts its pods' processes: the agent's `lab-pod` subcommand once it is wired;
-/// until then this very test binary, re-entered through [`pod_process_entry`].
+/// How the lab starts its pods' processes and the agent: the agent binary, whose hidden
+/// `lab-pod` subcommand is the pods' process.
 pub fn lab_tools() -> LabTools {
-    if agent_supports("lab-pod", "--tcp") {
-        return LabTools {
-            exe: agent_exe(),
-            prefix: vec![],
-        };
-    }
-    let me = std::env::current_exe().expect("test binary path");
     LabTools {
-        exe: "/usr/bin/env".into(),
-        prefix: vec![
-            format!("{ENTRY_ENV}=1"),
-            me.display().to_string(),
-            "--exact".into(),
-            "--nocapture".into(),
-            "lab_common::pod_process_entry".into(),
-            "--".into(),
-        ],
+        exe: agent_exe(),
+        prefix: vec![],
     }
-}
-
-const ENTRY_ENV: &str = "NETDIAG_LAB_POD_ENTRY";
-
-/// Not a test: the entry point of a pod process while the agent has no `lab-pod` subcommand.
-/// Without the environment variable it returns at once.
-#[test]
-fn pod_process_entry() {
-    use clap::Parser;
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: PodProcessArgs,
-    }
-    if std::env::var_os(ENTRY_ENV).is_none() {
-        return;
-    }
-    let args: Vec<String> = std::env::args().collect();
-    let start = args
-        .iter()
-        .position(|a| a == "lab-pod")
-        .expect("lab-pod argument");
-    let cli = Cli::parse_from(&args[start..]);
-    let code = pod_run(cli.args);
-    // run() only returns on failure
-    std::process::exit(if code == std::process::ExitCode::SUCCESS {
-        0
-    } else {
-        1
-    });
 }
 
 /// Connect, read the one line a lab pod writes, return it without the newline.
