@@ -13,6 +13,7 @@
 //! (the pods' process body), [`trace`] (the agent driven like the controller would), [`cli`].
 
 pub mod build;
+pub mod cidr;
 pub mod cli;
 pub mod dns;
 pub mod exec;
