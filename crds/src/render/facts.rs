@@ -21,7 +21,7 @@ pub fn facts(d: &HopDetail) -> String {
             parts.push(format!("mtu {}", p.mtu));
             if let Some(gw) = &p.gateway {
                 match &p.gateway_neighbor {
-                    Some(n) => parts.push(format!("gw {gw} ({n})")),
+                    Some(n) => parts.push(format!("gw {gw} at {n}")),
                     None => parts.push(format!("gw {gw}")),
                 }
             }

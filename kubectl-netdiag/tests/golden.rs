@@ -1,0 +1,137 @@
+//! Golden tests: every output format rendered from the NetProbe fixtures in `tests/fixtures/`.
+//! `UPDATE_GOLDEN=1 cargo test -p kubectl-netdiag --test golden` rewrites `tests/golden/`.
+
+use std::path::PathBuf;
+
+use k8s_openapi::jiff::Timestamp;
+use kubectl_netdiag::cli::TraceOutput;
+use kubectl_netdiag::{list, output};
+use netdiag_crds::NetProbe;
+
+fn dir(sub: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(sub)
+}
+
+fn fixture(name: &str) -> NetProbe {
+    let path = dir("fixtures").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a NetProbe: {e}", path.display()))
+}
+
+/// Compare with the golden file, or rewrite it under UPDATE_GOLDEN=1.
+fn check(file: &str, actual: &str) {
+    let path = dir("golden").join(file);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read golden file {}: {e}\nrun UPDATE_GOLDEN=1 cargo test -p kubectl-netdiag --test golden",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "{file} differs from its golden file; if the change is intended, run \
+         UPDATE_GOLDEN=1 cargo test -p kubectl-netdiag --test golden and review the diff.\n\
+         --- expected\n{expected}\n--- actual\n{actual}"
+    );
+}
+
+fn render(p: &NetProbe, f: TraceOutput) -> String {
+    output::render_probe(p, f, false).unwrap_or_else(|e| panic!("render {f:?}: {e}"))
+}
+
+const FORMATS: [(TraceOutput, &str); 5] = [
+    (TraceOutput::Table, "table.txt"),
+    (TraceOutput::Wide, "wide.txt"),
+    (TraceOutput::Json, "json"),
+    (TraceOutput::Yaml, "yaml"),
+    (TraceOutput::Dot, "dot"),
+];
+
+fn all_formats(name: &str) {
+    let p = fixture(name);
+    for (format, ext) in FORMATS {
+        check(&format!("{name}.{ext}"), &render(&p, format));
+    }
+}
+
+#[test]
+fn healthy_path_in_every_format() {
+    all_formats("healthy");
+}
+
+#[test]
+fn failing_path_in_every_format() {
+    all_formats("failing");
+}
+
+#[test]
+fn dns_failures_in_every_format() {
+    all_formats("dns_failure");
+}
+
+#[test]
+fn json_and_yaml_round_trip_to_the_same_probe() {
+    for name in ["healthy", "failing", "dns_failure"] {
+        let p = fixture(name);
+        let from_json: NetProbe = serde_json::from_str(&render(&p, TraceOutput::Json))
+            .unwrap_or_else(|e| panic!("{name} json: {e}"));
+        let from_yaml: NetProbe = serde_saphyr::from_str(&render(&p, TraceOutput::Yaml))
+            .unwrap_or_else(|e| panic!("{name} yaml: {e}"));
+        // NetProbe has no PartialEq (kube's derive); compare as JSON values.
+        let v = |p: &NetProbe| serde_json::to_value(p).unwrap_or_default();
+        assert_eq!(v(&from_json), v(&p), "{name}");
+        assert_eq!(v(&from_yaml), v(&p), "{name}");
+    }
+}
+
+#[test]
+fn failing_table_names_the_cause_and_the_result() {
+    let out = render(&fixture("failing"), TraceOutput::Table);
+    let marked: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("node-") && l.contains('✗'))
+        .collect();
+    assert_eq!(marked.len(), 1, "{out}");
+    assert!(marked[0].contains("Listener"), "{out}");
+    assert!(
+        out.contains("RESULT: unreachable — nothing listens on 10.244.2.7:8080"),
+        "{out}"
+    );
+}
+
+fn now() -> Timestamp {
+    "2026-11-23T10:05:00Z"
+        .parse()
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+#[test]
+fn get_lists_one_shot_and_periodic_probes() {
+    let probes = [fixture("healthy"), fixture("failing"), fixture("periodic")];
+    check("get.txt", &list::get_table(&probes, false, false, now()));
+    check(
+        "get-all-wide.txt",
+        &list::get_table(&probes, true, true, now()),
+    );
+}
+
+#[test]
+fn describe_explains_schedule_last_run_and_path() {
+    check(
+        "describe-periodic.txt",
+        &list::describe(&fixture("periodic"), now(), false),
+    );
+    check(
+        "describe-failing.txt",
+        &list::describe(&fixture("failing"), now(), false),
+    );
+}
