@@ -165,3 +165,62 @@ pub fn service_rules(node: &str, target: &PlanTarget, expected: &[Endpoint]) -> 
         Err(e) => verdict::unreadable(node, &target.to_string(), &e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netdiag_crds::{Protocol, Verdict};
+
+    #[test]
+    fn a_missing_binary_says_which_package_to_install() {
+        let err = run("netdiag-no-such-iptables", &["-S"]).err();
+        let Some(e @ ReadError::NotFound { .. }) = err else {
+            panic!("expected NotFound");
+        };
+        assert_eq!(
+            e.to_string(),
+            "netdiag-no-such-iptables not found: install the iptables package"
+        );
+        let hop = verdict::unreadable(
+            "node-a",
+            &PlanTarget {
+                ip: "10.96.0.1".into(),
+                port: 443,
+                protocol: Protocol::TCP,
+            }
+            .to_string(),
+            &e,
+        );
+        assert_eq!(hop.verdict, Verdict::Warn);
+        assert_eq!(hop.reason.as_deref(), Some("RulesUnreadable"));
+        assert!(
+            hop.detail.contains("install the iptables package"),
+            "{}",
+            hop.detail
+        );
+    }
+
+    #[test]
+    fn no_such_chain_is_an_answer_and_other_failures_carry_command_and_stderr() {
+        let no_chain = "echo \"iptables v1.8.9 (nf_tables): chain \\`KUBE-SERVICES' in table \\`nat' is incompatible, use 'nft' tool.\" >&2; exit 1";
+        assert!(matches!(run("sh", &["-c", no_chain]), Ok(Listing::NoChain)));
+        let legacy = "echo 'iptables: No chain/target/match by that name.' >&2; exit 1";
+        assert!(matches!(run("sh", &["-c", legacy]), Ok(Listing::NoChain)));
+        let Err(e) = run(
+            "sh",
+            &[
+                "-c",
+                "echo 'Permission denied (you must be root)' >&2; exit 4",
+            ],
+        ) else {
+            panic!("expected a failure");
+        };
+        let text = e.to_string();
+        assert!(text.starts_with("`sh -c "), "{text}");
+        assert!(
+            text.ends_with("Permission denied (you must be root)"),
+            "{text}"
+        );
+        assert!(matches!(run("sh", &["-c", "echo -N X"]), Ok(Listing::Text(t)) if t == "-N X\n"));
+    }
+}
