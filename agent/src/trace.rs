@@ -192,6 +192,13 @@ fn trace_from_source(
 
     let mut chosen: Option<Endpoint> = None;
     if plan.wants(Check::Connect) {
+        // Subscribed before the connect: a refused connection's entry is gone by the time the
+        // table could be read, but its NEW event still names the endpoint DNAT chose.
+        let events = if plan.wants(Check::Conntrack) {
+            conntrack::watch()
+        } else {
+            None
+        };
         let outcome = connect::connect(
             node,
             &pod_ns.path,
@@ -201,7 +208,7 @@ fn trace_from_source(
         );
         report.hops.push(outcome.hop);
         if let (Some(local), true) = (outcome.local, plan.wants(Check::Conntrack)) {
-            let ct = conntrack::lookup(node, protocol, local, target_addr);
+            let ct = conntrack::lookup_watched(node, protocol, local, target_addr, events);
             report.hops.push(ct.hop);
             chosen = ct.chosen;
         }
@@ -268,15 +275,17 @@ fn trace_from_source(
             .push(settings::node_settings_with_ingress(node, &input, &ingress));
     }
 
-    if let Some(e) = &chosen {
-        if let Ok(ip) = e.ip.parse::<Ipv4Addr>() {
-            let ep = SocketAddrV4::new(ip, e.port);
-            if let Some(hop) =
-                listener::check_listener(node, ep, protocol, &env.netns_dir, &env.proc)
-            {
-                report.hops.push(hop);
-            }
-        }
+    if let Some(e) = &chosen
+        && let Ok(ip) = e.ip.parse::<Ipv4Addr>()
+        && let Some(hop) = listener::check_listener(
+            node,
+            SocketAddrV4::new(ip, e.port),
+            protocol,
+            &env.netns_dir,
+            &env.proc,
+        )
+    {
+        report.hops.push(hop);
     }
     Ok(())
 }

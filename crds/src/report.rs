@@ -54,13 +54,15 @@ pub enum HopKind {
     HostVeth,
     Bridge,
     NodeSettings,
-    Dns,
     ServiceRules,
     Conntrack,
     Route,
     Tunnel,
     NodeInterface,
     Listener,
+    /// After the path: a DNS failure is more often a consequence of a broken hop (kube-dns
+    /// sits behind the same routes and rules) than a cause of one.
+    Dns,
     Connect,
 }
 

@@ -14,10 +14,14 @@ use netdiag_crds::{Hop, HopKind, Verdict};
 /// Panic unless we are root and the lab's tools are installed.
 pub fn require_lab_prerequisites() {
     assert!(
-        nix::unistd::Uid::effective().is_root(),
+        netdiag_agent::lab::exec::is_root(),
         "the end-to-end tests build network namespaces and need root: run them as root (sudo ./scripts/test)"
     );
-    for (tool, package) in [("ip", "iproute2"), ("iptables-restore", "iptables"), ("dnsmasq", "dnsmasq-base")] {
+    for (tool, package) in [
+        ("ip", "iproute2"),
+        ("iptables-restore", "iptables"),
+        ("dnsmasq", "dnsmasq-base"),
+    ] {
         assert!(
             netdiag_agent::lab::exec::find_tool(tool).is_some(),
             "{tool} not found: apt-get install {package} (see scripts/packages.txt)"
@@ -45,14 +49,20 @@ pub fn binary(name: &str) -> PathBuf {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("cargo runs");
-        assert!(status.success(), "cargo build -p {package} --bin {name} failed");
+        assert!(
+            status.success(),
+            "cargo build -p {package} --bin {name} failed"
+        );
     }
     path
 }
 
 /// Lab tools that run the standalone agent binary.
 pub fn agent_tools() -> LabTools {
-    LabTools { exe: binary("netdiag-agent"), prefix: vec![] }
+    LabTools {
+        exe: binary("netdiag-agent"),
+        prefix: vec![],
+    }
 }
 
 /// A lab name unique to this process and call (labs are named with at most 12 characters).
@@ -66,7 +76,8 @@ pub fn unique_lab(tag: &str) -> String {
 pub fn default_lab(tag: &str) -> LabGuard {
     require_lab_prerequisites();
     let name = unique_lab(tag);
-    LabGuard::up(&LabSpec::default(), &name, &agent_tools()).unwrap_or_else(|e| panic!("lab {name}: up failed: {e}"))
+    LabGuard::up(&LabSpec::default(), &name, &agent_tools())
+        .unwrap_or_else(|e| panic!("lab {name}: up failed: {e}"))
 }
 
 /// Trace curl -> echo-service in a lab, as `lab trace` does.
@@ -85,7 +96,10 @@ pub fn trace_until(lab: &Lab, tries: usize, accept: impl Fn(&LabTrace) -> bool) 
         }
         last = Some(t);
     }
-    panic!("no trace out of {tries} matched; the last one:\n{}", describe(last.as_ref().map(|t| &t.path.hops[..]).unwrap_or(&[])))
+    panic!(
+        "no trace out of {tries} matched; the last one:\n{}",
+        describe(last.as_ref().map(|t| &t.path.hops[..]).unwrap_or(&[]))
+    )
 }
 
 /// Run a command inside a lab object's namespace (`ip netns exec`), failing loudly.
@@ -113,23 +127,43 @@ pub fn stop_lab_process(lab: &Lab, what: &str) {
         .iter()
         .find(|p| p.what == what)
         .unwrap_or_else(|| panic!("lab {} has no process {what}", lab.name()));
-    let pid = record.pid.unwrap_or_else(|| panic!("lab process {what} has no recorded pid"));
-    let netns = netdiag_agent::netns::NsId::of(&lab.netns_path(&record.netns)).ok();
-    let stop = netdiag_agent::lab::process::stop_if_ours(pid, &record.marker, record.start_time, netns);
-    assert_eq!(stop, netdiag_agent::lab::process::Stop::Stopped, "stopping {what} (pid {pid})");
+    let pid = record
+        .pid
+        .unwrap_or_else(|| panic!("lab process {what} has no recorded pid"));
+    let netns =
+        netdiag_agent::netns::NsId::of(&Path::new("/var/run/netns").join(&record.netns)).ok();
+    let stop =
+        netdiag_agent::lab::process::stop_if_ours(pid, &record.marker, record.start_time, netns);
+    assert_eq!(
+        stop,
+        netdiag_agent::lab::process::Stop::Stopped,
+        "stopping {what} (pid {pid})"
+    );
 }
 
 /// Hops of a path, one per line, for assertion messages.
 pub fn describe(hops: &[Hop]) -> String {
     hops.iter()
-        .map(|h| format!("{:<8} {:<13} {:<5} {:<24} {}", h.node, h.kind.as_str(), h.verdict.to_string(), h.name, h.detail))
+        .map(|h| {
+            format!(
+                "{:<8} {:<13} {:<5} {:<24} {}",
+                h.node,
+                h.kind.as_str(),
+                h.verdict.to_string(),
+                h.name,
+                h.detail
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 /// Kinds of the hops that failed.
 pub fn failed_kinds(hops: &[Hop]) -> Vec<HopKind> {
-    hops.iter().filter(|h| h.verdict == Verdict::Fail).map(|h| h.kind).collect()
+    hops.iter()
+        .filter(|h| h.verdict == Verdict::Fail)
+        .map(|h| h.kind)
+        .collect()
 }
 
 /// The one hop of `kind` on `node`.

@@ -8,9 +8,18 @@ use netdiag_e2e::*;
 const VIP: &str = "10.96.45.10";
 
 /// The hops that failed must be `cause` first, then only hops in `consequences`.
-fn assert_failure(t: &netdiag_agent::lab::LabTrace, cause: HopKind, reason: &str, consequences: &[HopKind]) {
+fn assert_failure(
+    t: &netdiag_agent::lab::LabTrace,
+    cause: HopKind,
+    reason: &str,
+    consequences: &[HopKind],
+) {
     let hops = &t.path.hops;
-    let first = t.path.first_failure.as_ref().unwrap_or_else(|| panic!("no failure found:\n{}", describe(hops)));
+    let first = t
+        .path
+        .first_failure
+        .as_ref()
+        .unwrap_or_else(|| panic!("no failure found:\n{}", describe(hops)));
     assert_eq!(first.hop, cause, "first failure:\n{}", describe(hops));
     assert_eq!(first.reason, reason, "{first:?}");
     for kind in failed_kinds(hops) {
@@ -29,19 +38,41 @@ fn f1_stopped_endpoint_servers_fail_the_listener_naming_the_endpoint() {
         stop_lab_process(&lab, &format!("pod-{pod}"));
     }
     let t = trace_echo(&lab);
-    assert_failure(&t, HopKind::Listener, "NothingListening", &[HopKind::Connect]);
-    let chosen = t.path.chosen_endpoint.as_ref().expect("DNAT still chose an endpoint");
+    assert_failure(
+        &t,
+        HopKind::Listener,
+        "NothingListening",
+        &[HopKind::Connect],
+    );
+    let chosen = t
+        .path
+        .chosen_endpoint
+        .as_ref()
+        .expect("DNAT still chose an endpoint");
     let first = t.path.first_failure.as_ref().expect("failure");
-    assert!(first.message.starts_with(&format!("nothing listens on {chosen}")), "{}", first.message);
+    assert!(
+        first
+            .message
+            .starts_with(&format!("nothing listens on {chosen}")),
+        "{}",
+        first.message
+    );
     let connect = t.path.hops.last().expect("hops");
-    assert_eq!((connect.kind, connect.verdict), (HopKind::Connect, Verdict::Fail));
+    assert_eq!(
+        (connect.kind, connect.verdict),
+        (HopKind::Connect, Verdict::Fail)
+    );
     assert!(connect.detail.contains("refused"), "{}", connect.detail);
 }
 
 #[test]
 fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expected() {
     let lab = default_lab("fb");
-    let rules = in_netns(&lab, "node-a", &["iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES"]);
+    let rules = in_netns(
+        &lab,
+        "node-a",
+        &["iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES"],
+    );
     let rule = rules
         .lines()
         .find(|l| l.contains(&format!("-d {VIP}/32")))
@@ -52,9 +83,17 @@ fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expec
     in_netns(&lab, "node-a", &delete);
 
     let t = trace_echo(&lab);
-    assert_failure(&t, HopKind::ServiceRules, "NoServiceRule", &[HopKind::Connect]);
+    assert_failure(
+        &t,
+        HopKind::ServiceRules,
+        "NoServiceRule",
+        &[HopKind::Connect],
+    );
     let msg = &t.path.first_failure.as_ref().expect("failure").message;
-    assert!(msg.contains(VIP) && msg.contains("3 ready endpoints"), "{msg}");
+    assert!(
+        msg.contains(VIP) && msg.contains("3 ready endpoints"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -63,7 +102,10 @@ fn f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint() {
     let echo3 = lab.spec().pod("echo-3").expect("echo-3").ip.to_string();
     let nat = in_netns(&lab, "node-a", &["iptables-save", "-t", "nat"]);
     let stale = "10.244.2.99";
-    let rewritten = nat.replace(&format!("--to-destination {echo3}:8080"), &format!("--to-destination {stale}:8080"));
+    let rewritten = nat.replace(
+        &format!("--to-destination {echo3}:8080"),
+        &format!("--to-destination {stale}:8080"),
+    );
     assert_ne!(nat, rewritten, "no DNAT to {echo3}:8080 in the nat table");
     let ns = lab.names.netns("node-a");
     let mut child = std::process::Command::new("ip")
@@ -73,15 +115,28 @@ fn f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint() {
         .expect("iptables-restore runs");
     {
         use std::io::Write;
-        child.stdin.take().expect("stdin").write_all(rewritten.as_bytes()).expect("rules written");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(rewritten.as_bytes())
+            .expect("rules written");
     }
     assert!(child.wait().expect("iptables-restore finishes").success());
 
     let t = trace_echo(&lab);
     // Connect fails only when DNAT picks the stale address; conntrack may then see no reply.
-    assert_failure(&t, HopKind::ServiceRules, "StaleEndpoint", &[HopKind::Connect, HopKind::Route]);
+    assert_failure(
+        &t,
+        HopKind::ServiceRules,
+        "StaleEndpoint",
+        &[HopKind::Connect, HopKind::Route],
+    );
     let msg = &t.path.first_failure.as_ref().expect("failure").message;
-    assert!(msg.contains(&format!("{stale}:8080")), "the stale endpoint is named: {msg}");
+    assert!(
+        msg.contains(&format!("{stale}:8080")),
+        "the stale endpoint is named: {msg}"
+    );
 }
 
 #[test]
@@ -92,21 +147,43 @@ fn f4_a_silent_nodelocaldns_is_named_while_kube_dns_answers() {
     assert_failure(&t, HopKind::Dns, "DnsServerSilent", &[]);
     let msg = &t.path.first_failure.as_ref().expect("failure").message;
     assert!(
-        msg.contains("nodelocaldns at 169.254.25.10 does not answer") && msg.contains("kube-dns at 10.96.0.10 does"),
+        msg.contains("nodelocaldns at 169.254.25.10 does not answer")
+            && msg.contains("kube-dns at 10.96.0.10 does"),
         "{msg}"
     );
-    assert_eq!(t.path.reachable, Some(true), "the Service itself is still reachable");
+    assert_eq!(
+        t.path.reachable,
+        Some(true),
+        "the Service itself is still reachable"
+    );
 }
 
 #[test]
 fn f5_a_missing_route_to_the_other_nodes_pod_cidr_fails_the_route() {
     let lab = default_lab("fe");
-    let cidr = lab.spec().node("node-b").expect("node-b").pod_cidr.to_string();
+    let cidr = lab
+        .spec()
+        .node("node-b")
+        .expect("node-b")
+        .pod_cidr
+        .to_string();
     in_netns(&lab, "node-a", &["ip", "route", "del", &cidr]);
-    let t = trace_until(&lab, 40, |t| t.path.chosen_endpoint.as_ref().is_some_and(|e| e.ip.starts_with("10.244.2.")));
-    assert_failure(&t, HopKind::Route, "NoRoute", &[HopKind::Connect]);
+    // Whichever endpoint DNAT picks, the routes to node-b's endpoints are missing; kube-dns sits
+    // behind the same route, so DNS fails as a consequence.
+    let t = trace_echo(&lab);
+    assert_failure(
+        &t,
+        HopKind::Route,
+        "NoRoute",
+        &[HopKind::Connect, HopKind::Dns],
+    );
     let first = t.path.first_failure.as_ref().expect("failure");
     assert_eq!(first.node, "node-a");
+    assert!(
+        first.message.contains("node-a has no route to 10.244.2."),
+        "{}",
+        first.message
+    );
 }
 
 #[test]
@@ -116,8 +193,20 @@ fn f6_a_host_veth_set_down_fails_the_host_veth() {
     in_netns(&lab, "node-a", &["ip", "link", "set", &veth, "down"]);
     let t = trace_echo(&lab);
     // Nothing leaves the pod: connect and DNS fail as consequences.
-    assert_failure(&t, HopKind::HostVeth, "HostVethDown", &[HopKind::Connect, HopKind::Dns]);
-    assert!(t.path.first_failure.as_ref().expect("failure").message.contains(&veth));
+    assert_failure(
+        &t,
+        HopKind::HostVeth,
+        "HostVethDown",
+        &[HopKind::Connect, HopKind::Dns],
+    );
+    assert!(
+        t.path
+            .first_failure
+            .as_ref()
+            .expect("failure")
+            .message
+            .contains(&veth)
+    );
 }
 
 #[test]
@@ -125,19 +214,56 @@ fn f7_ip_forward_off_on_the_source_node_fails_node_settings() {
     let lab = default_lab("fg");
     in_netns(&lab, "node-a", &["sysctl", "-qw", "net.ipv4.ip_forward=0"]);
     let t = trace_echo(&lab);
-    assert_failure(&t, HopKind::NodeSettings, "IpForwardDisabled", &[HopKind::Connect, HopKind::Dns]);
-    assert!(t.path.first_failure.as_ref().expect("failure").message.contains("net.ipv4.ip_forward"));
+    assert_failure(
+        &t,
+        HopKind::NodeSettings,
+        "IpForwardDisabled",
+        &[HopKind::Connect, HopKind::Dns],
+    );
+    assert!(
+        t.path
+            .first_failure
+            .as_ref()
+            .expect("failure")
+            .message
+            .contains("net.ipv4.ip_forward")
+    );
 }
 
 #[test]
 fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints() {
     let lab = default_lab("fh");
-    in_netns(&lab, "node-a", &["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"]);
+    in_netns(
+        &lab,
+        "node-a",
+        &["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"],
+    );
     let echo1 = lab.spec().pod("echo-1").expect("echo-1").ip.to_string();
-    let t = trace_until(&lab, 40, |t| t.path.chosen_endpoint.as_ref().is_some_and(|e| e.ip == echo1));
-    assert_failure(&t, HopKind::NodeSettings, "BridgeNetfilterDisabled", &[HopKind::Connect, HopKind::Conntrack]);
-    assert!(t.path.first_failure.as_ref().expect("failure").message.contains("bridge-nf-call-iptables"));
-    assert_eq!(t.path.reachable, Some(false), "the reply skips the un-DNAT, so the connect fails");
+    let t = trace_until(&lab, 40, |t| {
+        t.path
+            .chosen_endpoint
+            .as_ref()
+            .is_some_and(|e| e.ip == echo1)
+    });
+    assert_failure(
+        &t,
+        HopKind::NodeSettings,
+        "BridgeNetfilterDisabled",
+        &[HopKind::Connect, HopKind::Conntrack],
+    );
+    assert!(
+        t.path
+            .first_failure
+            .as_ref()
+            .expect("failure")
+            .message
+            .contains("bridge-nf-call-iptables")
+    );
+    assert_eq!(
+        t.path.reachable,
+        Some(false),
+        "the reply skips the un-DNAT, so the connect fails"
+    );
 }
 
 /// Split an `iptables -S` rule into words, keeping quoted comments whole.

@@ -21,7 +21,8 @@ fn every_hop_of_a_healthy_path_is_ok_and_conntrack_names_a_real_endpoint() {
     let t = trace_echo(&lab);
     let hops = &t.path.hops;
     assert!(
-        hops.iter().all(|h| matches!(h.verdict, Verdict::Ok | Verdict::Info)),
+        hops.iter()
+            .all(|h| matches!(h.verdict, Verdict::Ok | Verdict::Info)),
         "a healthy path has only Ok/Info hops:\n{}",
         describe(hops)
     );
@@ -39,22 +40,46 @@ fn every_hop_of_a_healthy_path_is_ok_and_conntrack_names_a_real_endpoint() {
         HopKind::Listener,
         HopKind::Connect,
     ] {
-        assert!(hops.iter().any(|h| h.kind == kind), "no {kind} hop:\n{}", describe(hops));
+        assert!(
+            hops.iter().any(|h| h.kind == kind),
+            "no {kind} hop:\n{}",
+            describe(hops)
+        );
     }
 
     let rules = hop(hops, "node-a", HopKind::ServiceRules);
-    let Some(HopDetail::ServiceRules(d)) = &rules.details else { panic!("ServiceRules without details") };
-    let mut programmed: Vec<String> = d.endpoints.iter().map(|e| format!("{}:{}", e.ip, e.port)).collect();
+    let Some(HopDetail::ServiceRules(d)) = &rules.details else {
+        panic!("ServiceRules without details")
+    };
+    let mut programmed: Vec<String> = d
+        .endpoints
+        .iter()
+        .map(|e| format!("{}:{}", e.ip, e.port))
+        .collect();
     programmed.sort();
     assert_eq!(programmed, echo_endpoints(&lab));
     for e in &d.endpoints {
-        assert!((e.probability - 1.0 / 3.0).abs() < 0.01, "each endpoint gets a third: {e:?}");
+        assert!(
+            (e.probability - 1.0 / 3.0).abs() < 0.01,
+            "each endpoint gets a third: {e:?}"
+        );
     }
 
-    let chosen = t.path.chosen_endpoint.as_ref().expect("conntrack names the endpoint DNAT chose");
-    assert!(echo_endpoints(&lab).contains(&chosen.to_string()), "{chosen} is not an echo endpoint");
+    let chosen = t
+        .path
+        .chosen_endpoint
+        .as_ref()
+        .expect("conntrack names the endpoint DNAT chose");
+    assert!(
+        echo_endpoints(&lab).contains(&chosen.to_string()),
+        "{chosen} is not an echo endpoint"
+    );
     let ct = hop(hops, "node-a", HopKind::Conntrack);
-    assert!(ct.detail.contains(&chosen.ip), "the conntrack hop names {chosen}: {}", ct.detail);
+    assert!(
+        ct.detail.contains(&chosen.ip),
+        "the conntrack hop names {chosen}: {}",
+        ct.detail
+    );
 }
 
 #[test]
@@ -62,18 +87,45 @@ fn a_trace_that_lands_on_the_other_node_routes_via_that_node_and_finds_the_liste
     let lab = default_lab("rt");
     let node_b = lab.spec().node("node-b").expect("node-b").clone();
     let t = trace_until(&lab, 40, |t| {
-        t.path.chosen_endpoint.as_ref().is_some_and(|e| e.ip.starts_with("10.244.2."))
+        t.path
+            .chosen_endpoint
+            .as_ref()
+            .is_some_and(|e| e.ip.starts_with("10.244.2."))
     });
     let hops = &t.path.hops;
     let route = hop(hops, "node-a", HopKind::Route);
     assert_eq!(route.verdict, Verdict::Ok, "{}", describe(hops));
-    assert!(route.detail.contains(&format!("via {}", node_b.ip)), "route via node-b: {}", route.detail);
-    assert_eq!(hop(hops, "node-b", HopKind::Listener).verdict, Verdict::Ok, "{}", describe(hops));
-    assert_eq!(hop(hops, "node-b", HopKind::Route).verdict, Verdict::Ok, "{}", describe(hops));
+    assert!(
+        route.detail.contains(&format!("via {}", node_b.ip)),
+        "route via node-b: {}",
+        route.detail
+    );
+    assert_eq!(
+        hop(hops, "node-b", HopKind::Listener).verdict,
+        Verdict::Ok,
+        "{}",
+        describe(hops)
+    );
+    assert_eq!(
+        hop(hops, "node-b", HopKind::Route).verdict,
+        Verdict::Ok,
+        "{}",
+        describe(hops)
+    );
     let order: Vec<&str> = hops.iter().map(|h| h.node.as_str()).collect();
-    let last_a = order.iter().rposition(|n| *n == "node-a").expect("node-a hops");
-    let first_b = order.iter().position(|n| *n == "node-b").expect("node-b hops");
-    assert!(first_b < last_a, "the endpoint node's hops sit before the final Connect:\n{}", describe(hops));
+    let last_a = order
+        .iter()
+        .rposition(|n| *n == "node-a")
+        .expect("node-a hops");
+    let first_b = order
+        .iter()
+        .position(|n| *n == "node-b")
+        .expect("node-b hops");
+    assert!(
+        first_b < last_a,
+        "the endpoint node's hops sit before the final Connect:\n{}",
+        describe(hops)
+    );
     assert_eq!(hops.last().map(|h| h.kind), Some(HopKind::Connect));
 }
 
@@ -89,9 +141,15 @@ fn dns_through_nodelocaldns_answers_the_service_cluster_ip() {
     assert!(local.server.starts_with("169.254.25.10"), "{local:?}");
     assert_eq!(local.rcode, "NOERROR");
     assert_eq!(local.answers, vec![ECHO_VIP.to_string()]);
-    let kube_dns = dns.iter().find(|r| r.server_role == "kube-dns").expect("kube-dns asked too");
+    let kube_dns = dns
+        .iter()
+        .find(|r| r.server_role == "kube-dns")
+        .expect("kube-dns asked too");
     assert_eq!(kube_dns.answers, vec![ECHO_VIP.to_string()]);
-    assert_eq!(hop(&t.path.hops, "node-a", HopKind::Dns).verdict, Verdict::Ok);
+    assert_eq!(
+        hop(&t.path.hops, "node-a", HopKind::Dns).verdict,
+        Verdict::Ok
+    );
 }
 
 #[test]
@@ -121,7 +179,14 @@ fn the_agent_binary_prints_a_node_report_as_one_json_line() {
     assert_eq!(report.node, "node-a");
     assert_eq!(report.first_failure, None, "{}", describe(&report.hops));
     let kinds: Vec<HopKind> = report.hops.iter().map(|h| h.kind).collect();
-    for kind in [HopKind::PodInterface, HopKind::HostVeth, HopKind::Bridge, HopKind::ServiceRules, HopKind::Connect, HopKind::Conntrack] {
+    for kind in [
+        HopKind::PodInterface,
+        HopKind::HostVeth,
+        HopKind::Bridge,
+        HopKind::ServiceRules,
+        HopKind::Connect,
+        HopKind::Conntrack,
+    ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
     assert!(report.chosen_endpoint.is_some());

@@ -16,7 +16,7 @@ use std::time::Duration;
 use netdiag_crds::{Endpoint, Hop, Protocol};
 
 use self::entry::{CtTuple, decode};
-use self::netlink::CtSocket;
+use self::netlink::{CtEvents, CtSocket};
 use self::stats::{CpuCounters, TablePressure, parse_proc_stat, parse_sysctl};
 use self::verdict::{Found, judge, original_tuple};
 
@@ -38,12 +38,40 @@ pub fn lookup(
     src: SocketAddrV4,
     dst: SocketAddrV4,
 ) -> ConntrackOutcome {
+    lookup_watched(node, protocol, src, dst, None)
+}
+
+/// Start watching for new conntrack entries in the current namespace; call before the probe
+/// connects and hand the watch to [`lookup_watched`]. `None` when events cannot be subscribed
+/// to (the lookup then relies on the table alone).
+pub fn watch() -> Option<CtEvents> {
+    CtEvents::subscribe().ok()
+}
+
+/// How long to wait for a NEW event that is not queued yet.
+const EVENT_WAIT: Duration = Duration::from_millis(50);
+
+/// [`lookup`], falling back on the events seen by `events` when the entry has left the table.
+pub fn lookup_watched(
+    node: &str,
+    protocol: Protocol,
+    src: SocketAddrV4,
+    dst: SocketAddrV4,
+    events: Option<CtEvents>,
+) -> ConntrackOutcome {
     let tuple = original_tuple(protocol, src, dst);
     let mut socket = CtSocket::open(NETLINK_TIMEOUT);
-    let found = match &mut socket {
+    let mut found = match &mut socket {
         Ok(s) => find(s, &tuple),
         Err(e) => Found::Unreadable(format!("{e} (the agent needs CAP_NET_ADMIN)")),
     };
+    if found == Found::NotFound
+        && let Some(mut events) = events
+        && let Some(attrs) = events.find_new(&tuple, EVENT_WAIT)
+        && let Ok(entry) = decode(&attrs)
+    {
+        found = Found::Gone(entry);
+    }
     let counters = socket
         .ok()
         .and_then(|mut s| s.cpu_stats().ok())

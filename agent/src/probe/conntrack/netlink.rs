@@ -254,3 +254,77 @@ impl CtSocket {
         }
     }
 }
+
+/// `NFNLGRP_CONNTRACK_NEW`: the multicast group of new-entry events (`conntrack -E -e NEW`).
+const NFNLGRP_CONNTRACK_NEW: u32 = 1;
+
+/// A subscription to conntrack's new-entry events, opened before the probe connects.
+///
+/// Some entries never stay in the table long enough to be read: the kernel deletes a TCP entry
+/// at once when the only answer was a RST (a refused connect). Its NEW event still says which
+/// endpoint DNAT chose.
+pub struct CtEvents {
+    socket: Socket,
+}
+
+impl CtEvents {
+    /// Subscribe in the calling thread's namespace.
+    pub fn subscribe() -> Result<CtEvents, CtNetlinkError> {
+        let mut socket =
+            Socket::new(NETLINK_NETFILTER).map_err(|source| CtNetlinkError::Socket { source })?;
+        socket
+            .bind_auto()
+            .map_err(|source| CtNetlinkError::Socket { source })?;
+        socket
+            .add_membership(NFNLGRP_CONNTRACK_NEW)
+            .map_err(|source| CtNetlinkError::Socket { source })?;
+        socket
+            .set_non_blocking(true)
+            .map_err(|source| CtNetlinkError::Socket { source })?;
+        Ok(CtEvents { socket })
+    }
+
+    /// The NEW event of the entry whose original tuple is `t`, among the events queued by now
+    /// or arriving within `wait` (events are queued when the entry is confirmed, before the
+    /// probe's connect returns, so a short wait only covers scheduling).
+    pub fn find_new(&mut self, t: &CtTuple, wait: Duration) -> Option<Vec<ConntrackAttribute>> {
+        let deadline = std::time::Instant::now() + wait;
+        let mut buf = vec![0u8; RECV_BUF];
+        loop {
+            let size = match self.socket.recv(&mut &mut buf[..], 0) {
+                Ok(size) => size,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if std::time::Instant::now() >= deadline {
+                        return None;
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                }
+                // ENOBUFS: events were lost while the table was busy; what is queued still counts.
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => continue,
+                Err(_) => return None,
+            };
+            let mut offset = 0;
+            while offset < size {
+                let bytes = &buf[offset..size];
+                let Ok(len) = NetlinkBuffer::new_checked(bytes).map(|b| b.length() as usize) else {
+                    break;
+                };
+                if len == 0 {
+                    break;
+                }
+                offset += len;
+                let Ok(parsed) = NetlinkMessage::<NetfilterMessage>::deserialize(&bytes[..len])
+                else {
+                    continue;
+                };
+                if let NetlinkPayload::InnerMessage(m) = parsed.payload
+                    && let NetfilterMessageInner::Conntrack(ConntrackMessage::New(attrs)) = m.inner
+                    && decode(&attrs).is_ok_and(|e| e.original == *t)
+                {
+                    return Some(attrs);
+                }
+            }
+        }
+    }
+}

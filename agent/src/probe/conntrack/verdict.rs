@@ -12,6 +12,9 @@ use super::stats::TablePressure;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Found {
     Entry(CtEntry),
+    /// The entry was created (its NEW event was seen) but is no longer in the table: the kernel
+    /// deletes a TCP entry at once when the only answer was a RST.
+    Gone(CtEntry),
     NotFound,
     /// The table could not be read, in words (with the operation that failed).
     Unreadable(String),
@@ -65,6 +68,21 @@ pub fn judge(
                 ));
                 (verdict, reason) = (Verdict::Warn, Some("ConntrackUnreplied"));
             }
+        }
+        Found::Gone(e) => {
+            detail.original = Some(e.original.to_report());
+            detail.reply = Some(e.reply.to_report());
+            chosen = e.dnat_target().map(endpoint);
+            detail.chosen_endpoint = chosen.clone();
+            let nat = match e.dnat_target() {
+                Some(to) => format!("DNAT to {to}"),
+                None => "not DNAT'd".to_string(),
+            };
+            line = format!(
+                "{} {nat}; the entry is already gone: the kernel deletes it when the only answer is a RST (connection refused)",
+                e.original
+            );
+            (verdict, reason) = (Verdict::Ok, None);
         }
         Found::NotFound => {
             line = format!(
