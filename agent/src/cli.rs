@@ -16,7 +16,7 @@ use crate::trace::{AgentEnv, dns_server_addr};
 /// (pod netns, veth, bridge, kube-proxy rules, conntrack, routes, listeners, DNS) and prints one
 /// report. Runs as root in the node's network namespace.
 #[derive(Parser, Debug)]
-#[command(name = "netdiag-agent", version, about, long_about = None)]
+#[command(name = "netdiag-agent", version)]
 pub struct AgentCli {
     #[command(subcommand)]
     pub command: AgentCommand,
