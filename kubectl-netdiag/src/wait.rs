@@ -79,6 +79,7 @@ pub async fn until_finished(
             .await
             .map_err(|e| error::api("watch", "netprobes", Some(&ns), e))?;
         let mut stream = std::pin::pin!(stream);
+        let watch_started = Instant::now();
         loop {
             tokio::select! {
                 ev = stream.try_next() => match ev {
@@ -111,16 +112,22 @@ pub async fn until_finished(
                     Ok(Some(WatchEvent::Error(status))) => {
                         return Err(error::api("watch", "netprobes", Some(&ns), kube::Error::Api(status)));
                     }
-                    // The server closed the watch: start another from where we are.
-                    Ok(None) => break,
+                    // The server closed the watch: start another from where we are, pausing
+                    // first if it closed at once so a misbehaving server is not hammered.
+                    Ok(None) => {
+                        if watch_started.elapsed() < Duration::from_secs(1) {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        break;
+                    }
                     Err(e) => return Err(error::api("watch", "netprobes", Some(&ns), e)),
                 },
                 _ = tokio::time::sleep_until(warn_at), if !warned => {
                     warned = true;
                     if !picked_up(&last) {
                         progress.warn(&format!(
-                            "NetProbe {ns}/{name} is still Pending after {}s: is the netdiag controller running? Check `kubectl -n {} get deployment {}`",
-                            cfg.pending_warning.as_secs(),
+                            "NetProbe {ns}/{name} is still Pending after {}: is the netdiag controller running? Check `kubectl -n {} get deployment {}`",
+                            seconds(cfg.pending_warning),
                             error::CONTROLLER_NAMESPACE,
                             error::CONTROLLER_DEPLOYMENT,
                         ));
@@ -142,5 +149,14 @@ pub async fn until_finished(
                 _ = tick.tick() => progress.update(&last, start.elapsed()),
             }
         }
+    }
+}
+
+/// `10s`, or `0.2s` below a second.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
     }
 }
