@@ -1,1 +1,162 @@
-fn main() {}
+//! `netdiag-controller`: fulfils NetProbes with short-lived agent pods (`run`, the default), or
+//! prints the agent pod it would create, for a security review (`render-agent-pod`).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use netdiag_controller::pod::AgentSettings;
+use netdiag_controller::reconcile::Settings;
+use netdiag_controller::{DEFAULT_NAMESPACE, default_agent_image, render, runner};
+use netdiag_crds::PlanRole;
+
+#[derive(Parser, Debug)]
+#[command(name = "netdiag-controller", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct Common {
+    /// The agent image (default: the project's image at this controller's version).
+    #[arg(long, env = "NETDIAG_AGENT_IMAGE", global = true)]
+    agent_image: Option<String>,
+    /// The controller's namespace: agent pods and the leader Lease live there.
+    #[arg(long, env = "POD_NAMESPACE", default_value = DEFAULT_NAMESPACE, global = true)]
+    namespace: String,
+    /// The cluster's DNS domain, for a Service's cluster-local name.
+    #[arg(
+        long,
+        env = "NETDIAG_CLUSTER_DOMAIN",
+        default_value = "cluster.local",
+        global = true
+    )]
+    cluster_domain: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the controller (the default).
+    Run(RunArgs),
+    /// Print the exact agent pod the controller would create for a NetProbe on a node.
+    RenderAgentPod(RenderArgs),
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct RunArgs {
+    /// Where to serve /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    metrics_addr: Option<SocketAddr>,
+    /// Log as JSON lines.
+    #[arg(long, env = "NETDIAG_LOG_JSON")]
+    log_json: bool,
+    /// This replica's name in the leader election (default: $POD_NAME, else the hostname).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Role {
+    Source,
+    Endpoint,
+}
+
+#[derive(clap::Args, Debug)]
+struct RenderArgs {
+    /// A NetProbe manifest (YAML).
+    #[arg(long, value_name = "FILE")]
+    probe: String,
+    /// The node the pod is pinned to.
+    #[arg(long, value_name = "NODE")]
+    node: String,
+    #[arg(long, value_enum, default_value_t = Role::Source)]
+    role: Role,
+}
+
+fn agent_settings(c: &Common) -> AgentSettings {
+    AgentSettings {
+        image: c.agent_image.clone().unwrap_or_else(default_agent_image),
+        namespace: c.namespace.clone(),
+    }
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::RenderAgentPod(args) => {
+            let role = match args.role {
+                Role::Source => PlanRole::Source,
+                Role::Endpoint => PlanRole::Endpoint,
+            };
+            match render::render_file(
+                &agent_settings(&cli.common),
+                &args.probe,
+                &args.node,
+                role,
+                &cli.common.cluster_domain,
+            ) {
+                Ok(yaml) => {
+                    print!("{yaml}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("netdiag-controller: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Run(args) => {
+            init_logs(args.log_json);
+            let client = match kube::Client::try_default().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "no Kubernetes client: run in a pod with a service account, or set KUBECONFIG");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let identity = args
+                .identity
+                .or_else(hostname)
+                .unwrap_or_else(|| "netdiag-controller".to_string());
+            let settings = Settings {
+                agent: agent_settings(&cli.common),
+                cluster_domain: cli.common.cluster_domain.clone(),
+            };
+            let addr = args
+                .metrics_addr
+                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080)));
+            tracing::info!(image = %settings.agent.image, namespace = %settings.agent.namespace, "starting");
+            match runner::run(client, settings, addr, identity).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "controller stopped");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

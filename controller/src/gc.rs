@@ -1,0 +1,136 @@
+//! Clean-up of agent pods that outlived their purpose: pods of a NetProbe that is gone (its
+//! owner reference cannot do this across namespaces), of an older generation, or of a run that
+//! already finished. The decision is pure ([`is_garbage`]); [`sweep`] lists and deletes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, ListParams};
+use kube::runtime::reflector::Store;
+use kube::{Api, ResourceExt};
+use netdiag_crds::{NetProbe, PROBE_LABEL};
+
+use crate::pod::{
+    GENERATION_LABEL, PROBE_NAME_ANNOTATION, PROBE_NAMESPACE_ANNOTATION, RUN_LABEL, agent_selector,
+};
+
+/// How often the sweep runs.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+fn label_i64(pod: &Pod, key: &str) -> Option<i64> {
+    pod.labels().get(key).and_then(|v| v.parse().ok())
+}
+
+/// Whether an agent pod serves this generation's current run.
+pub fn belongs_to_run(pod: &Pod, generation: i64, run: i64) -> bool {
+    label_i64(pod, GENERATION_LABEL) == Some(generation) && label_i64(pod, RUN_LABEL) == Some(run)
+}
+
+/// What the sweep knows about a live NetProbe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveProbe {
+    pub uid: String,
+    pub generation: i64,
+    /// Finished runs (`status.runs`).
+    pub runs: i64,
+    /// A run is under way.
+    pub running: bool,
+}
+
+/// Why an agent pod is garbage, or `None` when it still serves a run (pure).
+pub fn is_garbage(pod: &Pod, probe: Option<&LiveProbe>) -> Option<&'static str> {
+    let Some(probe) = probe else {
+        return Some("NetProbeGone");
+    };
+    if pod.labels().get(PROBE_LABEL) != Some(&probe.uid) {
+        return Some("NetProbeReplaced");
+    }
+    let generation = label_i64(pod, GENERATION_LABEL);
+    let run = label_i64(pod, RUN_LABEL);
+    if generation.is_none_or(|g| g < probe.generation) {
+        return Some("OldGeneration");
+    }
+    // A pod of a finished run (its number is counted in status.runs) has been read already.
+    if run.is_none_or(|r| r <= probe.runs) && !probe.running {
+        return Some("RunFinished");
+    }
+    None
+}
+
+fn live_probes(store: &Store<NetProbe>) -> HashMap<(String, String), LiveProbe> {
+    store
+        .state()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                (p.metadata.namespace.clone()?, p.metadata.name.clone()?),
+                LiveProbe {
+                    uid: p.metadata.uid.clone()?,
+                    generation: p.metadata.generation.unwrap_or(0),
+                    runs: p.status.as_ref().and_then(|s| s.runs).unwrap_or(0),
+                    running: p
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.phase)
+                        .is_some_and(|ph| !ph.is_finished()),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// One sweep over the agent pods in the controller's namespace. Errors are logged; the next
+/// sweep tries again.
+pub async fn sweep(pods: &Api<Pod>, store: &Store<NetProbe>) {
+    let list = match pods
+        .list(&ListParams::default().labels(&agent_selector()))
+        .await
+    {
+        Ok(l) => l.items,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing agent pods for clean-up failed");
+            return;
+        }
+    };
+    let live = live_probes(store);
+    for pod in list {
+        let key = (
+            pod.annotations()
+                .get(PROBE_NAMESPACE_ANNOTATION)
+                .cloned()
+                .unwrap_or_default(),
+            pod.annotations()
+                .get(PROBE_NAME_ANNOTATION)
+                .cloned()
+                .unwrap_or_default(),
+        );
+        if let Some(why) = is_garbage(&pod, live.get(&key)) {
+            let name = pod.name_any();
+            tracing::info!(pod = %name, why, "deleting a leftover agent pod");
+            if let Err(e) = pods.delete(&name, &DeleteParams::background()).await {
+                tracing::warn!(pod = %name, error = %e, "deleting a leftover agent pod failed");
+            }
+        }
+    }
+}
+
+/// Sweep every [`SWEEP_INTERVAL`] once the NetProbe cache is filled, until `shutdown` fires.
+pub async fn run(
+    pods: Api<Pod>,
+    store: Store<NetProbe>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    tokio::select! {
+        _ = &mut shutdown => return,
+        r = store.wait_until_ready() => if r.is_err() { return },
+    }
+    loop {
+        sweep(&pods, &store).await;
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Step 4 of the pipeline, the agent pod (pure, no client required): a node plan and the probe's
+//! identity -> the exact Pod the controller creates. `netdiag-controller render-agent-pod`
+//! prints this object, so a reviewer audits what will run on their nodes.
+//!
+//! Nothing of the NetProbe's spec reaches the image, the command, a path or the node: the image
+//! is the controller's flag, the node comes from the API (the source pod's or endpoint's node),
+//! and the spec only shapes the JSON plan, whose addresses were validated and resolved.
+//!
+//! Why each privilege (the pod is not `privileged`):
+//! - `hostNetwork`: kube-proxy's rules, conntrack, routes and the veths live in the node's
+//!   network namespace.
+//! - `hostPID`: the pod network namespaces are found through `/proc/<pid>/ns/net` of the
+//!   node's processes when the CNI does not name them under `/var/run/netns`.
+//! - `NET_ADMIN`: reading iptables/nftables rules and conntrack over netlink.
+//! - `NET_RAW`: legacy iptables talks to the kernel over a raw socket; the connect probe may
+//!   use ICMP.
+//! - `SYS_ADMIN`: `setns(2)` into the source pod's network namespace for the connect and DNS
+//!   probes. Kubernetes refuses `allowPrivilegeEscalation: false` together with SYS_ADMIN, so
+//!   that field is left unset here (the container runs as root anyway; nothing setuid is in it).
+//! - `SYS_PTRACE`: opening `/proc/<pid>/ns/net` and `/proc/<pid>/root/etc/resolv.conf` of
+//!   processes in other pods is a ptrace access check.
+//!
+//! Mounts: `/var/run/netns` read-only with HostToContainer propagation (namespaces the CNI
+//! creates after the pod started still appear); `/run/xtables.lock` read-write, because
+//! `iptables -w` takes its lock by opening and flock-ing that file, shared with kube-proxy.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, HostPathVolumeSource, Pod, PodSecurityContext, PodSpec,
+    ResourceRequirements, SeccompProfile, SecurityContext, Toleration, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use netdiag_crds::{NODE_LABEL, PROBE_LABEL, PlanRole};
+
+use crate::plan::NodePlan;
+
+/// Label with the agent's role (`source` / `endpoint`).
+pub const ROLE_LABEL: &str = "netdiag.dev/role";
+/// Label with the probe generation the run serves.
+pub const GENERATION_LABEL: &str = "netdiag.dev/generation";
+/// Label with the run number (status.runs + 1 when the run started).
+pub const RUN_LABEL: &str = "netdiag.dev/run";
+/// Annotations naming the NetProbe, so a pod maps back to it across namespaces.
+pub const PROBE_NAMESPACE_ANNOTATION: &str = "netdiag.dev/probe-namespace";
+pub const PROBE_NAME_ANNOTATION: &str = "netdiag.dev/probe-name";
+/// Every agent pod carries these; the controller lists and watches pods by them.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", crate::MANAGER);
+pub const COMPONENT: (&str, &str) = ("app.kubernetes.io/component", "agent");
+/// Selector for every agent pod this controller made.
+pub fn agent_selector() -> String {
+    format!(
+        "{}={},{}={}",
+        MANAGED_BY.0, MANAGED_BY.1, COMPONENT.0, COMPONENT.1
+    )
+}
+/// The container name, for reading logs.
+pub const CONTAINER: &str = "agent";
+/// Where the agent looks for named network namespaces.
+pub const NETNS_DIR: &str = "/var/run/netns";
+/// The iptables lock shared with kube-proxy.
+pub const XTABLES_LOCK: &str = "/run/xtables.lock";
+
+/// What the controller decides about every agent pod, from its flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentSettings {
+    pub image: String,
+    /// The controller's namespace: agent pods live there and nowhere else.
+    pub namespace: String,
+}
+
+/// The NetProbe a run works for, with its metadata already checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeRef {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub generation: i64,
+    /// The run number: 1 for the first run, status.runs + 1 after.
+    pub run: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PodError {
+    #[error("serialising the {role:?} plan for node {node} failed: {source}")]
+    Plan {
+        role: PlanRole,
+        node: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+pub fn role_str(role: PlanRole) -> &'static str {
+    match role {
+        PlanRole::Source => "source",
+        PlanRole::Endpoint => "endpoint",
+    }
+}
+
+/// Deterministic name: one pod per (probe, run, role), so a retried create hits AlreadyExists
+/// instead of starting a duplicate.
+pub fn agent_pod_name(probe: &ProbeRef, role: PlanRole) -> String {
+    format!("netdiag-{}-r{}-{}", probe.uid, probe.run, role_str(role))
+}
+
+/// A label value must be at most 63 characters of `[A-Za-z0-9._-]`, alphanumeric at both ends;
+/// node names (DNS subdomains up to 253) may not fit, and then the label is left out (the
+/// pod's `spec.nodeName` still says it).
+fn label_value_ok(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 63
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && v.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+        && v.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// The agent's command line: the binary's fixed flags plus the JSON plan.
+pub fn agent_args(node_plan: &NodePlan) -> Result<Vec<String>, PodError> {
+    let plan = serde_json::to_string(&node_plan.plan).map_err(|source| PodError::Plan {
+        role: node_plan.role,
+        node: node_plan.node.clone(),
+        source,
+    })?;
+    Ok([
+        "trace",
+        "--plan",
+        &plan,
+        "-o",
+        "json",
+        "--node-name",
+        &node_plan.node,
+        "--netns-dir",
+        NETNS_DIR,
+        "--proc",
+        "/proc",
+    ]
+    .map(String::from)
+    .to_vec())
+}
+
+fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
+    BTreeMap::from([
+        ("cpu".to_string(), Quantity(cpu.to_string())),
+        ("memory".to_string(), Quantity(memory.to_string())),
+    ])
+}
+
+/// The agent pod for one node run. `deadline_seconds` bounds the pod's life (the probe's
+/// timeout, or what is left of it for a second step).
+pub fn agent_pod(
+    settings: &AgentSettings,
+    probe: &ProbeRef,
+    node_plan: &NodePlan,
+    deadline_seconds: i64,
+) -> Result<Pod, PodError> {
+    let args = agent_args(node_plan)?;
+    let mut labels = BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), "netdiag".to_string()),
+        (
+            "app.kubernetes.io/part-of".to_string(),
+            "netdiag".to_string(),
+        ),
+        (COMPONENT.0.to_string(), COMPONENT.1.to_string()),
+        (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
+        (PROBE_LABEL.to_string(), probe.uid.clone()),
+        (ROLE_LABEL.to_string(), role_str(node_plan.role).to_string()),
+        (GENERATION_LABEL.to_string(), probe.generation.to_string()),
+        (RUN_LABEL.to_string(), probe.run.to_string()),
+    ]);
+    if label_value_ok(&node_plan.node) {
+        labels.insert(NODE_LABEL.to_string(), node_plan.node.clone());
+    }
+    let annotations = BTreeMap::from([
+        (
+            PROBE_NAMESPACE_ANNOTATION.to_string(),
+            probe.namespace.clone(),
+        ),
+        (PROBE_NAME_ANNOTATION.to_string(), probe.name.clone()),
+    ]);
+    // Kubernetes forbids owner references across namespaces: the garbage collector treats one
+    // as absent and deletes the dependent at once. So the owner reference is set only when the
+    // NetProbe lives in the controller's namespace; otherwise the controller's own sweep
+    // (gc.rs) deletes agent pods whose NetProbe is gone.
+    let owner_references = (probe.namespace == settings.namespace).then(|| {
+        vec![OwnerReference {
+            api_version: "netdiag.dev/v1alpha1".to_string(),
+            kind: "NetProbe".to_string(),
+            name: probe.name.clone(),
+            uid: probe.uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }]
+    });
+    let host_path = |path: &str, kind: &str| HostPathVolumeSource {
+        path: path.to_string(),
+        type_: Some(kind.to_string()),
+    };
+    Ok(Pod {
+        metadata: ObjectMeta {
+            name: Some(agent_pod_name(probe, node_plan.role)),
+            namespace: Some(settings.namespace.clone()),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            owner_references,
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            node_name: Some(node_plan.node.clone()),
+            host_network: Some(true),
+            host_pid: Some(true),
+            // The agent never talks to the API: no token in the pod.
+            automount_service_account_token: Some(false),
+            // No Service environment variables: the agent needs none.
+            enable_service_links: Some(false),
+            restart_policy: Some("Never".to_string()),
+            active_deadline_seconds: Some(deadline_seconds.max(1)),
+            termination_grace_period_seconds: Some(5),
+            // Must run on the node it is pinned to, tainted or not.
+            tolerations: Some(vec![Toleration {
+                operator: Some("Exists".to_string()),
+                ..Default::default()
+            }]),
+            security_context: Some(PodSecurityContext {
+                run_as_user: Some(0),
+                run_as_non_root: Some(false),
+                seccomp_profile: Some(SeccompProfile {
+                    type_: "RuntimeDefault".to_string(),
+                    localhost_profile: None,
+                }),
+                ..Default::default()
+            }),
+            containers: vec![Container {
+                name: CONTAINER.to_string(),
+                image: Some(settings.image.clone()),
+                image_pull_policy: Some("IfNotPresent".to_string()),
+                command: Some(vec!["netdiag-agent".to_string()]),
+                args: Some(args),
+                security_context: Some(SecurityContext {
+                    privileged: Some(false),
+                    read_only_root_filesystem: Some(true),
+                    capabilities: Some(Capabilities {
+                        drop: Some(vec!["ALL".to_string()]),
+                        add: Some(
+                            ["NET_ADMIN", "NET_RAW", "SYS_ADMIN", "SYS_PTRACE"]
+                                .map(String::from)
+                                .to_vec(),
+                        ),
+                    }),
+                    ..Default::default()
+                }),
+                resources: Some(ResourceRequirements {
+                    requests: Some(quantities("50m", "64Mi")),
+                    limits: Some(quantities("500m", "256Mi")),
+                    ..Default::default()
+                }),
+                volume_mounts: Some(vec![
+                    VolumeMount {
+                        name: "netns".to_string(),
+                        mount_path: NETNS_DIR.to_string(),
+                        read_only: Some(true),
+                        mount_propagation: Some("HostToContainer".to_string()),
+                        ..Default::default()
+                    },
+                    VolumeMount {
+                        name: "xtables-lock".to_string(),
+                        mount_path: XTABLES_LOCK.to_string(),
+                        read_only: Some(false),
+                        ..Default::default()
+                    },
+                ]),
+                termination_message_policy: Some("FallbackToLogsOnError".to_string()),
+                ..Default::default()
+            }],
+            volumes: Some(vec![
+                Volume {
+                    name: "netns".to_string(),
+                    host_path: Some(host_path(NETNS_DIR, "DirectoryOrCreate")),
+                    ..Default::default()
+                },
+                Volume {
+                    name: "xtables-lock".to_string(),
+                    host_path: Some(host_path(XTABLES_LOCK, "FileOrCreate")),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        }),
+        status: None,
+    })
+}

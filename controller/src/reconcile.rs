@@ -1,0 +1,675 @@
+//! The reconcile: a named pipeline over one NetProbe.
+//!
+//! validate (pure, `spec`) -> resolve (API reads) -> plan (pure) -> run agents (create or adopt
+//! pods) -> collect (pod states, logs) -> merge (pure) -> status (pure, applied server-side) ->
+//! clean up (delete the agent pods).
+//!
+//! It never blocks on an agent: each reconcile looks at the run's pods, acts, and requeues; pod
+//! changes wake it up too. It is idempotent: the run's pods are found by label (probe UID,
+//! generation, run number) and named deterministically, so a restarted controller adopts them
+//! and never starts duplicates.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::Recorder;
+use kube::{Api, Client, ResourceExt};
+use netdiag_crds::merge::merge;
+use netdiag_crds::{
+    NetProbe, NetProbeStatus, NodeReport, NodeRun, PROBE_LABEL, PlanRole, TargetRef,
+};
+use tracing::Instrument;
+
+use crate::collect::{self, CollectError, PodOutcome};
+use crate::events;
+use crate::metrics::Metrics;
+use crate::plan::{self, NodePlan};
+use crate::pod::{self, AgentSettings, PodError, ProbeRef};
+use crate::resolve::{self, ResolveError};
+use crate::schedule::{self, INVALID_SPEC, Next};
+use crate::spec::ValidSpec;
+use crate::status::{self, Failure, StatusInput};
+
+/// Time the controller allows beyond the probe's timeout before calling a pod stuck, so the
+/// pod's own DeadlineExceeded (activeDeadlineSeconds) is seen first.
+pub const DEADLINE_GRACE_SECONDS: i64 = 15;
+/// How often to look at a run under way when no pod event comes.
+const POLL: Duration = Duration::from_secs(5);
+
+/// What the controller was told at start-up.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub agent: AgentSettings,
+    /// The cluster's DNS domain, for a Service's cluster-local name.
+    pub cluster_domain: String,
+}
+
+/// Everything a reconcile needs.
+pub struct Context {
+    pub client: Client,
+    pub settings: Settings,
+    pub recorder: Recorder,
+    pub metrics: Metrics,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(
+        "NetProbe has no {field}: the API server always sets it, so this object did not come from one"
+    )]
+    MissingMetadata { field: &'static str },
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error(transparent)]
+    Pod(#[from] PodError),
+    #[error(transparent)]
+    Collect(#[from] CollectError),
+    #[error("listing the agent pods of NetProbe {probe} failed: {source}")]
+    ListPods {
+        probe: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error(
+        "creating agent pod {pod} failed: {source}; check the controller's RBAC in its namespace"
+    )]
+    CreatePod {
+        pod: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("deleting agent pod {pod} failed: {source}")]
+    DeletePod {
+        pod: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("applying the status of NetProbe {probe} failed: {source}")]
+    PatchStatus {
+        probe: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("deleting NetProbe {probe} after ttlSecondsAfterFinished failed: {source}")]
+    DeleteProbe {
+        probe: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl ReconcileError {
+    /// Static category for the reconcile-errors metric.
+    pub fn category(&self) -> &'static str {
+        match self {
+            ReconcileError::MissingMetadata { .. } => "MissingMetadata",
+            ReconcileError::Resolve(e) => e.reason(),
+            ReconcileError::Pod(_) => "PodBuild",
+            ReconcileError::Collect(e) => e.reason(),
+            ReconcileError::ListPods { .. } => "ListPods",
+            ReconcileError::CreatePod { .. } => "CreatePod",
+            ReconcileError::DeletePod { .. } => "DeletePod",
+            ReconcileError::PatchStatus { .. } => "PatchStatus",
+            ReconcileError::DeleteProbe { .. } => "DeleteProbe",
+        }
+    }
+}
+
+/// Retry a failed reconcile after a pause; the error is counted by category.
+pub fn error_policy(probe: Arc<NetProbe>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile_error(err.category());
+    tracing::warn!(probe = %probe.name_any(), error = %err, "reconcile failed; retrying in 15s");
+    Action::requeue(Duration::from_secs(15))
+}
+
+/// One reconcile's view of its probe.
+struct Run<'a> {
+    ctx: &'a Context,
+    probe: &'a NetProbe,
+    id: ProbeRef,
+    status: NetProbeStatus,
+    now: Timestamp,
+    pods: Api<Pod>,
+}
+
+pub async fn reconcile(probe: Arc<NetProbe>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let _timer = ctx.metrics.reconcile_timer();
+    let namespace = probe
+        .metadata
+        .namespace
+        .clone()
+        .ok_or(ReconcileError::MissingMetadata {
+            field: "metadata.namespace",
+        })?;
+    let name = probe
+        .metadata
+        .name
+        .clone()
+        .ok_or(ReconcileError::MissingMetadata {
+            field: "metadata.name",
+        })?;
+    let uid = probe
+        .metadata
+        .uid
+        .clone()
+        .ok_or(ReconcileError::MissingMetadata {
+            field: "metadata.uid",
+        })?;
+    let generation = probe
+        .metadata
+        .generation
+        .ok_or(ReconcileError::MissingMetadata {
+            field: "metadata.generation",
+        })?;
+    let status = probe.status.clone().unwrap_or_default();
+    let now = Timestamp::now();
+    let run = Run {
+        ctx: &ctx,
+        probe: &probe,
+        id: ProbeRef {
+            namespace,
+            name,
+            uid,
+            generation,
+            run: status.runs.unwrap_or(0) + 1,
+        },
+        status,
+        now,
+        pods: Api::namespaced(ctx.client.clone(), &ctx.settings.agent.namespace),
+    };
+    let span = tracing::info_span!("reconcile", probe = %run.key());
+    async {
+        match schedule::next(&probe.spec, &run.status, generation, now) {
+            Next::Wait(None) => Ok(Action::await_change()),
+            Next::Wait(Some(d)) => Ok(Action::requeue(d)),
+            Next::Expire => run.expire().await,
+            Next::Start => run.start(None).await,
+            Next::Continue { start } => run.proceed(start).await,
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+impl Run<'_> {
+    fn key(&self) -> String {
+        format!("{}/{}", self.id.namespace, self.id.name)
+    }
+
+    fn input(&self) -> StatusInput<'_> {
+        StatusInput {
+            previous: &self.status,
+            generation: self.id.generation,
+            target: self.probe.spec.target.display(&self.id.namespace),
+            now: self.now,
+        }
+    }
+
+    fn source_display(&self) -> String {
+        format!("{}/{}", self.id.namespace, self.probe.spec.source.pod)
+    }
+
+    async fn expire(&self) -> Result<Action, ReconcileError> {
+        let api: Api<NetProbe> = Api::namespaced(self.ctx.client.clone(), &self.id.namespace);
+        tracing::info!("ttlSecondsAfterFinished has passed: deleting the NetProbe");
+        match api.delete(&self.id.name, &DeleteParams::background()).await {
+            Ok(_) => Ok(Action::await_change()),
+            Err(kube::Error::Api(s)) if s.is_not_found() => Ok(Action::await_change()),
+            Err(source) => Err(ReconcileError::DeleteProbe {
+                probe: self.key(),
+                source,
+            }),
+        }
+    }
+
+    /// Validate, or finish the run as InvalidSpec.
+    async fn validate(
+        &self,
+        start: Option<Timestamp>,
+    ) -> Result<Result<ValidSpec, Action>, ReconcileError> {
+        match ValidSpec::new(&self.probe.spec) {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) => {
+                let failure = Failure {
+                    reason: INVALID_SPEC,
+                    message: e.to_string(),
+                    reachable: None,
+                    counts_as_run: false,
+                };
+                self.fail(&failure, Vec::new(), start, &[]).await?;
+                // Only a spec change can fix this.
+                Ok(Err(Action::await_change()))
+            }
+        }
+    }
+
+    /// Start (or restart) the run: resolve, plan, create or adopt the pods, mark it Running.
+    async fn start(&self, keep_start: Option<Timestamp>) -> Result<Action, ReconcileError> {
+        let spec = match self.validate(keep_start).await? {
+            Ok(s) => s,
+            Err(action) => return Ok(action),
+        };
+        let resolved = match resolve::resolve(
+            &self.ctx.client,
+            &self.id.namespace,
+            &spec,
+            &self.ctx.settings.cluster_domain,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) if e.is_terminal() => {
+                let failure = Failure {
+                    reason: e.reason(),
+                    message: e.to_string(),
+                    reachable: e.reachable(),
+                    counts_as_run: true,
+                };
+                // A restarted run may have left pods behind; a fresh one has none to look for.
+                let existing = match keep_start {
+                    Some(_) => self.run_pods().await?,
+                    None => Vec::new(),
+                };
+                self.fail(
+                    &failure,
+                    Vec::new(),
+                    keep_start.or(Some(self.now)),
+                    &existing,
+                )
+                .await?;
+                return Ok(self.after_finish());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let existing = self.run_pods().await?;
+        let plans = plan::initial_plans(&spec, &resolved);
+        let deadline = spec.timeout_seconds();
+        let mut start = keep_start.unwrap_or(self.now);
+        let mut nodes = Vec::new();
+        for p in &plans {
+            let (pod_name, phase) = match existing.iter().find(|e| role_of(e) == Some(p.role)) {
+                Some(found) => {
+                    // Adopted: the run began when this pod was made.
+                    if let Some(t) = found.metadata.creation_timestamp.as_ref() {
+                        start = start.min(t.0);
+                    }
+                    tracing::info!(pod = %found.name_any(), "adopting an existing agent pod");
+                    (found.name_any(), collect::pod_outcome(found).phase())
+                }
+                None => (self.create_pod(p, deadline).await?, "Pending"),
+            };
+            nodes.push(NodeRun {
+                name: p.node.clone(),
+                agent_pod: Some(pod_name),
+                phase: Some(phase.to_string()),
+                message: None,
+            });
+        }
+        let next = status::running(&self.input(), start, nodes);
+        self.apply(&next).await?;
+        Ok(Action::requeue(POLL))
+    }
+
+    /// Create one agent pod; AlreadyExists means a pod of this very run is there: adopt it.
+    async fn create_pod(
+        &self,
+        p: &NodePlan,
+        deadline_seconds: i64,
+    ) -> Result<String, ReconcileError> {
+        let pod = pod::agent_pod(&self.ctx.settings.agent, &self.id, p, deadline_seconds)?;
+        let name = pod.name_any();
+        match self.pods.create(&PostParams::default(), &pod).await {
+            Ok(_) => {
+                tracing::info!(pod = %name, node = %p.node, role = pod::role_str(p.role), "created agent pod");
+                Ok(name)
+            }
+            Err(kube::Error::Api(s)) if s.is_already_exists() => Ok(name),
+            Err(source) => Err(ReconcileError::CreatePod { pod: name, source }),
+        }
+    }
+
+    /// The pods of this probe; those of other generations or runs are deleted on the way.
+    async fn run_pods(&self) -> Result<Vec<Pod>, ReconcileError> {
+        let lp = ListParams::default().labels(&format!("{PROBE_LABEL}={}", self.id.uid));
+        let all = self
+            .pods
+            .list(&lp)
+            .await
+            .map_err(|source| ReconcileError::ListPods {
+                probe: self.key(),
+                source,
+            })?
+            .items;
+        let mut current = Vec::new();
+        for p in all {
+            if crate::gc::belongs_to_run(&p, self.id.generation, self.id.run) {
+                current.push(p);
+            } else {
+                self.delete_pod(&p.name_any()).await?;
+            }
+        }
+        Ok(current)
+    }
+
+    async fn delete_pod(&self, name: &str) -> Result<(), ReconcileError> {
+        match self.pods.delete(name, &DeleteParams::background()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
+            Err(source) => Err(ReconcileError::DeletePod {
+                pod: name.to_string(),
+                source,
+            }),
+        }
+    }
+
+    async fn apply(&self, next: &NetProbeStatus) -> Result<(), ReconcileError> {
+        let api: Api<NetProbe> = Api::namespaced(self.ctx.client.clone(), &self.id.namespace);
+        let body = serde_json::json!({
+            "apiVersion": "netdiag.dev/v1alpha1",
+            "kind": "NetProbe",
+            "status": next,
+        });
+        api.patch_status(
+            &self.id.name,
+            &PatchParams::apply(crate::MANAGER).force(),
+            &Patch::Apply(body),
+        )
+        .await
+        .map_err(|source| ReconcileError::PatchStatus {
+            probe: self.key(),
+            source,
+        })?;
+        let evs = events::transition(&self.status, next);
+        events::publish(&self.ctx.recorder, self.probe, &evs).await;
+        Ok(())
+    }
+
+    fn after_finish(&self) -> Action {
+        match schedule::after_finish(&self.probe.spec) {
+            Some(d) => Action::requeue(d),
+            None => Action::await_change(),
+        }
+    }
+
+    /// Finish the run as failed: status, metrics, then delete the run's pods.
+    async fn fail(
+        &self,
+        failure: &Failure,
+        nodes: Vec<NodeRun>,
+        start: Option<Timestamp>,
+        pods: &[Pod],
+    ) -> Result<(), ReconcileError> {
+        let next = status::failed(&self.input(), failure, nodes, start);
+        self.apply(&next).await?;
+        let result = match failure.reachable {
+            Some(false) => "unreachable",
+            _ => "failed",
+        };
+        self.ctx.metrics.run_finished(result);
+        self.ctx.metrics.failure(failure.reason, "none");
+        for p in pods {
+            self.delete_pod(&p.name_any()).await?;
+        }
+        Ok(())
+    }
+
+    /// A run under way: look at its pods and move it on.
+    async fn proceed(&self, start: Timestamp) -> Result<Action, ReconcileError> {
+        let spec = match self.validate(Some(start)).await? {
+            Ok(s) => s,
+            Err(action) => return Ok(action),
+        };
+        let pods = self.run_pods().await?;
+        let timeout = spec.timeout_seconds();
+        let deadline = start + jiff::SignedDuration::from_secs(timeout + DEADLINE_GRACE_SECONDS);
+        let past_deadline = self.now >= deadline;
+        let source = pods.iter().find(|p| role_of(p) == Some(PlanRole::Source));
+        let Some(source) = source else {
+            if past_deadline {
+                let failure = Failure {
+                    reason: "AgentPodLost",
+                    message: "the source agent pod disappeared before it reported".into(),
+                    reachable: None,
+                    counts_as_run: true,
+                };
+                self.fail(&failure, Vec::new(), Some(start), &pods).await?;
+                return Ok(self.after_finish());
+            }
+            // Never created, or deleted by someone: plan and create it again.
+            return self.start(Some(start)).await;
+        };
+        let outcomes: Vec<(&Pod, PodOutcome)> = ordered(&pods, source)
+            .into_iter()
+            .map(|p| (p, collect::pod_outcome(p)))
+            .collect();
+        let in_progress = outcomes
+            .iter()
+            .any(|(_, o)| matches!(o, PodOutcome::InProgress { .. }));
+        if in_progress {
+            if past_deadline {
+                // The first stuck pod, source first, names the reason.
+                let (pod, outcome) = outcomes
+                    .iter()
+                    .find(|(_, o)| matches!(o, PodOutcome::InProgress { .. }))
+                    .map(|(p, o)| (*p, o))
+                    .unwrap_or((source, &PodOutcome::Succeeded));
+                let (reason, message) = collect::stuck_reason(&pod.name_any(), outcome, timeout);
+                let failure = Failure {
+                    reason,
+                    message,
+                    reachable: None,
+                    counts_as_run: true,
+                };
+                self.fail(&failure, node_runs(&outcomes), Some(start), &pods)
+                    .await?;
+                return Ok(self.after_finish());
+            }
+            let nodes = node_runs(&outcomes);
+            if nodes != self.status.nodes {
+                let next = status::running(&self.input(), start, nodes);
+                self.apply(&next).await?;
+            }
+            let left = Duration::try_from(deadline.duration_since(self.now)).unwrap_or(POLL);
+            return Ok(Action::requeue(left.clamp(Duration::from_secs(1), POLL)));
+        }
+        // Every pod of the run has ended.
+        let (_, source_outcome) = &outcomes[0];
+        let source_report = match source_outcome {
+            PodOutcome::Failed { reason, message } => {
+                let detail = collect::read_log(&self.pods, &source.name_any())
+                    .await
+                    .map(|l| collect::failure_line(&l))
+                    .unwrap_or_default();
+                let message = if detail.is_empty() {
+                    message.clone()
+                } else {
+                    format!("{message}; {detail}")
+                };
+                let failure = Failure {
+                    reason,
+                    message,
+                    reachable: None,
+                    counts_as_run: true,
+                };
+                self.fail(&failure, node_runs(&outcomes), Some(start), &pods)
+                    .await?;
+                return Ok(self.after_finish());
+            }
+            _ => match collect::read_report(&self.pods, &source.name_any()).await {
+                Ok(r) => r,
+                Err(CollectError::Log { pod, source }) => {
+                    return Err(CollectError::Log { pod, source }.into());
+                }
+                Err(e) => {
+                    let failure = Failure {
+                        reason: e.reason(),
+                        message: e.to_string(),
+                        reachable: None,
+                        counts_as_run: true,
+                    };
+                    self.fail(&failure, node_runs(&outcomes), Some(start), &pods)
+                        .await?;
+                    return Ok(self.after_finish());
+                }
+            },
+        };
+        self.observe_pod(source, PlanRole::Source);
+        let endpoint_pod = pods.iter().find(|p| role_of(p) == Some(PlanRole::Endpoint));
+        if endpoint_pod.is_none()
+            && matches!(self.probe.spec.target.kind(), Some(TargetRef::Service(_)))
+            && let Some(action) = self
+                .second_step(&spec, &source_report, start, timeout, &outcomes)
+                .await?
+        {
+            return Ok(action);
+        }
+        let mut reports = vec![source_report];
+        let mut nodes = node_runs(&outcomes);
+        if let Some(ep) = endpoint_pod {
+            self.observe_pod(ep, PlanRole::Endpoint);
+            match collect::pod_outcome(ep) {
+                PodOutcome::Succeeded => {
+                    match collect::read_report(&self.pods, &ep.name_any()).await {
+                        Ok(r) => reports.push(r),
+                        Err(CollectError::Log { pod, source }) => {
+                            return Err(CollectError::Log { pod, source }.into());
+                        }
+                        Err(e) => note(&mut nodes, &ep.name_any(), e.to_string()),
+                    }
+                }
+                PodOutcome::Failed { message, .. } => note(&mut nodes, &ep.name_any(), message),
+                PodOutcome::InProgress { .. } => {}
+            }
+        }
+        self.complete(&reports, nodes, start, &pods).await
+    }
+
+    /// Plan and start the endpoint run once the source report names the endpoint. `None` when
+    /// there is nothing to start and the run can complete.
+    async fn second_step(
+        &self,
+        spec: &ValidSpec,
+        source_report: &NodeReport,
+        start: Timestamp,
+        timeout: i64,
+        outcomes: &[(&Pod, PodOutcome)],
+    ) -> Result<Option<Action>, ReconcileError> {
+        let resolved = match resolve::resolve(
+            &self.ctx.client,
+            &self.id.namespace,
+            spec,
+            &self.ctx.settings.cluster_domain,
+        )
+        .await
+        {
+            Ok(r) => r,
+            // The Service changed under the run: complete with the source node's answer.
+            Err(e) if e.is_terminal() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let p = match plan::endpoint_step(spec, &resolved, source_report) {
+            Ok(p) => p,
+            Err(why) => {
+                tracing::debug!(why = why.as_str(), "no endpoint run");
+                return Ok(None);
+            }
+        };
+        let used = self.now.duration_since(start).as_secs();
+        let name = self.create_pod(&p, (timeout - used).max(1)).await?;
+        let mut nodes = node_runs(outcomes);
+        nodes.push(NodeRun {
+            name: p.node.clone(),
+            agent_pod: Some(name),
+            phase: Some("Pending".into()),
+            message: None,
+        });
+        let next = status::running(&self.input(), start, nodes);
+        self.apply(&next).await?;
+        Ok(Some(Action::requeue(POLL)))
+    }
+
+    fn observe_pod(&self, pod: &Pod, role: PlanRole) {
+        if let Some(created) = pod.metadata.creation_timestamp.as_ref() {
+            let secs = self.now.duration_since(created.0).as_secs_f64().max(0.0);
+            self.ctx.metrics.agent_pod_ran(pod::role_str(role), secs);
+        }
+    }
+
+    /// Merge, write the status, then delete the run's pods.
+    async fn complete(
+        &self,
+        reports: &[NodeReport],
+        nodes: Vec<NodeRun>,
+        start: Timestamp,
+        pods: &[Pod],
+    ) -> Result<Action, ReconcileError> {
+        let target = self.probe.spec.target.display(&self.id.namespace);
+        let path = merge(reports, &self.source_display(), &target);
+        let next = status::completed(&self.input(), &path, nodes, Some(start));
+        self.apply(&next).await?;
+        let result = match next.condition(status::REACHABLE).map(|c| c.status.as_str()) {
+            Some("True") => "reachable",
+            Some("False") => "unreachable",
+            _ => "unknown",
+        };
+        self.ctx.metrics.run_finished(result);
+        if let Some(f) = &path.first_failure {
+            self.ctx.metrics.failure("PathFailure", f.hop.as_str());
+        }
+        for p in pods {
+            self.delete_pod(&p.name_any()).await?;
+        }
+        Ok(self.after_finish())
+    }
+}
+
+/// The role label of an agent pod.
+pub fn role_of(pod: &Pod) -> Option<PlanRole> {
+    match pod.labels().get(pod::ROLE_LABEL).map(String::as_str) {
+        Some("source") => Some(PlanRole::Source),
+        Some("endpoint") => Some(PlanRole::Endpoint),
+        _ => None,
+    }
+}
+
+/// The source pod first, then the others.
+fn ordered<'a>(pods: &'a [Pod], source: &'a Pod) -> Vec<&'a Pod> {
+    let mut out = vec![source];
+    out.extend(pods.iter().filter(|p| p.name_any() != source.name_any()));
+    out
+}
+
+fn node_runs(outcomes: &[(&Pod, PodOutcome)]) -> Vec<NodeRun> {
+    outcomes
+        .iter()
+        .map(|(p, o)| NodeRun {
+            name: p
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .unwrap_or_default(),
+            agent_pod: Some(p.name_any()),
+            phase: Some(o.phase().to_string()),
+            message: match o {
+                PodOutcome::InProgress {
+                    why: Some((_, m)), ..
+                } => Some(m.clone()),
+                PodOutcome::Failed { message, .. } => Some(message.clone()),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+fn note(nodes: &mut [NodeRun], pod: &str, message: String) {
+    if let Some(n) = nodes
+        .iter_mut()
+        .find(|n| n.agent_pod.as_deref() == Some(pod))
+    {
+        n.message = Some(message);
+    }
+}

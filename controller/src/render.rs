@@ -1,0 +1,215 @@
+//! `netdiag-controller render-agent-pod`: the exact agent pod for a NetProbe file and a node,
+//! without a cluster. Values that only the cluster knows (the source pod's IP, a Service's
+//! ClusterIP and endpoints) are shown as placeholders in the plan; everything that decides
+//! what runs on the node (image, command, privileges, mounts, node, deadline) is exact.
+
+use k8s_openapi::api::core::v1::Pod;
+use netdiag_crds::{NetProbe, PlanRole, PortRef, TargetRef};
+
+use crate::plan::{self, NodePlan};
+use crate::pod::{self, AgentSettings, PodError, ProbeRef};
+use crate::resolve::{
+    self, ReadyEndpoint, Resolved, ResolvedPod, ResolvedService, ResolvedTarget, SourcePod,
+};
+use crate::spec::ValidSpec;
+
+/// Placeholder for an address the cluster fills in.
+pub const PLACEHOLDER_IP: &str = "<resolved-at-run-time>";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("reading {path} failed: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a NetProbe manifest: {source}")]
+    Parse {
+        path: String,
+        #[source]
+        source: serde_saphyr::Error,
+    },
+    #[error(transparent)]
+    Invalid(#[from] netdiag_crds::validate::SpecErrors),
+    #[error(transparent)]
+    Pod(#[from] PodError),
+    #[error("printing the pod as YAML failed: {0}")]
+    Yaml(#[from] serde_saphyr::ser::Error),
+}
+
+/// A port number when the spec gives one; a named port resolves at run time (shown as 0).
+fn port_number(p: Option<&PortRef>) -> u16 {
+    match p {
+        Some(PortRef::Number(n)) => u16::try_from(*n).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Resolved facts with placeholders, for rendering only.
+fn placeholder_facts(
+    probe_ns: &str,
+    spec: &ValidSpec,
+    node: &str,
+    cluster_domain: &str,
+) -> Resolved {
+    let s = spec.get();
+    let ph = || PLACEHOLDER_IP.to_string();
+    let target = match s.target.kind() {
+        Some(TargetRef::Service(t)) => ResolvedTarget::Service(ResolvedService {
+            namespace: t.namespace.clone().unwrap_or_else(|| probe_ns.to_string()),
+            name: t.name.clone(),
+            cluster_ip: ph(),
+            port: port_number(t.port.as_ref()),
+            port_name: String::new(),
+            protocol: Default::default(),
+            // Two endpoints: the endpoint node is learnt from the source report.
+            endpoints: vec![
+                ReadyEndpoint {
+                    ip: ph(),
+                    port: 0,
+                    node: None,
+                },
+                ReadyEndpoint {
+                    ip: ph(),
+                    port: 0,
+                    node: None,
+                },
+            ],
+        }),
+        Some(TargetRef::Pod(t)) => ResolvedTarget::Pod(ResolvedPod {
+            namespace: t.namespace.clone().unwrap_or_else(|| probe_ns.to_string()),
+            name: t.name.clone(),
+            ip: ph(),
+            node: node.to_string(),
+            port: port_number(Some(&t.port)),
+            protocol: Default::default(),
+        }),
+        Some(TargetRef::Address(a)) => ResolvedTarget::Address {
+            ip: a.ip.clone(),
+            port: u16::try_from(a.port).unwrap_or(0),
+            protocol: a.protocol,
+        },
+        Some(TargetRef::Dns(d)) => ResolvedTarget::Dns {
+            name: d.name.clone(),
+        },
+        // ValidSpec has exactly one target.
+        None => ResolvedTarget::Dns {
+            name: String::new(),
+        },
+    };
+    let dns_name = resolve::dns_name_for(spec, probe_ns, cluster_domain);
+    Resolved {
+        source: SourcePod {
+            namespace: probe_ns.to_string(),
+            name: s.source.pod.clone(),
+            ip: ph(),
+            node: node.to_string(),
+            ready: true,
+        },
+        target,
+        dns_servers: if dns_name.is_some() {
+            vec![netdiag_crds::DnsServer {
+                address: ph(),
+                role: "kube-dns".into(),
+            }]
+        } else {
+            Vec::new()
+        },
+        dns_name,
+    }
+}
+
+/// The pod the controller would create for `probe` on `node` in the given role.
+pub fn render_pod(
+    settings: &AgentSettings,
+    probe: &NetProbe,
+    node: &str,
+    role: PlanRole,
+    cluster_domain: &str,
+) -> Result<Pod, RenderError> {
+    let spec = ValidSpec::new(&probe.spec)?;
+    let ns = probe
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
+    let resolved = placeholder_facts(&ns, &spec, node, cluster_domain);
+    let node_plan = match role {
+        PlanRole::Source => plan::source_plan(&spec, &resolved),
+        PlanRole::Endpoint => {
+            let mut p = plan::source_plan(&spec, &resolved);
+            p.role = PlanRole::Endpoint;
+            p.plan.role = PlanRole::Endpoint;
+            p.plan.dns_name = None;
+            p.plan.dns_servers = Vec::new();
+            p.plan.expected_endpoints = Vec::new();
+            p.plan.target_is_service = false;
+            p.plan.endpoint = Some(netdiag_crds::Endpoint {
+                ip: PLACEHOLDER_IP.into(),
+                port: 0,
+            });
+            p
+        }
+    };
+    let node_plan = NodePlan {
+        node: node.to_string(),
+        ..node_plan
+    };
+    let id = ProbeRef {
+        namespace: ns,
+        name: probe
+            .metadata
+            .name
+            .clone()
+            .unwrap_or_else(|| "netprobe".to_string()),
+        uid: probe
+            .metadata
+            .uid
+            .clone()
+            .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".to_string()),
+        generation: probe.metadata.generation.unwrap_or(1),
+        run: probe.status.as_ref().and_then(|s| s.runs).unwrap_or(0) + 1,
+    };
+    Ok(pod::agent_pod(
+        settings,
+        &id,
+        &node_plan,
+        spec.timeout_seconds(),
+    )?)
+}
+
+/// Read a NetProbe manifest and print its agent pod as YAML, with a header saying what the
+/// cluster fills in.
+pub fn render_file(
+    settings: &AgentSettings,
+    path: &str,
+    node: &str,
+    role: PlanRole,
+    cluster_domain: &str,
+) -> Result<String, RenderError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RenderError::Read {
+        path: path.to_string(),
+        source,
+    })?;
+    let probe: NetProbe = serde_saphyr::from_str(&text).map_err(|source| RenderError::Parse {
+        path: path.to_string(),
+        source,
+    })?;
+    let pod = render_pod(settings, &probe, node, role, cluster_domain)?;
+    let header = format!(
+        "# The agent pod netdiag-controller creates for this NetProbe on node {node} ({} role).\n\
+         # {PLACEHOLDER_IP} and port 0 in the plan (args) are filled from the API at run time:\n\
+         # the source pod's IP, the Service's ClusterIP, endpoints and kube-dns address.\n\
+         # Why each privilege (not privileged: true):\n\
+         #   hostNetwork  kube-proxy rules, conntrack, routes and veths live in the node's netns\n\
+         #   hostPID      pod netns are found via /proc/<pid>/ns/net of the node's processes\n\
+         #   NET_ADMIN    read iptables/nftables rules and conntrack over netlink\n\
+         #   NET_RAW      legacy iptables talks to the kernel over a raw socket\n\
+         #   SYS_ADMIN    setns(2) into the source pod's netns for connect and DNS\n\
+         #   SYS_PTRACE   open /proc/<pid>/ns/net and /proc/<pid>/root of other pods' processes\n\
+         #   /run/xtables.lock is writable: iptables -w opens and flocks it, shared with kube-proxy\n",
+        pod::role_str(role)
+    );
+    Ok(format!("{header}{}", serde_saphyr::to_string(&pod)?))
+}

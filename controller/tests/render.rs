@@ -1,0 +1,335 @@
+//! `render-agent-pod`: the printed pod is checked field by field against the security rules of
+//! issue 4 section 4, through the real binary and through the library the reconciler uses.
+
+mod common;
+
+use std::process::Command;
+
+use k8s_openapi::api::core::v1::Pod;
+use netdiag_controller::pod::{self, AgentSettings, ProbeRef};
+use netdiag_controller::render::render_pod;
+use netdiag_crds::{NODE_LABEL, PROBE_LABEL, PlanRole, TracePlan};
+
+fn settings() -> AgentSettings {
+    AgentSettings {
+        image: "registry.example/netdiag:9.9.9".into(),
+        namespace: "netdiag-system".into(),
+    }
+}
+
+fn sample(name: &str) -> String {
+    format!("{}/../config/samples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn render_cli(file: &str, node: &str, role: &str) -> (String, Pod) {
+    let out = Command::new(env!("CARGO_BIN_EXE_netdiag-controller"))
+        .args([
+            "render-agent-pod",
+            "--probe",
+            file,
+            "--node",
+            node,
+            "--role",
+            role,
+        ])
+        .env("NETDIAG_AGENT_IMAGE", "registry.example/netdiag:9.9.9")
+        .env_remove("POD_NAMESPACE")
+        .output()
+        .expect("run netdiag-controller");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let pod: Pod = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    (text, pod)
+}
+
+/// Every rule of section 4, on one pod.
+fn assert_audited(pod: &Pod, node: &str, probe_ns: &str) {
+    let meta = &pod.metadata;
+    assert_eq!(
+        meta.namespace.as_deref(),
+        Some("netdiag-system"),
+        "agent pods live in the controller's namespace only"
+    );
+    let labels = meta.labels.clone().expect("labels");
+    assert!(labels.contains_key(PROBE_LABEL));
+    assert_eq!(labels.get(NODE_LABEL).map(String::as_str), Some(node));
+    assert_eq!(
+        labels
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("netdiag-controller")
+    );
+    assert_eq!(
+        labels
+            .get("app.kubernetes.io/component")
+            .map(String::as_str),
+        Some("agent")
+    );
+    assert_eq!(
+        labels.get("app.kubernetes.io/name").map(String::as_str),
+        Some("netdiag")
+    );
+    let owners = meta.owner_references.clone().unwrap_or_default();
+    if probe_ns == "netdiag-system" {
+        assert_eq!(owners.len(), 1);
+        assert_eq!(
+            (owners[0].kind.as_str(), owners[0].controller),
+            ("NetProbe", Some(true))
+        );
+    } else {
+        assert!(
+            owners.is_empty(),
+            "an owner reference across namespaces would get the pod garbage-collected at once"
+        );
+        let ann = meta.annotations.clone().expect("annotations");
+        assert_eq!(
+            ann.get("netdiag.dev/probe-namespace").map(String::as_str),
+            Some(probe_ns)
+        );
+    }
+
+    let spec = pod.spec.as_ref().expect("spec");
+    assert_eq!(spec.node_name.as_deref(), Some(node));
+    assert_eq!(spec.host_network, Some(true));
+    assert_eq!(spec.host_pid, Some(true));
+    assert_eq!(spec.host_ipc, None);
+    assert_eq!(spec.automount_service_account_token, Some(false));
+    assert_eq!(spec.service_account_name, None);
+    assert_eq!(spec.restart_policy.as_deref(), Some("Never"));
+    assert!(spec.active_deadline_seconds.is_some_and(|d| d >= 1));
+    let tolerations = spec.tolerations.clone().expect("tolerations");
+    assert_eq!(tolerations.len(), 1);
+    assert_eq!(tolerations[0].operator.as_deref(), Some("Exists"));
+    assert_eq!(tolerations[0].key, None, "tolerates every taint");
+    assert_eq!(spec.containers.len(), 1);
+    assert!(spec.init_containers.is_none());
+
+    let c = &spec.containers[0];
+    assert_eq!(c.image.as_deref(), Some("registry.example/netdiag:9.9.9"));
+    assert_eq!(
+        c.command.as_deref(),
+        Some(&["netdiag-agent".to_string()][..])
+    );
+    let args = c.args.clone().expect("args");
+    assert_eq!(args[..2], ["trace", "--plan"]);
+    assert_eq!(
+        args[3..],
+        [
+            "-o",
+            "json",
+            "--node-name",
+            node,
+            "--netns-dir",
+            "/var/run/netns",
+            "--proc",
+            "/proc"
+        ]
+    );
+    let plan: TracePlan = serde_json::from_str(&args[2]).expect("the plan is JSON");
+    assert!(args[2].starts_with('{'));
+    let _ = plan;
+    assert!(c.env.is_none() && c.env_from.is_none());
+    let sc = c.security_context.as_ref().expect("securityContext");
+    assert_eq!(sc.privileged, Some(false));
+    assert_eq!(sc.read_only_root_filesystem, Some(true));
+    let caps = sc.capabilities.as_ref().expect("capabilities");
+    assert_eq!(caps.drop.as_deref(), Some(&["ALL".to_string()][..]));
+    let mut add = caps.add.clone().expect("add");
+    add.sort();
+    assert_eq!(add, ["NET_ADMIN", "NET_RAW", "SYS_ADMIN", "SYS_PTRACE"]);
+    let res = c.resources.as_ref().expect("resources");
+    for key in ["cpu", "memory"] {
+        assert!(
+            res.requests.as_ref().is_some_and(|r| r.contains_key(key)),
+            "request {key}"
+        );
+        assert!(
+            res.limits.as_ref().is_some_and(|r| r.contains_key(key)),
+            "limit {key}"
+        );
+    }
+
+    let mounts = c.volume_mounts.clone().expect("mounts");
+    assert_eq!(mounts.len(), 2, "only the two host paths");
+    let netns = mounts
+        .iter()
+        .find(|m| m.mount_path == "/var/run/netns")
+        .expect("netns mount");
+    assert_eq!(netns.read_only, Some(true));
+    assert_eq!(netns.mount_propagation.as_deref(), Some("HostToContainer"));
+    let lock = mounts
+        .iter()
+        .find(|m| m.mount_path == "/run/xtables.lock")
+        .expect("lock mount");
+    assert_eq!(
+        lock.read_only,
+        Some(false),
+        "iptables -w must open and flock the lock"
+    );
+    let volumes = spec.volumes.clone().expect("volumes");
+    let paths: Vec<_> = volumes
+        .iter()
+        .map(|v| {
+            v.host_path
+                .as_ref()
+                .map(|h| h.path.as_str())
+                .expect("only hostPath volumes")
+        })
+        .collect();
+    assert_eq!(paths, ["/var/run/netns", "/run/xtables.lock"]);
+}
+
+#[test]
+fn render_agent_pod_prints_the_audited_source_pod() {
+    let (text, pod) = render_cli(&sample("netprobe-service.yaml"), "node-a", "source");
+    assert!(text.starts_with("# The agent pod"), "{text}");
+    assert_audited(&pod, "node-a", "default");
+    let spec = pod.spec.as_ref().expect("spec");
+    assert_eq!(
+        spec.active_deadline_seconds,
+        Some(30),
+        "the sample's timeoutSeconds"
+    );
+    let args = spec.containers[0].args.clone().expect("args");
+    let plan: TracePlan = serde_json::from_str(&args[2]).expect("plan");
+    assert_eq!(plan.role, PlanRole::Source);
+    assert_eq!(
+        plan.dns_name.as_deref(),
+        Some("echo.default.svc.cluster.local")
+    );
+}
+
+#[test]
+fn render_agent_pod_prints_the_endpoint_pod_and_the_default_image() {
+    let out = Command::new(env!("CARGO_BIN_EXE_netdiag-controller"))
+        .args([
+            "render-agent-pod",
+            "--probe",
+            &sample("netprobe-pod.yaml"),
+            "--node",
+            "node-b",
+            "--role",
+            "endpoint",
+        ])
+        .env_remove("NETDIAG_AGENT_IMAGE")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let pod: Pod = serde_saphyr::from_str(&String::from_utf8_lossy(&out.stdout)).expect("pod");
+    let image = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers[0].image.clone());
+    assert_eq!(
+        image,
+        Some(format!(
+            "ghcr.io/netdiag/netdiag:{}",
+            env!("CARGO_PKG_VERSION")
+        ))
+    );
+    assert_eq!(pod.labels_role(), Some("endpoint".to_string()));
+}
+
+trait RoleLabel {
+    fn labels_role(&self) -> Option<String>;
+}
+impl RoleLabel for Pod {
+    fn labels_role(&self) -> Option<String> {
+        self.metadata.labels.as_ref()?.get(pod::ROLE_LABEL).cloned()
+    }
+}
+
+#[test]
+fn every_sample_renders_an_audited_pod() {
+    let dir = format!("{}/../config/samples", env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("samples") {
+        let path = entry.expect("entry").path();
+        if path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .is_some_and(|f| f.starts_with("netprobe-"))
+        {
+            let (_, pod) = render_cli(path.to_str().expect("utf-8 path"), "node-a", "source");
+            assert_audited(&pod, "node-a", "default");
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "{n} samples");
+}
+
+#[test]
+fn a_probe_in_the_controllers_namespace_gets_a_controller_owner_reference() {
+    let mut p = common::probe(
+        "netdiag-system",
+        "self-check",
+        "{source: {pod: curl1}, target: {dns: {name: kubernetes.default}}}",
+    );
+    p.metadata.generation = Some(3);
+    let pod =
+        render_pod(&settings(), &p, "node-a", PlanRole::Source, "cluster.local").expect("renders");
+    assert_audited(&pod, "node-a", "netdiag-system");
+    let owner = &pod.metadata.owner_references.as_ref().expect("owner")[0];
+    assert_eq!(owner.uid, "0a1b2c3d-1111-4222-8333-444455556666");
+    assert_eq!(owner.api_version, "netdiag.dev/v1alpha1");
+}
+
+#[test]
+fn nothing_from_the_spec_reaches_image_command_paths_or_node() {
+    // A hostile spec: every string field tries to smuggle a flag, a path or a node name in.
+    let mut p = common::probe(
+        "default",
+        "evil",
+        "{source: {pod: curl1}, target: {dns: {name: x}}}",
+    );
+    p.spec.source.pod = "--proc=/etc".into();
+    assert!(
+        render_pod(&settings(), &p, "node-a", PlanRole::Source, "cluster.local").is_err(),
+        "refused by validation"
+    );
+    let p = common::probe(
+        "default",
+        "evil",
+        "{source: {pod: curl1}, target: {dns: {name: node-b.evil}}, dnsName: netns-dir.x}",
+    );
+    let pod =
+        render_pod(&settings(), &p, "node-a", PlanRole::Source, "cluster.local").expect("renders");
+    let c = &pod.spec.as_ref().expect("spec").containers[0];
+    let args = c.args.clone().expect("args");
+    // The spec's names appear only inside the JSON plan argument.
+    for (i, a) in args.iter().enumerate() {
+        if i != 2 {
+            assert!(
+                !a.contains("evil") && !a.contains("netns-dir.x"),
+                "arg {i}: {a}"
+            );
+        }
+    }
+    assert_eq!(
+        pod.spec.as_ref().and_then(|s| s.node_name.as_deref()),
+        Some("node-a")
+    );
+}
+
+#[test]
+fn pod_names_are_deterministic_per_probe_run_and_role() {
+    let id = ProbeRef {
+        namespace: "default".into(),
+        name: "p".into(),
+        uid: "u-1".into(),
+        generation: 2,
+        run: 7,
+    };
+    assert_eq!(
+        pod::agent_pod_name(&id, PlanRole::Source),
+        "netdiag-u-1-r7-source"
+    );
+    assert_eq!(
+        pod::agent_pod_name(&id, PlanRole::Endpoint),
+        "netdiag-u-1-r7-endpoint"
+    );
+}
