@@ -66,7 +66,8 @@ pub struct TraceArgs {
     /// A further DNS server to ask, usually the kube-dns ClusterIP (repeatable).
     #[arg(long, value_name = "IP[:PORT]")]
     pub dns_server: Vec<String>,
-    /// A ready endpoint the API lists for the Service (repeatable); makes the target a Service.
+    /// A ready endpoint the API lists for the Service (repeatable), to compare with kube-proxy's
+    /// rules. Without any, an address kube-proxy has no rule for is traced as a pod IP.
     #[arg(long, value_name = "IP:PORT")]
     pub expect_endpoint: Vec<String>,
     /// Check only this endpoint on this node (route and listener): the endpoint side of a trace.

@@ -148,12 +148,25 @@ fn trace_from_source(
 
     // kube-proxy's view of the Service: which endpoints DNAT may pick, and with what share.
     let mut rule_endpoints: Vec<Endpoint> = Vec::new();
-    if let (Some((addr, _)), true) = (target, plan.target_is_service && plan.wants(Check::Path)) {
+    let mut is_service = plan.target_is_service;
+    if let (Some((addr, _)), true) = (target, is_service && plan.wants(Check::Path)) {
         let t = plan.target.as_ref().ok_or(PlanError::Missing {
             role: plan.role,
             field: "target",
         })?;
-        let hop = crate::kubeproxy::service_rules(node, t, &plan.expected_endpoints);
+        let mut hop = crate::kubeproxy::service_rules(node, t, &plan.expected_endpoints);
+        // With no endpoints to expect (a bare `--to IP:PORT`), an address kube-proxy has no
+        // rule for is most likely a pod IP: say so instead of failing a Service that isn't one.
+        if plan.expected_endpoints.is_empty() && hop.reason.as_deref() == Some("NoServiceRule") {
+            is_service = false;
+            hop = Hop::new(
+                node,
+                HopKind::ServiceRules,
+                t.to_string(),
+                Verdict::Info,
+                format!("kube-proxy on {node} has no rule for {t}: traced as a plain pod address"),
+            );
+        }
         if let Some(HopDetail::ServiceRules(d)) = &hop.details {
             rule_endpoints = d
                 .endpoints
@@ -170,7 +183,7 @@ fn trace_from_source(
 
     if let (Some(name), true) = (&plan.dns_name, plan.wants(Check::DNS)) {
         let servers = dns::servers_from(pod_path.resolv_conf.as_ref(), &plan.dns_servers);
-        let expect = match (target, plan.target_is_service) {
+        let expect = match (target, is_service) {
             (Some((addr, _)), true) => Some(*addr.ip()),
             _ => None,
         };
@@ -214,7 +227,7 @@ fn trace_from_source(
         }
     }
     // A plain pod IP is its own endpoint: no DNAT to learn it from.
-    if chosen.is_none() && !plan.target_is_service {
+    if chosen.is_none() && !is_service {
         chosen = Some(Endpoint {
             ip: target_addr.ip().to_string(),
             port: target_addr.port(),
@@ -256,7 +269,7 @@ fn trace_from_source(
             source_bridge: pod_path.bridge.clone(),
             egress_devices,
             endpoint_on_source_bridge,
-            is_service: plan.target_is_service,
+            is_service,
         };
         // Traffic from the pod enters the node by its bridge, or by its host veth on a routed
         // CNI: strict rp_filter there drops it when the route back leaves elsewhere.
