@@ -1,29 +1,17 @@
 //! `kubectl netdiag agent ...` (hidden) and `kubectl netdiag lab ...`: the node agent's command
-//! line mounted under the plugin, so the lab needs only this one binary. The lab starts its pods
-//! and its agent runs as `<this exe> agent lab-pod ...` and `<this exe> agent trace ...`.
-//!
-//! MOUNT POINT: `netdiag_agent::cli` (the agent's full CLI, with `AgentCommand::{Trace, LabPod}`)
-//! is not compiled into the agent library yet. Until it is, only `lab-pod` is mounted here, from
-//! `netdiag_agent::lab::pod_process`; when it lands, replace [`AgentCommand`] and [`run`] with
-//! `netdiag_agent::cli::AgentCommand` and `netdiag_agent::cli::run`.
+//! line (`netdiag_agent::cli`) mounted under the plugin, so the lab needs only this one binary.
+//! The lab starts its pods and its agent runs as `<this exe> agent lab-pod ...` and
+//! `<this exe> agent trace ...`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use netdiag_agent::cli::{AgentCli, AgentCommand};
 use netdiag_agent::lab::LabTools;
 
-/// The agent's subcommands available through the plugin.
-#[derive(clap::Subcommand, Debug)]
-pub enum AgentCommand {
-    /// The long-lived process of a lab pod: holds its namespace and serves its ports.
-    LabPod(netdiag_agent::lab::pod_process::PodProcessArgs),
-}
-
-/// Run an agent subcommand.
-pub fn run(cmd: AgentCommand) -> ExitCode {
-    match cmd {
-        AgentCommand::LabPod(args) => netdiag_agent::lab::pod_process::run(args),
-    }
+/// Run an agent subcommand, exactly as `netdiag-agent <subcommand>` would.
+pub fn run(command: AgentCommand) -> ExitCode {
+    netdiag_agent::cli::run(AgentCli { command })
 }
 
 /// Run a lab subcommand with this binary as the lab's agent.

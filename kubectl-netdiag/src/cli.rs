@@ -126,7 +126,7 @@ pub enum Command {
     Lab(netdiag_agent::lab::cli::LabCommand),
     /// The node agent's command line (the lab starts its pods and agent runs through this).
     #[command(subcommand, hide = true)]
-    Agent(crate::agent::AgentCommand),
+    Agent(netdiag_agent::cli::AgentCommand),
 }
 
 const TRACE_EXAMPLES: &str = "\
