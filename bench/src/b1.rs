@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
-use crate::kp::generate::render_restore;
+use netdiag_agent::kubeproxy::generate::render_restore;
 
 use crate::cleanup::Netns;
 use crate::error::BenchError;
@@ -54,8 +54,11 @@ pub struct B1Row {
     pub lookup_ms: f64,
     pub dump_ms: f64,
     pub ratio: f64,
-    /// Max over runs of the step's peak RSS plus its largest iptables child's, KiB.
+    /// Sampled peak of the step and its live iptables children, KiB (untimed run).
     pub lookup_peak_kb: i64,
+    /// Max over runs of the step's own peak plus its largest child's `ru_maxrss`: a loose upper
+    /// bound (see `Sample::children_kb`), KiB.
+    pub lookup_bound_kb: i64,
     pub dump_peak_kb: i64,
     /// Every lookup returned Ok with all expected endpoints.
     pub ok: bool,
@@ -121,8 +124,11 @@ pub fn run(cfg: &B1Config) -> Result<Vec<B1Row>, BenchError> {
                 a.splice(0..0, ["--netns".to_string(), netns.clone()]);
                 a
             };
-            // Untimed: pages the iptables binaries and libraries in for both measurements.
-            probe::spawn(&with_ns(lookup_args.clone()))?;
+            // Untimed: pages the iptables binaries and libraries in for both measurements, and
+            // samples the step's memory (the sampler would perturb a timed run).
+            let mut sampled = lookup_args.clone();
+            sampled.push("--sample-memory".into());
+            let memory = probe::spawn(&with_ns(sampled))?;
             let (mut lookups, mut dumps) = (Vec::new(), Vec::new());
             for r in 0..cfg.runs {
                 eprintln!("B1:   run {}/{}", r + 1, cfg.runs);
@@ -132,7 +138,10 @@ pub fn run(cfg: &B1Config) -> Result<Vec<B1Row>, BenchError> {
                 lookups.push(probe::spawn(&with_ns(lookup_args.clone()))?);
             }
             drop(ns);
-            rows.push(row(w, backend, (nat_rules, nat_bytes), lookups, dumps));
+            let mut r = row(w, backend, (nat_rules, nat_bytes), lookups, dumps);
+            r.lookup_peak_kb = memory.sampled_kb.unwrap_or(r.lookup_bound_kb);
+            r.ok &= memory.ok;
+            rows.push(r);
         }
     }
     Ok(rows)
@@ -181,8 +190,9 @@ fn row(
         lookup_ms,
         dump_ms,
         ratio: lookup_ms / dump_ms,
-        lookup_peak_kb: lookups.iter().map(Sample::peak_kb).max().unwrap_or(0),
-        dump_peak_kb: dumps.iter().map(Sample::peak_kb).max().unwrap_or(0),
+        lookup_peak_kb: 0,
+        lookup_bound_kb: lookups.iter().map(Sample::bound_kb).max().unwrap_or(0),
+        dump_peak_kb: dumps.iter().map(|s| s.children_kb).max().unwrap_or(0),
         ok,
         note,
         lookups,

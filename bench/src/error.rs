@@ -32,14 +32,8 @@ pub enum BenchError {
         #[source]
         source: serde_json::Error,
     },
-    #[error(
-        "{services} Services x {endpoints} endpoints do not fit the bench's address plan (at most {max} endpoints in 10.244.0.0/16)"
-    )]
-    TooLarge {
-        services: usize,
-        endpoints: usize,
-        max: usize,
-    },
+    #[error(transparent)]
+    TooLarge(#[from] crate::workload::TooLarge),
     #[error("cannot install the signal handler that cleans up on Ctrl-C: {0}")]
     Signal(#[source] nix::Error),
     #[error("cannot read resource usage: {0}")]

@@ -10,7 +10,7 @@ mod b4;
 mod cleanup;
 mod cmd;
 mod error;
-mod kp;
+mod memory;
 mod probe;
 mod stats;
 mod table;
@@ -101,6 +101,9 @@ enum Step {
         /// ip:port,... the endpoints kube-proxy should have.
         #[arg(long, value_delimiter = ',')]
         expect: Vec<String>,
+        /// Also sample the resident memory of the step and its children (slows it slightly).
+        #[arg(long)]
+        sample_memory: bool,
     },
     Dump {
         #[arg(long)]
@@ -148,7 +151,7 @@ fn run(cli: Cli) -> Result<(), BenchError> {
                 endpoints,
             };
             let s = w.services()?;
-            let text = crate::kp::generate::render_restore(&s, &w.config(&s));
+            let text = netdiag_agent::kubeproxy::generate::render_restore(&s, &w.config(&s));
             std::io::stdout()
                 .write_all(text.as_bytes())
                 .map_err(BenchError::io("write", "stdout"))
@@ -196,10 +199,12 @@ fn run(cli: Cli) -> Result<(), BenchError> {
                     port,
                     protocol,
                     expect,
+                    sample_memory,
                 } => probe::lookup(
                     &netns,
                     PlanTarget { ip, port, protocol },
                     endpoints(&expect)?,
+                    sample_memory,
                 )?,
                 Step::Dump { backend } => probe::dump(&netns, backend.save())?,
             };

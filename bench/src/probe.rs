@@ -20,18 +20,22 @@ use crate::error::BenchError;
 pub struct Sample {
     /// Wall time of the step alone (not the child's start-up).
     pub ms: f64,
-    /// Peak RSS of the process doing the step, KiB.
+    /// Peak RSS of the process doing the step (VmHWM), KiB.
     pub self_kb: i64,
-    /// Peak RSS of the largest process it waited for (iptables), KiB.
+    /// `ru_maxrss` of the largest process it waited for (iptables), KiB: an upper bound, as it
+    /// includes the step's own memory at the time of the spawn.
     pub children_kb: i64,
+    /// Sampled peak of (step + live children) resident memory, KiB; only on the untimed run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_kb: Option<i64>,
     /// The step gave the right answer (for the lookup: Ok with every expected endpoint).
     pub ok: bool,
     pub note: String,
 }
 
 impl Sample {
-    /// Upper bound of the memory resident at once: the step holds its own while a child runs.
-    pub fn peak_kb(&self) -> i64 {
+    /// Upper bound of the memory resident at once: the step's peak plus the largest child's.
+    pub fn bound_kb(&self) -> i64 {
         self.self_kb + self.children_kb
     }
 }
@@ -39,7 +43,10 @@ impl Sample {
 fn rusage_kb() -> Result<(i64, i64), BenchError> {
     let me = getrusage(UsageWho::RUSAGE_SELF).map_err(BenchError::Rusage)?;
     let kids = getrusage(UsageWho::RUSAGE_CHILDREN).map_err(BenchError::Rusage)?;
-    Ok((me.max_rss(), kids.max_rss()))
+    // VmHWM, not ru_maxrss: a process's ru_maxrss starts at its parent's high-water mark (exec
+    // after vfork), and the parent here holds the whole rendered rule set.
+    let own = crate::memory::status_kb("self", "VmHWM:").unwrap_or(me.max_rss());
+    Ok((own, kids.max_rss()))
 }
 
 /// In the child: the agent's ServiceRules step for `target`, inside `netns`.
@@ -47,13 +54,20 @@ pub fn lookup(
     netns: &Path,
     target: PlanTarget,
     expected: Vec<Endpoint>,
+    sample_memory: bool,
 ) -> Result<Sample, BenchError> {
     let want = expected.len();
+    let sampler = if sample_memory {
+        crate::memory::Sampler::start()
+    } else {
+        None
+    };
     let (elapsed, hop) = netdiag_agent::netns::run_in(netns, move || {
         let t = Instant::now();
-        let hop = crate::kp::service_rules("bench", &target, &expected);
+        let hop = netdiag_agent::kubeproxy::service_rules("bench", &target, &expected);
         (t.elapsed(), hop)
     })?;
+    let sampled_kb = sampler.and_then(crate::memory::Sampler::stop);
     let (self_kb, children_kb) = rusage_kb()?;
     let found = match &hop.details {
         Some(HopDetail::ServiceRules(d)) => Some((d.endpoints.len(), d.backend.clone())),
@@ -68,6 +82,7 @@ pub fn lookup(
         ms: elapsed.as_secs_f64() * 1e3,
         self_kb,
         children_kb,
+        sampled_kb,
         ok,
         note,
     })
@@ -96,6 +111,7 @@ pub fn dump(netns: &Path, save: &'static str) -> Result<Sample, BenchError> {
         ms: elapsed.as_secs_f64() * 1e3,
         self_kb,
         children_kb,
+        sampled_kb: None,
         ok: true,
         note: String::new(),
     })

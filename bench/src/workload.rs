@@ -4,19 +4,29 @@
 //! The mix covers the rule shapes kube-proxy writes: named and unnamed ports, TCP and UDP, a second
 //! port on some Services, ClientIP affinity, NodePorts, externalTrafficPolicy=Local and
 //! internalTrafficPolicy=Local. It is a pure function of (N, M), so every run loads the same rules.
+//!
+//! Also compiled into the agent's criterion bench (`agent/benches/parse_walk.rs`, via `#[path]`),
+//! so the crate-local items it uses stay limited to the agent's and crds' public APIs.
 
 use std::net::Ipv4Addr;
 
-use crate::kp::generate::{GenConfig, GenPort, GenService};
+use netdiag_agent::kubeproxy::generate::{GenConfig, GenPort, GenService};
 use netdiag_crds::{Endpoint, PlanTarget, Protocol};
-
-use crate::error::BenchError;
 
 /// Endpoints live in 10.244.0.0/16 (the cluster CIDR), 250 per /24: this many fit.
 const MAX_ENDPOINTS: usize = 250 * 256;
 /// The node-local pod range: endpoints here count as local to the bench's node.
 const LOCAL_OCTET: u8 = 0;
 const TARGET_PORT: u16 = 8080;
+
+/// The workload does not fit the address plan.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{} Services x {} endpoints do not fit the bench's address plan (at most {MAX_ENDPOINTS} endpoints in 10.244.0.0/16)",
+    .0.services,
+    .0.endpoints
+)]
+pub struct TooLarge(pub Workload);
 
 /// N Services x M endpoints.
 #[derive(Clone, Copy, Debug)]
@@ -39,14 +49,10 @@ fn cluster_ip(i: usize) -> Ipv4Addr {
 
 impl Workload {
     /// The Services, in the generator's input shape.
-    pub fn services(self) -> Result<Vec<GenService>, BenchError> {
+    pub fn services(self) -> Result<Vec<GenService>, TooLarge> {
         let total = self.services.saturating_mul(self.endpoints.max(1));
         if total > MAX_ENDPOINTS || self.services > (1 << 20) {
-            return Err(BenchError::TooLarge {
-                services: self.services,
-                endpoints: self.endpoints,
-                max: MAX_ENDPOINTS,
-            });
+            return Err(TooLarge(self));
         }
         let mut next_node_port: u16 = 30000;
         let mut out = Vec::with_capacity(self.services);
