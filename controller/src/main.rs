@@ -45,11 +45,11 @@ enum Command {
     RenderAgentPod(RenderArgs),
 }
 
-#[derive(clap::Args, Debug, Default)]
+#[derive(clap::Args, Debug)]
 struct RunArgs {
     /// Where to serve /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
-    metrics_addr: Option<SocketAddr>,
+    metrics_addr: SocketAddr,
     /// Log as JSON lines.
     #[arg(long, env = "NETDIAG_LOG_JSON")]
     log_json: bool,
@@ -105,8 +105,17 @@ fn hostname() -> Option<String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+    let mut cli = Cli::parse();
+    if cli.command.is_none() {
+        // `run` is the default: parse again with it, so its flags and env vars apply.
+        let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        argv.insert(1.min(argv.len()), "run".into());
+        cli = Cli::parse_from(argv);
+    }
+    let Some(command) = cli.command else {
+        return ExitCode::FAILURE;
+    };
+    match command {
         Command::RenderAgentPod(args) => {
             let role = match args.role {
                 Role::Source => PlanRole::Source,
@@ -146,9 +155,7 @@ async fn main() -> ExitCode {
                 agent: agent_settings(&cli.common),
                 cluster_domain: cli.common.cluster_domain.clone(),
             };
-            let addr = args
-                .metrics_addr
-                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080)));
+            let addr = args.metrics_addr;
             tracing::info!(image = %settings.agent.image, namespace = %settings.agent.namespace, "starting");
             match runner::run(client, settings, addr, identity).await {
                 Ok(()) => ExitCode::SUCCESS,
