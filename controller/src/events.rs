@@ -29,8 +29,9 @@ fn finished(s: &NetProbeStatus) -> bool {
 pub fn transition(prev: &NetProbeStatus, next: &NetProbeStatus) -> Vec<ProbeEvent> {
     let mut out = Vec::new();
     let same_generation = prev.observed_generation == next.observed_generation;
+    let run_began = prev.phase != Some(Phase::Running) || !same_generation;
     if next.phase == Some(Phase::Running)
-        && prev.phase != Some(Phase::Running)
+        && run_began
         && !(same_generation && prev.completion_time.is_some())
     {
         out.push(ProbeEvent {

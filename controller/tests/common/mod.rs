@@ -1,6 +1,8 @@
 //! Fixtures and builders shared by the controller's tests.
 #![allow(dead_code)]
 
+pub mod verifier;
+
 use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::{Pod, Service};
