@@ -49,16 +49,18 @@ pub fn judge(
             detail.flags = e.flags();
             chosen = e.dnat_target().map(endpoint);
             detail.chosen_endpoint = chosen.clone();
-            let state = e.state().map(|s| format!(" {s}")).unwrap_or_default();
+            // The hop's name is the flow already; the detail says what became of it.
             let nat = match e.dnat_target() {
-                Some(to) => format!(", DNAT to {to}"),
-                None => ", not DNAT'd".to_string(),
+                Some(to) => format!("DNAT to {to}"),
+                None => "not DNAT'd".to_string(),
             };
-            let snat = e
-                .snat_source()
-                .map(|s| format!(", SNAT to {s}"))
-                .unwrap_or_default();
-            line = format!("{}{state}{nat}{snat}", e.original);
+            line = e
+                .state()
+                .into_iter()
+                .chain(Some(nat))
+                .chain(e.snat_source().map(|s| format!("SNAT to {s}")))
+                .collect::<Vec<_>>()
+                .join(", ");
             if e.seen_reply() {
                 (verdict, reason) = (Verdict::Ok, None);
             } else {
@@ -79,8 +81,7 @@ pub fn judge(
                 None => "not DNAT'd".to_string(),
             };
             line = format!(
-                "{} {nat}; the entry is already gone: the kernel deletes it when the only answer is a RST (connection refused)",
-                e.original
+                "{nat}; the entry is already gone: the kernel deletes it when the only answer is a RST (connection refused)"
             );
             (verdict, reason) = (Verdict::Ok, None);
         }
@@ -219,6 +220,29 @@ mod tests {
             hop.detail
         );
         assert!(chosen.is_some());
+    }
+
+    #[test]
+    fn an_entry_seen_only_as_an_event_still_names_the_endpoint() {
+        let entry = decode(&established_attrs()).unwrap();
+        let (hop, chosen) = judge(
+            "n",
+            Protocol::TCP,
+            src(),
+            vip(),
+            &Found::Gone(entry),
+            &quiet(),
+        );
+        assert_eq!((hop.verdict, hop.reason.as_deref()), (Verdict::Ok, None));
+        let to = chosen.expect("DNAT target from the event");
+        assert_eq!(to.to_string(), "10.244.2.7:8080");
+        assert!(
+            hop.detail
+                .starts_with("DNAT to 10.244.2.7:8080; the entry is already gone"),
+            "{}",
+            hop.detail
+        );
+        assert_eq!(ct(&hop).chosen_endpoint, Some(to));
     }
 
     #[test]
