@@ -80,7 +80,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Trace(args) => {
             let mut progress: Box<dyn progress::Progress> = if std::io::stderr().is_terminal() {
-                Box::new(progress::Terminal::new())
+                Box::new(progress::Terminal::default())
             } else {
                 Box::new(progress::Quiet)
             };
@@ -181,13 +181,17 @@ async fn run(cli: Cli) -> Result<u8, Error> {
 }
 
 async fn get_one(api: &Api<NetProbe>, name: &str, ns: &str) -> Result<NetProbe, Error> {
-    api.get_opt(name)
+    // Not `get_opt`: it turns every 404 into None, and a 404 without a name in it means the
+    // CRD is missing, which deserves its own advice.
+    api.get(name)
         .await
-        .map_err(|e| error::api("get", "netprobes", Some(ns), e))?
-        .ok_or_else(|| Error::NotFound {
-            kind: "NetProbe",
-            name: name.into(),
-            namespace: ns.into(),
-            hint: format!("; list them with `kubectl netdiag get -n {ns}`"),
+        .map_err(|e| match error::api("get", "netprobes", Some(ns), e) {
+            Error::Api { source, .. } if error::is_not_found(&source) => Error::NotFound {
+                kind: "NetProbe",
+                name: name.into(),
+                namespace: ns.into(),
+                hint: format!("; list them with `kubectl netdiag get -n {ns}`"),
+            },
+            other => other,
         })
 }

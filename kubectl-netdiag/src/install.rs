@@ -142,7 +142,7 @@ pub async fn apply(ctx: &Ctx, objects: &[Value], dry_run: bool) -> Result<Vec<St
         let (api, name, ns) = api_for(ctx, o);
         api.patch(&name, &pp, &Patch::Apply(o))
             .await
-            .map_err(|e| error::api("apply", resource_word(o), ns.as_deref(), e))?;
+            .map_err(|e| error::api("patch", resource_word(o), ns.as_deref(), e))?;
         let suffix = if dry_run { " (server dry run)" } else { "" };
         lines.push(format!("{} serverside-applied{suffix}", describe(o)));
     }

@@ -51,14 +51,9 @@ pub fn line(probe: &NetProbe, elapsed: Duration) -> String {
 }
 
 /// Progress on a terminal: the line is redrawn in place on stderr.
+#[derive(Default)]
 pub struct Terminal {
     drawn: bool,
-}
-
-impl Terminal {
-    pub fn new() -> Self {
-        Terminal { drawn: false }
-    }
 }
 
 impl Progress for Terminal {
