@@ -54,6 +54,9 @@ enum Cmd {
         runs: usize,
         #[arg(long, value_delimiter = ',', default_value = "nft,legacy")]
         backends: Vec<Backend>,
+        /// Seconds of full dumps per row after which the dump is not repeated (at least one).
+        #[arg(long, default_value_t = 20.0)]
+        dump_budget: f64,
         #[arg(long)]
         out: PathBuf,
     },
@@ -161,6 +164,7 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             endpoints,
             runs,
             backends,
+            dump_budget,
             out,
         } => {
             mkdir(&out)?;
@@ -170,6 +174,7 @@ fn run(cli: Cli) -> Result<(), BenchError> {
                 endpoints,
                 runs,
                 backends,
+                dump_budget_ms: dump_budget * 1e3,
                 out: out.clone(),
             };
             write_json(&out, "b1.json", &b1::run(&cfg)?)

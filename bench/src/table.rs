@@ -125,12 +125,14 @@ fn b1_rows(r: &Results, rows: &mut Vec<[String; 4]>) -> Option<(usize, f64)> {
     let mut legacy = None;
     for row in b1 {
         let what = format!(
-            "{} {}x{}: lookup {:.0} ms / save {:.0} ms = {:.3}, peak {:.1} MB (bound {:.1}; save {:.0} MB)",
+            "{} {}x{}: lookup {:.0} ms (n={}) / save {:.0} ms (n={}) = {:.3}, peak {:.1} MB (bound {:.1}; save {:.0} MB)",
             row.backend.as_str(),
             row.services,
             row.endpoints,
             row.lookup_ms,
+            row.lookups.len(),
             row.dump_ms,
+            row.dumps.len(),
             row.ratio,
             mb(row.lookup_peak_kb),
             mb(row.lookup_bound_kb),
