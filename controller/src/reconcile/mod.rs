@@ -9,6 +9,8 @@
 //! generation, run number) and named deterministically, so a restarted controller adopts them
 //! and never starts duplicates.
 
+mod progress;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,13 +20,10 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::Recorder;
 use kube::{Api, Client, ResourceExt};
-use netdiag_crds::merge::merge;
-use netdiag_crds::{
-    NetProbe, NetProbeStatus, NodeReport, NodeRun, PROBE_LABEL, PlanRole, TargetRef,
-};
+use netdiag_crds::{NetProbe, NetProbeStatus, NodeRun, PROBE_LABEL, PlanRole};
 use tracing::Instrument;
 
-use crate::collect::{self, CollectError, PodOutcome};
+use crate::collect::{self, CollectError};
 use crate::events;
 use crate::metrics::Metrics;
 use crate::plan::{self, NodePlan};
@@ -416,215 +415,6 @@ impl Run<'_> {
         }
         Ok(())
     }
-
-    /// A run under way: look at its pods and move it on.
-    async fn proceed(&self, start: Timestamp) -> Result<Action, ReconcileError> {
-        let spec = match self.validate(Some(start)).await? {
-            Ok(s) => s,
-            Err(action) => return Ok(action),
-        };
-        let pods = self.run_pods().await?;
-        let timeout = spec.timeout_seconds();
-        let deadline = start + jiff::SignedDuration::from_secs(timeout + DEADLINE_GRACE_SECONDS);
-        let past_deadline = self.now >= deadline;
-        let source = pods.iter().find(|p| role_of(p) == Some(PlanRole::Source));
-        let Some(source) = source else {
-            if past_deadline {
-                let failure = Failure {
-                    reason: "AgentPodLost",
-                    message: "the source agent pod disappeared before it reported".into(),
-                    reachable: None,
-                    counts_as_run: true,
-                };
-                self.fail(&failure, Vec::new(), Some(start), &pods).await?;
-                return Ok(self.after_finish());
-            }
-            // Never created, or deleted by someone: plan and create it again.
-            return self.start(Some(start)).await;
-        };
-        let outcomes: Vec<(&Pod, PodOutcome)> = ordered(&pods, source)
-            .into_iter()
-            .map(|p| (p, collect::pod_outcome(p)))
-            .collect();
-        let in_progress = outcomes
-            .iter()
-            .any(|(_, o)| matches!(o, PodOutcome::InProgress { .. }));
-        if in_progress {
-            if past_deadline {
-                // The first stuck pod, source first, names the reason.
-                let (pod, outcome) = outcomes
-                    .iter()
-                    .find(|(_, o)| matches!(o, PodOutcome::InProgress { .. }))
-                    .map(|(p, o)| (*p, o))
-                    .unwrap_or((source, &PodOutcome::Succeeded));
-                let (reason, message) = collect::stuck_reason(&pod.name_any(), outcome, timeout);
-                let failure = Failure {
-                    reason,
-                    message,
-                    reachable: None,
-                    counts_as_run: true,
-                };
-                self.fail(&failure, node_runs(&outcomes), Some(start), &pods)
-                    .await?;
-                return Ok(self.after_finish());
-            }
-            let nodes = node_runs(&outcomes);
-            if nodes != self.status.nodes {
-                let next = status::running(&self.input(), start, nodes);
-                self.apply(&next).await?;
-            }
-            let left = Duration::try_from(deadline.duration_since(self.now)).unwrap_or(POLL);
-            return Ok(Action::requeue(left.clamp(Duration::from_secs(1), POLL)));
-        }
-        // Every pod of the run has ended.
-        let (_, source_outcome) = &outcomes[0];
-        let source_report = match source_outcome {
-            PodOutcome::Failed { reason, message } => {
-                let detail = collect::read_log(&self.pods, &source.name_any())
-                    .await
-                    .map(|l| collect::failure_line(&l))
-                    .unwrap_or_default();
-                let message = if detail.is_empty() {
-                    message.clone()
-                } else {
-                    format!("{message}; {detail}")
-                };
-                let failure = Failure {
-                    reason,
-                    message,
-                    reachable: None,
-                    counts_as_run: true,
-                };
-                self.fail(&failure, node_runs(&outcomes), Some(start), &pods)
-                    .await?;
-                return Ok(self.after_finish());
-            }
-            _ => match collect::read_report(&self.pods, &source.name_any()).await {
-                Ok(r) => r,
-                Err(CollectError::Log { pod, source }) => {
-                    return Err(CollectError::Log { pod, source }.into());
-                }
-                Err(e) => {
-                    let failure = Failure {
-                        reason: e.reason(),
-                        message: e.to_string(),
-                        reachable: None,
-                        counts_as_run: true,
-                    };
-                    self.fail(&failure, node_runs(&outcomes), Some(start), &pods)
-                        .await?;
-                    return Ok(self.after_finish());
-                }
-            },
-        };
-        self.observe_pod(source, PlanRole::Source);
-        let endpoint_pod = pods.iter().find(|p| role_of(p) == Some(PlanRole::Endpoint));
-        if endpoint_pod.is_none()
-            && matches!(self.probe.spec.target.kind(), Some(TargetRef::Service(_)))
-            && let Some(action) = self
-                .second_step(&spec, &source_report, start, timeout, &outcomes)
-                .await?
-        {
-            return Ok(action);
-        }
-        let mut reports = vec![source_report];
-        let mut nodes = node_runs(&outcomes);
-        if let Some(ep) = endpoint_pod {
-            self.observe_pod(ep, PlanRole::Endpoint);
-            match collect::pod_outcome(ep) {
-                PodOutcome::Succeeded => {
-                    match collect::read_report(&self.pods, &ep.name_any()).await {
-                        Ok(r) => reports.push(r),
-                        Err(CollectError::Log { pod, source }) => {
-                            return Err(CollectError::Log { pod, source }.into());
-                        }
-                        Err(e) => note(&mut nodes, &ep.name_any(), e.to_string()),
-                    }
-                }
-                PodOutcome::Failed { message, .. } => note(&mut nodes, &ep.name_any(), message),
-                PodOutcome::InProgress { .. } => {}
-            }
-        }
-        self.complete(&reports, nodes, start, &pods).await
-    }
-
-    /// Plan and start the endpoint run once the source report names the endpoint. `None` when
-    /// there is nothing to start and the run can complete.
-    async fn second_step(
-        &self,
-        spec: &ValidSpec,
-        source_report: &NodeReport,
-        start: Timestamp,
-        timeout: i64,
-        outcomes: &[(&Pod, PodOutcome)],
-    ) -> Result<Option<Action>, ReconcileError> {
-        let resolved = match resolve::resolve(
-            &self.ctx.client,
-            &self.id.namespace,
-            spec,
-            &self.ctx.settings.cluster_domain,
-        )
-        .await
-        {
-            Ok(r) => r,
-            // The Service changed under the run: complete with the source node's answer.
-            Err(e) if e.is_terminal() => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let p = match plan::endpoint_step(spec, &resolved, source_report) {
-            Ok(p) => p,
-            Err(why) => {
-                tracing::debug!(why = why.as_str(), "no endpoint run");
-                return Ok(None);
-            }
-        };
-        let used = self.now.duration_since(start).as_secs();
-        let name = self.create_pod(&p, (timeout - used).max(1)).await?;
-        let mut nodes = node_runs(outcomes);
-        nodes.push(NodeRun {
-            name: p.node.clone(),
-            agent_pod: Some(name),
-            phase: Some("Pending".into()),
-            message: None,
-        });
-        let next = status::running(&self.input(), start, nodes);
-        self.apply(&next).await?;
-        Ok(Some(Action::requeue(POLL)))
-    }
-
-    fn observe_pod(&self, pod: &Pod, role: PlanRole) {
-        if let Some(created) = pod.metadata.creation_timestamp.as_ref() {
-            let secs = self.now.duration_since(created.0).as_secs_f64().max(0.0);
-            self.ctx.metrics.agent_pod_ran(pod::role_str(role), secs);
-        }
-    }
-
-    /// Merge, write the status, then delete the run's pods.
-    async fn complete(
-        &self,
-        reports: &[NodeReport],
-        nodes: Vec<NodeRun>,
-        start: Timestamp,
-        pods: &[Pod],
-    ) -> Result<Action, ReconcileError> {
-        let target = self.probe.spec.target.display(&self.id.namespace);
-        let path = merge(reports, &self.source_display(), &target);
-        let next = status::completed(&self.input(), &path, nodes, Some(start));
-        self.apply(&next).await?;
-        let result = match next.condition(status::REACHABLE).map(|c| c.status.as_str()) {
-            Some("True") => "reachable",
-            Some("False") => "unreachable",
-            _ => "unknown",
-        };
-        self.ctx.metrics.run_finished(result);
-        if let Some(f) = &path.first_failure {
-            self.ctx.metrics.failure("PathFailure", f.hop.as_str());
-        }
-        for p in pods {
-            self.delete_pod(&p.name_any()).await?;
-        }
-        Ok(self.after_finish())
-    }
 }
 
 /// The role label of an agent pod.
@@ -633,43 +423,5 @@ pub fn role_of(pod: &Pod) -> Option<PlanRole> {
         Some("source") => Some(PlanRole::Source),
         Some("endpoint") => Some(PlanRole::Endpoint),
         _ => None,
-    }
-}
-
-/// The source pod first, then the others.
-fn ordered<'a>(pods: &'a [Pod], source: &'a Pod) -> Vec<&'a Pod> {
-    let mut out = vec![source];
-    out.extend(pods.iter().filter(|p| p.name_any() != source.name_any()));
-    out
-}
-
-fn node_runs(outcomes: &[(&Pod, PodOutcome)]) -> Vec<NodeRun> {
-    outcomes
-        .iter()
-        .map(|(p, o)| NodeRun {
-            name: p
-                .spec
-                .as_ref()
-                .and_then(|s| s.node_name.clone())
-                .unwrap_or_default(),
-            agent_pod: Some(p.name_any()),
-            phase: Some(o.phase().to_string()),
-            message: match o {
-                PodOutcome::InProgress {
-                    why: Some((_, m)), ..
-                } => Some(m.clone()),
-                PodOutcome::Failed { message, .. } => Some(message.clone()),
-                _ => None,
-            },
-        })
-        .collect()
-}
-
-fn note(nodes: &mut [NodeRun], pod: &str, message: String) {
-    if let Some(n) = nodes
-        .iter_mut()
-        .find(|n| n.agent_pod.as_deref() == Some(pod))
-    {
-        n.message = Some(message);
     }
 }

@@ -1,0 +1,321 @@
+//! API objects -> resolved facts (pure, no client required), tested with YAML fixtures.
+
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use netdiag_crds::{DnsServer, PortRef, Protocol, TargetRef};
+
+use super::{ReadyEndpoint, ResolveError, ResolvedPod, ResolvedService, SourcePod};
+use crate::spec::ValidSpec;
+
+fn phase_of(pod: &Pod) -> String {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_else(|| "Unknown".to_string())
+}
+
+fn is_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// The source pod's facts (pure). `pod` is `None` when the API said 404.
+pub fn source_from_pod(
+    namespace: &str,
+    name: &str,
+    pod: Option<&Pod>,
+) -> Result<SourcePod, ResolveError> {
+    let (ns, n) = (namespace.to_string(), name.to_string());
+    let Some(pod) = pod else {
+        return Err(ResolveError::SourcePodNotFound {
+            namespace: ns,
+            name: n,
+        });
+    };
+    let phase = phase_of(pod);
+    if phase != "Running" {
+        return Err(ResolveError::SourcePodNotRunning {
+            namespace: ns,
+            name: n,
+            phase,
+        });
+    }
+    let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip.clone()) else {
+        return Err(ResolveError::SourcePodNoIp {
+            namespace: ns,
+            name: n,
+        });
+    };
+    let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else {
+        return Err(ResolveError::SourcePodNoNode {
+            namespace: ns,
+            name: n,
+        });
+    };
+    Ok(SourcePod {
+        ready: is_ready(pod),
+        namespace: ns,
+        name: n,
+        ip,
+        node,
+    })
+}
+
+fn protocol_of(p: Option<&str>) -> Protocol {
+    match p {
+        Some("UDP") => Protocol::UDP,
+        _ => Protocol::TCP,
+    }
+}
+
+/// A Service target's facts (pure): the port chosen by number or name, and the ready endpoints
+/// of that port from the Service's EndpointSlices (which already carry the resolved targetPort,
+/// named container ports included).
+pub fn service_from(
+    namespace: &str,
+    name: &str,
+    service: Option<&Service>,
+    slices: &[EndpointSlice],
+    port: Option<&PortRef>,
+) -> Result<ResolvedService, ResolveError> {
+    let (ns, n) = (namespace.to_string(), name.to_string());
+    let Some(svc) = service else {
+        return Err(ResolveError::ServiceNotFound {
+            namespace: ns,
+            name: n,
+        });
+    };
+    let spec = svc.spec.clone().unwrap_or_default();
+    let kind = spec
+        .type_
+        .clone()
+        .unwrap_or_else(|| "ClusterIP".to_string());
+    let cluster_ip = match spec.cluster_ip.as_deref() {
+        Some("None") => {
+            return Err(ResolveError::HeadlessService {
+                namespace: ns,
+                name: n,
+            });
+        }
+        Some(ip) if !ip.is_empty() && kind != "ExternalName" => ip.to_string(),
+        _ => {
+            return Err(ResolveError::NoClusterIp {
+                namespace: ns,
+                name: n,
+                kind,
+            });
+        }
+    };
+    let ports = spec.ports.unwrap_or_default();
+    let known = ports
+        .iter()
+        .map(|p| match &p.name {
+            Some(name) if !name.is_empty() => format!("{name} ({})", p.port),
+            _ => p.port.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let chosen = match port {
+        Some(PortRef::Number(num)) => {
+            ports
+                .iter()
+                .find(|p| p.port == *num)
+                .ok_or_else(|| ResolveError::UnknownPort {
+                    namespace: ns.clone(),
+                    name: n.clone(),
+                    port: *num,
+                    known: known.clone(),
+                })?
+        }
+        Some(PortRef::Name(pname)) => ports
+            .iter()
+            .find(|p| p.name.as_deref() == Some(pname.as_str()))
+            .ok_or_else(|| ResolveError::UnknownPortName {
+                namespace: ns.clone(),
+                name: n.clone(),
+                port: pname.clone(),
+                known: known.clone(),
+            })?,
+        None => match ports.as_slice() {
+            [one] => one,
+            _ => {
+                return Err(ResolveError::AmbiguousPort {
+                    namespace: ns,
+                    name: n,
+                    count: ports.len(),
+                    known,
+                });
+            }
+        },
+    };
+    let port_name = chosen.name.clone().unwrap_or_default();
+    let protocol = protocol_of(chosen.protocol.as_deref());
+    let svc_port = u16::try_from(chosen.port).map_err(|_| ResolveError::UnknownPort {
+        namespace: ns.clone(),
+        name: n.clone(),
+        port: chosen.port,
+        known: known.clone(),
+    })?;
+    let mut endpoints: Vec<ReadyEndpoint> = Vec::new();
+    for slice in slices {
+        if slice.address_type != "IPv4" {
+            continue;
+        }
+        // The slice's port entry for this Service port: EndpointSlices name it like the
+        // Service port ("" or absent for a single unnamed port).
+        let Some(ep_port) = slice.ports.as_ref().and_then(|ps| {
+            ps.iter()
+                .find(|p| p.name.clone().unwrap_or_default() == port_name)
+                .and_then(|p| p.port)
+                .and_then(|p| u16::try_from(p).ok())
+        }) else {
+            continue;
+        };
+        for ep in &slice.endpoints {
+            // A nil `ready` means unknown, which consumers treat as ready (API docs).
+            let ready = ep.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
+            if !ready {
+                continue;
+            }
+            for ip in &ep.addresses {
+                let e = ReadyEndpoint {
+                    ip: ip.clone(),
+                    port: ep_port,
+                    node: ep.node_name.clone(),
+                };
+                if !endpoints.contains(&e) {
+                    endpoints.push(e);
+                }
+            }
+        }
+    }
+    if endpoints.is_empty() {
+        return Err(ResolveError::NoReadyEndpoints {
+            namespace: ns,
+            name: n,
+            port: if port_name.is_empty() {
+                svc_port.to_string()
+            } else {
+                port_name
+            },
+        });
+    }
+    endpoints.sort_by(|a, b| (&a.ip, a.port).cmp(&(&b.ip, b.port)));
+    Ok(ResolvedService {
+        namespace: ns,
+        name: n,
+        cluster_ip,
+        port: svc_port,
+        port_name,
+        protocol,
+        endpoints,
+    })
+}
+
+/// A pod target's facts (pure): its IP, node, and the port by number or container port name.
+pub fn pod_target_from(
+    namespace: &str,
+    name: &str,
+    pod: Option<&Pod>,
+    port: &PortRef,
+) -> Result<ResolvedPod, ResolveError> {
+    let (ns, n) = (namespace.to_string(), name.to_string());
+    let Some(pod) = pod else {
+        return Err(ResolveError::TargetPodNotFound {
+            namespace: ns,
+            name: n,
+        });
+    };
+    let phase = phase_of(pod);
+    if phase != "Running" {
+        return Err(ResolveError::TargetPodNotRunning {
+            namespace: ns,
+            name: n,
+            phase,
+        });
+    }
+    let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
+    let (Some(ip), Some(node)) = (ip, node) else {
+        return Err(ResolveError::TargetPodNotPlaced {
+            namespace: ns,
+            name: n,
+        });
+    };
+    let container_ports: Vec<_> = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter())
+        .flat_map(|c| c.ports.iter().flatten())
+        .collect();
+    let (port, protocol) = match port {
+        PortRef::Number(num) => {
+            let declared = container_ports.iter().find(|p| p.container_port == *num);
+            (
+                *num,
+                protocol_of(declared.and_then(|p| p.protocol.as_deref())),
+            )
+        }
+        PortRef::Name(pname) => {
+            let p = container_ports
+                .iter()
+                .find(|p| p.name.as_deref() == Some(pname.as_str()))
+                .ok_or_else(|| ResolveError::UnknownContainerPort {
+                    namespace: ns.clone(),
+                    name: n.clone(),
+                    port: pname.clone(),
+                })?;
+            (p.container_port, protocol_of(p.protocol.as_deref()))
+        }
+    };
+    let port = u16::try_from(port).map_err(|_| ResolveError::UnknownContainerPort {
+        namespace: ns.clone(),
+        name: n.clone(),
+        port: port.to_string(),
+    })?;
+    Ok(ResolvedPod {
+        namespace: ns,
+        name: n,
+        ip,
+        node,
+        port,
+        protocol,
+    })
+}
+
+/// The kube-dns Service as a DNS server for the agent (pure); `None` when it is absent or has
+/// no ClusterIP (the agent still asks the pod's own nameservers).
+pub fn kube_dns_from(service: Option<&Service>) -> Option<DnsServer> {
+    let ip = service?.spec.as_ref()?.cluster_ip.clone()?;
+    if ip.is_empty() || ip == "None" {
+        return None;
+    }
+    Some(DnsServer {
+        address: ip,
+        role: "kube-dns".to_string(),
+    })
+}
+
+/// The name the source pod resolves: `spec.dnsName`, the DNS target, or for a Service target
+/// its cluster-local name.
+pub fn dns_name_for(
+    spec: &ValidSpec,
+    probe_namespace: &str,
+    cluster_domain: &str,
+) -> Option<String> {
+    let spec = spec.get();
+    if let Some(n) = &spec.dns_name {
+        return Some(n.clone());
+    }
+    match spec.target.kind()? {
+        TargetRef::Dns(d) => Some(d.name.clone()),
+        TargetRef::Service(s) => Some(format!(
+            "{}.{}.svc.{cluster_domain}",
+            s.name,
+            s.namespace.as_deref().unwrap_or(probe_namespace)
+        )),
+        _ => None,
+    }
+}
