@@ -28,6 +28,10 @@ pub enum RunError {
     Http(#[from] HttpError),
     #[error(transparent)]
     Leader(#[from] LeaderError),
+    #[error(
+        "the leader election stopped (see the errors before this); exiting so the pod restarts"
+    )]
+    ElectionEnded,
 }
 
 /// The NetProbe an agent pod works for, from its annotations (owner references cannot cross
@@ -39,20 +43,26 @@ pub fn probe_of(pod: &Pod) -> Option<ObjectRef<NetProbe>> {
 }
 
 /// Resolves when `flag` becomes `want` (or its sender is gone).
-async fn until(mut flag: watch::Receiver<bool>, want: bool) {
-    let _ = flag.wait_for(|v| *v == want).await;
+async fn until(flag: watch::Receiver<bool>, want: bool) {
+    became(flag, want).await;
 }
 
-/// Run the controller while this replica leads, until `shutdown` becomes true.
+/// Whether `flag` became `want`; false when its sender is gone (the election task ended).
+async fn became(mut flag: watch::Receiver<bool>, want: bool) -> bool {
+    flag.wait_for(|v| *v == want).await.is_ok()
+}
+
+/// Run the controller while this replica leads, until `shutdown` becomes true. Returns false
+/// when the election itself ended: leadership can no longer be known, so nothing may act.
 async fn lead(
     ctx: Arc<Context>,
     is_leader: watch::Receiver<bool>,
     shutdown: watch::Receiver<bool>,
-) {
+) -> bool {
     loop {
         tokio::select! {
-            _ = until(shutdown.clone(), true) => return,
-            _ = until(is_leader.clone(), true) => {}
+            _ = until(shutdown.clone(), true) => return true,
+            won = became(is_leader.clone(), true) => if !won { return false },
         }
         tracing::info!("leading: starting the NetProbe controller");
         let probes: Api<NetProbe> = Api::all(ctx.client.clone());
@@ -87,7 +97,7 @@ async fn lead(
         let _ = gc.await;
         stopper.abort();
         if *shutdown.borrow() {
-            return;
+            return true;
         }
         tracing::warn!("lost leadership: controller stopped, waiting to lead again");
     }
@@ -131,7 +141,7 @@ pub async fn run(
         settings,
         metrics,
     });
-    lead(ctx, election.is_leader.clone(), shutdown_rx).await;
+    let clean = lead(ctx, election.is_leader.clone(), shutdown_rx).await;
     // Dropping the last receiver makes the election task release the lease.
     let leader::Election { is_leader, task } = election;
     drop(is_leader);
@@ -141,6 +151,10 @@ pub async fn run(
             tracing::warn!(error = %e, "releasing the lease failed; it expires on its own")
         }
         Err(e) => tracing::warn!(error = %e, "the election task ended abnormally"),
+    }
+    if !clean {
+        server.abort();
+        return Err(RunError::ElectionEnded);
     }
     if let Err(e) = server.await {
         tracing::warn!(error = %e, "the HTTP server task ended abnormally");

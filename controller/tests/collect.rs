@@ -172,3 +172,27 @@ fn garbage_is_a_pod_whose_probe_is_gone_replaced_outdated_or_already_read() {
     assert!(belongs_to_run(&labelled("u", "2", "4"), 2, 4));
     assert!(!belongs_to_run(&labelled("u", "2", "3"), 2, 4));
 }
+
+#[test]
+fn an_agent_pod_maps_back_to_its_netprobe_across_namespaces() {
+    let mut pod = labelled("u", "1", "1");
+    assert_eq!(
+        netdiag_controller::runner::probe_of(&pod),
+        None,
+        "no annotations: not ours"
+    );
+    pod.metadata.annotations = Some(
+        [
+            ("netdiag.dev/probe-namespace", "shop"),
+            ("netdiag.dev/probe-name", "cart-check"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+    );
+    let r = netdiag_controller::runner::probe_of(&pod).expect("maps");
+    assert_eq!(
+        (r.name.as_str(), r.namespace.as_deref()),
+        ("cart-check", Some("shop"))
+    );
+}
