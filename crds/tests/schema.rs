@@ -66,7 +66,7 @@ fn the_checked_in_crd_is_what_the_types_generate() {
     let on_disk = std::fs::read_to_string(&path).expect("crds/netprobe.yaml exists");
     assert!(
         generated == on_disk,
-        "crds/netprobe.yaml is stale: run `cargo run -p netdiag-crds --bin crdgen > crds/netprobe.yaml`"
+        "crds/netprobe.yaml is stale: run `cargo run -p netdiag-crds --bin crdgen -- crds/netprobe.yaml config/crd/netprobe.yaml`"
     );
 }
 
