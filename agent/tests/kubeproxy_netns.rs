@@ -16,25 +16,8 @@ use netdiag_agent::kubeproxy::walk::{Entry, walk};
 use netdiag_crds::report::HopDetail;
 use netdiag_crds::{Endpoint, Hop, PlanTarget, Protocol, Verdict};
 
-/// Root is required; under CI its absence is a failure, locally a skip.
 fn root_or_skip() -> bool {
-    // Effective uid from /proc: nix's `user` feature is not enabled in this crate.
-    let euid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(str::to_string))
-        })
-        .unwrap_or_default();
-    if euid == "0" {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("kubeproxy_netns tests need root (network namespaces, iptables) and CI is set");
-    }
-    eprintln!("skipping: not root");
-    false
+    netdiag_agent::lab::exec::root_or_skip("kubeproxy_netns")
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

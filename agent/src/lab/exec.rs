@@ -54,6 +54,20 @@ pub fn is_root() -> bool {
     unsafe { nix::libc::geteuid() == 0 }
 }
 
+/// For tests that need root: true as root; otherwise a skip locally and a panic under CI, where
+/// a skipped data-plane test would hide exactly what the suite is for.
+pub fn root_or_skip(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} needs root (network namespaces, iptables, dnsmasq) and CI is set: run the tests as root"
+    );
+    eprintln!("skipping {test}: not root");
+    false
+}
+
 /// Check we are root and every tool is there; say how to get what is missing.
 pub fn preflight() -> Result<HostTools, LabError> {
     if !is_root() {

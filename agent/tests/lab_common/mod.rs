@@ -14,19 +14,7 @@ use netdiag_agent::lab::LabTools;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// Whether privileged tests can run: as root yes; otherwise skip locally, fail under CI.
-pub fn root_or_skip(test: &str) -> bool {
-    if netdiag_agent::lab::exec::is_root() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{test} needs root (network namespaces, iptables, dnsmasq) and CI is set: run the tests as root"
-        );
-    }
-    eprintln!("skipping {test}: not root");
-    false
-}
+pub use netdiag_agent::lab::exec::root_or_skip;
 
 /// A lab name no other test (or parallel test run) uses: tag + pid + counter, <= 12 chars.
 pub fn unique_name(tag: &str) -> String {

@@ -17,27 +17,7 @@ use netdiag_agent::netns::run_in;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// Whether privileged tests can run: as root yes; otherwise skip locally, fail under CI.
-pub fn root_or_skip(test: &str) -> bool {
-    let euid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(str::to_string))
-        })
-        .unwrap_or_default();
-    if euid == "0" {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{test} needs root (network namespaces, iptables) and CI is set: run the tests as root"
-        );
-    }
-    eprintln!("skipping {test}: not root");
-    false
-}
+pub use netdiag_agent::lab::exec::root_or_skip;
 
 /// Run a command, panicking with its stderr when it fails.
 pub fn run(args: &[&str]) {
