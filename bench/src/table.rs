@@ -157,6 +157,13 @@ fn b1_rows(r: &Results, rows: &mut Vec<[String; 4]>) -> Option<(usize, f64)> {
             "(info)".into()
         };
         rows.push(["B1".into(), what, target.into(), result]);
+        if let Some(ms) = row.prototype_ms {
+            let what = format!(
+                "  same, streamed reader prototype: {ms:.0} ms = {:.3}",
+                ms / row.dump_ms
+            );
+            rows.push(["B1".into(), what, String::new(), "(info)".into()]);
+        }
     }
     legacy
 }
