@@ -45,25 +45,36 @@ enum Listing {
     NoChain,
 }
 
+/// A legacy dump of a large node is tens of MB: a 1 MiB pipe lets the tool write in big
+/// chunks instead of stalling every 64 KiB until the agent has read.
+const PIPE_SIZE: i32 = 1 << 20;
+
 fn run(program: &'static str, args: &[&str]) -> Result<Listing, ReadError> {
     let command = format!("{program} {}", args.join(" "));
-    let out = Command::new(program)
+    let spawn_error = |source: std::io::Error| match source.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound { program },
+        _ => ReadError::Spawn {
+            command: command.clone(),
+            source,
+        },
+    };
+    let child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .output()
-        .map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => ReadError::NotFound { program },
-            _ => ReadError::Spawn {
-                command: command.clone(),
-                source,
-            },
-        })?;
+        .spawn()
+        .map_err(spawn_error)?;
+    if let Some(stdout) = &child.stdout {
+        // Best effort: a smaller pipe is only slower.
+        let _ = nix::fcntl::fcntl(stdout, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+    }
+    let out = child.wait_with_output().map_err(spawn_error)?;
     if out.status.success() {
-        return Ok(Listing::Text(
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        ));
+        // Valid UTF-8 (the normal case) is taken as is: no copy of a dump of tens of MB.
+        let text = String::from_utf8(out.stdout)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        return Ok(Listing::Text(text));
     }
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
     // iptables-nft 1.8.9 calls a missing chain (or table) "incompatible"; older and legacy
