@@ -45,11 +45,7 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
     let hops: Vec<Hop> = hops.into_iter().map(|(_, h)| h.clone()).collect();
     let dns: Vec<DnsResult> = reports.iter().flat_map(|r| r.dns.iter().cloned()).collect();
     let first_failure = first_failure(&hops);
-    let reachable = hops
-        .iter()
-        .rev()
-        .find(|h| h.kind == HopKind::Connect)
-        .map(|h| h.verdict != Verdict::Fail);
+    let reachable = connect_outcome(&hops);
     let chosen_endpoint = reports.iter().find_map(|r| r.chosen_endpoint.clone());
     let summary = summarize(
         &hops,
@@ -67,6 +63,26 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
         chosen_endpoint,
         summary,
     }
+}
+
+/// Whether the path's connect got through: the last Connect hop's verdict, if one ran.
+pub fn connect_outcome(hops: &[Hop]) -> Option<bool> {
+    hops.iter()
+        .rev()
+        .find(|h| h.kind == HopKind::Connect)
+        .map(|h| h.verdict != Verdict::Fail)
+}
+
+/// ` (iptables, 3 endpoints)`: how the Service was balanced, from the ServiceRules hop.
+pub fn rules_summary(hops: &[Hop]) -> Option<String> {
+    hops.iter().find_map(|h| match &h.details {
+        Some(HopDetail::ServiceRules(d)) if !d.endpoints.is_empty() => {
+            let n = d.endpoints.len();
+            let plural = if n == 1 { "" } else { "s" };
+            Some(format!(" ({}, {n} endpoint{plural})", d.mode))
+        }
+        _ => None,
+    })
 }
 
 /// The first hop on the path whose verdict is Fail.
@@ -93,18 +109,7 @@ fn summarize(
     target: &str,
 ) -> String {
     let via = chosen.map(|e| format!(" via {e}")).unwrap_or_default();
-    let rules = hops.iter().find_map(|h| match &h.details {
-        Some(HopDetail::ServiceRules(d)) if !d.endpoints.is_empty() => {
-            let n = d.endpoints.len();
-            Some(format!(
-                " ({}, {n} endpoint{})",
-                d.mode,
-                if n == 1 { "" } else { "s" }
-            ))
-        }
-        _ => None,
-    });
-    let rules = rules.unwrap_or_default();
+    let rules = rules_summary(hops).unwrap_or_default();
     match (reachable, failure) {
         (Some(true), None) => format!("{source} -> {target} reachable{via}{rules}"),
         (None, None) => format!("{source} -> {target}: no failure found"),

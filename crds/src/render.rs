@@ -168,12 +168,7 @@ pub fn reachable(status: &NetProbeStatus) -> Option<bool> {
             _ => {}
         }
     }
-    status
-        .hops
-        .iter()
-        .rev()
-        .find(|h| h.kind == HopKind::Connect)
-        .map(|h| h.verdict != Verdict::Fail)
+    crate::merge::connect_outcome(&status.hops)
 }
 
 /// ` via 10.244.2.7:8080 (iptables, 3 endpoints)`, from the hops' typed details.
@@ -186,17 +181,7 @@ fn via(status: &NetProbeStatus) -> String {
         Some(HopDetail::Connect(c)) if c.ok => Some(c.target.clone()),
         _ => None,
     });
-    let rules = status.hops.iter().find_map(|h| match &h.details {
-        Some(HopDetail::ServiceRules(d)) if !d.endpoints.is_empty() => {
-            let n = d.endpoints.len();
-            Some(format!(
-                " ({}, {n} endpoint{})",
-                d.mode,
-                if n == 1 { "" } else { "s" }
-            ))
-        }
-        _ => None,
-    });
+    let rules = crate::merge::rules_summary(&status.hops);
     match chosen.or(connected) {
         Some(e) => format!(" via {e}{}", rules.unwrap_or_default()),
         None => rules.unwrap_or_default(),
