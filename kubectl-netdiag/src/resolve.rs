@@ -76,48 +76,65 @@ pub async fn source(ctx: &Ctx, src: &SourceArg) -> Result<ResolvedSource, Error>
 }
 
 async fn workload_selector(ctx: &Ctx, src: &SourceArg) -> Result<LabelSelector, Error> {
-    let ns = ctx.namespace.as_str();
-    let c = ctx.client.clone();
-    let not_found = |kind: &'static str, plural: &str| Error::NotFound {
-        kind,
-        name: src.name.clone(),
-        namespace: ns.into(),
-        hint: format!("; list them with `kubectl -n {ns} get {plural}`"),
-    };
     let sel = match src.kind {
-        SourceKind::Deployment => Api::<Deployment>::namespaced(c, ns)
-            .get_opt(&src.name)
-            .await
-            .map_err(|e| error::api("get", "deployments", Some(ns), e))?
-            .ok_or_else(|| not_found("deployment", "deployments"))?
-            .spec
-            .map(|s| s.selector),
-        SourceKind::StatefulSet => Api::<StatefulSet>::namespaced(c, ns)
-            .get_opt(&src.name)
-            .await
-            .map_err(|e| error::api("get", "statefulsets", Some(ns), e))?
-            .ok_or_else(|| not_found("statefulset", "statefulsets"))?
-            .spec
-            .map(|s| s.selector),
-        SourceKind::DaemonSet => Api::<DaemonSet>::namespaced(c, ns)
-            .get_opt(&src.name)
-            .await
-            .map_err(|e| error::api("get", "daemonsets", Some(ns), e))?
-            .ok_or_else(|| not_found("daemonset", "daemonsets"))?
-            .spec
-            .map(|s| s.selector),
-        SourceKind::ReplicaSet => Api::<ReplicaSet>::namespaced(c, ns)
-            .get_opt(&src.name)
-            .await
-            .map_err(|e| error::api("get", "replicasets", Some(ns), e))?
-            .ok_or_else(|| not_found("replicaset", "replicasets"))?
-            .spec
-            .map(|s| s.selector),
+        SourceKind::Deployment => {
+            fetch_selector::<Deployment>(ctx, src, ("deployment", "deployments"), |d| {
+                d.spec.map(|s| s.selector)
+            })
+            .await?
+        }
+        SourceKind::StatefulSet => {
+            fetch_selector::<StatefulSet>(ctx, src, ("statefulset", "statefulsets"), |s| {
+                s.spec.map(|s| s.selector)
+            })
+            .await?
+        }
+        SourceKind::DaemonSet => {
+            fetch_selector::<DaemonSet>(ctx, src, ("daemonset", "daemonsets"), |d| {
+                d.spec.map(|s| s.selector)
+            })
+            .await?
+        }
+        SourceKind::ReplicaSet => {
+            fetch_selector::<ReplicaSet>(ctx, src, ("replicaset", "replicasets"), |r| {
+                r.spec.map(|s| s.selector)
+            })
+            .await?
+        }
         SourceKind::Pod => None,
     };
     sel.ok_or_else(|| Error::NoSelector {
         workload: src.to_string(),
     })
+}
+
+/// Get workload `src` of type `K` and read its pod selector; `(kind, plural)` name it in
+/// messages and RBAC errors, e.g. ("deployment", "deployments").
+async fn fetch_selector<K>(
+    ctx: &Ctx,
+    src: &SourceArg,
+    (kind, plural): (&'static str, &'static str),
+    selector: impl FnOnce(K) -> Option<LabelSelector>,
+) -> Result<Option<LabelSelector>, Error>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let ns = ctx.namespace.as_str();
+    let object = Api::<K>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&src.name)
+        .await
+        .map_err(|e| error::api("get", plural, Some(ns), e))?
+        .ok_or_else(|| Error::NotFound {
+            kind,
+            name: src.name.clone(),
+            namespace: ns.into(),
+            hint: format!("; list them with `kubectl -n {ns} get {plural}`"),
+        })?;
+    Ok(selector(object))
 }
 
 /// Check the target and turn it into the NetProbe's target.
