@@ -89,7 +89,7 @@ fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expec
         "NoServiceRule",
         &[HopKind::Connect],
     );
-    let msg = &t.path.first_failure.as_ref().expect("failure").message;
+    let msg = first_message(&t);
     assert!(
         msg.contains(VIP) && msg.contains("3 ready endpoints"),
         "{msg}"
@@ -132,7 +132,7 @@ fn f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint() {
         "StaleEndpoint",
         &[HopKind::Connect, HopKind::Route],
     );
-    let msg = &t.path.first_failure.as_ref().expect("failure").message;
+    let msg = first_message(&t);
     assert!(
         msg.contains(&format!("{stale}:8080")),
         "the stale endpoint is named: {msg}"
@@ -145,7 +145,7 @@ fn f4_a_silent_nodelocaldns_is_named_while_kube_dns_answers() {
     stop_lab_process(&lab, "nodelocaldns-node-a");
     let t = trace_echo(&lab);
     assert_failure(&t, HopKind::Dns, "DnsServerSilent", &[]);
-    let msg = &t.path.first_failure.as_ref().expect("failure").message;
+    let msg = first_message(&t);
     assert!(
         msg.contains("nodelocaldns at 169.254.25.10 does not answer")
             && msg.contains("kube-dns at 10.96.0.10 does"),
@@ -199,14 +199,7 @@ fn f6_a_host_veth_set_down_fails_the_host_veth() {
         "HostVethDown",
         &[HopKind::Connect, HopKind::Dns],
     );
-    assert!(
-        t.path
-            .first_failure
-            .as_ref()
-            .expect("failure")
-            .message
-            .contains(&veth)
-    );
+    assert!(first_message(&t).contains(&veth));
 }
 
 #[test]
@@ -220,14 +213,7 @@ fn f7_ip_forward_off_on_the_source_node_fails_node_settings() {
         "IpForwardDisabled",
         &[HopKind::Connect, HopKind::Dns],
     );
-    assert!(
-        t.path
-            .first_failure
-            .as_ref()
-            .expect("failure")
-            .message
-            .contains("net.ipv4.ip_forward")
-    );
+    assert!(first_message(&t).contains("net.ipv4.ip_forward"));
 }
 
 #[test]
@@ -251,19 +237,21 @@ fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints(
         "BridgeNetfilterDisabled",
         &[HopKind::Connect, HopKind::Conntrack],
     );
-    assert!(
-        t.path
-            .first_failure
-            .as_ref()
-            .expect("failure")
-            .message
-            .contains("bridge-nf-call-iptables")
-    );
+    assert!(first_message(&t).contains("bridge-nf-call-iptables"));
     assert_eq!(
         t.path.reachable,
         Some(false),
         "the reply skips the un-DNAT, so the connect fails"
     );
+}
+
+/// The first failure's message (the test fails when there is none).
+fn first_message(t: &netdiag_agent::lab::LabTrace) -> &str {
+    &t.path
+        .first_failure
+        .as_ref()
+        .expect("a failure was found")
+        .message
 }
 
 /// Split an `iptables -S` rule into words, keeping quoted comments whole.
