@@ -28,16 +28,7 @@ pub async fn source(ctx: &Ctx, src: &SourceArg) -> Result<ResolvedSource, Error>
     let ns = ctx.namespace.as_str();
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     if src.kind == SourceKind::Pod {
-        let pod = pods
-            .get_opt(&src.name)
-            .await
-            .map_err(|e| error::api("get", "pods", Some(ns), e))?
-            .ok_or_else(|| Error::NotFound {
-                kind: "pod",
-                name: src.name.clone(),
-                namespace: ns.into(),
-                hint: format!("; list them with `kubectl -n {ns} get pods`"),
-            })?;
+        let pod: Pod = get_named(ctx, ns, &src.name, ("pod", "pods")).await?;
         if !pick::can_be_source(&pod) {
             return Err(Error::SourceNotRunning {
                 namespace: ns.into(),
@@ -123,18 +114,35 @@ where
         + std::fmt::Debug,
     K::DynamicType: Default,
 {
-    let ns = ctx.namespace.as_str();
-    let object = Api::<K>::namespaced(ctx.client.clone(), ns)
-        .get_opt(&src.name)
+    let object: K = get_named(ctx, &ctx.namespace, &src.name, (kind, plural)).await?;
+    Ok(selector(object))
+}
+
+/// Get object `name` of type `K` in `ns`, or a NotFound that says how to list them;
+/// `(kind, plural)` name the type in messages and RBAC errors, e.g. ("service", "services").
+async fn get_named<K>(
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+    (kind, plural): (&'static str, &'static str),
+) -> Result<K, Error>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    Api::<K>::namespaced(ctx.client.clone(), ns)
+        .get_opt(name)
         .await
         .map_err(|e| error::api("get", plural, Some(ns), e))?
         .ok_or_else(|| Error::NotFound {
             kind,
-            name: src.name.clone(),
+            name: name.into(),
             namespace: ns.into(),
             hint: format!("; list them with `kubectl -n {ns} get {plural}`"),
-        })?;
-    Ok(selector(object))
+        })
 }
 
 /// Check the target and turn it into the NetProbe's target.
@@ -172,16 +180,7 @@ async fn service(
     port: Option<&PortRef>,
 ) -> Result<ProbeTarget, Error> {
     let ns = namespace.unwrap_or(&ctx.namespace);
-    let svc = Api::<Service>::namespaced(ctx.client.clone(), ns)
-        .get_opt(name)
-        .await
-        .map_err(|e| error::api("get", "services", Some(ns), e))?
-        .ok_or_else(|| Error::NotFound {
-            kind: "service",
-            name: name.into(),
-            namespace: ns.into(),
-            hint: format!("; list them with `kubectl -n {ns} get services`"),
-        })?;
+    let svc: Service = get_named(ctx, ns, name, ("service", "services")).await?;
     let spec = svc.spec.clone().unwrap_or_default();
     if spec.type_.as_deref() == Some("ExternalName") {
         return Err(Error::ExternalNameService {
@@ -255,16 +254,7 @@ async fn pod(
     port: Option<&PortRef>,
 ) -> Result<ProbeTarget, Error> {
     let ns = namespace.unwrap_or(&ctx.namespace);
-    let p = Api::<Pod>::namespaced(ctx.client.clone(), ns)
-        .get_opt(name)
-        .await
-        .map_err(|e| error::api("get", "pods", Some(ns), e))?
-        .ok_or_else(|| Error::NotFound {
-            kind: "pod",
-            name: name.into(),
-            namespace: ns.into(),
-            hint: format!("; list them with `kubectl -n {ns} get pods`"),
-        })?;
+    let p: Pod = get_named(ctx, ns, name, ("pod", "pods")).await?;
     let has_ip = p
         .status
         .as_ref()
