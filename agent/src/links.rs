@@ -306,6 +306,21 @@ impl Rtnl {
     /// "No route", `unreachable`, `prohibit` and `blackhole` come back as `Ok` with the
     /// matching [`RouteKind`]; only a failure to talk to the kernel is an error.
     pub fn route_get(&mut self, dst: Ipv4Addr) -> Result<RouteInfo, LinksError> {
+        let mut info = self.route_lookup(dst)?;
+        if let Some(oif) = info.oif {
+            // One more dump to name the device; see `route_lookup` for many destinations.
+            info.device = self
+                .links()?
+                .into_iter()
+                .find(|l| l.index == oif)
+                .map(|l| l.name);
+        }
+        Ok(info)
+    }
+
+    /// [`Rtnl::route_get`] without naming the output device (`device` stays None): for callers
+    /// that look up many destinations and name devices from one link dump of their own.
+    pub fn route_lookup(&mut self, dst: Ipv4Addr) -> Result<RouteInfo, LinksError> {
         let mut req = RouteMessage::default();
         req.header.address_family = AddressFamily::Inet;
         req.header.destination_prefix_length = 32;
@@ -341,16 +356,7 @@ impl Rtnl {
                 ),
             });
         };
-        let mut info = route_from(dst, &r);
-        if let Some(oif) = info.oif {
-            // One more dump to name the device: cheap, and callers always want the name.
-            info.device = self
-                .links()?
-                .into_iter()
-                .find(|l| l.index == oif)
-                .map(|l| l.name);
-        }
-        Ok(info)
+        Ok(route_from(dst, &r))
     }
 
     /// The default route of the main table, like `ip route show default`.

@@ -246,11 +246,14 @@ fn trace_from_source(
         }
         let mut egress_devices: Vec<String> = Vec::new();
         let mut endpoint_on_source_bridge = false;
-        for e in &candidates {
-            let Ok(ip) = e.ip.parse::<Ipv4Addr>() else {
-                continue;
-            };
-            let (hop, info) = route::route_to(node, ip);
+        // Addresses were checked by `check_plan` and come from parsed rules, so none is dropped.
+        let candidates: Vec<(Endpoint, Ipv4Addr)> = candidates
+            .into_iter()
+            .filter_map(|e| e.ip.parse().ok().map(|ip| (e, ip)))
+            .collect();
+        let dsts: Vec<Ipv4Addr> = candidates.iter().map(|(_, ip)| *ip).collect();
+        let routes = route::route_to_all(node, &dsts);
+        for ((e, _), (hop, info)) in candidates.iter().zip(routes) {
             if let Some(dev) = info.as_ref().and_then(|i| i.device.clone()) {
                 if pod_path.bridge.as_deref() == Some(dev.as_str()) {
                     endpoint_on_source_bridge = true;

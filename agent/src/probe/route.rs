@@ -12,33 +12,49 @@ use crate::links::{RouteInfo, RouteKind, Rtnl};
 /// whenever the kernel answered (a "no route" answer included), None when it could not be
 /// asked at all.
 pub fn route_to(node: &str, dst: Ipv4Addr) -> (Hop, Option<RouteInfo>) {
-    let looked_up = Rtnl::open().and_then(|mut rtnl| {
-        let info = rtnl.route_get(dst)?;
-        // The device's kind tells a bridge (local pods) from a tunnel or an uplink.
-        let kind = match info.oif {
-            Some(oif) => rtnl
-                .links()?
-                .into_iter()
-                .find(|l| l.index == oif)
-                .and_then(|l| l.kind),
-            None => None,
-        };
-        Ok((info, kind))
-    });
-    match looked_up {
-        Ok((info, kind)) => (judge(node, &info, kind.as_deref()), Some(info)),
+    route_to_all(node, &[dst])
+        .pop()
+        .unwrap_or_else(|| (lookup_failed(node, dst, &"no answer"), None))
+}
+
+/// [`route_to`] for every destination, over one netlink socket and one link dump: a Service
+/// may have many endpoints, and a node hundreds of links.
+pub fn route_to_all(node: &str, dsts: &[Ipv4Addr]) -> Vec<(Hop, Option<RouteInfo>)> {
+    let mut rtnl = match Rtnl::open() {
+        Ok(r) => r,
         Err(e) => {
-            let hop = Hop::new(
-                node,
-                HopKind::Route,
-                dst.to_string(),
-                Verdict::Warn,
-                format!("cannot look up {node}'s route to {dst}: {e}"),
-            )
-            .with_reason("RouteLookupFailed");
-            (hop, None)
+            return dsts
+                .iter()
+                .map(|d| (lookup_failed(node, *d, &e), None))
+                .collect();
         }
-    }
+    };
+    // The device's kind tells a bridge (local pods) from a tunnel or an uplink.
+    let links = rtnl.links().unwrap_or_default();
+    dsts.iter()
+        .map(|&dst| match rtnl.route_lookup(dst) {
+            Ok(mut info) => {
+                let link = info
+                    .oif
+                    .and_then(|oif| links.iter().find(|l| l.index == oif));
+                info.device = link.map(|l| l.name.clone());
+                let kind = link.and_then(|l| l.kind.as_deref());
+                (judge(node, &info, kind), Some(info))
+            }
+            Err(e) => (lookup_failed(node, dst, &e), None),
+        })
+        .collect()
+}
+
+fn lookup_failed(node: &str, dst: Ipv4Addr, e: &dyn std::fmt::Display) -> Hop {
+    Hop::new(
+        node,
+        HopKind::Route,
+        dst.to_string(),
+        Verdict::Warn,
+        format!("cannot look up {node}'s route to {dst}: {e}"),
+    )
+    .with_reason("RouteLookupFailed")
 }
 
 /// Judge a route lookup: pure. `device_kind` is the output device's link kind (`bridge`,
