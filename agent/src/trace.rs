@@ -149,11 +149,7 @@ fn trace_from_source(
     // kube-proxy's view of the Service: which endpoints DNAT may pick, and with what share.
     let mut rule_endpoints: Vec<Endpoint> = Vec::new();
     let mut is_service = plan.target_is_service;
-    if let (Some((addr, _)), true) = (target, is_service && plan.wants(Check::Path)) {
-        let t = plan.target.as_ref().ok_or(PlanError::Missing {
-            role: plan.role,
-            field: "target",
-        })?;
+    if let (Some(t), true) = (&plan.target, is_service && plan.wants(Check::Path)) {
         let mut hop = crate::kubeproxy::service_rules(node, t, &plan.expected_endpoints);
         // With no endpoints to expect (a bare `--to IP:PORT`), an address kube-proxy has no
         // rule for is most likely a pod IP: say so instead of failing a Service that isn't one.
@@ -177,7 +173,6 @@ fn trace_from_source(
                 })
                 .collect();
         }
-        debug_assert_eq!(addr.port(), t.port);
         report.hops.push(hop);
     }
 
