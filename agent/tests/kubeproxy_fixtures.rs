@@ -104,3 +104,85 @@ fn both_dumps_walk_to_the_same_endpoints_and_shares() {
         );
     }
 }
+
+/// The kernel's own form of the dataplane.md sample: `struct ipt_getinfo` (84 bytes) followed
+/// by the entries of `IPT_SO_GET_ENTRIES`, read on x86_64 Linux from a throwaway netns after
+/// `iptables-legacy-restore` of sample-nat-dataplane-md.txt.
+#[cfg(all(target_pointer_width = "64", target_endian = "little"))]
+mod legacy_kernel_blob {
+    use super::*;
+    use netdiag_agent::kubeproxy::xtables::{Table, TableInfo};
+
+    const SAMPLE: &str = include_str!("fixtures/kubeproxy/sample-nat-dataplane-md.txt");
+    const BLOB: &[u8] = include_bytes!("fixtures/kubeproxy/sample-nat-dataplane-md.legacy-nat.bin");
+
+    fn table() -> Table {
+        let (info, entries) = BLOB.split_at(84);
+        let info = TableInfo::decode(info).expect("getinfo");
+        Table::index("nat", &info, entries.to_vec()).expect("index")
+    }
+
+    #[test]
+    fn every_chain_decodes_to_the_rules_iptables_save_printed() {
+        let text = parse_save(SAMPLE);
+        let table = table();
+        let mut names: Vec<&str> = table.chain_names().collect();
+        names.sort_unstable();
+        let mut declared: Vec<&str> = text
+            .table("nat")
+            .expect("nat")
+            .chains
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        // The sample declares its user chains only; the kernel table has the built-in ones too.
+        declared.extend(["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"]);
+        declared.sort_unstable();
+        assert_eq!(names, declared);
+        assert!(names.len() > 10, "{names:?}");
+        for name in names {
+            let decoded = table.rules(name).expect("chain").expect("decode");
+            let printed = text.rules("nat", name).unwrap_or_default();
+            assert_eq!(decoded, printed, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_walker_reads_the_blob_as_it_reads_the_text() {
+        let t = PlanTarget {
+            ip: "10.96.45.10".into(),
+            port: 80,
+            protocol: Protocol::TCP,
+        };
+        let from_text = go(SAMPLE, &t.ip, t.port, t.protocol, Entry::ServiceIp);
+        let from_blob = walk(&mut table(), &t, Entry::ServiceIp).expect("walk");
+        assert_eq!(eps(&from_blob), eps(&from_text));
+        assert!(!from_blob.endpoints.is_empty());
+        assert_eq!(from_blob.chains, from_text.chains);
+        assert_eq!(from_blob.masquerade, from_text.masquerade);
+    }
+
+    #[test]
+    fn a_cut_or_corrupt_blob_is_an_error_not_a_panic() {
+        let (info, entries) = BLOB.split_at(84);
+        let info = TableInfo::decode(info).expect("getinfo");
+        let cut = Table::index("nat", &info, entries[..entries.len() / 2].to_vec());
+        assert!(
+            cut.is_err(),
+            "a built-in chain past the end must be refused"
+        );
+        let mut zeroed = entries.to_vec();
+        zeroed[90..92].fill(0); // the first entry's next_offset
+        let err = Table::index("nat", &info, zeroed).expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "malformed nat table at byte 0: an entry's size is out of bounds"
+        );
+        // PREROUTING's start (ipt_getinfo.hook_entry[0]) moved into the middle of an entry.
+        let mut info_raw = BLOB[..84].to_vec();
+        info_raw[36..40].copy_from_slice(&4u32.to_ne_bytes());
+        let info = TableInfo::decode(&info_raw).expect("getinfo");
+        let table = Table::index("nat", &info, entries.to_vec()).expect("entries are intact");
+        assert!(table.rules("PREROUTING").expect("chain").is_err());
+    }
+}

@@ -5,11 +5,34 @@ use netdiag_agent::kubeproxy::rule::parse_line;
 use netdiag_agent::kubeproxy::tokenize::split;
 use netdiag_agent::kubeproxy::verdict::judge;
 use netdiag_agent::kubeproxy::walk::{Entry, walk};
+use netdiag_agent::kubeproxy::xtables::{Table, TableInfo};
 use netdiag_crds::{Endpoint, PlanTarget, Protocol};
 use proptest::prelude::*;
 
 const SAMPLE: &str = include_str!("fixtures/kubeproxy/sample-nat-dataplane-md.txt");
 const NFT: &str = include_str!("fixtures/kubeproxy/generated-nft-save.txt");
+/// `struct ipt_getinfo` then the entries, as the kernel gave them (see kubeproxy_fixtures.rs).
+const BLOB: &[u8] = include_bytes!("fixtures/kubeproxy/sample-nat-dataplane-md.legacy-nat.bin");
+
+/// Index and decode every chain of a (possibly corrupt) kernel table, then walk it.
+fn exercise_blob(info: &[u8], entries: &[u8]) {
+    let Some(info) = TableInfo::decode(info) else {
+        return;
+    };
+    let Ok(mut table) = Table::index("nat", &info, entries.to_vec()) else {
+        return;
+    };
+    let names: Vec<String> = table.chain_names().map(str::to_string).collect();
+    for name in &names {
+        let _ = table.rules(name);
+    }
+    let t = PlanTarget {
+        ip: "10.96.45.10".into(),
+        port: 80,
+        protocol: Protocol::TCP,
+    };
+    let _ = walk(&mut table, &t, Entry::ServiceIp);
+}
 
 fn exercise(text: &str) {
     for line in text.lines() {
@@ -77,6 +100,26 @@ proptest! {
     #[test]
     fn rule_shaped_noise_never_panics(text in r#"(-A KUBE-(SVC|SEP|SERVICES)-?[A-Z]{0,3}|!|-[sdpjgm]|--(dport|probability|comment|seconds|name|rcheck|set|to-destination|mark|dst-type)|"|\\|[0-9./:]{1,12}|KUBE-[A-Z-]{1,8}|DNAT|REJECT|[ \n])*"#) {
         exercise(&format!("*nat\n:KUBE-SERVICES - [0:0]\n{text}\nCOMMIT\n*filter\n{text}\n"));
+    }
+
+    #[test]
+    fn corrupted_kernel_tables_never_panic(
+        flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..16),
+        cut in any::<usize>(),
+    ) {
+        let mut blob = BLOB.to_vec();
+        for (at, byte) in flips {
+            let i = at % blob.len();
+            blob[i] = byte;
+        }
+        blob.truncate(84 + cut % (blob.len() - 83));
+        let (info, entries) = blob.split_at(84.min(blob.len()));
+        exercise_blob(info, entries);
+    }
+
+    #[test]
+    fn arbitrary_kernel_tables_never_panic(info in prop::collection::vec(any::<u8>(), 84), entries in prop::collection::vec(any::<u8>(), 0..2048)) {
+        exercise_blob(&info, &entries);
     }
 
     #[test]

@@ -4,21 +4,22 @@
 //!
 //! Backend choice follows kube-proxy's iptables-wrapper: the backend whose tables hold KUBE-
 //! chains. On nf_tables only the chains the VIP reaches are listed (`iptables-nft -S CHAIN` is a
-//! few ms, the whole dump seconds at 10,000 Services); legacy fetches the whole table for any
-//! read, so there one `iptables-legacy-save` per table is parsed instead.
+//! few ms, the whole dump seconds at 10,000 Services). Legacy x_tables hands out whole tables
+//! only, so there each table is fetched from the kernel once and only the chains the walker
+//! reaches are decoded ([`super::xtables`]); no `iptables-legacy` binary is needed.
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
 use netdiag_crds::{Endpoint, Hop, PlanTarget};
 
-use super::iptables::{Backend, SaveDump, parse_listing, parse_save};
+use super::iptables::{Backend, parse_listing};
 use super::rule::Rule;
 use super::verdict;
 use super::walk::{ChainSource, Entry, ServiceWalk, walk};
+use super::xtables::{FetchError, LegacyTables};
 
 const NFT: &str = "iptables-nft";
-const LEGACY_SAVE: &str = "iptables-legacy-save";
 
 /// Why the rules could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,8 @@ pub enum ReadError {
         status: String,
         stderr: String,
     },
+    #[error(transparent)]
+    Legacy(#[from] FetchError),
 }
 
 /// What one iptables command printed, or that the chain it named does not exist.
@@ -117,15 +120,6 @@ impl ChainSource for NftChains {
     }
 }
 
-fn legacy_save(table: &str) -> Result<String, ReadError> {
-    match run(LEGACY_SAVE, &["-t", table])? {
-        Listing::Text(t) => Ok(t),
-        // iptables-save has no chain argument; "no chain" cannot be its answer, but an empty
-        // dump is the honest reading if it ever says so.
-        Listing::NoChain => Ok(String::new()),
-    }
-}
-
 /// Walk the rules for `target` on whichever backend holds kube-proxy's chains.
 ///
 /// Like `iptables-nft -t nat -S KUBE-SERVICES | grep 10.96.45.10`, then following each jump.
@@ -141,28 +135,18 @@ pub fn service_rules_walk(target: &PlanTarget, entry: Entry) -> Result<ServiceWa
         w.backend = Some(Backend::Nft);
         return Ok(w);
     }
-    let nat = match legacy_save("nat") {
-        Ok(t) => t,
-        // No legacy tools: the nft answer (no KUBE-SERVICES) stands, if there was one.
-        Err(ReadError::NotFound { .. }) if nft_found.is_some() => {
-            return walk(&mut nft, target, entry);
-        }
-        Err(ReadError::NotFound { .. }) => return Err(ReadError::NotFound { program: NFT }),
-        Err(e) => return Err(e),
-    };
-    let nat_dump = parse_save(&nat);
-    if !nat_dump.has_chain("nat", "KUBE-SERVICES") && nft_found.is_some() {
-        // Neither backend holds kube-proxy's chains: report from nft (the default backend).
-        return walk(&mut nft, target, entry);
+    let mut legacy = LegacyTables::open()?;
+    let legacy_found = legacy
+        .table("nat")?
+        .is_some_and(|nat| nat.has_chain("KUBE-SERVICES"));
+    if !legacy_found {
+        return match nft_found {
+            // Neither backend holds kube-proxy's chains: report from nft (the default backend).
+            Some(_) => walk(&mut nft, target, entry),
+            None => Err(ReadError::NotFound { program: NFT }),
+        };
     }
-    let filter = legacy_save("filter")?;
-    let filter_dump = parse_save(&filter);
-    let mut dump = SaveDump {
-        backend: Some(Backend::Legacy),
-        tables: nat_dump.tables,
-    };
-    dump.tables.extend(filter_dump.tables);
-    let Ok(mut w) = walk(&mut dump, target, entry);
+    let mut w = walk(&mut legacy, target, entry)?;
     w.backend = Some(Backend::Legacy);
     Ok(w)
 }

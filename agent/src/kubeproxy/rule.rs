@@ -205,7 +205,16 @@ pub fn parse_args(args: &[String]) -> Rule {
                 let module = it.next();
                 if !matches!(
                     module.map(String::as_str),
-                    Some("comment" | "tcp" | "udp" | "statistic" | "recent" | "addrtype" | "mark")
+                    Some(
+                        "comment"
+                            | "tcp"
+                            | "udp"
+                            | "sctp"
+                            | "statistic"
+                            | "recent"
+                            | "addrtype"
+                            | "mark"
+                    )
                 ) {
                     rule.other.push(tok.to_string());
                     rule.other.extend(module.cloned());
