@@ -70,7 +70,7 @@ fn benches(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
     g.throughput(Throughput::Bytes(text.len() as u64));
-    // The legacy path after `iptables-legacy-save -t nat`: index everything, walk one VIP.
+    // The whole text: index everything, walk one VIP (the parser's worst case).
     g.bench_function("parse_walk_full", |b| {
         b.iter(|| {
             let mut d = parse_save(black_box(&text));

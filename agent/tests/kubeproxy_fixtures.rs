@@ -117,9 +117,9 @@ mod legacy_kernel_blob {
     const BLOB: &[u8] = include_bytes!("fixtures/kubeproxy/sample-nat-dataplane-md.legacy-nat.bin");
 
     fn table() -> Table {
-        let (info, entries) = BLOB.split_at(84);
-        let info = TableInfo::decode(info).expect("getinfo");
-        Table::index("nat", &info, entries.to_vec()).expect("index")
+        let info = TableInfo::decode(&BLOB[..84]).expect("getinfo");
+        // The entries follow the header in the same buffer, as in the agent's own read.
+        Table::index("nat", &info, BLOB.to_vec(), 84).expect("index")
     }
 
     #[test]
@@ -166,14 +166,14 @@ mod legacy_kernel_blob {
     fn a_cut_or_corrupt_blob_is_an_error_not_a_panic() {
         let (info, entries) = BLOB.split_at(84);
         let info = TableInfo::decode(info).expect("getinfo");
-        let cut = Table::index("nat", &info, entries[..entries.len() / 2].to_vec());
+        let cut = Table::index("nat", &info, entries[..entries.len() / 2].to_vec(), 0);
         assert!(
             cut.is_err(),
             "a built-in chain past the end must be refused"
         );
         let mut zeroed = entries.to_vec();
         zeroed[90..92].fill(0); // the first entry's next_offset
-        let err = Table::index("nat", &info, zeroed).expect_err("refused");
+        let err = Table::index("nat", &info, zeroed, 0).expect_err("refused");
         assert_eq!(
             err.to_string(),
             "malformed nat table at byte 0: an entry's size is out of bounds"
@@ -182,7 +182,7 @@ mod legacy_kernel_blob {
         let mut info_raw = BLOB[..84].to_vec();
         info_raw[36..40].copy_from_slice(&4u32.to_ne_bytes());
         let info = TableInfo::decode(&info_raw).expect("getinfo");
-        let table = Table::index("nat", &info, entries.to_vec()).expect("entries are intact");
+        let table = Table::index("nat", &info, entries.to_vec(), 0).expect("entries are intact");
         assert!(table.rules("PREROUTING").expect("chain").is_err());
     }
 }

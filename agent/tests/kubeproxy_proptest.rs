@@ -19,7 +19,7 @@ fn exercise_blob(info: &[u8], entries: &[u8]) {
     let Some(info) = TableInfo::decode(info) else {
         return;
     };
-    let Ok(mut table) = Table::index("nat", &info, entries.to_vec()) else {
+    let Ok(mut table) = Table::index("nat", &info, entries.to_vec(), 0) else {
         return;
     };
     let names: Vec<String> = table.chain_names().map(str::to_string).collect();

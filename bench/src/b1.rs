@@ -63,9 +63,6 @@ pub struct B1Row {
     /// Every lookup returned Ok with all expected endpoints.
     pub ok: bool,
     pub note: String,
-    /// Legacy only: median of the streamed reader prototype (bench/src/proto.rs), same runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prototype_ms: Option<f64>,
     pub lookups: Vec<Sample>,
     pub dumps: Vec<Sample>,
 }
@@ -134,7 +131,7 @@ pub fn run(cfg: &B1Config) -> Result<Vec<B1Row>, BenchError> {
             let mut sampled = lookup_args.clone();
             sampled.push("--sample-memory".into());
             let memory = probe::spawn(&with_ns(sampled))?;
-            let (mut lookups, mut dumps, mut prototype) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut lookups, mut dumps) = (Vec::new(), Vec::new());
             for r in 0..cfg.runs {
                 eprintln!("B1:   run {}/{}", r + 1, cfg.runs);
                 // Interleaved, so a noisy neighbour slows both sides alike.
@@ -146,21 +143,11 @@ pub fn run(cfg: &B1Config) -> Result<Vec<B1Row>, BenchError> {
                     dumps.push(probe::spawn(&with_ns(dump_args))?);
                 }
                 lookups.push(probe::spawn(&with_ns(lookup_args.clone()))?);
-                if backend == Backend::Legacy {
-                    // The streamed reader prototype (bench/src/proto.rs), side by side.
-                    let mut a = lookup_args.clone();
-                    a.push("--prototype".into());
-                    prototype.push(probe::spawn(&with_ns(a))?);
-                }
             }
             drop(ns);
             let mut r = row(w, backend, (nat_rules, nat_bytes), lookups, dumps);
             r.lookup_peak_kb = memory.sampled_kb.unwrap_or(r.lookup_bound_kb);
             r.ok &= memory.ok;
-            if !prototype.is_empty() && prototype.iter().all(|p| p.ok) {
-                let ms: Vec<f64> = prototype.iter().map(|p| p.ms).collect();
-                r.prototype_ms = median(&ms);
-            }
             rows.push(r);
         }
     }
@@ -215,7 +202,6 @@ fn row(
         dump_peak_kb: dumps.iter().map(|s| s.children_kb).max().unwrap_or(0),
         ok,
         note,
-        prototype_ms: None,
         lookups,
         dumps,
     }

@@ -12,7 +12,6 @@ mod cmd;
 mod error;
 mod memory;
 mod probe;
-mod proto;
 mod stats;
 mod table;
 mod workload;
@@ -108,9 +107,6 @@ enum Step {
         /// Also sample the resident memory of the step and its children (slows it slightly).
         #[arg(long)]
         sample_memory: bool,
-        /// Use the streamed legacy reader prototype (bench/src/proto.rs) instead of the agent's.
-        #[arg(long)]
-        prototype: bool,
     },
     Dump {
         #[arg(long)]
@@ -209,13 +205,11 @@ fn run(cli: Cli) -> Result<(), BenchError> {
                     protocol,
                     expect,
                     sample_memory,
-                    prototype,
                 } => probe::lookup(
                     &netns,
                     PlanTarget { ip, port, protocol },
                     endpoints(&expect)?,
                     sample_memory,
-                    prototype,
                 )?,
                 Step::Dump { backend } => probe::dump(&netns, backend.save())?,
             };

@@ -55,7 +55,6 @@ pub fn lookup(
     target: PlanTarget,
     expected: Vec<Endpoint>,
     sample_memory: bool,
-    prototype: bool,
 ) -> Result<Sample, BenchError> {
     let want = expected.len();
     let sampler = if sample_memory {
@@ -65,14 +64,7 @@ pub fn lookup(
     };
     let (elapsed, hop) = netdiag_agent::netns::run_in(netns, move || {
         let t = Instant::now();
-        let hop = if prototype {
-            match crate::proto::service_rules("bench", &target, &expected) {
-                Ok(h) => h,
-                Err(e) => netdiag_agent::kubeproxy::verdict::unreadable("bench", "proto", &e),
-            }
-        } else {
-            netdiag_agent::kubeproxy::service_rules("bench", &target, &expected)
-        };
+        let hop = netdiag_agent::kubeproxy::service_rules("bench", &target, &expected);
         (t.elapsed(), hop)
     })?;
     let sampled_kb = sampler.and_then(crate::memory::Sampler::stop);

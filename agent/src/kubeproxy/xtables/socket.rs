@@ -75,8 +75,7 @@ impl LegacySocket {
                 Err(Errno::ENOENT) => return Ok(None),
                 Err(e) => return Err(get(e)),
             }
-            let entries = buf.split_off(GET_ENTRIES_SIZE);
-            return Ok(Some(Table::index(name, &info, entries)?));
+            return Ok(Some(Table::index(name, &info, buf, GET_ENTRIES_SIZE)?));
         }
         Err(FetchError::Changing {
             table: name.to_string(),

@@ -53,7 +53,10 @@ impl TableInfo {
 #[derive(Debug)]
 pub struct Table {
     name: String,
-    entries: Vec<u8>,
+    /// The entries are `buf[start..]`: at 10,000 Services they are over 100 MB, too much to
+    /// copy just to drop the request header in front of them.
+    buf: Vec<u8>,
+    start: usize,
     /// Chain name -> byte range of its rules (policy or trailing RETURN excluded).
     chains: HashMap<String, Range<usize>>,
     /// Offset of a user chain's first entry -> its name: where `-j CHAIN` verdicts point.
@@ -61,14 +64,22 @@ pub struct Table {
 }
 
 impl Table {
-    /// Index `entries` (the bytes after `struct ipt_get_entries`). One pass over the entry
-    /// headers; no rule is decoded here.
-    pub fn index(name: &str, info: &TableInfo, entries: Vec<u8>) -> Result<Table, Malformed> {
+    /// Index the entries in `buf[start..]` (after `struct ipt_get_entries`, in what the kernel
+    /// filled). One pass over the entry headers; no rule is decoded here.
+    pub fn index(
+        name: &str,
+        info: &TableInfo,
+        buf: Vec<u8>,
+        start: usize,
+    ) -> Result<Table, Malformed> {
         let malformed = |offset, what| Malformed {
             table: name.to_string(),
             offset,
             what,
         };
+        let entries = buf
+            .get(start..)
+            .ok_or_else(|| malformed(start, "the entries start past the end"))?;
         let mut chains = HashMap::new();
         let mut jump_targets = HashMap::new();
         for (hook, chain) in HOOK_CHAINS.iter().enumerate() {
@@ -87,14 +98,14 @@ impl Table {
         let mut offset = 0;
         while offset < entries.len() {
             let (next, target_at) =
-                entry_bounds(&entries, offset).map_err(|what| malformed(offset, what))?;
+                entry_bounds(entries, offset).map_err(|what| malformed(offset, what))?;
             let target = offset + target_at;
-            if c_str(&entries, target + EXT_NAME, EXTENSION_MAXNAMELEN) == Some("ERROR") {
+            if c_str(entries, target + EXT_NAME, EXTENSION_MAXNAMELEN) == Some("ERROR") {
                 if let Some((chain, start)) = open.take() {
                     // The entry before this head is the chain's own RETURN.
                     chains.insert(chain, start..previous.max(start));
                 }
-                let chain = c_str(&entries, target + EXT_HEADER_SIZE, FUNCTION_MAXNAMELEN)
+                let chain = c_str(entries, target + EXT_HEADER_SIZE, FUNCTION_MAXNAMELEN)
                     .ok_or_else(|| malformed(offset, "a chain name is not text"))?;
                 if chain == "ERROR" {
                     break;
@@ -110,7 +121,8 @@ impl Table {
         }
         Ok(Table {
             name: name.to_string(),
-            entries,
+            buf,
+            start,
             chains,
             jump_targets,
         })
@@ -155,8 +167,9 @@ impl Table {
 
     /// The rule at `offset` and the size of its entry.
     fn rule(&self, chain: &str, offset: usize) -> Result<(Rule, usize), &'static str> {
-        let (next, target_at) = entry_bounds(&self.entries, offset)?;
-        let entry = &self.entries[offset..offset + next];
+        let entries = &self.buf[self.start..];
+        let (next, target_at) = entry_bounds(entries, offset)?;
+        let entry = &entries[offset..offset + next];
         let cut = "an entry is cut short";
         let flags = *entry.get(IP_FLAGS).ok_or(cut)?;
         let inv = *entry.get(IP_INVFLAGS).ok_or(cut)?;
