@@ -100,13 +100,15 @@ pub fn source_plan(spec: &ValidSpec, resolved: &Resolved) -> NodePlan {
             });
         }
         ResolvedTarget::Address { ip, port, protocol } => {
-            // Whether the address is a Service VIP is not known without listing every Service;
-            // the agent treats it as a plain address (no kube-proxy walk).
+            // The address may be a ClusterIP someone copied from `kubectl get svc`: let the agent
+            // walk kube-proxy's rules for it. With no endpoints to expect, an address kube-proxy
+            // has no rule for is traced as a plain address (an Info hop, not a failure).
             plan.target = Some(PlanTarget {
                 ip: ip.clone(),
                 port: *port,
                 protocol: *protocol,
             });
+            plan.target_is_service = true;
         }
         ResolvedTarget::Dns { .. } => {}
     }

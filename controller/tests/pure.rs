@@ -297,6 +297,34 @@ fn a_pod_target_checks_the_pod_on_its_own_node() {
 }
 
 #[test]
+fn an_address_target_is_walked_through_kube_proxy_with_nothing_expected() {
+    let spec = valid(
+        "{source: {pod: curl1}, target: {address: {ip: 10.96.45.10, port: 80, protocol: TCP}}}",
+    );
+    let r = Resolved {
+        source: source_from_pod("default", "curl1", Some(&pod("default", "curl1")))
+            .expect("source"),
+        target: ResolvedTarget::Address {
+            ip: "10.96.45.10".into(),
+            port: 80,
+            protocol: Protocol::TCP,
+        },
+        dns_name: None,
+        dns_servers: vec![],
+    };
+    let plans = plan::initial_plans(&spec, &r);
+    assert_eq!(plans.len(), 1, "no endpoint node is known for an address");
+    let src = &plans[0].plan;
+    assert!(src.target_is_service);
+    assert!(src.expected_endpoints.is_empty());
+    assert_eq!(
+        src.target.as_ref().map(ToString::to_string).as_deref(),
+        Some("10.96.45.10:80/tcp")
+    );
+    assert!(!plan::needs_endpoint_step(&r));
+}
+
+#[test]
 fn step_timeouts_fit_in_the_probe_timeout() {
     assert_eq!(
         plan::step_timeout_ms(&valid(

@@ -20,7 +20,8 @@ pub struct TracePlan {
     /// Where to connect (a ClusterIP or a pod IP). Absent for a DNS-only probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<PlanTarget>,
-    /// The target is a Service VIP: walk kube-proxy's rules for it.
+    /// The target is, or may be, a Service VIP: walk kube-proxy's rules for it. Without
+    /// `expected_endpoints`, an address with no rule is traced as a plain address.
     #[serde(default)]
     pub target_is_service: bool,
     /// Ready endpoints the API knows for the Service, to compare with kube-proxy's rules.
