@@ -152,9 +152,8 @@ fn dns_through_nodelocaldns_answers_the_service_cluster_ip() {
     );
 }
 
-#[test]
-fn the_agent_binary_prints_a_node_report_as_one_json_line() {
-    let lab = default_lab("json");
+/// `netdiag-agent trace --from curl --to TO [--expect-endpoint E]... -o json` on node-a.
+fn agent_report(lab: &netdiag_agent::lab::Lab, to: &str, expect: &[String]) -> NodeReport {
     let curl = lab.spec().pod("curl").expect("curl").ip.to_string();
     let mut argv = vec![
         binary("netdiag-agent").display().to_string(),
@@ -162,20 +161,26 @@ fn the_agent_binary_prints_a_node_report_as_one_json_line() {
         "--from".into(),
         curl,
         "--to".into(),
-        format!("{ECHO_VIP}:80/tcp"),
+        to.to_string(),
         "--node-name".into(),
         "node-a".into(),
         "-o".into(),
         "json".into(),
     ];
-    for e in echo_endpoints(&lab) {
+    for e in expect {
         argv.push("--expect-endpoint".into());
-        argv.push(e);
+        argv.push(e.clone());
     }
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = in_netns(&lab, "node-a", &argv);
+    let out = in_netns(lab, "node-a", &argv);
     let last = out.lines().last().expect("output");
-    let report: NodeReport = serde_json::from_str(last).expect("the last line is a NodeReport");
+    serde_json::from_str(last).expect("the last line is a NodeReport")
+}
+
+#[test]
+fn the_agent_binary_prints_a_node_report_as_one_json_line() {
+    let lab = default_lab("json");
+    let report = agent_report(&lab, &format!("{ECHO_VIP}:80/tcp"), &echo_endpoints(&lab));
     assert_eq!(report.node, "node-a");
     assert_eq!(report.first_failure, None, "{}", describe(&report.hops));
     let kinds: Vec<HopKind> = report.hops.iter().map(|h| h.kind).collect();
@@ -191,4 +196,38 @@ fn the_agent_binary_prints_a_node_report_as_one_json_line() {
     }
     assert!(report.chosen_endpoint.is_some());
     assert!(report.summary.contains("reachable"), "{}", report.summary);
+}
+
+/// An address target (what the controller sends for `target.address`): nothing is expected, so
+/// a ClusterIP is walked through kube-proxy and a pod IP is traced as a plain address.
+#[test]
+fn a_bare_address_is_walked_as_a_service_when_kube_proxy_has_rules_for_it() {
+    let lab = default_lab("bare");
+    let vip = agent_report(&lab, &format!("{ECHO_VIP}:80/tcp"), &[]);
+    assert_eq!(vip.first_failure, None, "{}", describe(&vip.hops));
+    let rules = hop(&vip.hops, "node-a", HopKind::ServiceRules);
+    assert_eq!(rules.verdict, Verdict::Ok, "{}", rules.detail);
+    let chosen = vip
+        .chosen_endpoint
+        .expect("DNAT chose an endpoint")
+        .to_string();
+    assert!(echo_endpoints(&lab).contains(&chosen), "{chosen}");
+
+    let pod = echo_endpoints(&lab)
+        .into_iter()
+        .next()
+        .expect("an echo endpoint");
+    let direct = agent_report(&lab, &format!("{pod}/tcp"), &[]);
+    assert_eq!(direct.first_failure, None, "{}", describe(&direct.hops));
+    let rules = hop(&direct.hops, "node-a", HopKind::ServiceRules);
+    assert_eq!(rules.verdict, Verdict::Info);
+    assert!(
+        rules.detail.contains("traced as a plain pod address"),
+        "{}",
+        rules.detail
+    );
+    assert_eq!(
+        hop(&direct.hops, "node-a", HopKind::Connect).verdict,
+        Verdict::Ok
+    );
 }
