@@ -139,7 +139,8 @@ TARGET is what it should reach:
   svc/NAME[:PORT]          a Service through its ClusterIP; PORT is a number or a port name
   svc/NAMESPACE/NAME[:PORT]
   pod/NAME[:PORT]          a pod's IP directly (PORT may be left out if it declares one port)
-  IP:PORT[/tcp|udp]        a literal IPv4 address: a ClusterIP, a node, anything
+  IP:PORT[/tcp|udp]        a literal IPv4 address: a ClusterIP (walked through kube-proxy's
+                           rules when it has any for it), a pod IP, a node, anything
   dns/NAME                 only resolve NAME through the pod's nameservers and cluster DNS
 
 Before anything is created, the objects are checked: the source pod must be Running, and a
