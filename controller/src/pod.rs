@@ -253,7 +253,10 @@ pub fn agent_pod(
                 }),
                 resources: Some(ResourceRequirements {
                     requests: Some(quantities("50m", "64Mi")),
-                    limits: Some(quantities("500m", "256Mi")),
+                    // A legacy-iptables node hands out whole tables: at 10,000 Services the agent
+                    // peaks at 143 MB reading nat (scripts/bench, B1). 512Mi leaves room for
+                    // clusters several times that size; the nft path stays near 25 MB.
+                    limits: Some(quantities("500m", "512Mi")),
                     ..Default::default()
                 }),
                 volume_mounts: Some(vec![
