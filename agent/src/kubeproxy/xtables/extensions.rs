@@ -3,7 +3,7 @@
 //! `<linux/netfilter/xt_*.h>`; what iptables-save would print is noted where it decides a value.
 //! Anything else is kept by name in [`Rule::other`], as the text parser keeps unknown options.
 
-use super::table::{Extension, Verdict, be16_at, c_str, i32_at, ipv4_at, u16_at, u32_at};
+use super::table::{Extension, be16_at, c_str, ipv4_at, u16_at, u32_at};
 use crate::kubeproxy::rule::{AddrType, Neg, Recent, Rule, Target};
 
 /// `xt_tcp.invflags` / `xt_udp.invflags`: `! --dport`.
@@ -215,31 +215,11 @@ fn mark(rule: &mut Rule, d: &[u8]) -> Option<()> {
     Some(())
 }
 
-/// The rule's target. `resolve` turns a standard target's verdict into its meaning in the table.
-pub fn decode_target<'v>(
-    t: &Extension<'_>,
-    goto: bool,
-    resolve: &dyn Fn(i32) -> Verdict<'v>,
-) -> Option<Target> {
+/// A named target (DNAT, MARK, ...); the standard target, a bare verdict, is the table's to
+/// resolve.
+pub fn decode_target(t: &Extension<'_>) -> Option<Target> {
     let d = t.data;
     let target = match t.name {
-        // The standard target: a verdict.
-        "" => match resolve(i32_at(d, 0)?) {
-            Verdict::Fallthrough => return None,
-            Verdict::Chain(c) if goto => Target::Goto(c.to_string()),
-            Verdict::Chain(c) => Target::Jump(c.to_string()),
-            Verdict::Builtin("ACCEPT") => Target::Accept,
-            Verdict::Builtin("DROP") => Target::Drop,
-            Verdict::Builtin("RETURN") => Target::Return,
-            Verdict::Builtin(other) => Target::Other {
-                name: other.to_string(),
-                args: Vec::new(),
-            },
-            Verdict::Unknown(v) => Target::Other {
-                name: format!("verdict {v}"),
-                args: Vec::new(),
-            },
-        },
         "DNAT" => dnat(d, t.revision).unwrap_or_else(|| Target::Dnat {
             to: None,
             args: Vec::new(),

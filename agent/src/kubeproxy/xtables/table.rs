@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use super::extensions::{decode_match, decode_target};
 use super::layout::*;
-use crate::kubeproxy::rule::{Neg, Rule};
+use crate::kubeproxy::rule::{Neg, Rule, Target};
 
 /// Why a blob could not be read as a table. Only a kernel bug or a foreign ABI gets here.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -210,36 +210,38 @@ impl Table {
             at += ext.size;
         }
         let ext = extension(entry, target_at).ok_or("the target is cut short")?;
-        rule.target = decode_target(&ext, flags & IPT_F_GOTO != 0, &|verdict| {
-            self.verdict_target(offset, next, verdict)
-        });
+        rule.target = if ext.name.is_empty() {
+            let verdict = i32_at(ext.data, 0).ok_or("the target is cut short")?;
+            self.standard_target(offset + next, verdict, flags & IPT_F_GOTO != 0)
+        } else {
+            decode_target(&ext)
+        };
         Ok((rule, next))
     }
 
-    /// What a standard target's verdict means here: a built-in verdict, a jump into a user
-    /// chain, or (pointing at the next entry) no target at all.
-    fn verdict_target(&self, offset: usize, next: usize, verdict: i32) -> Verdict<'_> {
-        match verdict {
-            VERDICT_ACCEPT => Verdict::Builtin("ACCEPT"),
-            VERDICT_DROP => Verdict::Builtin("DROP"),
-            VERDICT_RETURN => Verdict::Builtin("RETURN"),
-            VERDICT_QUEUE => Verdict::Builtin("QUEUE"),
-            v if v >= 0 && v as usize == offset + next => Verdict::Fallthrough,
-            v if v >= 0 => match self.jump_targets.get(&(v as usize)) {
-                Some(chain) => Verdict::Chain(chain),
-                None => Verdict::Unknown(v),
+    /// What a standard target's verdict means here: a built-in verdict, a jump (or goto) into a
+    /// user chain, or, pointing at the next entry (`next_entry`), no target at all.
+    fn standard_target(&self, next_entry: usize, verdict: i32, goto: bool) -> Option<Target> {
+        let builtin = |name: &str| Target::Other {
+            name: name.to_string(),
+            args: Vec::new(),
+        };
+        Some(match verdict {
+            VERDICT_ACCEPT => Target::Accept,
+            VERDICT_DROP => Target::Drop,
+            VERDICT_RETURN => Target::Return,
+            VERDICT_QUEUE => builtin("QUEUE"),
+            v if v >= 0 && v as usize == next_entry => return None,
+            v => match usize::try_from(v)
+                .ok()
+                .and_then(|o| self.jump_targets.get(&o))
+            {
+                Some(chain) if goto => Target::Goto(chain.clone()),
+                Some(chain) => Target::Jump(chain.clone()),
+                None => builtin(&format!("verdict {v}")),
             },
-            v => Verdict::Unknown(v),
-        }
+        })
     }
-}
-
-/// A standard target's verdict, resolved against the table.
-pub enum Verdict<'a> {
-    Builtin(&'static str),
-    Chain(&'a str),
-    Fallthrough,
-    Unknown(i32),
 }
 
 /// An entry's size and where its target starts, both checked to lie within the table: every
@@ -331,7 +333,7 @@ pub(super) fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-pub(super) fn i32_at(b: &[u8], at: usize) -> Option<i32> {
+fn i32_at(b: &[u8], at: usize) -> Option<i32> {
     Some(i32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
