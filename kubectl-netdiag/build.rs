@@ -1,12 +1,39 @@
-//! Embed the cluster manifests in the binary, from the very files in `crds/` and `config/` (not
-//! copies): `crds/netprobe.yaml`, then every `config/**/*.yaml` except kustomization files,
-//! samples and CRD copies, in the order they must be applied.
+//! Embed the cluster manifests in the binary: exactly the files `kubectl apply -k config/` reads,
+//! found by following `resources:` from `config/kustomization.yaml` down, in kustomization order,
+//! plus the labels that kustomization sets. No glob: a file under `config/` that no kustomization
+//! lists (the Argo CD example, the samples) is never installed, and so never uninstalled.
 //!
-//! The list is generated so that a manifest added to `config/` is picked up without editing the
-//! plugin; each file's content is still pulled in by `include_str!`, so an edit rebuilds.
+//! Only the kustomize features netdiag's manifests use are understood (`resources` and `labels`
+//! without selectors). A kustomization using anything else fails the build, because embedding it
+//! without that feature would install something other than what `kubectl apply -k` does.
+//! `kubectl-netdiag/tests/kustomize.rs` compares the result with `kubectl kustomize config/`.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Kustomization {
+    #[allow(dead_code)]
+    api_version: Option<String>,
+    #[allow(dead_code)]
+    kind: Option<String>,
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default)]
+    labels: Vec<LabelSet>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LabelSet {
+    pairs: BTreeMap<String, String>,
+    #[serde(default)]
+    include_selectors: bool,
+    #[serde(default)]
+    include_templates: bool,
+}
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
@@ -15,83 +42,90 @@ fn main() {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let config = root.join("config");
-    let crd = root.join("crds").join("netprobe.yaml");
     println!("cargo::rerun-if-changed={}", config.display());
-    println!("cargo::rerun-if-changed={}", crd.display());
 
-    let mut files: Vec<(u8, String, PathBuf)> = Vec::new();
-    if crd.is_file() {
-        files.push((1, "crds/netprobe.yaml".into(), crd));
+    let mut files = Vec::new();
+    let mut labels = BTreeMap::new();
+    if let Err(message) = walk(&config, &root, true, &mut files, &mut labels) {
+        // A build script reports failure by panicking; the message says what to change.
+        panic!("embedding config/ for `kubectl netdiag install`: {message}");
     }
-    let mut found = Vec::new();
-    collect(&config, &mut found);
-    for path in found {
-        let rel = path
-            .strip_prefix(&root)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| path.display().to_string());
-        let text = fs::read_to_string(&path).unwrap_or_default();
-        // crds/netprobe.yaml is the one source of the CRD; a copy under config/ is skipped.
-        if text.contains("kind: CustomResourceDefinition") {
-            continue;
-        }
-        files.push((rank(&text), rel, path));
-    }
-    files.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
 
     let mut out = String::from(
-        "/// The embedded manifests, in apply order: (path in the repository, content).\n\
+        "/// The manifests `kubectl apply -k config/` applies, in kustomization order:\n\
+         /// (path in the repository, content).\n\
          pub const MANIFESTS: &[(&str, &str)] = &[\n",
     );
-    for (_, rel, path) in &files {
+    for (rel, path) in &files {
         out.push_str(&format!(
             "    ({rel:?}, include_str!({:?})),\n",
             path.display().to_string()
         ));
     }
+    out.push_str("];\n\n/// The labels `config/kustomization.yaml` puts on every object.\n");
+    out.push_str("pub const LABELS: &[(&str, &str)] = &[\n");
+    for (k, v) in &labels {
+        out.push_str(&format!("    ({k:?}, {v:?}),\n"));
+    }
     out.push_str("];\n");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
     if let Err(e) = fs::write(out_dir.join("manifests.rs"), out) {
-        // A build script reports failure by panicking; say what could not be written.
         panic!("cannot write manifests.rs into OUT_DIR: {e}");
     }
 }
 
-/// Apply order: namespaces, then the CRD, accounts, RBAC, config, workloads last.
-fn rank(text: &str) -> u8 {
-    let has =
-        |k: &str| text.contains(&format!("kind: {k}\n")) || text.ends_with(&format!("kind: {k}"));
-    if has("Namespace") {
-        0
-    } else if has("ServiceAccount") {
-        2
-    } else if has("ClusterRole") || has("Role") || has("ClusterRoleBinding") || has("RoleBinding") {
-        3
-    } else if has("ConfigMap") || has("Secret") || has("Service") {
-        4
-    } else if has("Deployment") || has("DaemonSet") {
-        6
-    } else {
-        5
+/// Follow one kustomization directory: its resources in order (files, or directories holding
+/// their own kustomization). Labels are taken from the top kustomization only: a nested
+/// `labels:` would apply to part of the tree, which this embedding does not model.
+fn walk(
+    dir: &Path,
+    root: &Path,
+    top: bool,
+    files: &mut Vec<(String, PathBuf)>,
+    labels: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
+    let file = dir.join("kustomization.yaml");
+    println!("cargo::rerun-if-changed={}", file.display());
+    let text =
+        fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let k: Kustomization = serde_saphyr::from_str(&text).map_err(|e| {
+        format!(
+            "{}: {e} (only `resources` and `labels` are supported; see kubectl-netdiag/build.rs)",
+            file.display()
+        )
+    })?;
+    for set in &k.labels {
+        if !top {
+            return Err(format!(
+                "{}: `labels` is only supported in config/kustomization.yaml",
+                file.display()
+            ));
+        }
+        if set.include_selectors || set.include_templates {
+            return Err(format!(
+                "{}: labels with includeSelectors or includeTemplates are not supported",
+                file.display()
+            ));
+        }
+        labels.extend(set.pairs.clone());
     }
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        let name = e.file_name().to_string_lossy().to_string();
+    for r in &k.resources {
+        let path = dir.join(r);
         if path.is_dir() {
-            // Samples are example NetProbes for users, not part of the installation.
-            if name != "samples" && !name.starts_with('.') {
-                collect(&path, out);
-            }
-        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
-            && !name.starts_with("kustomization")
-        {
-            out.push(path);
+            walk(&path, root, false, files, labels)?;
+        } else if path.is_file() {
+            println!("cargo::rerun-if-changed={}", path.display());
+            let rel = path
+                .strip_prefix(root)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| path.display().to_string());
+            files.push((rel, path));
+        } else {
+            return Err(format!(
+                "{} lists {r:?}, which is neither a file nor a directory (remote resources are not supported)",
+                file.display()
+            ));
         }
     }
+    Ok(())
 }

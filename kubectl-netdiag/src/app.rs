@@ -162,13 +162,19 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Uninstall(args) => {
             let objects = install::objects(None)?;
-            if args.dry_run {
-                for o in objects.iter().rev() {
-                    println!("{} would be deleted", install::describe(o));
-                }
-                return Ok(0);
-            }
-            for line in install::delete(&ctx, &objects).await? {
+            let opts = install::UninstallOptions {
+                dry_run: args.dry_run,
+                keep_crd: args.keep_crd,
+            };
+            let mut ask = ask_on_terminal;
+            let consent = if args.yes {
+                install::Consent::Given
+            } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+                install::Consent::Ask(&mut ask)
+            } else {
+                install::Consent::Unavailable
+            };
+            for line in install::uninstall(&ctx, &objects, opts, consent).await? {
                 println!("{line}");
             }
             Ok(0)
@@ -178,6 +184,16 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
     }
+}
+
+/// Show `prompt` on stderr and read one line from the terminal.
+fn ask_on_terminal(prompt: &str) -> std::io::Result<String> {
+    let mut err = std::io::stderr().lock();
+    err.write_all(prompt.as_bytes())?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line)
 }
 
 async fn get_one(api: &Api<NetProbe>, name: &str, ns: &str) -> Result<NetProbe, Error> {

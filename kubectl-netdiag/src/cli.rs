@@ -107,7 +107,8 @@ pub enum Command {
     /// Install the NetProbe CRD and the controller (server-side apply).
     #[command(after_long_help = INSTALL_EXAMPLES)]
     Install(InstallArgs),
-    /// Remove the controller and the NetProbe CRD (and with it every NetProbe).
+    /// Remove what `install` applied: only objects labelled app.kubernetes.io/part-of=netdiag.
+    #[command(after_long_help = UNINSTALL_EXAMPLES)]
     Uninstall(UninstallArgs),
     /// Print the plugin's version.
     Version,
@@ -165,6 +166,15 @@ Examples:
   kubectl netdiag install
   kubectl netdiag install --image registry.example.com/netdiag:v0.1.0
   kubectl netdiag install --dry-run -o yaml > netdiag.yaml     # no cluster needed";
+
+const UNINSTALL_EXAMPLES: &str = "\
+Examples:
+  kubectl netdiag uninstall --dry-run      # what would go, and how many NetProbes
+  kubectl netdiag uninstall                # asks before deleting the CRD and every NetProbe
+  kubectl netdiag uninstall --yes          # no question (scripts)
+  kubectl netdiag uninstall --keep-crd     # remove the controller, keep NetProbes
+
+Only objects of the install that carry the label app.kubernetes.io/part-of=netdiag are deleted.";
 
 const COMPLETION_EXAMPLES: &str = "\
 Examples:
@@ -259,7 +269,13 @@ pub enum ManifestOutput {
 
 #[derive(Args, Debug)]
 pub struct UninstallArgs {
-    /// Delete nothing; list what would be deleted.
+    /// Delete nothing; list what would be deleted and how many NetProbes the CRD takes with it.
     #[arg(long)]
     pub dry_run: bool,
+    /// Confirm deleting the CRD, and with it every NetProbe, without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Remove the controller, its RBAC and namespace, but keep the CRD and every NetProbe.
+    #[arg(long)]
+    pub keep_crd: bool,
 }

@@ -182,8 +182,37 @@ pub enum Error {
     #[error("embedded manifest {file} is not valid YAML: {message}")]
     Manifest { file: &'static str, message: String },
 
+    #[error(
+        "install stopped at {failed}: {source}\n  {}\n  to finish: fix the cause above and run `kubectl netdiag install` again (applying is idempotent)\n  to undo: `kubectl netdiag uninstall`",
+        applied_phrase(.applied, *.dry_run)
+    )]
+    InstallIncomplete {
+        applied: Vec<String>,
+        failed: String,
+        dry_run: bool,
+        #[source]
+        source: Box<Error>,
+    },
+
+    #[error(
+        "{what}.\n  Nothing was deleted. Re-run with --yes to confirm, or with --keep-crd to remove only the controller"
+    )]
+    ConfirmationNeeded { what: String },
+
+    #[error("not confirmed: nothing was deleted")]
+    Declined,
+
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+}
+
+fn applied_phrase(applied: &[String], dry_run: bool) -> String {
+    let done = if dry_run { "checked" } else { "applied" };
+    if applied.is_empty() {
+        format!("nothing was {done} before it")
+    } else {
+        format!("{done} before it: {}", applied.join(", "))
+    }
 }
 
 fn ns_phrase(ns: &Option<String>) -> String {

@@ -1,13 +1,15 @@
 //! API flows of `trace` against a tower-test mock API server: each scenario answers the
 //! requests the plugin must make, in order, and fails when an unexpected one arrives.
 
+mod mock;
+
 use std::time::Duration;
 
+use mock::*;
+
 use clap::Parser as _;
-use http::{Method, Request, Response, StatusCode};
-use kube::client::Body;
+use http::{Method, StatusCode};
 use kubectl_netdiag::cli::{Cli, Command, TraceArgs};
-use kubectl_netdiag::client::Ctx;
 use kubectl_netdiag::error::Error;
 use kubectl_netdiag::probe::Outcome;
 use kubectl_netdiag::progress::Progress;
@@ -15,18 +17,6 @@ use kubectl_netdiag::wait::WaitConfig;
 use kubectl_netdiag::{output, trace};
 use netdiag_crds::NetProbe;
 use serde_json::{Value, json};
-use tower_test::mock::{Handle, SendResponse};
-
-type MockHandle = Handle<Request<Body>, Response<Body>>;
-
-fn ctx() -> (Ctx, MockHandle) {
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let ctx = Ctx {
-        client: kube::Client::new(service, "default"),
-        namespace: "default".into(),
-    };
-    (ctx, handle)
-}
 
 fn args(argv: &[&str]) -> TraceArgs {
     let mut full = vec!["kubectl-netdiag", "trace"];
@@ -68,57 +58,6 @@ fn fast() -> WaitConfig {
         pending_warning: Duration::from_millis(150),
         tick: Duration::from_millis(50),
     }
-}
-
-/// The next request, which must be `method` on a path starting with `path`.
-async fn expect(
-    handle: &mut MockHandle,
-    method: Method,
-    path: &str,
-) -> (Request<Body>, SendResponse<Response<Body>>) {
-    let next = tokio::time::timeout(Duration::from_secs(5), handle.next_request()).await;
-    let Ok(Some((req, send))) = next else {
-        panic!("expected {method} {path}, but no request came");
-    };
-    assert_eq!(req.method(), method, "{}", req.uri());
-    assert!(
-        req.uri().path().starts_with(path),
-        "expected {method} {path}, got {} {}",
-        req.method(),
-        req.uri()
-    );
-    (req, send)
-}
-
-fn reply(send: SendResponse<Response<Body>>, code: StatusCode, body: &Value) {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    match Response::builder().status(code).body(Body::from(bytes)) {
-        Ok(r) => send.send_response(r),
-        Err(e) => panic!("response: {e}"),
-    }
-}
-
-fn reply_raw(send: SendResponse<Response<Body>>, body: String) {
-    match Response::builder().body(Body::from(body.into_bytes())) {
-        Ok(r) => send.send_response(r),
-        Err(e) => panic!("response: {e}"),
-    }
-}
-
-async fn body_json(req: Request<Body>) -> Value {
-    use http_body_util::BodyExt as _;
-    let bytes = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-}
-
-fn status(code: u16, reason: &str, message: &str) -> Value {
-    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-           "message": message, "reason": reason, "code": code})
 }
 
 fn pod(name: &str, phase: &str, ready: bool) -> Value {
@@ -454,14 +393,6 @@ async fn a_probe_stuck_pending_names_the_controller_and_is_deleted() {
         "{:?}",
         rec.warnings
     );
-}
-
-/// The plugin must stop after the reads: nothing may be created.
-async fn expect_no_more(h: &mut MockHandle) {
-    let next = tokio::time::timeout(Duration::from_millis(300), h.next_request()).await;
-    if let Ok(Some((req, _))) = next {
-        panic!("nothing may be created, got {} {}", req.method(), req.uri());
-    }
 }
 
 #[tokio::test]

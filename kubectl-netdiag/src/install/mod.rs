@@ -1,17 +1,28 @@
-//! `install` / `uninstall`: the CRD and the controller's manifests, embedded from `crds/` and
-//! `config/` at build time (see build.rs), applied with server-side apply.
+//! `install` / `uninstall`: exactly the objects `kubectl apply -k config/` applies, embedded at
+//! build time (see build.rs), applied with server-side apply ([`apply`]) and removed again only
+//! where netdiag owns them ([`uninstall`]).
 
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+mod apply;
+mod uninstall;
+
+pub use apply::apply;
+pub use uninstall::{Consent, UninstallOptions, uninstall};
+
+use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 
 use crate::client::Ctx;
-use crate::error::{self, CONTROLLER_NAMESPACE, Error};
+use crate::error::{CONTROLLER_NAMESPACE, Error};
 
 include!(concat!(env!("OUT_DIR"), "/manifests.rs"));
 
 /// The field manager named in `managedFields`.
 pub const FIELD_MANAGER: &str = "kubectl-netdiag";
+
+/// The label every installed object carries (set by `config/kustomization.yaml`); `uninstall`
+/// deletes nothing without it.
+pub const PART_OF_LABEL: (&str, &str) = ("app.kubernetes.io/part-of", "netdiag");
 
 /// Kinds that live at cluster scope among what we install.
 const CLUSTER_SCOPED: &[&str] = &[
@@ -24,7 +35,8 @@ const CLUSTER_SCOPED: &[&str] = &[
     "ValidatingAdmissionPolicyBinding",
 ];
 
-/// Every embedded object, in apply order, with `--image` applied.
+/// Every embedded object, in apply order (the kustomization's), with the kustomization's labels
+/// and `--image` applied.
 pub fn objects(image: Option<&str>) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for (file, text) in MANIFESTS {
@@ -33,6 +45,7 @@ pub fn objects(image: Option<&str>) -> Result<Vec<Value>, Error> {
             message: e.to_string(),
         })?;
         for mut doc in docs.into_iter().filter(|d| d.is_object()) {
+            add_labels(&mut doc);
             if let Some(img) = image {
                 set_image(&mut doc, img);
             }
@@ -40,6 +53,21 @@ pub fn objects(image: Option<&str>) -> Result<Vec<Value>, Error> {
         }
     }
     Ok(out)
+}
+
+/// What kustomize's `labels:` (without selectors) does: add to `metadata.labels` only.
+fn add_labels(doc: &mut Value) {
+    let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let labels = meta
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Some(labels) = labels.as_object_mut() {
+        for (k, v) in LABELS {
+            labels.insert((*k).to_string(), Value::String((*v).to_string()));
+        }
+    }
 }
 
 /// Point a workload's containers, and any `*IMAGE` environment variable in them (the agent
@@ -86,20 +114,25 @@ pub fn to_yaml(objects: &[Value]) -> Result<String, Error> {
 
 /// `kind/name` (with the namespace when namespaced), for messages.
 pub fn describe(o: &Value) -> String {
-    let kind = o.get("kind").and_then(Value::as_str).unwrap_or("?");
-    let name = o
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("?");
+    let name = name_of(o);
     match namespace_of(o) {
-        Some(ns) => format!("{kind}/{name} -n {ns}"),
-        None => format!("{kind}/{name}"),
+        Some(ns) => format!("{}/{name} -n {ns}", kind_of(o)),
+        None => format!("{}/{name}", kind_of(o)),
     }
 }
 
+fn kind_of(o: &Value) -> &str {
+    o.get("kind").and_then(Value::as_str).unwrap_or("?")
+}
+
+fn name_of(o: &Value) -> &str {
+    o.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+}
+
 fn namespace_of(o: &Value) -> Option<String> {
-    let kind = o.get("kind").and_then(Value::as_str).unwrap_or_default();
-    if CLUSTER_SCOPED.contains(&kind) {
+    if CLUSTER_SCOPED.contains(&kind_of(o)) {
         return None;
     }
     Some(
@@ -114,14 +147,9 @@ fn namespace_of(o: &Value) -> Option<String> {
 /// ship pluralise regularly).
 fn api_for(ctx: &Ctx, o: &Value) -> (Api<DynamicObject>, String, Option<String>) {
     let api_version = o.get("apiVersion").and_then(Value::as_str).unwrap_or("v1");
-    let kind = o.get("kind").and_then(Value::as_str).unwrap_or_default();
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
-    let name = o
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind_of(o)));
+    let name = name_of(o).to_string();
     match namespace_of(o) {
         Some(ns) => (
             Api::namespaced_with(ctx.client.clone(), &ns, &ar),
@@ -132,42 +160,9 @@ fn api_for(ctx: &Ctx, o: &Value) -> (Api<DynamicObject>, String, Option<String>)
     }
 }
 
-/// Server-side apply every object; with `dry_run` the API server checks without persisting.
-/// Returns one line per object.
-pub async fn apply(ctx: &Ctx, objects: &[Value], dry_run: bool) -> Result<Vec<String>, Error> {
-    let mut lines = Vec::new();
-    let mut pp = PatchParams::apply(FIELD_MANAGER).force();
-    pp.dry_run = dry_run;
-    for o in objects {
-        let (api, name, ns) = api_for(ctx, o);
-        api.patch(&name, &pp, &Patch::Apply(o))
-            .await
-            .map_err(|e| error::api("patch", resource_word(o), ns.as_deref(), e))?;
-        let suffix = if dry_run { " (server dry run)" } else { "" };
-        lines.push(format!("{} serverside-applied{suffix}", describe(o)));
-    }
-    Ok(lines)
-}
-
-/// Delete every object, last applied first. Missing ones are fine.
-pub async fn delete(ctx: &Ctx, objects: &[Value]) -> Result<Vec<String>, Error> {
-    let mut lines = Vec::new();
-    for o in objects.iter().rev() {
-        let (api, name, ns) = api_for(ctx, o);
-        match api.delete(&name, &DeleteParams::background()).await {
-            Ok(_) => lines.push(format!("{} deleted", describe(o))),
-            Err(e) if error::is_not_found(&e) => {
-                lines.push(format!("{} not found", describe(o)));
-            }
-            Err(e) => return Err(error::api("delete", resource_word(o), ns.as_deref(), e)),
-        }
-    }
-    Ok(lines)
-}
-
 /// The resource named in an RBAC message: the kinds we ship, as `kubectl auth can-i` takes them.
 fn resource_word(o: &Value) -> &'static str {
-    match o.get("kind").and_then(Value::as_str).unwrap_or_default() {
+    match kind_of(o) {
         "Namespace" => "namespaces",
         "CustomResourceDefinition" => "customresourcedefinitions",
         "ServiceAccount" => "serviceaccounts",
@@ -178,6 +173,37 @@ fn resource_word(o: &Value) -> &'static str {
         "Deployment" => "deployments",
         "Service" => "services",
         "ConfigMap" => "configmaps",
+        "ValidatingAdmissionPolicy" => "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicyBinding" => "validatingadmissionpolicybindings",
         _ => "objects",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_object_carries_the_part_of_label() {
+        let objects = objects(None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!objects.is_empty());
+        for o in &objects {
+            assert_eq!(
+                o.pointer("/metadata/labels/app.kubernetes.io~1part-of")
+                    .and_then(Value::as_str),
+                Some(PART_OF_LABEL.1),
+                "{}",
+                describe(o)
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_outside_the_controller_namespace_is_embedded() {
+        for o in objects(None).unwrap_or_else(|e| panic!("{e}")) {
+            if let Some(ns) = namespace_of(&o) {
+                assert_eq!(ns, CONTROLLER_NAMESPACE, "{}", describe(&o));
+            }
+        }
     }
 }
