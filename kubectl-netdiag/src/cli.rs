@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::duration::parse_duration;
+use crate::duration::{parse_duration, parse_timeout};
 use crate::target::{SourceArg, TargetArg, parse_checks, parse_source, parse_target};
 
 const ABOUT: &str = "Find out why one thing in a Kubernetes cluster cannot reach another";
@@ -89,7 +89,7 @@ pub struct GlobalArgs {
     /// The name of the kubeconfig user to use.
     #[arg(long, global = true, value_name = "NAME")]
     pub user: Option<String>,
-    /// How long to wait for a single API request, like kubectl: 0 (no limit), 30s, 1m.
+    /// How long to wait for a single API request, like kubectl: 0 (no limit), 30s, 1m (at most 24h).
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub request_timeout: Option<Duration>,
 }
@@ -197,7 +197,7 @@ pub struct TraceArgs {
     #[arg(long, value_name = "LIST", value_parser = parse_checks)]
     pub checks: Option<Checks>,
     /// How long the probe may take, agent pods included: 30s, 2m (1s to 10m).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
     pub timeout: Duration,
     /// Keep the NetProbe after the trace instead of deleting it.
     #[arg(long)]

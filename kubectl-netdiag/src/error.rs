@@ -134,8 +134,10 @@ pub enum Error {
     },
 
     #[error(
-        "--timeout {}s is out of range: a probe may take from 1s to 600s",
-        .0.as_secs()
+        "--timeout {} is out of range: a probe may take from {} to {}",
+        crate::duration::human(*.0),
+        crate::duration::human(crate::duration::TIMEOUT_MIN),
+        crate::duration::human(crate::duration::TIMEOUT_MAX)
     )]
     TimeoutRange(Duration),
 

@@ -282,19 +282,56 @@ fn out_of_range_timeouts_and_dns_names_are_refused_before_any_api_call() {
     let parse = |extra: &[&str]| {
         let mut v = vec!["kubectl-netdiag", "trace", "pod/x", "svc/echo"];
         v.extend_from_slice(extra);
-        match Cli::try_parse_from(v).map(|c| c.command) {
-            Ok(Command::Trace(t)) => t,
-            other => panic!("{other:?}"),
-        }
+        Cli::try_parse_from(v).map(|c| c.command)
     };
-    assert!(check_args(&parse(&[])).is_ok());
-    let e = check_args(&parse(&["--timeout", "11m"]))
-        .expect_err("11m")
-        .to_string();
-    assert!(e.contains("from 1s to 600s"), "{e}");
-    assert!(check_args(&parse(&["--timeout", "0"])).is_err());
-    let e = check_args(&parse(&["--dns-name", "not a name"]))
-        .expect_err("dns")
-        .to_string();
-    assert!(e.contains("is not a DNS name"), "{e}");
+    match parse(&[]) {
+        Ok(Command::Trace(t)) => assert!(check_args(&t).is_ok()),
+        other => panic!("{other:?}"),
+    }
+    for (timeout, want) in [
+        ("11m", "\"11m\" is above the 10m maximum"),
+        ("0", "\"0\" is below the 1s minimum"),
+        ("500ms", "\"500ms\" is below the 1s minimum"),
+    ] {
+        let e = parse(&["--timeout", timeout]).expect_err(timeout);
+        assert_eq!(e.exit_code(), 2, "{timeout}");
+        assert!(e.to_string().contains(want), "{timeout}: {e}");
+    }
+    match parse(&["--dns-name", "not a name"]) {
+        Ok(Command::Trace(t)) => {
+            let e = check_args(&t).expect_err("dns").to_string();
+            assert!(e.contains("is not a DNS name"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Numbers that overflow a `Duration` once panicked (exit 101); they are usage errors (exit 2).
+#[test]
+fn huge_durations_exit_2_without_a_panic() {
+    for argv in [
+        vec![
+            "trace",
+            "pod/x",
+            "svc/echo",
+            "--timeout",
+            "99999999999999999999s",
+        ],
+        vec!["get", "--request-timeout", "9999999999999999h"],
+        vec![
+            "get",
+            "--request-timeout",
+            "340282366920938463463374607431768211456",
+        ],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netdiag"))
+            .args(&argv)
+            .env("KUBECONFIG", "/nonexistent")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run the plugin: {e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{argv:?}: {stderr}");
+        assert!(stderr.contains("maximum"), "{argv:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{argv:?}: {stderr}");
+    }
 }
