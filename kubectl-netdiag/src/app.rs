@@ -77,6 +77,11 @@ fn print_manifests(cli: &Cli) -> Result<u8, Error> {
 
 async fn run(cli: Cli) -> Result<u8, Error> {
     let ctx = Ctx::from_args(&cli.global).await?;
+    let server = ctx.server.clone();
+    dispatch(cli, ctx).await.map_err(|e| e.with_server(&server))
+}
+
+async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
     match cli.command {
         Command::Trace(args) => {
             let mut progress: Box<dyn progress::Progress> = if std::io::stderr().is_terminal() {

@@ -196,7 +196,9 @@ pub struct TraceArgs {
     /// Which checks to run, comma-separated: path, connect, conntrack, dns (default: all that apply).
     #[arg(long, value_name = "LIST", value_parser = parse_checks)]
     pub checks: Option<Checks>,
-    /// How long the probe may take, agent pods included: 30s, 2m (1s to 10m).
+    /// How long the probe may take, agent pods included: 30s, 2m (1s to 10m). The API reads
+    /// before the probe is created get this long too. Once created, the plugin waits up to 30s
+    /// beyond it for the controller to report (agent pods may need scheduling and an image pull).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
     pub timeout: Duration,
     /// Keep the NetProbe after the trace instead of deleting it.

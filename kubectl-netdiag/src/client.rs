@@ -13,6 +13,8 @@ use crate::error::Error;
 pub struct Ctx {
     pub client: Client,
     pub namespace: String,
+    /// The API server's URL, named in connection errors.
+    pub server: String,
 }
 
 impl Ctx {
@@ -43,7 +45,16 @@ impl Ctx {
             .namespace
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
+        let server = config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string();
         let client = Client::try_from(config).map_err(|source| Error::Client { source })?;
-        Ok(Ctx { client, namespace })
+        Ok(Ctx {
+            client,
+            namespace,
+            server,
+        })
     }
 }

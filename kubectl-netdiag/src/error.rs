@@ -15,14 +15,18 @@ pub enum Error {
     Arg(#[from] ArgError),
 
     #[error(
-        "cannot read the kubeconfig: {source}; check --kubeconfig, $KUBECONFIG or ~/.kube/config"
+        "cannot load the kubeconfig: {}; check --kubeconfig, $KUBECONFIG or ~/.kube/config",
+        crate::explain::kubeconfig_error(.source)
     )]
     Kubeconfig {
         #[source]
         source: kube::config::KubeconfigError,
     },
 
-    #[error("cannot build an API client from the kubeconfig: {source}")]
+    #[error(
+        "cannot build an API client from the kubeconfig: {}",
+        crate::explain::kube_error(.source)
+    )]
     Client {
         #[source]
         source: kube::Error,
@@ -34,7 +38,7 @@ pub enum Error {
     CrdMissing,
 
     #[error(
-        "forbidden: you may not {verb} {resource}{}: {message}\n  check with: kubectl auth can-i {verb} {resource}{}",
+        "you may not {verb} {resource}{}: {message}\n  check with: kubectl auth can-i {verb} {resource}{}",
         ns_phrase(.namespace), ns_flag(.namespace)
     )]
     Forbidden {
@@ -52,7 +56,11 @@ pub enum Error {
         hint: String,
     },
 
-    #[error("cannot {verb} {resource}{}: {source}", ns_phrase(.namespace))]
+    #[error(
+        "cannot {verb} {resource}{}: {}",
+        ns_phrase(.namespace),
+        crate::explain::kube_error(.source)
+    )]
     Api {
         verb: &'static str,
         resource: &'static str,
@@ -168,7 +176,7 @@ pub enum Error {
     #[error("the probe could not run: {message}")]
     ProbeFailed { message: String },
 
-    #[error("interrupted: NetProbe {namespace}/{name} {fate}")]
+    #[error("interrupted; NetProbe {namespace}/{name} {fate}")]
     Interrupted {
         namespace: String,
         name: String,
@@ -204,6 +212,10 @@ pub enum Error {
     #[error("not confirmed: nothing was deleted")]
     Declined,
 
+    /// A request that never reached a Kubernetes API server, in kubectl's words.
+    #[error("{message}")]
+    Unreachable { message: String },
+
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }
@@ -234,7 +246,28 @@ fn ns_flag(ns: &Option<String>) -> String {
 impl Error {
     /// The process exit status for this error.
     pub fn exit_code(&self) -> u8 {
-        2
+        match self {
+            // 128 + SIGINT, as a shell reports a command stopped by Ctrl-C.
+            Error::Interrupted { .. } => 130,
+            _ => 2,
+        }
+    }
+
+    /// Name the server in an error from a request that never reached it (refused, TLS, name
+    /// lookup, timeout, not an API server): that is what the user must check first.
+    pub fn with_server(self, server: &str) -> Error {
+        let source = match &self {
+            Error::Api { source, .. } | Error::Client { source } => source,
+            _ => return self,
+        };
+        let failure = crate::explain::classify(source);
+        if failure.is_connection() {
+            Error::Unreachable {
+                message: crate::explain::unreachable(server, &failure),
+            }
+        } else {
+            self
+        }
     }
 }
 
@@ -354,5 +387,32 @@ mod tests {
                 || msg.ends_with("customresourcedefinitions"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn ctrl_c_exits_130_and_says_what_became_of_the_probe() {
+        let e = Error::Interrupted {
+            namespace: "default".into(),
+            name: "p".into(),
+            fate: "was deleted",
+        };
+        assert_eq!(e.exit_code(), 130);
+        assert_eq!(e.to_string(), "interrupted; NetProbe default/p was deleted");
+    }
+
+    #[test]
+    fn forbidden_does_not_say_forbidden_twice() {
+        let e = api(
+            "get",
+            "pods",
+            Some("default"),
+            status(
+                403,
+                "pods \"x\" is forbidden: User \"u\" cannot get resource",
+                None,
+            ),
+        );
+        let msg = e.to_string();
+        assert_eq!(msg.matches("forbidden").count(), 1, "{msg}");
     }
 }

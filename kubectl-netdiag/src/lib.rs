@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod duration;
 pub mod error;
+pub mod explain;
 pub mod install;
 pub mod list;
 pub mod output;

@@ -54,24 +54,18 @@ pub async fn run(
     progress: &mut dyn Progress,
 ) -> Result<TraceRun, Error> {
     check_args(args)?;
-    let source = resolve::source(ctx, &args.source).await?;
-    if let Some(note) = &source.note {
-        progress.note(note);
-    }
-    let target = resolve::target(ctx, &args.target).await?;
-    let req = ProbeRequest {
-        namespace: ctx.namespace.clone(),
-        source_pod: source.pod,
-        target,
-        checks: args.checks.clone().map(|c| c.0),
-        timeout: args.timeout,
-        dns_name: args.dns_name.clone(),
-    };
     let api: Api<NetProbe> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-    let created = api
-        .create(&PostParams::default(), &probe::build(&req))
+    // The reads and the create get the probe's own timeout: a server that accepts connections
+    // but never answers must not hang the command.
+    let created = tokio::time::timeout(args.timeout, prepare(ctx, args, &api, progress))
         .await
-        .map_err(|e| error::api("create", "netprobes", Some(&ctx.namespace), e))?;
+        .map_err(|_| Error::Unreachable {
+            message: format!(
+                "the API server {} did not answer within {}: check that it is up and reachable (`kubectl cluster-info`)",
+                ctx.server,
+                crate::duration::human(args.timeout)
+            ),
+        })??;
     progress.update(&created, Duration::ZERO);
 
     let waited = tokio::select! {
@@ -91,13 +85,46 @@ pub async fn run(
     Ok(TraceRun { probe, outcome })
 }
 
+/// Resolve the source and target, then create the NetProbe.
+async fn prepare(
+    ctx: &Ctx,
+    args: &TraceArgs,
+    api: &Api<NetProbe>,
+    progress: &mut dyn Progress,
+) -> Result<NetProbe, Error> {
+    let source = resolve::source(ctx, &args.source).await?;
+    if let Some(note) = &source.note {
+        progress.note(note);
+    }
+    let target = resolve::target(ctx, &args.target).await?;
+    let req = ProbeRequest {
+        namespace: ctx.namespace.clone(),
+        source_pod: source.pod,
+        target,
+        checks: args.checks.clone().map(|c| c.0),
+        timeout: args.timeout,
+        dns_name: args.dns_name.clone(),
+    };
+    api.create(&PostParams::default(), &probe::build(&req))
+        .await
+        .map_err(|e| error::api("create", "netprobes", Some(&ctx.namespace), e))
+}
+
+/// How long the clean-up delete may take before we give up and say how to do it by hand.
+const DELETE_WAIT: Duration = Duration::from_secs(5);
+
 /// Delete the probe; a failure only warns, since the trace itself is done.
 async fn delete(api: &Api<NetProbe>, name: &str, progress: &mut dyn Progress) {
-    match api.delete(name, &DeleteParams::background()).await {
-        Ok(_) => {}
-        Err(e) if error::is_not_found(&e) => {}
-        Err(e) => progress.warn(&format!(
-            "could not delete NetProbe {name}: {e}; delete it with `kubectl delete netprobe {name}`"
+    let by_hand = format!("delete it with `kubectl delete netprobe {name}`");
+    match tokio::time::timeout(DELETE_WAIT, api.delete(name, &DeleteParams::background())).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) if error::is_not_found(&e) => {}
+        Ok(Err(e)) => progress.warn(&format!(
+            "could not delete NetProbe {name}: {}; {by_hand}",
+            crate::explain::kube_error(&e)
+        )),
+        Err(_) => progress.warn(&format!(
+            "the API server did not confirm deleting NetProbe {name}; {by_hand}"
         )),
     }
 }

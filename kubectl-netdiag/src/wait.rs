@@ -74,10 +74,15 @@ pub async fn until_finished(
         let wp = WatchParams::default()
             .fields(&format!("metadata.name={name}"))
             .timeout(secs);
-        let stream = api
-            .watch(&wp, &version)
-            .await
-            .map_err(|e| error::api("watch", "netprobes", Some(&ns), e))?;
+        // Bounded too: a server that accepts the request but never answers must not outlast
+        // the deadline.
+        let stream = match tokio::time::timeout_at(deadline, api.watch(&wp, &version)).await {
+            Ok(r) => r.map_err(|e| error::api("watch", "netprobes", Some(&ns), e))?,
+            Err(_) => {
+                progress.finish();
+                return Err(deadline_passed(&last, ns, name, cfg.deadline));
+            }
+        };
         let mut stream = std::pin::pin!(stream);
         let watch_started = Instant::now();
         loop {
@@ -99,10 +104,10 @@ pub async fn until_finished(
                     }
                     // 410 Gone: our resourceVersion is too old; read the probe afresh.
                     Ok(Some(WatchEvent::Error(status))) if status.code == 410 => {
-                        last = api
-                            .get(&name)
-                            .await
-                            .map_err(|e| error::api("get", "netprobes", Some(&ns), e))?;
+                        last = match tokio::time::timeout_at(deadline, api.get(&name)).await {
+                            Ok(r) => r.map_err(|e| error::api("get", "netprobes", Some(&ns), e))?,
+                            Err(_) => return Err(deadline_passed(&last, ns, name, cfg.deadline)),
+                        };
                         if finished(&last) {
                             return Ok(last);
                         }
@@ -135,19 +140,33 @@ pub async fn until_finished(
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     progress.finish();
-                    return Err(if picked_up(&last) {
-                        Error::Timeout {
-                            namespace: ns,
-                            name,
-                            waited: cfg.deadline,
-                            phase: last.status.as_ref().and_then(|s| s.phase).map(|p| p.to_string()).unwrap_or_else(|| "Pending".into()),
-                        }
-                    } else {
-                        Error::ControllerNotRunning { namespace: ns, name, waited: cfg.deadline }
-                    });
+                    return Err(deadline_passed(&last, ns, name, cfg.deadline));
                 }
                 _ = tick.tick() => progress.update(&last, start.elapsed()),
             }
+        }
+    }
+}
+
+/// The deadline passed: a probe the controller never touched means no controller runs.
+fn deadline_passed(last: &NetProbe, namespace: String, name: String, waited: Duration) -> Error {
+    if picked_up(last) {
+        Error::Timeout {
+            namespace,
+            name,
+            waited,
+            phase: last
+                .status
+                .as_ref()
+                .and_then(|s| s.phase)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "Pending".into()),
+        }
+    } else {
+        Error::ControllerNotRunning {
+            namespace,
+            name,
+            waited,
         }
     }
 }

@@ -17,6 +17,7 @@ pub fn ctx() -> (Ctx, MockHandle) {
     let ctx = Ctx {
         client: kube::Client::new(service, "default"),
         namespace: "default".into(),
+        server: "https://127.0.0.1:6443".into(),
     };
     (ctx, handle)
 }
