@@ -11,7 +11,7 @@ use netdiag_crds::NetProbe;
 use crate::cli::{self, Cli, Command, ListOutput};
 use crate::client::Ctx;
 use crate::error::{self, Error};
-use crate::{agent, install, list, output, probe, progress, trace, wait};
+use crate::{agent, complete_api, install, list, output, probe, progress, trace, wait};
 
 /// Run the plugin with the process's arguments.
 pub fn main() -> ExitCode {
@@ -22,8 +22,23 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Completion { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "kubectl-netdiag", &mut std::io::stdout());
+            if shell == clap_complete::Shell::Bash {
+                let _ = print(complete_api::BASH_SCRIPT);
+            } else {
+                let mut cmd = Cli::command();
+                clap_complete::generate(shell, &mut cmd, "kubectl-netdiag", &mut std::io::stdout());
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Complete { ref words } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let answer = match rt {
+                Ok(rt) => rt.block_on(complete_api::answer(&Cli::command(), words)),
+                Err(_) => crate::complete::complete(&Cli::command(), words).render(&[]),
+            };
+            let _ = print(&answer);
             ExitCode::SUCCESS
         }
         Command::Lab(cmd) => agent::run_lab(cmd),
@@ -185,9 +200,11 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
             Ok(0)
         }
         // Handled before the runtime is built.
-        Command::Version | Command::Completion { .. } | Command::Lab(_) | Command::Agent(_) => {
-            Ok(0)
-        }
+        Command::Version
+        | Command::Completion { .. }
+        | Command::Complete { .. }
+        | Command::Lab(_)
+        | Command::Agent(_) => Ok(0),
     }
 }
 

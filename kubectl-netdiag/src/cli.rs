@@ -118,6 +118,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Completion candidates for the words typed so far, in cobra's `__complete` protocol
+    /// (what kubectl's plugin completion and the bash script call).
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
+    },
     // The lab and the agent: mounted from netdiag-agent so the lab needs only this binary.
     #[command(
         subcommand,
@@ -183,7 +190,9 @@ Examples:
   kubectl netdiag completion fish > ~/.config/fish/completions/kubectl-netdiag.fish
 
 The scripts complete the `kubectl-netdiag` command. For `kubectl netdiag <TAB>` (kubectl 1.26+),
-put an executable `kubectl_complete-netdiag` on PATH that runs `kubectl-netdiag __complete \"$@\"`.";
+the release archive and krew put `kubectl_complete-netdiag` beside the plugin; it runs
+`kubectl-netdiag __complete \"$@\"`. Resource names come from the cluster when it answers
+within 1.5s.";
 
 #[derive(Args, Debug)]
 pub struct TraceArgs {

@@ -6,6 +6,8 @@ pub mod agent;
 pub mod app;
 pub mod cli;
 pub mod client;
+pub mod complete;
+pub mod complete_api;
 pub mod duration;
 pub mod error;
 pub mod explain;

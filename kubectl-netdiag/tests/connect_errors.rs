@@ -15,7 +15,8 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A fresh directory for one test's kubeconfig and certificates.
 fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
+    // Cargo's per-package scratch directory: nothing left behind in /tmp.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "nd-connect-{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)

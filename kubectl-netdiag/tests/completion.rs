@@ -1,0 +1,192 @@
+//! Completion as a shell drives it: the bash script from `completion bash`, called the way bash
+//! calls a completion function (COMP_WORDS, COMP_CWORD), and kubectl's own plugin completion
+//! through the shipped `kubectl_complete-netdiag` helper.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdiag");
+
+/// A directory holding the plugin and the kubectl completion helper, to put first on PATH.
+fn plugin_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("completion-path-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    let helper = Path::new(env!("CARGO_MANIFEST_DIR")).join("kubectl_complete-netdiag");
+    for (src, name) in [
+        (PathBuf::from(BIN), "kubectl-netdiag"),
+        (helper, "kubectl_complete-netdiag"),
+    ] {
+        let dst = dir.join(name);
+        if !dst.exists() {
+            std::os::unix::fs::symlink(&src, &dst)
+                .unwrap_or_else(|e| panic!("symlink {}: {e}", dst.display()));
+        }
+    }
+    dir
+}
+
+fn path_env() -> String {
+    format!("{}:/usr/bin:/bin", plugin_dir().display())
+}
+
+/// Run the bash completion function for `words` (the last one is being completed).
+fn bash_complete(words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "source <(kubectl-netdiag completion bash)\n\
+         COMP_WORDS=(kubectl-netdiag {})\n\
+         COMP_CWORD={}\n\
+         _kubectl_netdiag\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        quoted.join(" "),
+        words.len()
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env("PATH", path_env())
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run bash: {e}"));
+    assert!(
+        out.status.success(),
+        "bash: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completes_nested_subcommands() {
+    let got = bash_complete(&["lab", ""]);
+    for want in ["up", "trace", "down"] {
+        assert!(got.iter().any(|g| g == want), "lab <TAB> gave {got:?}");
+    }
+    assert_eq!(bash_complete(&["lab", "do"]), vec!["down".to_string()]);
+}
+
+#[test]
+fn bash_completes_option_values() {
+    assert_eq!(
+        bash_complete(&["trace", "-o", ""]),
+        ["table", "wide", "json", "yaml", "dot"]
+            .map(String::from)
+            .to_vec()
+    );
+    assert_eq!(
+        bash_complete(&["get", "-o", ""]),
+        ["table", "wide", "json", "yaml"].map(String::from).to_vec()
+    );
+    assert_eq!(bash_complete(&["get", "-o", "j"]), vec!["json".to_string()]);
+}
+
+#[test]
+fn hidden_commands_are_never_offered() {
+    let got = bash_complete(&[""]);
+    assert!(got.iter().any(|g| g == "trace"), "{got:?}");
+    assert!(
+        !got.iter().any(|g| g == "agent" || g.starts_with("__")),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn kubectl_plugin_completion_goes_through_the_helper() {
+    let kubectl = ["/usr/bin/kubectl"]
+        .map(PathBuf::from)
+        .into_iter()
+        .find(|p| p.is_file());
+    let Some(kubectl) = kubectl else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "kubectl is not installed, and CI is set"
+        );
+        eprintln!("skipping: kubectl not found");
+        return;
+    };
+    let out = Command::new(kubectl)
+        .args(["__complete", "netdiag", "tr"])
+        .env("PATH", path_env())
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run kubectl: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().any(|l| l == "trace"),
+        "kubectl __complete netdiag tr: {stdout}"
+    );
+}
+
+/// An API stand-in on 127.0.0.1 that answers every list with these names, or never answers.
+fn api_server(names: Option<&'static [&'static str]>) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(4).flatten() {
+            let Some(names) = names else {
+                held.push(s);
+                continue;
+            };
+            let mut s = s;
+            let mut buf = [0u8; 8192];
+            let _ = s.read(&mut buf);
+            let items: Vec<String> = names
+                .iter()
+                .map(|n| format!("{{\"metadata\":{{\"name\":\"{n}\"}}}}"))
+                .collect();
+            let body = format!(
+                "{{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{{}},\"items\":[{}]}}",
+                items.join(",")
+            );
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+fn kubeconfig_for(port: u16, tag: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "completion-kubeconfig-{tag}-{}",
+        std::process::id()
+    ));
+    let text = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: t\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+         contexts:\n- name: t\n  context:\n    cluster: t\n    user: u\n    namespace: default\nusers:\n- name: u\n  user:\n    token: t\n"
+    );
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    path
+}
+
+#[test]
+fn resource_names_come_from_the_api_and_a_silent_api_does_not_hang_the_shell() {
+    let config = kubeconfig_for(api_server(Some(&["curl-1", "web-2"])), "names");
+    let out = Command::new(BIN)
+        .args(["__complete", "trace", "pod/c"])
+        .env("KUBECONFIG", &config)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout, "pod/curl-1\n:4\n");
+
+    let config = kubeconfig_for(api_server(None), "silent");
+    let started = std::time::Instant::now();
+    let out = Command::new(BIN)
+        .args(["__complete", "trace", "pod/c"])
+        .env("KUBECONFIG", &config)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), ":4\n");
+}
