@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use netdiag_crds::{
+use netdiag_model::{
     Check, DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, Protocol, TracePlan,
 };
 
@@ -277,14 +277,12 @@ pub fn print_report(report: &NodeReport, output: Output) {
             Err(e) => eprintln!("netdiag-agent: cannot encode the report: {e}"),
         },
         Output::Table => {
-            let mut status = netdiag_crds::NetProbeStatus::default();
             let source = report.source.clone().unwrap_or_default();
             let target = report.target.clone().unwrap_or_default();
-            netdiag_crds::merge::merge(std::slice::from_ref(report), &source, &target)
-                .apply_to(&mut status);
+            let path = netdiag_model::merge::merge(std::slice::from_ref(report), &source, &target);
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let opts = netdiag_crds::render::RenderOptions { wide: false, color };
-            print!("{}", netdiag_crds::render::table(&status, &opts));
+            let opts = netdiag_render::RenderOptions { wide: false, color };
+            print!("{}", netdiag_render::table(&path, &opts));
         }
     }
 }

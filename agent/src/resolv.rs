@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use netdiag_crds::report::ResolvConf;
+use netdiag_model::report::ResolvConf;
 
 /// Parse resolv.conf text. Never fails: lines it does not understand are skipped.
 pub fn parse(text: &str) -> ResolvConf {

@@ -10,8 +10,8 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use netdiag_crds::report::HopDetail;
-use netdiag_crds::{
+use netdiag_model::report::HopDetail;
+use netdiag_model::{
     Check, Endpoint, Hop, HopKind, NodeReport, PlanRole, TracePlan, Verdict, merge,
 };
 

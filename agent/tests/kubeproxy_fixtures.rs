@@ -5,7 +5,7 @@ use netdiag_agent::kubeproxy::iptables::{Backend, parse_save};
 use netdiag_agent::kubeproxy::rule::Target;
 use netdiag_agent::kubeproxy::verdict::judge;
 use netdiag_agent::kubeproxy::walk::{BlockCause, Entry, ServiceWalk, walk};
-use netdiag_crds::{Endpoint, PlanTarget, Protocol, Verdict};
+use netdiag_model::{Endpoint, PlanTarget, Protocol, Verdict};
 
 const NFT: &str = include_str!("fixtures/kubeproxy/generated-nft-save.txt");
 const LEGACY_LARGE: &str = include_str!("fixtures/kubeproxy/generated-legacy-large-save.txt");

@@ -6,7 +6,7 @@ use netdiag_agent::kubeproxy::generate::{GenConfig, GenPort, GenService, render_
 use netdiag_agent::kubeproxy::iptables::parse_save;
 use netdiag_agent::kubeproxy::verdict::judge;
 use netdiag_agent::kubeproxy::walk::{BlockCause, Entry, ServiceWalk, walk};
-use netdiag_crds::{Endpoint, PlanTarget, Protocol, Verdict};
+use netdiag_model::{Endpoint, PlanTarget, Protocol, Verdict};
 
 const SAMPLE: &str = include_str!("fixtures/kubeproxy/sample-nat-dataplane-md.txt");
 

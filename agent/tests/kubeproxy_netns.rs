@@ -15,8 +15,8 @@ use netdiag_agent::kubeproxy::rule::{Rule, Target};
 use netdiag_agent::kubeproxy::service_rules;
 use netdiag_agent::kubeproxy::walk::{Entry, walk};
 use netdiag_agent::kubeproxy::xtables::LegacyTables;
-use netdiag_crds::report::HopDetail;
-use netdiag_crds::{Endpoint, Hop, PlanTarget, Protocol, Verdict};
+use netdiag_model::report::HopDetail;
+use netdiag_model::{Endpoint, Hop, PlanTarget, Protocol, Verdict};
 
 fn root_or_skip() -> bool {
     netdiag_agent::lab::exec::root_or_skip("kubeproxy_netns")

@@ -6,7 +6,7 @@ use netdiag_agent::kubeproxy::tokenize::split;
 use netdiag_agent::kubeproxy::verdict::judge;
 use netdiag_agent::kubeproxy::walk::{Entry, walk};
 use netdiag_agent::kubeproxy::xtables::{Table, TableInfo};
-use netdiag_crds::{Endpoint, PlanTarget, Protocol};
+use netdiag_model::{Endpoint, PlanTarget, Protocol};
 use proptest::prelude::*;
 
 const SAMPLE: &str = include_str!("fixtures/kubeproxy/sample-nat-dataplane-md.txt");

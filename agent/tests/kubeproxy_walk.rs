@@ -4,8 +4,8 @@
 use netdiag_agent::kubeproxy::iptables::{Backend, parse_save};
 use netdiag_agent::kubeproxy::verdict::judge;
 use netdiag_agent::kubeproxy::walk::{BlockCause, Entry, walk};
-use netdiag_crds::report::HopDetail;
-use netdiag_crds::{Endpoint, PlanTarget, Protocol, Verdict};
+use netdiag_model::report::HopDetail;
+use netdiag_model::{Endpoint, PlanTarget, Protocol, Verdict};
 
 const SAMPLE: &str = include_str!("fixtures/kubeproxy/sample-nat-dataplane-md.txt");
 

@@ -5,7 +5,7 @@ mod lab_common;
 
 use lab_common::*;
 use netdiag_agent::lab::{LabGuard, LabSpec, trace};
-use netdiag_crds::PlanRole;
+use netdiag_model::PlanRole;
 
 #[test]
 fn a_lab_trace_from_curl_to_echo_service_is_reachable_and_crosses_to_the_endpoint_node() {

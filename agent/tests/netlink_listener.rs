@@ -8,8 +8,8 @@ use std::path::Path;
 use common::{Lab, netns_path, root_or_skip};
 use netdiag_agent::netns::run_in;
 use netdiag_agent::probe::listener::check_listener;
-use netdiag_crds::report::HopDetail;
-use netdiag_crds::{Hop, Protocol, Verdict};
+use netdiag_model::report::HopDetail;
+use netdiag_model::{Hop, Protocol, Verdict};
 
 fn check_from(node: &str, ep: SocketAddrV4, protocol: Protocol) -> Option<Hop> {
     run_in(&netns_path(node), move || {

@@ -8,8 +8,8 @@ use common::{Lab, Pod, netns_path, root_or_skip};
 use netdiag_agent::netns::discover::find_pod_netns;
 use netdiag_agent::netns::run_in;
 use netdiag_agent::probe::pod::{PodPath, trace_pod};
-use netdiag_crds::report::HopDetail;
-use netdiag_crds::{HopKind, Verdict};
+use netdiag_model::report::HopDetail;
+use netdiag_model::{HopKind, Verdict};
 
 /// Find the pod and trace it from a thread inside `node`, as the agent does on a node.
 fn trace_from(node: &str, pod: &Pod) -> PodPath {

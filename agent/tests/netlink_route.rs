@@ -9,8 +9,8 @@ use common::{Lab, ip, netns_path, root_or_skip};
 use netdiag_agent::links::{RouteInfo, RouteKind};
 use netdiag_agent::netns::run_in;
 use netdiag_agent::probe::route::route_to;
-use netdiag_crds::report::HopDetail;
-use netdiag_crds::{Hop, Verdict};
+use netdiag_model::report::HopDetail;
+use netdiag_model::{Hop, Verdict};
 
 fn route_from(node: &str, dst: [u8; 4]) -> (Hop, Option<RouteInfo>) {
     run_in(&netns_path(node), move || {

@@ -11,7 +11,7 @@ use netdiag_agent::netns::run_in;
 use netdiag_agent::probe::settings::{
     Ingress, SettingsInput, node_settings, node_settings_with_ingress,
 };
-use netdiag_crds::{Hop, Verdict};
+use netdiag_model::{Hop, Verdict};
 
 /// Write a sysctl inside `node`; false when the file is absent there.
 fn set(node: &str, rel: &str, value: &str) -> bool {

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use netdiag_agent::probe::connect::connect;
-use netdiag_crds::{HopDetail, Protocol, Verdict};
+use netdiag_model::{HopDetail, Protocol, Verdict};
 use probe_common::{Lab, root_or_skip};
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 244, 1, 2);

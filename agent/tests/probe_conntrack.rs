@@ -12,7 +12,7 @@ use netdiag_agent::probe::conntrack::entry::decode;
 use netdiag_agent::probe::conntrack::lookup;
 use netdiag_agent::probe::conntrack::netlink::CtSocket;
 use netdiag_agent::probe::conntrack::verdict::original_tuple;
-use netdiag_crds::{Endpoint, HopDetail, HopKind, Protocol, Verdict};
+use netdiag_model::{Endpoint, HopDetail, HopKind, Protocol, Verdict};
 use probe_common::{Lab, root_or_skip};
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 244, 1, 2);

@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use netdiag_agent::probe::dns::{DnsTarget, query_all, servers_from};
-use netdiag_crds::report::ResolvConf;
-use netdiag_crds::{DnsServer, HopKind, Verdict};
+use netdiag_model::report::ResolvConf;
+use netdiag_model::{DnsServer, HopKind, Verdict};
 use probe_common::{Lab, root_or_skip};
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 244, 1, 2);

@@ -155,8 +155,8 @@ pub fn run(cfg: &B1Config) -> Result<Vec<B1Row>, BenchError> {
 }
 
 fn lookup_args(
-    target: &netdiag_crds::PlanTarget,
-    expected: &[netdiag_crds::Endpoint],
+    target: &netdiag_model::PlanTarget,
+    expected: &[netdiag_model::Endpoint],
 ) -> Vec<String> {
     let expect: Vec<String> = expected.iter().map(ToString::to_string).collect();
     vec![

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use netdiag_crds::{Endpoint, PlanTarget, Protocol};
+use netdiag_model::{Endpoint, PlanTarget, Protocol};
 
 use crate::b1::Backend;
 use crate::error::BenchError;

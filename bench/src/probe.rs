@@ -9,7 +9,7 @@ use std::time::Instant;
 use nix::sys::resource::{UsageWho, getrusage};
 use serde::{Deserialize, Serialize};
 
-use netdiag_crds::{Endpoint, HopDetail, PlanTarget, Verdict};
+use netdiag_model::{Endpoint, HopDetail, PlanTarget, Verdict};
 
 use crate::cmd;
 use crate::error::BenchError;

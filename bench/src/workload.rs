@@ -11,7 +11,7 @@
 use std::net::Ipv4Addr;
 
 use netdiag_agent::kubeproxy::generate::{GenConfig, GenPort, GenService};
-use netdiag_crds::{Endpoint, PlanTarget, Protocol};
+use netdiag_model::{Endpoint, PlanTarget, Protocol};
 
 /// Endpoints live in 10.244.0.0/16 (the cluster CIDR), 250 per /24: this many fit.
 const MAX_ENDPOINTS: usize = 250 * 256;

@@ -7,7 +7,7 @@
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::LogParams;
-use netdiag_crds::NodeReport;
+use netdiag_model::NodeReport;
 
 use crate::pod::CONTAINER;
 

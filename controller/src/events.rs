@@ -54,7 +54,7 @@ pub fn transition(prev: &NetProbeStatus, next: &NetProbeStatus) -> Vec<ProbeEven
     {
         return out;
     }
-    let key = |f: &Option<netdiag_crds::FirstFailure>| {
+    let key = |f: &Option<netdiag_model::FirstFailure>| {
         f.as_ref()
             .map(|f| (f.hop, f.node.clone(), f.reason.clone()))
     };

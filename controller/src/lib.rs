@@ -4,7 +4,7 @@
 //! The reconcile is a named pipeline (see [`reconcile`]):
 //! validate (pure, [`spec`]) -> resolve (API reads, [`resolve`]) -> plan (pure, [`plan`]) ->
 //! run agents ([`pod`], pure pod construction) -> collect ([`collect`]) -> merge (pure,
-//! `netdiag_crds::merge`) -> status (pure, [`status`]; applied server-side) -> clean up.
+//! `netdiag_model::merge`) -> status (pure, [`status`]; applied server-side) -> clean up.
 //!
 //! The binary (`main.rs`) and the tests share this library.
 

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use netdiag_controller::pod::AgentSettings;
 use netdiag_controller::reconcile::Settings;
 use netdiag_controller::{DEFAULT_NAMESPACE, default_agent_image, render, runner};
-use netdiag_crds::PlanRole;
+use netdiag_model::PlanRole;
 
 #[derive(Parser, Debug)]
 #[command(name = "netdiag-controller", version, about)]

@@ -8,7 +8,7 @@
 //!   endpoint) both runs start together; otherwise the endpoint is the one DNAT picked, which
 //!   only the source report tells, so the endpoint run is a second step ([`endpoint_step`]).
 
-use netdiag_crds::{Endpoint, NodeReport, PlanRole, PlanTarget, TracePlan};
+use netdiag_model::{Endpoint, NodeReport, PlanRole, PlanTarget, TracePlan};
 
 use crate::resolve::{Resolved, ResolvedTarget};
 use crate::spec::ValidSpec;

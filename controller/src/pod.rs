@@ -32,7 +32,8 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use netdiag_crds::{NODE_LABEL, PROBE_LABEL, PlanRole};
+use netdiag_crds::{NODE_LABEL, PROBE_LABEL};
+use netdiag_model::PlanRole;
 
 use crate::plan::NodePlan;
 

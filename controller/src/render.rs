@@ -4,7 +4,8 @@
 //! what runs on the node (image, command, privileges, mounts, node, deadline) is exact.
 
 use k8s_openapi::api::core::v1::Pod;
-use netdiag_crds::{NetProbe, PlanRole, PortRef, TargetRef};
+use netdiag_crds::{NetProbe, PortRef, TargetRef};
+use netdiag_model::PlanRole;
 
 use crate::plan::{self, NodePlan};
 use crate::pod::{self, AgentSettings, PodError, ProbeRef};
@@ -109,7 +110,7 @@ fn placeholder_facts(
         },
         target,
         dns_servers: if dns_name.is_some() {
-            vec![netdiag_crds::DnsServer {
+            vec![netdiag_model::DnsServer {
                 address: ph(),
                 role: "kube-dns".into(),
             }]
@@ -145,7 +146,7 @@ pub fn render_pod(
             p.plan.dns_servers = Vec::new();
             p.plan.expected_endpoints = Vec::new();
             p.plan.target_is_service = false;
-            p.plan.endpoint = Some(netdiag_crds::Endpoint {
+            p.plan.endpoint = Some(netdiag_model::Endpoint {
                 ip: PLACEHOLDER_IP.into(),
                 port: 0,
             });

@@ -11,8 +11,9 @@
 //! Reachable, Ready) stays, so dashboards keep the latest answer. A new generation starts clean.
 
 use jiff::Timestamp;
-use netdiag_crds::merge::MergedPath;
-use netdiag_crds::{HopKind, NetProbeStatus, NodeRun, Phase, StatusCondition};
+use netdiag_crds::{NetProbeStatus, NodeRun, Phase, StatusCondition};
+use netdiag_model::HopKind;
+use netdiag_model::merge::MergedPath;
 
 pub const COMPLETED: &str = "Completed";
 pub const REACHABLE: &str = "Reachable";
@@ -207,7 +208,7 @@ pub fn completed(
     let mut s = base(input);
     s.phase = Some(Phase::Succeeded);
     s.nodes = nodes;
-    path.apply_to(&mut s);
+    s.apply_path(path);
     finish(&mut s, input, true, start);
     let has_dns_hop = path.hops.iter().any(|h| h.kind == HopKind::Dns);
     let (reachable, reason): (Option<bool>, String) = match (path.reachable, &path.first_failure) {

@@ -161,7 +161,7 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
         expect_list_agents(&mut api, vec![]).await;
         let post = api.expect("POST", AGENTS).await;
         let posted = audited(&post.body, "node-a", "source");
-        let plan: netdiag_crds::TracePlan = serde_json::from_str(
+        let plan: netdiag_model::TracePlan = serde_json::from_str(
             posted["spec"]["containers"][0]["args"][2]
                 .as_str()
                 .expect("plan"),
@@ -215,7 +215,7 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
         expect_resolve_echo(&mut api).await;
         let post = api.expect("POST", AGENTS).await;
         let posted = audited(&post.body, "node-b", "endpoint");
-        let plan: netdiag_crds::TracePlan = serde_json::from_str(
+        let plan: netdiag_model::TracePlan = serde_json::from_str(
             posted["spec"]["containers"][0]["args"][2]
                 .as_str()
                 .expect("plan"),
@@ -493,12 +493,12 @@ async fn a_periodic_probe_is_requeued_at_its_interval_after_a_run_and_waits_out_
         let mut report = reports()[0].clone();
         report
             .hops
-            .retain(|h| h.kind != netdiag_crds::HopKind::Connect);
-        report.hops.push(netdiag_crds::Hop::new(
+            .retain(|h| h.kind != netdiag_model::HopKind::Connect);
+        report.hops.push(netdiag_model::Hop::new(
             "node-a",
-            netdiag_crds::HopKind::Connect,
+            netdiag_model::HopKind::Connect,
             "10.96.0.10:53",
-            netdiag_crds::Verdict::Ok,
+            netdiag_model::Verdict::Ok,
             "answered",
         ));
         let log = format!("{}\n", serde_json::to_string(&report).expect("json"));

@@ -13,8 +13,9 @@ use netdiag_controller::resolve::{
 use netdiag_controller::schedule::{self, Next};
 use netdiag_controller::spec::ValidSpec;
 use netdiag_controller::status::{self, Failure, StatusInput};
-use netdiag_crds::merge::merge;
-use netdiag_crds::{HopKind, NetProbeStatus, Phase, PlanRole, PortRef, Protocol};
+use netdiag_crds::{NetProbeStatus, Phase, PortRef, Protocol};
+use netdiag_model::merge::merge;
+use netdiag_model::{HopKind, PlanRole};
 
 fn valid(yaml: &str) -> ValidSpec {
     ValidSpec::new(&probe("default", "p", yaml).spec).expect("valid spec")
@@ -201,7 +202,7 @@ fn a_service_with_several_endpoints_plans_the_source_run_and_waits_for_dnat_to_p
 
     // Same node: DNAT picked the endpoint next to the source.
     let mut same = reports()[0].clone();
-    same.chosen_endpoint = Some(netdiag_crds::Endpoint {
+    same.chosen_endpoint = Some(netdiag_model::Endpoint {
         ip: "10.244.1.5".into(),
         port: 5678,
     });
@@ -445,11 +446,11 @@ fn a_rerun_keeps_the_last_answer_and_a_new_generation_starts_clean() {
 fn a_healthy_path_is_ready_and_a_terminal_failure_is_not() {
     let mut healthy = reports()[0].clone();
     healthy.hops.retain(|h| h.kind != HopKind::Connect);
-    healthy.hops.push(netdiag_crds::Hop::new(
+    healthy.hops.push(netdiag_model::Hop::new(
         "node-a",
         HopKind::Connect,
         "10.96.0.50:80",
-        netdiag_crds::Verdict::Ok,
+        netdiag_model::Verdict::Ok,
         "connected",
     ));
     let path = merge(&[healthy], "default/curl1", "svc/echo:http");

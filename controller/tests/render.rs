@@ -8,7 +8,8 @@ use std::process::Command;
 use k8s_openapi::api::core::v1::Pod;
 use netdiag_controller::pod::{self, AgentSettings, ProbeRef};
 use netdiag_controller::render::render_pod;
-use netdiag_crds::{NODE_LABEL, PROBE_LABEL, PlanRole, TracePlan};
+use netdiag_crds::{NODE_LABEL, PROBE_LABEL};
+use netdiag_model::{PlanRole, TracePlan};
 
 fn settings() -> AgentSettings {
     AgentSettings {

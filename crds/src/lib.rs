@@ -1,21 +1,18 @@
-//! The netdiag API: the `NetProbe` custom resource, and the node report model that the agent writes,
-//! the controller merges and the plugin renders.
+//! The netdiag API: the `NetProbe` custom resource (spec, status, validation) and its generated
+//! CRD. Pure data and pure functions: no kube client or runtime, no tokio, no I/O.
 //!
-//! Everything here is pure data and pure functions: no I/O, no async, no cluster access.
+//! What a status holds about the path (hops, details, reasons) is the model's
+//! (`netdiag-model`); this crate only carries it.
 
-pub mod merge;
-pub mod plan;
 pub mod probe;
-pub mod render;
-pub mod report;
+mod status;
 pub mod validate;
 
-pub use plan::{DnsServer, PlanRole, PlanTarget, TracePlan};
+pub use netdiag_model::{Check, Protocol};
 pub use probe::{
-    Check, NetProbe, NetProbeSpec, NetProbeStatus, NodeRun, Phase, PortRef, ProbeSource,
-    ProbeTarget, Protocol, StatusCondition, TargetRef,
+    NetProbe, NetProbeSpec, NetProbeStatus, NodeRun, Phase, PortRef, ProbeSource, ProbeTarget,
+    StatusCondition, TargetRef,
 };
-pub use report::{DnsResult, Endpoint, FirstFailure, Hop, HopDetail, HopKind, NodeReport, Verdict};
 
 /// The API group of every netdiag resource.
 pub const GROUP: &str = "netdiag.dev";

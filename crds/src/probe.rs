@@ -4,7 +4,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::report::{DnsResult, FirstFailure, Hop};
+use netdiag_model::{Check, DnsResult, FirstFailure, Hop, Protocol};
 
 /// Default for `spec.timeoutSeconds`.
 pub const DEFAULT_TIMEOUT_SECONDS: i32 = 30;
@@ -199,53 +199,6 @@ impl std::fmt::Display for PortRef {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
-pub enum Protocol {
-    #[default]
-    TCP,
-    UDP,
-}
-
-impl Protocol {
-    /// Lower-case name as iptables and conntrack print it.
-    pub fn as_lower(self) -> &'static str {
-        match self {
-            Protocol::TCP => "tcp",
-            Protocol::UDP => "udp",
-        }
-    }
-}
-
-impl std::fmt::Display for Protocol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_lower())
-    }
-}
-
-impl std::str::FromStr for Protocol {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "tcp" => Ok(Protocol::TCP),
-            "udp" => Ok(Protocol::UDP),
-            other => Err(format!("unknown protocol {other:?}: expected tcp or udp")),
-        }
-    }
-}
-
-/// The checks a probe can run.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
-pub enum Check {
-    /// Pod interface, veth, bridge, kube-proxy rules, routes and node settings.
-    Path,
-    /// A real TCP connect or UDP exchange from inside the source pod.
-    Connect,
-    /// The conntrack entry of that connection: which endpoint DNAT chose.
-    Conntrack,
-    /// DNS queries through each of the pod's nameservers and cluster DNS.
-    DNS,
-}
-
 /// The target with exactly one kind chosen; see [`ProbeTarget::kind`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetRef<'a> {
@@ -390,13 +343,6 @@ pub struct NodeRun {
     pub phase: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-}
-
-impl NetProbeStatus {
-    /// The condition of this type, if any.
-    pub fn condition(&self, type_: &str) -> Option<&StatusCondition> {
-        self.conditions.iter().find(|c| c.type_ == type_)
-    }
 }
 
 /// The CRD as YAML, exactly as checked in at `crds/netprobe.yaml`.

@@ -199,7 +199,8 @@ pub fn is_dns_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::{AddressTarget, ProbeSource, ProbeTarget, Protocol, ServiceTarget};
+    use crate::probe::{AddressTarget, ProbeSource, ProbeTarget, ServiceTarget};
+    use netdiag_model::Protocol;
 
     fn spec() -> NetProbeSpec {
         NetProbeSpec {

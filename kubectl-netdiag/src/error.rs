@@ -313,6 +313,15 @@ pub fn is_not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 404)
 }
 
+impl From<netdiag_render::EncodeError> for Error {
+    fn from(e: netdiag_render::EncodeError) -> Self {
+        Error::Encode {
+            format: e.format,
+            message: e.message,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

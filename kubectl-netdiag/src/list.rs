@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt as _;
-use netdiag_crds::render::{self, RenderOptions};
 use netdiag_crds::{NetProbe, NetProbeStatus};
+use netdiag_render::{self as render, RenderOptions};
 
 /// kubectl's age: `45s`, `3m`, `5h`, `2d`, `3y`.
 pub fn age(from: Timestamp, now: Timestamp) -> String {
@@ -31,7 +31,7 @@ pub fn result(status: &NetProbeStatus) -> String {
     {
         return r.clone();
     }
-    match render::reachable(status) {
+    match status.reachable() {
         Some(true) => "Reachable".into(),
         Some(false) => "Unreachable".into(),
         None => match &status.first_failure {
@@ -225,7 +225,7 @@ pub fn describe(p: &NetProbe, now: Timestamp, wide: bool) -> String {
     if !status.hops.is_empty() || !status.dns.is_empty() {
         out.push_str("Path:\n");
         let opts = RenderOptions { wide, color: false };
-        out.push_str(&indent(&render::table(&status, &opts)));
+        out.push_str(&indent(&render::table(&status.path(), &opts)));
     }
     out
 }

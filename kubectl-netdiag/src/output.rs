@@ -1,7 +1,7 @@
 //! The `-o` formats of a traced NetProbe. Pure: a NetProbe in, text out.
 
 use netdiag_crds::NetProbe;
-use netdiag_crds::render::{self, RenderOptions};
+use netdiag_render::{self as render, RenderOptions};
 
 use crate::cli::TraceOutput;
 use crate::error::Error;
@@ -24,7 +24,7 @@ pub fn stdout_color() -> bool {
 
 /// Render a NetProbe in one of the trace formats. Ends with a newline.
 pub fn render_probe(probe: &NetProbe, format: TraceOutput, color: bool) -> Result<String, Error> {
-    let status = probe.status.clone().unwrap_or_default();
+    let path = probe.status.clone().unwrap_or_default().path();
     Ok(match format {
         TraceOutput::Table | TraceOutput::Wide => {
             let ns = probe.metadata.namespace.as_deref().unwrap_or("default");
@@ -37,9 +37,9 @@ pub fn render_probe(probe: &NetProbe, format: TraceOutput, color: bool) -> Resul
                 wide: format == TraceOutput::Wide,
                 color,
             };
-            format!("{header}{}", render::table(&status, &opts))
+            format!("{header}{}", render::table(&path, &opts))
         }
-        TraceOutput::Dot => render::dot(&status),
+        TraceOutput::Dot => render::dot(&path),
         TraceOutput::Json => json(probe)?,
         TraceOutput::Yaml => yaml(probe)?,
     })
@@ -47,20 +47,12 @@ pub fn render_probe(probe: &NetProbe, format: TraceOutput, color: bool) -> Resul
 
 /// Pretty JSON with a trailing newline, as `kubectl get -o json` prints it.
 pub fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
-    serde_json::to_string_pretty(v)
-        .map(|s| s + "\n")
-        .map_err(|e| Error::Encode {
-            format: "JSON",
-            message: e.to_string(),
-        })
+    render::json(v).map_err(Error::from)
 }
 
 /// YAML, as `kubectl get -o yaml` prints it.
 pub fn yaml<T: serde::Serialize>(v: &T) -> Result<String, Error> {
-    serde_saphyr::to_string(v).map_err(|e| Error::Encode {
-        format: "YAML",
-        message: e.to_string(),
-    })
+    render::yaml(v).map_err(Error::from)
 }
 
 #[cfg(test)]

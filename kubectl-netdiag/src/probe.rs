@@ -109,7 +109,7 @@ impl Outcome {
 /// Judge a finished status: a failure anywhere on the path (or an unreachable target) is exit 1;
 /// a Failed phase with no path at all means the probe could not run.
 pub fn outcome(status: &NetProbeStatus) -> Outcome {
-    let reachable = netdiag_crds::render::reachable(status);
+    let reachable = status.reachable();
     if status.first_failure.is_some() || reachable == Some(false) {
         return Outcome::FailureFound;
     }

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use netdiag_agent::lab::{Lab, LabGuard, LabSpec, LabTools, LabTrace};
-use netdiag_crds::{Hop, HopKind, Verdict};
+use netdiag_model::{Hop, HopKind, Verdict};
 
 /// Panic unless we are root and the lab's tools are installed.
 pub fn require_lab_prerequisites() {

@@ -2,8 +2,8 @@
 //! understands, and no other hop may fail falsely. Each test builds its own lab (unique name),
 //! breaks one thing inside it, traces curl -> echo-service, and tears the lab down.
 
-use netdiag_crds::{HopKind, Verdict};
 use netdiag_e2e::*;
+use netdiag_model::{HopKind, Verdict};
 
 const VIP: &str = "10.96.45.10";
 

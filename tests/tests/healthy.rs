@@ -2,9 +2,9 @@
 //! conntrack hop must name a real endpoint, and DNS through nodelocaldns must answer the
 //! Service's ClusterIP.
 
-use netdiag_crds::report::HopDetail;
-use netdiag_crds::{HopKind, NodeReport, Verdict};
 use netdiag_e2e::*;
+use netdiag_model::report::HopDetail;
+use netdiag_model::{HopKind, NodeReport, Verdict};
 
 const ECHO_VIP: &str = "10.96.45.10";
 

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
-use netdiag_crds::{Endpoint, Hop, PlanTarget};
+use netdiag_model::{Endpoint, Hop, PlanTarget};
 
 use super::iptables::{Backend, parse_listing};
 use super::rule::Rule;
@@ -164,7 +164,7 @@ pub fn service_rules(node: &str, target: &PlanTarget, expected: &[Endpoint]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netdiag_crds::{Protocol, Verdict};
+    use netdiag_model::{Protocol, Verdict};
 
     #[test]
     fn a_missing_binary_says_which_package_to_install() {

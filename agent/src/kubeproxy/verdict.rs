@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-use netdiag_crds::report::{RuleEndpoint, ServiceRulesDetail};
-use netdiag_crds::{Endpoint, Hop, HopDetail, HopKind, Verdict};
+use netdiag_model::report::{RuleEndpoint, ServiceRulesDetail};
+use netdiag_model::{Endpoint, Hop, HopDetail, HopKind, Verdict};
 
 use super::walk::{BlockCause, ServiceWalk};
 

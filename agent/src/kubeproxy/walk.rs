@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::convert::Infallible;
 
-use netdiag_crds::PlanTarget;
+use netdiag_model::PlanTarget;
 
 use super::iptables::{Backend, SaveDump};
 use super::rule::{Rule, Target};

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use netdiag_crds::NetProbeStatus;
-
 use super::names::DEFAULT_LAB;
 use super::{Lab, LabError, LabSpec, LabTools, process};
 
@@ -300,13 +298,12 @@ fn trace(
             print!("{}", render_table(&t, color));
         }
         TraceFormat::Json => {
-            let json = serde_json::to_string_pretty(&trace_status(&t)).map_err(|e| {
-                super::trace::TraceError::Output {
+            let json =
+                netdiag_render::json(&t.path).map_err(|e| super::trace::TraceError::Output {
                     node: "lab".into(),
                     detail: e.to_string(),
-                }
-            })?;
-            println!("{json}");
+                })?;
+            print!("{json}");
         }
     }
     Ok(
@@ -318,25 +315,14 @@ fn trace(
     )
 }
 
-/// The lab trace as a NetProbe status would hold it (phase Succeeded: the probe ran).
-pub fn trace_status(t: &super::LabTrace) -> NetProbeStatus {
-    let mut status = NetProbeStatus {
-        phase: Some(netdiag_crds::Phase::Succeeded),
-        target: Some(t.target.clone()),
-        ..Default::default()
-    };
-    t.path.apply_to(&mut status);
-    status
-}
-
 /// The hop table of a lab trace, through the shared renderer so it reads as on a cluster.
 pub fn render_table(t: &super::LabTrace, color: bool) -> String {
-    let opts = netdiag_crds::render::RenderOptions { wide: false, color };
+    let opts = netdiag_render::RenderOptions { wide: false, color };
     format!(
         "{} -> {}\n\n{}",
         t.source,
         t.target,
-        netdiag_crds::render::table(&trace_status(t), &opts)
+        netdiag_render::table(&t.path, &opts)
     )
 }
 
@@ -366,8 +352,8 @@ fn down(name: &str) -> Result<ExitCode, LabError> {
 mod tests {
     use super::*;
     use clap::Parser;
-    use netdiag_crds::merge::merge;
-    use netdiag_crds::{Hop, HopKind, NodeReport, Verdict};
+    use netdiag_model::merge::merge;
+    use netdiag_model::{Hop, HopKind, NodeReport, Verdict};
 
     #[derive(Parser)]
     struct Cli {
@@ -464,9 +450,8 @@ mod tests {
         ] {
             assert!(table.contains(want), "missing {want:?} in\n{table}");
         }
-        let status = trace_status(&t);
-        assert_eq!(status.hops.len(), 2);
-        assert_eq!(status.target.as_deref(), Some("svc/echo-service:http"));
-        assert!(status.first_failure.is_some());
+        assert_eq!(t.path.hops.len(), 2);
+        assert_eq!(t.path.target.as_deref(), Some("svc/echo-service:http"));
+        assert!(t.path.first_failure.is_some());
     }
 }

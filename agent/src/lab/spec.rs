@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use netdiag_crds::Protocol;
+use netdiag_model::Protocol;
 use serde::{Deserialize, Serialize};
 
 pub use super::cidr::Ipv4Net;

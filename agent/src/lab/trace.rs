@@ -9,8 +9,8 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::Command;
 
-use netdiag_crds::merge::{MergedPath, merge};
-use netdiag_crds::{DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, TracePlan};
+use netdiag_model::merge::{MergedPath, merge};
+use netdiag_model::{DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, TracePlan};
 
 use super::exec::{find_tool, run};
 use super::names::LabNames;
@@ -253,7 +253,7 @@ pub fn trace(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netdiag_crds::Protocol;
+    use netdiag_model::Protocol;
 
     fn curl(spec: &LabSpec) -> &PodSpec {
         spec.pod("curl").unwrap()

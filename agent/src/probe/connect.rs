@@ -11,8 +11,8 @@ use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use netdiag_crds::report::ConnectDetail;
-use netdiag_crds::{Hop, HopDetail, HopKind, Protocol, Verdict};
+use netdiag_model::report::ConnectDetail;
+use netdiag_model::{Hop, HopDetail, HopKind, Protocol, Verdict};
 use socket2::{Domain, Socket, Type};
 
 use crate::netns::run_in;

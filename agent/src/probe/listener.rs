@@ -9,8 +9,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::path::Path;
 
-use netdiag_crds::report::{HopDetail, ListenerDetail};
-use netdiag_crds::{Hop, HopKind, Protocol, Verdict};
+use netdiag_model::report::{HopDetail, ListenerDetail};
+use netdiag_model::{Hop, HopKind, Protocol, Verdict};
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};

@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use netdiag_crds::report::{
+use netdiag_model::report::{
     BridgeDetail, HopDetail, HostVethDetail, PodInterfaceDetail, ResolvConf,
 };
-use netdiag_crds::{Hop, HopKind, Verdict};
+use netdiag_model::{Hop, HopKind, Verdict};
 
 use crate::links::{Address, DefaultGateway, Link, Neighbour, Rtnl};
 use crate::netns::discover::PodNetns;

@@ -3,8 +3,8 @@
 
 use std::net::Ipv4Addr;
 
-use netdiag_crds::report::{HopDetail, RouteDetail};
-use netdiag_crds::{Hop, HopKind, Verdict};
+use netdiag_model::report::{HopDetail, RouteDetail};
+use netdiag_model::{Hop, HopKind, Verdict};
 
 use crate::links::{RouteInfo, RouteKind, Rtnl};
 

@@ -14,8 +14,8 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use netdiag_crds::report::{HopDetail, NodeSetting, NodeSettingsDetail};
-use netdiag_crds::{Hop, HopKind, Verdict};
+use netdiag_model::report::{HopDetail, NodeSetting, NodeSettingsDetail};
+use netdiag_model::{Hop, HopKind, Verdict};
 
 /// What the path looks like on this node, as the other probes found it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

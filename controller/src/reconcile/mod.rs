@@ -20,7 +20,8 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::Recorder;
 use kube::{Api, Client, ResourceExt};
-use netdiag_crds::{NetProbe, NetProbeStatus, NodeRun, PROBE_LABEL, PlanRole};
+use netdiag_crds::{NetProbe, NetProbeStatus, NodeRun, PROBE_LABEL};
+use netdiag_model::PlanRole;
 use tracing::Instrument;
 
 use crate::collect::{self, CollectError};

@@ -8,8 +8,9 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use netdiag_crds::merge::merge;
-use netdiag_crds::{NodeReport, NodeRun, PlanRole, TargetRef};
+use netdiag_crds::{NodeRun, TargetRef};
+use netdiag_model::merge::merge;
+use netdiag_model::{NodeReport, PlanRole};
 
 use super::{DEADLINE_GRACE_SECONDS, POLL, ReconcileError, Run, role_of};
 use crate::collect::{self, CollectError, PodOutcome};

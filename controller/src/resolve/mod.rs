@@ -10,7 +10,8 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::ListParams;
 use kube::{Api, Client};
-use netdiag_crds::{DnsServer, Protocol, TargetRef};
+use netdiag_crds::{Protocol, TargetRef};
+use netdiag_model::DnsServer;
 
 use crate::spec::ValidSpec;
 

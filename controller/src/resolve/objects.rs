@@ -2,7 +2,8 @@
 
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use netdiag_crds::{DnsServer, PortRef, Protocol, TargetRef};
+use netdiag_crds::{PortRef, Protocol, TargetRef};
+use netdiag_model::DnsServer;
 
 use super::{ReadyEndpoint, ResolveError, ResolvedPod, ResolvedService, SourcePod};
 use crate::spec::ValidSpec;

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
-use netdiag_crds::{NetProbe, NetProbeSpec, NodeReport};
+use netdiag_crds::{NetProbe, NetProbeSpec};
+use netdiag_model::NodeReport;
 use serde::de::DeserializeOwned;
 
 pub fn fixture_path(name: &str) -> PathBuf {

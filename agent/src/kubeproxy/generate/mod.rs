@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
-use netdiag_crds::Protocol;
+use netdiag_model::Protocol;
 
 use super::tokenize::quote;
 

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
-use netdiag_crds::report::ConntrackTuple;
+use netdiag_model::report::ConntrackTuple;
 use netlink_packet_netfilter::conntrack::{
     ConntrackAttribute, IPTuple, ProtoInfo, ProtoInfoTCP, ProtoTuple, Tuple,
 };

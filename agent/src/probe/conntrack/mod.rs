@@ -13,7 +13,7 @@ pub mod verdict;
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use netdiag_crds::{Endpoint, Hop, Protocol};
+use netdiag_model::{Endpoint, Hop, Protocol};
 
 use self::entry::{CtTuple, decode};
 use self::netlink::{CtEvents, CtSocket};

@@ -2,8 +2,8 @@
 
 use std::net::SocketAddrV4;
 
-use netdiag_crds::report::ConntrackDetail;
-use netdiag_crds::{Endpoint, Hop, HopDetail, HopKind, Protocol, Verdict};
+use netdiag_model::report::ConntrackDetail;
+use netdiag_model::{Endpoint, Hop, HopDetail, HopKind, Protocol, Verdict};
 
 use super::entry::{CtEntry, CtTuple};
 use super::stats::TablePressure;

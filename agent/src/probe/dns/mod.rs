@@ -16,8 +16,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use netdiag_crds::report::ResolvConf;
-use netdiag_crds::{DnsResult, DnsServer, Hop, HopKind, Verdict};
+use netdiag_model::report::ResolvConf;
+use netdiag_model::{DnsResult, DnsServer, Hop, HopKind, Verdict};
 
 /// A DNS server to ask, and what it is (`nodelocaldns`, `kube-dns`, `resolv.conf`).
 #[derive(Clone, Debug, PartialEq, Eq)]

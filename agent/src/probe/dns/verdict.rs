@@ -4,7 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use netdiag_crds::{DnsResult, Hop, HopKind, Verdict};
+use netdiag_model::{DnsResult, Hop, HopKind, Verdict};
 
 use super::DnsTarget;
 use crate::probe::connect::{human, millis};

@@ -1,6 +1,6 @@
 //! One line of typed facts per hop, for the wide table's FACTS column.
 
-use crate::report::{ConntrackTuple, HopDetail};
+use netdiag_model::report::{ConntrackTuple, HopDetail};
 
 use super::ms;
 

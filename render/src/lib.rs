@@ -1,19 +1,21 @@
-//! Human views of a NetProbe status: the kubectl-style path table (with its first-failure line,
-//! DNS section and result line) and a Graphviz graph of the path.
+//! Views of a netdiag path: the kubectl-style table (wide or not), JSON, YAML and a Graphviz
+//! graph, from a model path. Must not depend on kube or netlink: the agent links it.
 //!
-//! Pure: a status in, a `String` out. The plugin, the agent (`netdiag-agent trace`) and the lab
+//! Pure: a path in, a `String` out. The plugin, the agent (`netdiag-agent trace`) and the lab
 //! all print through here, so a path reads the same wherever it was traced.
 
 mod dot;
+mod encode;
 mod facts;
 
 pub use dot::dot;
+pub use encode::{EncodeError, json, yaml};
 pub use facts::facts;
 
 use comfy_table::{Attribute, Cell, Color, Table, presets};
 
-use crate::probe::{NetProbeStatus, Phase};
-use crate::report::{FirstFailure, Hop, HopDetail, HopKind, Verdict};
+use netdiag_model::merge::rules_summary;
+use netdiag_model::{FirstFailure, Hop, HopDetail, HopKind, MergedPath, Progress, Verdict};
 
 /// How to render.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,17 +32,17 @@ pub const FAILURE_MARK: &str = "✗";
 
 /// The path hop by hop, the first failure explained in one sentence, a DNS section and a result
 /// line. Ends with a newline.
-pub fn table(status: &NetProbeStatus, opts: &RenderOptions) -> String {
+pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
     let mut out = String::new();
-    let failing = first_failure_index(status);
-    if status.hops.is_empty() {
+    let failing = first_failure_index(path);
+    if path.hops.is_empty() {
         out.push_str("No hops recorded yet.\n");
     } else {
         let mut header = vec!["NODE", "HOP", "NAME", "DETAIL", "VERDICT"];
         if opts.wide {
             header.extend(["REASON", "FACTS"]);
         }
-        let rows = status.hops.iter().enumerate().map(|(i, hop)| {
+        let rows = path.hops.iter().enumerate().map(|(i, hop)| {
             let mut row = vec![
                 Cell::new(&hop.node),
                 Cell::new(hop.kind.as_str()),
@@ -58,7 +60,7 @@ pub fn table(status: &NetProbeStatus, opts: &RenderOptions) -> String {
         });
         out.push_str(&kubectl_table(&header, rows, opts.color));
     }
-    if let Some(f) = &status.first_failure {
+    if let Some(f) = &path.first_failure {
         out.push('\n');
         out.push_str(&paint(
             &format!("{FAILURE_MARK} {}", failure_sentence(f)),
@@ -67,7 +69,7 @@ pub fn table(status: &NetProbeStatus, opts: &RenderOptions) -> String {
         ));
         out.push('\n');
     }
-    if !status.dns.is_empty() {
+    if !path.dns.is_empty() {
         out.push('\n');
         out.push_str("DNS\n");
         let mut header = vec![
@@ -76,7 +78,7 @@ pub fn table(status: &NetProbeStatus, opts: &RenderOptions) -> String {
         if opts.wide {
             header.push("MESSAGE");
         }
-        let rows = status.dns.iter().map(|d| {
+        let rows = path.dns.iter().map(|d| {
             let mut row = vec![
                 Cell::new(&d.server),
                 Cell::new(&d.server_role),
@@ -98,7 +100,7 @@ pub fn table(status: &NetProbeStatus, opts: &RenderOptions) -> String {
         out.push_str(&kubectl_table(&header, rows, opts.color));
     }
     out.push('\n');
-    let (line, paint_as) = result_line(status);
+    let (line, paint_as) = result_line(path);
     out.push_str(&paint(&line, paint_as, opts.color));
     out.push('\n');
     out
@@ -115,21 +117,21 @@ pub fn failure_sentence(f: &FirstFailure) -> String {
 
 /// The verdict of the whole probe, as one line starting with `RESULT:`.
 ///
-/// Reachability comes from the `Reachable` condition when the controller set it, else from the
-/// Connect hop; the cause from `firstFailure`.
-pub fn result_line(status: &NetProbeStatus) -> (String, Paint) {
-    let phase = status.phase;
-    if matches!(phase, None | Some(Phase::Pending) | Some(Phase::Running)) {
-        let phase = phase.unwrap_or(Phase::Pending);
-        return (format!("RESULT: {phase}, no verdict yet"), Paint::Info);
+/// Reachability is the path's (the `Reachable` condition, for a NetProbe); the cause its first
+/// failure.
+pub fn result_line(path: &MergedPath) -> (String, Paint) {
+    match &path.progress {
+        Progress::Pending => return ("RESULT: Pending, no verdict yet".into(), Paint::Info),
+        Progress::Running => return ("RESULT: Running, no verdict yet".into(), Paint::Info),
+        Progress::Done | Progress::Failed(_) => {}
     }
-    let failure = status.first_failure.as_ref();
-    match (reachable(status), failure) {
-        (Some(true), None) => (format!("RESULT: reachable{}", via(status)), Paint::Ok),
+    let failure = path.first_failure.as_ref();
+    match (path.reachable, failure) {
+        (Some(true), None) => (format!("RESULT: reachable{}", via(path)), Paint::Ok),
         (Some(true), Some(f)) => (
             format!(
                 "RESULT: reachable{}, but {} on {} failed: {}",
-                via(status),
+                via(path),
                 f.hop,
                 f.node,
                 f.message
@@ -147,41 +149,30 @@ pub fn result_line(status: &NetProbeStatus) -> (String, Paint) {
             "RESULT: unreachable, and no hop explains why".to_string(),
             Paint::Fail,
         ),
-        (None, None) if phase == Some(Phase::Failed) => {
-            let why = status
-                .condition("Completed")
-                .and_then(|c| c.message.clone())
-                .or_else(|| status.summary.clone())
-                .unwrap_or_else(|| "the probe failed before any hop was checked".into());
-            (format!("RESULT: probe failed — {why}"), Paint::Fail)
-        }
-        (None, None) => ("RESULT: no failure found".to_string(), Paint::Ok),
+        (None, None) => match &path.progress {
+            Progress::Failed(message) => {
+                let why = message
+                    .clone()
+                    .or_else(|| Some(path.summary.clone()).filter(|s| !s.is_empty()))
+                    .unwrap_or_else(|| "the probe failed before any hop was checked".into());
+                (format!("RESULT: probe failed — {why}"), Paint::Fail)
+            }
+            _ => ("RESULT: no failure found".to_string(), Paint::Ok),
+        },
     }
-}
-
-/// Whether the target was reached: the `Reachable` condition, else the last Connect hop.
-pub fn reachable(status: &NetProbeStatus) -> Option<bool> {
-    if let Some(c) = status.condition("Reachable") {
-        match c.status.as_str() {
-            "True" => return Some(true),
-            "False" => return Some(false),
-            _ => {}
-        }
-    }
-    crate::merge::connect_outcome(&status.hops)
 }
 
 /// ` via 10.244.2.7:8080 (iptables, 3 endpoints)`, from the hops' typed details.
-fn via(status: &NetProbeStatus) -> String {
-    let chosen = status.hops.iter().find_map(|h| match &h.details {
+fn via(path: &MergedPath) -> String {
+    let chosen = path.hops.iter().find_map(|h| match &h.details {
         Some(HopDetail::Conntrack(c)) => c.chosen_endpoint.as_ref().map(ToString::to_string),
         _ => None,
     });
-    let connected = status.hops.iter().rev().find_map(|h| match &h.details {
+    let connected = path.hops.iter().rev().find_map(|h| match &h.details {
         Some(HopDetail::Connect(c)) if c.ok => Some(c.target.clone()),
         _ => None,
     });
-    let rules = crate::merge::rules_summary(&status.hops);
+    let rules = rules_summary(&path.hops);
     match chosen.or(connected) {
         Some(e) => format!(" via {e}{}", rules.unwrap_or_default()),
         None => rules.unwrap_or_default(),
@@ -189,14 +180,13 @@ fn via(status: &NetProbeStatus) -> String {
 }
 
 /// Index of the hop `firstFailure` names (same kind and node, Fail), else the first Fail.
-fn first_failure_index(status: &NetProbeStatus) -> Option<usize> {
-    let named = status.first_failure.as_ref().and_then(|f| {
-        status
-            .hops
+fn first_failure_index(path: &MergedPath) -> Option<usize> {
+    let named = path.first_failure.as_ref().and_then(|f| {
+        path.hops
             .iter()
             .position(|h| h.verdict == Verdict::Fail && h.kind == f.hop && h.node == f.node)
     });
-    named.or_else(|| status.hops.iter().position(|h| h.verdict == Verdict::Fail))
+    named.or_else(|| path.hops.iter().position(|h| h.verdict == Verdict::Fail))
 }
 
 /// What a piece of text means, hence its colour.

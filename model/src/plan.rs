@@ -2,14 +2,14 @@
 //! write it; `netdiag-agent trace --plan` reads it. It holds addresses and names only: nothing in
 //! it can name a command, an image, a path or a node.
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::probe::{Check, Protocol};
+use crate::protocol::{Check, Protocol};
 use crate::report::Endpoint;
 
 /// What the agent does on its node.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TracePlan {
     /// Which part of the path this node holds.
@@ -48,7 +48,8 @@ fn default_step_timeout_ms() -> u64 {
     2000
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PlanRole {
     /// The node of the source pod: the full trace.
     Source,
@@ -56,7 +57,8 @@ pub enum PlanRole {
     Endpoint,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PlanTarget {
     pub ip: String,
@@ -72,7 +74,8 @@ impl std::fmt::Display for PlanTarget {
 }
 
 /// A DNS server to ask, and what it is.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DnsServer {
     /// `IP` or `IP:port`.

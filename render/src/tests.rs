@@ -1,6 +1,6 @@
 use super::*;
-use crate::probe::StatusCondition;
-use crate::report::{
+use netdiag_model::merge::{connect_outcome, first_failure};
+use netdiag_model::report::{
     ConnectDetail, ConntrackDetail, DnsResult, Endpoint, RuleEndpoint, ServiceRulesDetail,
 };
 
@@ -33,9 +33,9 @@ fn rules_hop() -> Hop {
     }))
 }
 
-fn healthy() -> NetProbeStatus {
-    NetProbeStatus {
-        phase: Some(Phase::Succeeded),
+fn healthy() -> MergedPath {
+    let mut p = MergedPath {
+        progress: Progress::Done,
         hops: vec![
             Hop::new(
                 "node-a",
@@ -73,10 +73,12 @@ fn healthy() -> NetProbeStatus {
             })),
         ],
         ..Default::default()
-    }
+    };
+    p.reachable = connect_outcome(&p.hops);
+    p
 }
 
-fn failing() -> NetProbeStatus {
+fn failing() -> MergedPath {
     let mut s = healthy();
     s.hops.insert(
         3,
@@ -90,15 +92,8 @@ fn failing() -> NetProbeStatus {
         .with_reason("NothingListening"),
     );
     s.hops[4].verdict = Verdict::Fail;
-    s.first_failure = crate::merge::first_failure(&s.hops);
-    s.conditions.push(StatusCondition {
-        type_: "Reachable".into(),
-        status: "False".into(),
-        reason: Some("NothingListening".into()),
-        message: None,
-        last_transition_time: None,
-        observed_generation: None,
-    });
+    s.first_failure = first_failure(&s.hops);
+    s.reachable = Some(false);
     s
 }
 
@@ -200,8 +195,8 @@ fn dns_section_lists_each_server() {
 
 #[test]
 fn unfinished_probe_has_no_verdict() {
-    let s = NetProbeStatus {
-        phase: Some(Phase::Running),
+    let s = MergedPath {
+        progress: Progress::Running,
         ..Default::default()
     };
     assert_eq!(result_line(&s).0, "RESULT: Running, no verdict yet");

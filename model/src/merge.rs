@@ -3,31 +3,10 @@
 //! Pure: the agent (for its own single report), the lab and the controller all call this, so a
 //! path reads the same wherever it was assembled.
 
+pub use crate::path::{MergedPath, Progress};
 use crate::report::{
     DnsResult, Endpoint, FirstFailure, Hop, HopDetail, HopKind, NodeReport, Verdict,
 };
-
-/// One path from the source pod to the endpoint, across nodes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MergedPath {
-    pub hops: Vec<Hop>,
-    pub dns: Vec<DnsResult>,
-    pub first_failure: Option<FirstFailure>,
-    /// The connect's outcome, when a connect ran.
-    pub reachable: Option<bool>,
-    pub chosen_endpoint: Option<Endpoint>,
-    pub summary: String,
-}
-
-impl MergedPath {
-    /// Copy the path into a NetProbe status: hops, dns, firstFailure, summary.
-    pub fn apply_to(&self, status: &mut crate::probe::NetProbeStatus) {
-        status.hops = self.hops.clone();
-        status.dns = self.dns.clone();
-        status.first_failure = self.first_failure.clone();
-        status.summary = Some(self.summary.clone());
-    }
-}
 
 /// Merge reports, the source node's first, into one path.
 ///
@@ -56,6 +35,8 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
         target,
     );
     MergedPath {
+        target: Some(target.to_string()),
+        progress: Progress::Done,
         hops,
         dns,
         first_failure,

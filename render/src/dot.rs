@@ -4,20 +4,19 @@
 
 use std::fmt::Write as _;
 
-use crate::probe::NetProbeStatus;
-use crate::report::{Hop, HopKind, Verdict};
+use netdiag_model::{Hop, HopKind, MergedPath, Verdict};
 
-use super::{first_failure_index, on_path, reachable};
+use super::{first_failure_index, on_path};
 
 const RED: &str = "#d62728";
 const GREEN: &str = "#2ca02c";
 const YELLOW: &str = "#e6a700";
 const GREY: &str = "#7f7f7f";
 
-/// A Graphviz digraph of the path. Deterministic: the same status gives the same text.
-pub fn dot(status: &NetProbeStatus) -> String {
-    let failing = first_failure_index(status);
-    let path: Vec<(usize, &Hop)> = status
+/// A Graphviz digraph of the path. Deterministic: the same path gives the same text.
+pub fn dot(path: &MergedPath) -> String {
+    let failing = first_failure_index(path);
+    let on: Vec<(usize, &Hop)> = path
         .hops
         .iter()
         .enumerate()
@@ -28,14 +27,14 @@ pub fn dot(status: &NetProbeStatus) -> String {
     g.push_str("  rankdir=LR;\n");
     g.push_str("  node [shape=box, style=\"rounded\", fontname=\"Helvetica\"];\n");
     g.push_str("  edge [fontname=\"Helvetica\"];\n");
-    if let Some(target) = &status.target {
+    if let Some(target) = &path.target {
         let _ = writeln!(g, "  label=\"{}\";", esc(target));
         g.push_str("  labelloc=t;\n");
     }
 
     // One cluster per node, in order of first appearance, so the graph reads left to right.
     let mut nodes: Vec<&str> = Vec::new();
-    for (_, h) in &path {
+    for (_, h) in &on {
         if !nodes.contains(&h.node.as_str()) {
             nodes.push(&h.node);
         }
@@ -44,13 +43,13 @@ pub fn dot(status: &NetProbeStatus) -> String {
         let _ = writeln!(g, "  subgraph cluster_{ci} {{");
         let _ = writeln!(g, "    label=\"node {}\";", esc(node));
         g.push_str("    style=dashed;\n");
-        for (i, h) in path.iter().filter(|(_, h)| h.node == *node) {
+        for (i, h) in on.iter().filter(|(_, h)| h.node == *node) {
             let _ = writeln!(g, "    {};", node_stmt(*i, h, Some(*i) == failing));
         }
         g.push_str("  }\n");
     }
 
-    for pair in path.windows(2) {
+    for pair in on.windows(2) {
         let (from_i, _) = pair[0];
         let (to_i, _) = pair[1];
         let into_failure = Some(to_i) == failing;
@@ -63,14 +62,10 @@ pub fn dot(status: &NetProbeStatus) -> String {
     }
 
     // The connect is the end-to-end symptom: a dashed edge from the first hop to the last.
-    if let (Some((first, _)), Some((last, _))) = (path.first(), path.last())
-        && let Some(c) = status
-            .hops
-            .iter()
-            .rev()
-            .find(|h| h.kind == HopKind::Connect)
+    if let (Some((first, _)), Some((last, _))) = (on.first(), on.last())
+        && let Some(c) = path.hops.iter().rev().find(|h| h.kind == HopKind::Connect)
     {
-        let ok = reachable(status).unwrap_or(c.verdict != Verdict::Fail);
+        let ok = path.reachable.unwrap_or(c.verdict != Verdict::Fail);
         let color = if ok { GREEN } else { RED };
         let label = if ok { "connect ok" } else { "connect failed" };
         let _ = writeln!(
@@ -80,8 +75,8 @@ pub fn dot(status: &NetProbeStatus) -> String {
     }
 
     // DNS servers hang off the source pod.
-    if let Some((first, _)) = path.first() {
-        for (i, d) in status.dns.iter().enumerate() {
+    if let Some((first, _)) = on.first() {
+        for (i, d) in path.dns.iter().enumerate() {
             let color = verdict_color(d.verdict);
             let bold = if d.verdict == Verdict::Fail {
                 ", penwidth=2, style=\"rounded,bold\""

@@ -1,0 +1,53 @@
+//! The transport protocol of a target, and the checks a probe can run: shared by the NetProbe
+//! spec and the agent's plan.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum Protocol {
+    #[default]
+    TCP,
+    UDP,
+}
+
+impl Protocol {
+    /// Lower-case name as iptables and conntrack print it.
+    pub fn as_lower(self) -> &'static str {
+        match self {
+            Protocol::TCP => "tcp",
+            Protocol::UDP => "udp",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_lower())
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Ok(Protocol::TCP),
+            "udp" => Ok(Protocol::UDP),
+            other => Err(format!("unknown protocol {other:?}: expected tcp or udp")),
+        }
+    }
+}
+
+/// The checks a probe can run.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum Check {
+    /// Pod interface, veth, bridge, kube-proxy rules, routes and node settings.
+    Path,
+    /// A real TCP connect or UDP exchange from inside the source pod.
+    Connect,
+    /// The conntrack entry of that connection: which endpoint DNAT chose.
+    Conntrack,
+    /// DNS queries through each of the pod's nameservers and cluster DNS.
+    DNS,
+}

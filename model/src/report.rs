@@ -1,0 +1,204 @@
+//! The node report: what one agent run found on one node. This is the contract between the agent,
+//! the controller, the plugin and the tests (see DESIGN.md, "The agent's report").
+
+use serde::{Deserialize, Serialize};
+
+mod detail;
+pub use detail::*;
+
+/// One agent run on one node: an ordered list of hops plus DNS answers.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NodeReport {
+    /// The node's name (the agent's hostname, or the lab node's name).
+    pub node: String,
+    /// Version of the agent that wrote this report.
+    pub agent_version: String,
+    /// The source pod IP the trace started from, when this run traced from a pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The target as traced, `IP:PORT/proto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub hops: Vec<Hop>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<DnsResult>,
+    /// The endpoint that kube-proxy's DNAT chose for the connect, as read from conntrack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen_endpoint: Option<Endpoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<FirstFailure>,
+    pub summary: String,
+    /// Agent wall time for the whole run.
+    pub duration_ms: f64,
+}
+
+/// An IP and port.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    pub ip: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.ip, self.port)
+    }
+}
+
+/// The fixed vocabulary of hop kinds. The order of the variants is the order along a path.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum HopKind {
+    PodInterface,
+    HostVeth,
+    Bridge,
+    NodeSettings,
+    ServiceRules,
+    Conntrack,
+    Route,
+    Tunnel,
+    NodeInterface,
+    Listener,
+    /// After the path: a DNS failure is more often a consequence of a broken hop (kube-dns
+    /// sits behind the same routes and rules) than a cause of one.
+    Dns,
+    Connect,
+}
+
+impl HopKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HopKind::PodInterface => "PodInterface",
+            HopKind::HostVeth => "HostVeth",
+            HopKind::Bridge => "Bridge",
+            HopKind::NodeSettings => "NodeSettings",
+            HopKind::Dns => "Dns",
+            HopKind::ServiceRules => "ServiceRules",
+            HopKind::Conntrack => "Conntrack",
+            HopKind::Route => "Route",
+            HopKind::Tunnel => "Tunnel",
+            HopKind::NodeInterface => "NodeInterface",
+            HopKind::Listener => "Listener",
+            HopKind::Connect => "Connect",
+        }
+    }
+}
+
+impl std::fmt::Display for HopKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a hop looks.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum Verdict {
+    /// Informational: nothing to judge.
+    Info,
+    Ok,
+    /// Works, but something is off and may bite.
+    Warn,
+    /// Broken: traffic cannot pass here.
+    Fail,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Info => "Info",
+            Verdict::Ok => "Ok",
+            Verdict::Warn => "Warn",
+            Verdict::Fail => "Fail",
+        })
+    }
+}
+
+/// One step along the path, with a verdict and a one-line human detail.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Hop {
+    pub node: String,
+    pub kind: HopKind,
+    /// What this hop is: an interface name, a chain, an address.
+    pub name: String,
+    /// One line for a human.
+    pub detail: String,
+    pub verdict: Verdict,
+    /// A stable CamelCase reason for a Warn or Fail (`NothingListening`, `NoServiceRule`...),
+    /// fit for alerting and metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Typed facts for this hop's kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<HopDetail>,
+}
+
+impl Hop {
+    pub fn new(
+        node: impl Into<String>,
+        kind: HopKind,
+        name: impl Into<String>,
+        verdict: Verdict,
+        detail: impl Into<String>,
+    ) -> Self {
+        Hop {
+            node: node.into(),
+            kind,
+            name: name.into(),
+            detail: detail.into(),
+            verdict,
+            reason: None,
+            details: None,
+        }
+    }
+
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason.to_string());
+        self
+    }
+
+    pub fn with_details(mut self, details: HopDetail) -> Self {
+        self.details = Some(details);
+        self
+    }
+}
+
+/// The first broken hop on a path.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct FirstFailure {
+    pub hop: HopKind,
+    pub node: String,
+    /// Stable CamelCase category.
+    pub reason: String,
+    /// The cause in words an on-call engineer understands.
+    pub message: String,
+}
+
+/// One DNS server's answer for one name.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DnsResult {
+    /// `IP:port` of the server asked.
+    pub server: String,
+    /// What this server is: `nodelocaldns`, `kube-dns`, `resolv.conf`.
+    pub server_role: String,
+    pub name: String,
+    /// NOERROR, NXDOMAIN, SERVFAIL..., or `TIMEOUT` / `UNREACHABLE` when no answer came.
+    pub rcode: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    pub verdict: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}

@@ -1,0 +1,231 @@
+//! Typed facts per hop kind: what `ip -d link`, `iptables -t nat -L`, `conntrack -L` or `ss -l`
+//! would have shown for the hop.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Endpoint, Verdict};
+
+/// Typed facts per hop kind.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum HopDetail {
+    PodInterface(PodInterfaceDetail),
+    HostVeth(HostVethDetail),
+    Bridge(BridgeDetail),
+    NodeSettings(NodeSettingsDetail),
+    ServiceRules(ServiceRulesDetail),
+    Conntrack(ConntrackDetail),
+    Route(RouteDetail),
+    Listener(ListenerDetail),
+    Connect(ConnectDetail),
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PodInterfaceDetail {
+    /// How the namespace was found: `/var/run/netns/cni-...` or `/proc/<pid>/ns/net`.
+    pub netns: String,
+    pub ifname: String,
+    pub ifindex: u32,
+    pub mac: String,
+    pub addresses: Vec<String>,
+    pub mtu: u32,
+    /// ifindex of the veth peer in the node namespace (`eth0@ifN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_ifindex: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// The neighbour entry for the gateway: `MAC (STATE)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_neighbor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolv_conf: Option<ResolvConf>,
+}
+
+/// A parsed resolv.conf.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvConf {
+    pub nameservers: Vec<String>,
+    pub search: Vec<String>,
+    pub options: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HostVethDetail {
+    pub name: String,
+    pub ifindex: u32,
+    /// up, down, lowerlayerdown...
+    pub oper_state: String,
+    pub mtu: u32,
+    pub pod_mtu: u32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BridgeDetail {
+    /// The bridge (`cni0`, `kube-bridge`...), or none for routed CNIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ifindex: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oper_state: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSettingsDetail {
+    pub settings: Vec<NodeSetting>,
+}
+
+/// One kernel setting the path depends on.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSetting {
+    /// The sysctl, e.g. `net.ipv4.ip_forward`.
+    pub name: String,
+    /// The value read, or `absent`.
+    pub value: String,
+    pub verdict: Verdict,
+    /// What this value means for the path.
+    pub consequence: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRulesDetail {
+    /// iptables, nftables or ipvs.
+    pub mode: String,
+    /// For iptables: `nf_tables` or `legacy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// `VIP:port/proto`.
+    pub service_address: String,
+    /// kube-proxy's name for the service port, from rule comments (`default/echo:http`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The chains walked, in order (`KUBE-SERVICES`, `KUBE-SVC-...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chains: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<RuleEndpoint>,
+    /// ClientIP affinity timeout, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity_seconds: Option<u32>,
+    /// Traffic from outside the cluster CIDR is masqueraded.
+    #[serde(default)]
+    pub masquerade: bool,
+    /// The filter-table rule that rejects or drops this service, if one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_by: Option<String>,
+}
+
+/// One DNAT target as kube-proxy programmed it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RuleEndpoint {
+    pub ip: String,
+    pub port: u16,
+    /// The endpoint's share of new connections (0..=1).
+    pub probability: f64,
+    /// `KUBE-SEP-...` or the nftables endpoint chain.
+    pub chain: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConntrackTuple {
+    pub protocol: String,
+    pub src: String,
+    pub dst: String,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConntrackDetail {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<ConntrackTuple>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<ConntrackTuple>,
+    /// TCP state (ESTABLISHED, SYN_SENT...), or empty for UDP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Status flags: ASSURED, SEEN_REPLY, DST_NAT...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// The endpoint DNAT chose: the reply tuple's source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen_endpoint: Option<Endpoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insert_failed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_drop: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RouteDetail {
+    pub destination: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefsrc: Option<String>,
+    /// unicast, local, blackhole, unreachable, prohibit.
+    pub route_type: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerDetail {
+    pub endpoint: String,
+    pub protocol: String,
+    pub netns: String,
+    pub listening: bool,
+    /// The listening socket's local address (`0.0.0.0:8080`), when one matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectDetail {
+    pub protocol: String,
+    pub target: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// refused, timed out, no route to host...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The local address of the probe socket: matches the conntrack entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
+}
