@@ -161,10 +161,21 @@ fn path_of(o: &Value) -> String {
         "Role" => "roles",
         "RoleBinding" => "rolebindings",
         "Deployment" => "deployments",
+        "ValidatingAdmissionPolicy" => "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicyBinding" => "validatingadmissionpolicybindings",
         other => panic!("the test does not know the plural of {other}"),
     };
     match o["metadata"]["namespace"].as_str() {
-        Some(ns) if !matches!(kind, "Namespace" | "ClusterRole" | "ClusterRoleBinding") => {
+        Some(ns)
+            if !matches!(
+                kind,
+                "Namespace"
+                    | "ClusterRole"
+                    | "ClusterRoleBinding"
+                    | "ValidatingAdmissionPolicy"
+                    | "ValidatingAdmissionPolicyBinding"
+            ) =>
+        {
             format!("{base}/namespaces/{ns}/{plural}/{name}")
         }
         _ => format!("{base}/{plural}/{name}"),
