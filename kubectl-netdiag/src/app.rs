@@ -16,6 +16,16 @@ use crate::{agent, complete_api, install, list, output, probe, progress, trace, 
 /// Run the plugin with the process's arguments.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.global.all_namespaces && !matches!(cli.command, Command::Get(_)) {
+        // kubectl refuses flags a command does not take; accepting and ignoring -A would let
+        // `trace -A` look like it searched every namespace.
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "-A/--all-namespaces applies only to `get`; use -n NAMESPACE to choose a namespace",
+            )
+            .exit();
+    }
     match cli.command {
         Command::Version => {
             println!("kubectl-netdiag {}", env!("CARGO_PKG_VERSION"));
@@ -147,6 +157,7 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
                 ListOutput::Yaml => print(&output::yaml(&serde_json::json!({
                     "apiVersion": "v1", "kind": "List", "items": probes
                 }))?),
+                ListOutput::Name => print(&list::names(&probes)),
                 ListOutput::Table | ListOutput::Wide => {
                     if probes.is_empty() {
                         match scope {
@@ -170,7 +181,7 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
             print(&list::describe(
                 &p,
                 k8s_openapi::jiff::Timestamp::now(),
-                args.wide,
+                args.is_wide(),
             ))
         }
         Command::Install(args) => {

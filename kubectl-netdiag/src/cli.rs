@@ -62,7 +62,7 @@ Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or API erro
     propagate_version = true,
 )]
 pub struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Kubectl global flags")]
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
@@ -74,7 +74,7 @@ pub struct GlobalArgs {
     /// If present, the namespace scope for this request.
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
-    /// List or act across all namespaces (get).
+    /// List NetProbes across all namespaces (only `get` takes it).
     #[arg(short = 'A', long, global = true)]
     pub all_namespaces: bool,
     /// Path to the kubeconfig file to use (default: $KUBECONFIG, merged, else ~/.kube/config).
@@ -248,15 +248,31 @@ pub enum ListOutput {
     Wide,
     Json,
     Yaml,
+    /// `netprobe.netdiag.dev/NAME`, one per line, as `kubectl get -o name`.
+    Name,
 }
 
 #[derive(Args, Debug)]
 pub struct DescribeArgs {
     /// The NetProbe's name.
     pub name: String,
-    /// Colour-free, full-width path table with the typed facts.
-    #[arg(long)]
+    /// `wide` adds the typed facts of every hop, as `get -o wide` does.
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<DescribeOutput>,
+    /// The same as `-o wide` (kept for scripts that use it).
+    #[arg(long, hide = true)]
     pub wide: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DescribeOutput {
+    Wide,
+}
+
+impl DescribeArgs {
+    pub fn is_wide(&self) -> bool {
+        self.wide || self.output == Some(DescribeOutput::Wide)
+    }
 }
 
 #[derive(Args, Debug)]

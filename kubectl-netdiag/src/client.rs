@@ -2,6 +2,8 @@
 //! `$KUBECONFIG` (merged), else `~/.kube/config`; `--context`, `--cluster`, `--user` override;
 //! the namespace is `-n`, else the context's, else `default`.
 
+use std::path::{Path, PathBuf};
+
 use kube::Client;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
@@ -20,11 +22,8 @@ pub struct Ctx {
 impl Ctx {
     /// Load the kubeconfig and build a client. Nothing is sent to the API server yet.
     pub async fn from_args(g: &GlobalArgs) -> Result<Ctx, Error> {
-        let kc = match &g.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path),
-            None => Kubeconfig::read(),
-        }
-        .map_err(|source| Error::Kubeconfig { source })?;
+        let kc = load(g.kubeconfig.as_deref()).map_err(|source| Error::Kubeconfig { source })?;
+        check_names(&kc, g)?;
         let opts = KubeConfigOptions {
             context: g.context.clone(),
             cluster: g.cluster.clone(),
@@ -57,4 +56,64 @@ impl Ctx {
             server,
         })
     }
+}
+
+/// The kubeconfig as kubectl reads it: `--kubeconfig` alone; else every file of `$KUBECONFIG`
+/// that exists, merged (kubectl skips the missing ones); else `~/.kube/config`.
+fn load(explicit: Option<&Path>) -> Result<Kubeconfig, kube::config::KubeconfigError> {
+    if let Some(path) = explicit {
+        return Kubeconfig::read_from(path);
+    }
+    let listed: Vec<PathBuf> = std::env::var_os("KUBECONFIG")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(first) = listed.first() else {
+        return Kubeconfig::read();
+    };
+    let existing: Vec<&PathBuf> = listed.iter().filter(|p| p.exists()).collect();
+    if existing.is_empty() {
+        // Name the first file: reading it gives the error that says it is missing.
+        return Kubeconfig::read_from(first);
+    }
+    existing
+        .into_iter()
+        .try_fold(Kubeconfig::default(), |merged, p| {
+            Kubeconfig::read_from(p).and_then(|next| merged.merge(next))
+        })
+}
+
+/// `--context`, `--cluster` and `--user` must name entries of the kubeconfig: kube would
+/// otherwise fall back silently (an unknown user means no credentials at all).
+fn check_names(kc: &Kubeconfig, g: &GlobalArgs) -> Result<(), Error> {
+    let check = |what: &'static str, wanted: &Option<String>, known: Vec<&String>| match wanted {
+        Some(name) if !known.contains(&name) => Err(Error::NotInKubeconfig {
+            what,
+            name: name.clone(),
+            known: known
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+        _ => Ok(()),
+    };
+    check(
+        "context",
+        &g.context,
+        kc.contexts.iter().map(|c| &c.name).collect(),
+    )?;
+    check(
+        "cluster",
+        &g.cluster,
+        kc.clusters.iter().map(|c| &c.name).collect(),
+    )?;
+    check(
+        "user",
+        &g.user,
+        kc.auth_infos.iter().map(|u| &u.name).collect(),
+    )
 }

@@ -24,6 +24,16 @@ pub enum Error {
     },
 
     #[error(
+        "{what} {name:?} does not exist in the kubeconfig{}; see `kubectl config view`",
+        if .known.is_empty() { String::new() } else { format!(" (it has: {})", .known) }
+    )]
+    NotInKubeconfig {
+        what: &'static str,
+        name: String,
+        known: String,
+    },
+
+    #[error(
         "cannot build an API client from the kubeconfig: {}",
         crate::explain::kube_error(.source)
     )]

@@ -42,6 +42,19 @@ pub fn result(status: &NetProbeStatus) -> String {
 }
 
 /// The `get` table.
+/// `kubectl get -o name`: `netprobe.netdiag.dev/NAME`, one per line.
+pub fn names(probes: &[NetProbe]) -> String {
+    probes
+        .iter()
+        .map(|p| {
+            format!(
+                "netprobe.netdiag.dev/{}\n",
+                p.metadata.name.as_deref().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
 pub fn get_table(probes: &[NetProbe], all_namespaces: bool, wide: bool, now: Timestamp) -> String {
     if probes.is_empty() {
         return String::new();

@@ -80,7 +80,7 @@ fn bash_completes_option_values() {
     );
     assert_eq!(
         bash_complete(&["get", "-o", ""]),
-        ["table", "wide", "json", "yaml"].map(String::from).to_vec()
+        ["table", "wide", "json", "yaml", "name"].map(String::from).to_vec()
     );
     assert_eq!(bash_complete(&["get", "-o", "j"]), vec!["json".to_string()]);
 }
