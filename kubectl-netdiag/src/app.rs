@@ -11,10 +11,15 @@ use netdiag_crds::NetProbe;
 use crate::cli::{self, Cli, Command, ListOutput};
 use crate::client::Ctx;
 use crate::error::{self, Error};
-use crate::{agent, complete_api, install, list, output, probe, progress, trace, wait};
+use crate::{agent, complete_api, install, list, output, probe, progress, trace, version, wait};
 
 /// Run the plugin with the process's arguments.
 pub fn main() -> ExitCode {
+    // `--version` anywhere prints what `version` prints (clap's own would print only the plugin).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--version" || a == "-V") {
+        return print_version(&args);
+    }
     let cli = Cli::parse();
     if cli.global.all_namespaces && !matches!(cli.command, Command::Get(_)) {
         // kubectl refuses flags a command does not take; accepting and ignoring -A would let
@@ -27,10 +32,7 @@ pub fn main() -> ExitCode {
             .exit();
     }
     match cli.command {
-        Command::Version => {
-            println!("kubectl-netdiag {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
+        Command::Version => print_version(&std::env::args().skip(1).collect::<Vec<_>>()),
         Command::Completion { shell } => {
             if shell == clap_complete::Shell::Bash {
                 let _ = print(complete_api::BASH_SCRIPT);
@@ -65,6 +67,33 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The plugin's version, then the cluster's when it answers; never fails for an absent cluster.
+fn print_version(args: &[String]) -> ExitCode {
+    let global = crate::complete::global_flags(args);
+    let installed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()
+        .map(|rt| {
+            rt.block_on(async {
+                match Ctx::from_args(&global).await {
+                    Ok(ctx) => version::installed(&ctx).await,
+                    Err(e) => version::Installed {
+                        unreachable: Some(e.to_string()),
+                        ..Default::default()
+                    },
+                }
+            })
+        })
+        .unwrap_or_default();
+    let (out, warnings) = version::report(version::PLUGIN, &installed);
+    let _ = print(&out);
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    ExitCode::SUCCESS
 }
 
 /// Print the result of a command; errors go to stderr.

@@ -20,4 +20,5 @@ pub mod progress;
 pub mod resolve;
 pub mod target;
 pub mod trace;
+pub mod version;
 pub mod wait;

@@ -18,9 +18,11 @@ fn plugin_dir() -> PathBuf {
         (helper, "kubectl_complete-netdiag"),
     ] {
         let dst = dir.join(name);
-        if !dst.exists() {
-            std::os::unix::fs::symlink(&src, &dst)
-                .unwrap_or_else(|e| panic!("symlink {}: {e}", dst.display()));
+        // Tests run in parallel: another one may have made the link first.
+        match std::os::unix::fs::symlink(&src, &dst) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => panic!("symlink {}: {e}", dst.display()),
         }
     }
     dir
@@ -80,7 +82,9 @@ fn bash_completes_option_values() {
     );
     assert_eq!(
         bash_complete(&["get", "-o", ""]),
-        ["table", "wide", "json", "yaml", "name"].map(String::from).to_vec()
+        ["table", "wide", "json", "yaml", "name"]
+            .map(String::from)
+            .to_vec()
     );
     assert_eq!(bash_complete(&["get", "-o", "j"]), vec!["json".to_string()]);
 }

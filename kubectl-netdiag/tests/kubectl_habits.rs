@@ -121,3 +121,23 @@ fn describe_takes_o_wide_and_get_takes_o_name() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn version_and_dash_dash_version_print_the_same() {
+    let a = run(&["version"], "/nonexistent");
+    let b = run(&["--version"], "/nonexistent");
+    let c = run(&["trace", "--version"], "/nonexistent");
+    assert!(a.status.success() && b.status.success() && c.status.success());
+    let first = String::from_utf8_lossy(&a.stdout).into_owned();
+    assert_eq!(
+        first,
+        format!("kubectl-netdiag {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(String::from_utf8_lossy(&b.stdout), first);
+    assert_eq!(String::from_utf8_lossy(&c.stdout), first);
+    assert!(
+        stderr(&a).contains("cluster versions unknown"),
+        "{}",
+        stderr(&a)
+    );
+}

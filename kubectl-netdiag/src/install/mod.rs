@@ -199,6 +199,19 @@ mod tests {
     }
 
     #[test]
+    fn every_embedded_object_carries_the_plugins_version() {
+        for o in objects(None).unwrap_or_else(|e| panic!("{e}")) {
+            assert_eq!(
+                o.pointer("/metadata/labels/app.kubernetes.io~1version")
+                    .and_then(Value::as_str),
+                Some(env!("CARGO_PKG_VERSION")),
+                "{}: bump app.kubernetes.io/version in config/kustomization.yaml with Cargo.toml",
+                describe(&o)
+            );
+        }
+    }
+
+    #[test]
     fn nothing_outside_the_controller_namespace_is_embedded() {
         for o in objects(None).unwrap_or_else(|e| panic!("{e}")) {
             if let Some(ns) = namespace_of(&o) {
