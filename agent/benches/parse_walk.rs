@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
+use netdiag_agent::dataplane::kube_proxy::iptables::{Entry, walk};
+use netdiag_agent::dataplane::netfilter::iptables::save::{parse_listing, parse_save};
 use netdiag_agent::kubeproxy::generate::render_restore;
-use netdiag_agent::kubeproxy::iptables::{parse_listing, parse_save};
-use netdiag_agent::kubeproxy::{Entry, walk};
 
 // The bench's synthetic cluster, shared with `netdiag-bench` rather than written twice.
 #[allow(dead_code)]

@@ -10,7 +10,7 @@ use netdiag_model::{
     Check, DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, Protocol, TracePlan,
 };
 
-use crate::trace::{AgentEnv, dns_server_addr};
+use crate::run::{AgentEnv, dns_server_addr};
 
 /// netdiag's node agent: traces one pod's path to a target through this node's real data plane
 /// (pod netns, veth, bridge, kube-proxy rules, conntrack, routes, listeners, DNS) and prints one
@@ -123,7 +123,7 @@ pub enum CliError {
         source: serde_json::Error,
     },
     #[error(transparent)]
-    Plan(#[from] crate::trace::PlanError),
+    Plan(#[from] crate::run::PlanError),
 }
 
 /// Parse `IP:PORT[/tcp|/udp]`.
@@ -264,7 +264,7 @@ fn trace(args: &TraceArgs) -> Result<(), CliError> {
         netns_dir: args.netns_dir.clone(),
         proc: args.proc.clone(),
     };
-    let report = crate::trace::run(&plan, &env)?;
+    let report = crate::run::run(&plan, &env)?;
     print_report(&report, args.output);
     Ok(())
 }

@@ -1,15 +1,22 @@
-//! The node-side engine of netdiag: finds a pod's network namespace, follows its veth to the
-//! node, walks kube-proxy's rules, connects, reads conntrack, asks DNS, checks the endpoint, and
-//! returns one [`netdiag_model::NodeReport`]. Also the netns lab that rebuilds a small cluster
-//! data plane out of real kernel parts.
+//! The node agent: carries out one task on this node (trace a pod's path, check an endpoint) and
+//! returns one report; it must not depend on a kube client.
 //!
-//! Pure logic (parsers, walkers, verdicts) lives apart from I/O (netlink, setns, processes).
+//! - [`run`]: a task becomes an ordered list of steps, with observers armed around the connect;
+//! - [`path`]: one module per hop, in path order, each a `read` (I/O) and a pure `judge`;
+//! - [`dataplane`]: what this node runs (kube-proxy's modes, netfilter), parsed and modelled;
+//! - [`kernel`]: I/O only (namespaces, the one netlink transport);
+//! - [`cli`]: the `netdiag-agent` command line.
+//!
+//! The netns lab ([`lab`]) and the kube-proxy rule generator ([`kubeproxy`]) still live here
+//! and move to their own crate.
 
 pub mod cli;
+pub mod dataplane;
+pub mod kernel;
 pub mod kubeproxy;
 pub mod lab;
-pub mod links;
-pub mod netns;
-pub mod probe;
-pub mod resolv;
-pub mod trace;
+pub mod path;
+pub mod run;
+
+/// The namespace API at its old path, for the lab's code.
+pub use kernel::netns;

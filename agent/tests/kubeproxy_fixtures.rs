@@ -1,10 +1,11 @@
 //! Golden dumps captured from real iptables (see each fixture's first line): the nft backend
 //! with comments, and the legacy backend in large-cluster mode (no per-endpoint comments).
 
-use netdiag_agent::kubeproxy::iptables::{Backend, parse_save};
-use netdiag_agent::kubeproxy::rule::Target;
-use netdiag_agent::kubeproxy::verdict::judge;
-use netdiag_agent::kubeproxy::walk::{BlockCause, Entry, ServiceWalk, walk};
+use netdiag_agent::dataplane::kube_proxy::BlockCause;
+use netdiag_agent::dataplane::kube_proxy::iptables::walk::{Entry, ServiceWalk, walk};
+use netdiag_agent::dataplane::kube_proxy::judge::judge;
+use netdiag_agent::dataplane::netfilter::iptables::rule::Target;
+use netdiag_agent::dataplane::netfilter::iptables::{IptablesBackend, save::parse_save};
 use netdiag_model::{Endpoint, PlanTarget, Protocol, Verdict};
 
 const NFT: &str = include_str!("fixtures/kubeproxy/generated-nft-save.txt");
@@ -30,7 +31,7 @@ fn eps(w: &ServiceWalk) -> Vec<String> {
 
 #[test]
 fn headers_name_the_backend_when_they_can() {
-    assert_eq!(parse_save(NFT).backend, Some(Backend::Nft));
+    assert_eq!(parse_save(NFT).backend, Some(IptablesBackend::NfTables));
     // iptables-legacy-save 1.8.9 prints no backend in its header.
     assert_eq!(parse_save(LEGACY_LARGE).backend, None);
     let d = parse_save(NFT);
@@ -88,7 +89,7 @@ fn both_dumps_walk_to_the_same_endpoints_and_shares() {
                 port: 8080,
             },
         ];
-        assert_eq!(judge("node-a", &local, &all).verdict, Verdict::Ok);
+        assert_eq!(judge("node-a", &local.program(), &all).verdict, Verdict::Ok);
 
         let web = go(text, "172.18.0.2", 30080, Protocol::TCP, Entry::NodePort);
         assert!(web.chains[2].starts_with("KUBE-SVL-"), "{:?}", web.chains);
@@ -111,7 +112,7 @@ fn both_dumps_walk_to_the_same_endpoints_and_shares() {
 #[cfg(all(target_pointer_width = "64", target_endian = "little"))]
 mod legacy_kernel_blob {
     use super::*;
-    use netdiag_agent::kubeproxy::xtables::{Table, TableInfo};
+    use netdiag_agent::dataplane::netfilter::iptables::xtables::{Table, TableInfo};
 
     const SAMPLE: &str = include_str!("fixtures/kubeproxy/sample-nat-dataplane-md.txt");
     const BLOB: &[u8] = include_bytes!("fixtures/kubeproxy/sample-nat-dataplane-md.legacy-nat.bin");

@@ -2,10 +2,11 @@
 
 use std::net::Ipv4Addr;
 
+use netdiag_agent::dataplane::kube_proxy::BlockCause;
+use netdiag_agent::dataplane::kube_proxy::iptables::walk::{Entry, ServiceWalk, walk};
+use netdiag_agent::dataplane::kube_proxy::judge::judge;
+use netdiag_agent::dataplane::netfilter::iptables::save::parse_save;
 use netdiag_agent::kubeproxy::generate::{GenConfig, GenPort, GenService, render_restore};
-use netdiag_agent::kubeproxy::iptables::parse_save;
-use netdiag_agent::kubeproxy::verdict::judge;
-use netdiag_agent::kubeproxy::walk::{BlockCause, Entry, ServiceWalk, walk};
 use netdiag_model::{Endpoint, PlanTarget, Protocol, Verdict};
 
 const SAMPLE: &str = include_str!("fixtures/kubeproxy/sample-nat-dataplane-md.txt");
@@ -128,7 +129,10 @@ fn generate_parse_walk_returns_the_same_endpoints_and_equal_shares() {
             );
             assert!(w.masquerade);
             assert!(w.notes.is_empty(), "{:?}", w.notes);
-            assert_eq!(judge("n", &w, &expected(&port)).verdict, Verdict::Ok);
+            assert_eq!(
+                judge("n", &w.program(), &expected(&port)).verdict,
+                Verdict::Ok
+            );
             // Large-cluster mode drops the per-endpoint comments only.
             assert_eq!(text.contains("kube-system/dns -> "), comments);
         }
@@ -156,7 +160,10 @@ fn affinity_rules_are_generated_and_read_back() {
     );
     assert_eq!(w.affinity_seconds, Some(10800));
     assert_eq!(w.endpoints.len(), 2);
-    assert_eq!(judge("n", &w, &expected(&port)).verdict, Verdict::Ok);
+    assert_eq!(
+        judge("n", &w.program(), &expected(&port)).verdict,
+        Verdict::Ok
+    );
 }
 
 #[test]
@@ -184,7 +191,7 @@ fn internal_traffic_local_uses_svl_with_local_endpoints_only() {
     assert!(w.local_only);
     assert_eq!(w.endpoints.len(), 1);
     assert_eq!(w.endpoints[0].ip, "10.244.2.7");
-    let hop = judge("n", &w, &expected(&port));
+    let hop = judge("n", &w.program(), &expected(&port));
     assert_eq!(hop.verdict, Verdict::Ok, "{}", hop.detail);
 
     // No endpoint on this node: the filter table drops it.
@@ -201,7 +208,7 @@ fn internal_traffic_local_uses_svl_with_local_endpoints_only() {
         Some(BlockCause::NoLocalEndpoints)
     );
     assert_eq!(
-        judge("n", &w, &expected(&port)).reason.as_deref(),
+        judge("n", &w.program(), &expected(&port)).reason.as_deref(),
         Some("NoEndpoints")
     );
 }
@@ -222,7 +229,7 @@ fn a_service_without_endpoints_gets_a_filter_reject_and_no_nat_chains() {
         w.blocked.as_ref().map(|b| b.cause),
         Some(BlockCause::NoEndpoints)
     );
-    let hop = judge("node-a", &w, &[]);
+    let hop = judge("node-a", &w.program(), &[]);
     assert_eq!(hop.reason.as_deref(), Some("NoEndpoints"));
     assert!(
         hop.detail.contains("default/empty:http has no endpoints"),
@@ -283,7 +290,10 @@ fn external_traffic_local_node_port_walks_ext_to_svl() {
         Entry::ServiceIp,
     );
     assert_eq!(w.endpoints.len(), 3);
-    assert_eq!(judge("n", &w, &expected(&port)).verdict, Verdict::Ok);
+    assert_eq!(
+        judge("n", &w.program(), &expected(&port)).verdict,
+        Verdict::Ok
+    );
 }
 
 #[test]
@@ -307,7 +317,7 @@ fn a_missing_endpoint_is_named() {
         ip: "10.244.3.3".into(),
         port: 8080,
     });
-    let hop = judge("node-a", &w, &want);
+    let hop = judge("node-a", &w.program(), &want);
     assert_eq!(hop.reason.as_deref(), Some("MissingEndpoint"));
     assert!(hop.detail.contains("10.244.3.3:8080"), "{}", hop.detail);
 }

@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use netdiag_agent::dataplane::kube_proxy::iptables::NftChains;
+use netdiag_agent::dataplane::kube_proxy::iptables::walk::{Entry, walk};
+use netdiag_agent::dataplane::kube_proxy::service_rules;
+use netdiag_agent::dataplane::netfilter::iptables::rule::{Rule, Target};
+use netdiag_agent::dataplane::netfilter::iptables::save::parse_save;
+use netdiag_agent::dataplane::netfilter::iptables::xtables::LegacyTables;
 use netdiag_agent::kubeproxy::generate::{GenConfig, GenPort, GenService, render_restore};
-use netdiag_agent::kubeproxy::iptables::parse_save;
-use netdiag_agent::kubeproxy::read::NftChains;
-use netdiag_agent::kubeproxy::rule::{Rule, Target};
-use netdiag_agent::kubeproxy::service_rules;
-use netdiag_agent::kubeproxy::walk::{Entry, walk};
-use netdiag_agent::kubeproxy::xtables::LegacyTables;
 use netdiag_model::report::HopDetail;
 use netdiag_model::{Endpoint, Hop, PlanTarget, Protocol, Verdict};
 
@@ -74,7 +74,7 @@ impl Netns {
     }
 
     fn service_rules(&self, target: PlanTarget, expected: Vec<Endpoint>) -> Hop {
-        netdiag_agent::netns::run_in(&self.path(), move || {
+        netdiag_agent::kernel::netns::run_in(&self.path(), move || {
             service_rules("node-a", &target, &expected)
         })
         .expect("enter the test namespace")
@@ -258,7 +258,7 @@ fn the_nft_reader_lists_only_the_chains_the_vip_reaches() {
         &render_restore(&svcs, &GenConfig::new("10.244.0.0/16")),
     );
     let (t, _) = target_of(&svcs[20]);
-    let (w, reads) = netdiag_agent::netns::run_in(&ns.path(), move || {
+    let (w, reads) = netdiag_agent::kernel::netns::run_in(&ns.path(), move || {
         let mut src = NftChains::default();
         let w = walk(&mut src, &t, Entry::ServiceIp);
         (w, src.reads)
@@ -341,7 +341,7 @@ fn the_legacy_kernel_reader_decodes_every_chain_as_iptables_legacy_save_prints_i
     ns.exec(&["iptables-legacy-restore", "--noflush"], ODD_RULES);
     let saved = ns.exec(&["iptables-legacy-save"], "");
     let text = parse_save(&saved);
-    let decoded = netdiag_agent::netns::run_in(&ns.path(), move || {
+    let decoded = netdiag_agent::kernel::netns::run_in(&ns.path(), move || {
         let mut tables = LegacyTables::open().expect("open a raw socket");
         let mut out = Vec::new();
         for name in ["nat", "filter"] {

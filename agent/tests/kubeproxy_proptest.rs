@@ -1,11 +1,11 @@
 //! The parsers and the walker never panic: arbitrary text, and arbitrary mutations of real dumps.
 
-use netdiag_agent::kubeproxy::iptables::{parse_listing, parse_save};
-use netdiag_agent::kubeproxy::rule::parse_line;
-use netdiag_agent::kubeproxy::tokenize::split;
-use netdiag_agent::kubeproxy::verdict::judge;
-use netdiag_agent::kubeproxy::walk::{Entry, walk};
-use netdiag_agent::kubeproxy::xtables::{Table, TableInfo};
+use netdiag_agent::dataplane::kube_proxy::iptables::walk::{Entry, walk};
+use netdiag_agent::dataplane::kube_proxy::judge::judge;
+use netdiag_agent::dataplane::netfilter::iptables::rule::parse_line;
+use netdiag_agent::dataplane::netfilter::iptables::save::{parse_listing, parse_save};
+use netdiag_agent::dataplane::netfilter::iptables::tokenize::split;
+use netdiag_agent::dataplane::netfilter::iptables::xtables::{Table, TableInfo};
 use netdiag_model::{Endpoint, PlanTarget, Protocol};
 use proptest::prelude::*;
 
@@ -56,8 +56,8 @@ fn exercise(text: &str) {
             protocol: Protocol::TCP,
         };
         let Ok(w) = walk(&mut dump, &t, entry);
-        let _ = judge("n", &w, &expected);
-        let _ = judge("n", &w, &[]);
+        let _ = judge("n", &w.program(), &expected);
+        let _ = judge("n", &w.program(), &[]);
     }
 }
 

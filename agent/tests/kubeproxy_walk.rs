@@ -1,9 +1,10 @@
 //! The walker and the verdict on fixed dumps: the sample of reference/dataplane.md (golden) and
 //! small hand-written shapes for each failure.
 
-use netdiag_agent::kubeproxy::iptables::{Backend, parse_save};
-use netdiag_agent::kubeproxy::verdict::judge;
-use netdiag_agent::kubeproxy::walk::{BlockCause, Entry, walk};
+use netdiag_agent::dataplane::kube_proxy::BlockCause;
+use netdiag_agent::dataplane::kube_proxy::iptables::walk::{Entry, walk};
+use netdiag_agent::dataplane::kube_proxy::judge::judge;
+use netdiag_agent::dataplane::netfilter::iptables::{IptablesBackend, save::parse_save};
 use netdiag_model::report::HopDetail;
 use netdiag_model::{Endpoint, PlanTarget, Protocol, Verdict};
 
@@ -66,7 +67,7 @@ fn the_sample_dump_walks_to_its_one_complete_endpoint_chain() {
         ep("10.244.2.7:8080"),
         ep("10.244.2.8:8080"),
     ];
-    let hop = judge("node-a", &w, &expected);
+    let hop = judge("node-a", &w.program(), &expected);
     assert_eq!(hop.verdict, Verdict::Fail);
     assert_eq!(hop.reason.as_deref(), Some("MissingEndpoint"));
     assert!(
@@ -85,7 +86,7 @@ fn the_sample_dump_has_no_rule_for_an_unknown_vip() {
     assert!(w.has_services_chain);
     let hop = judge(
         "node-a",
-        &w,
+        &w.program(),
         &[
             ep("10.244.1.5:8080"),
             ep("10.244.2.7:8080"),
@@ -97,7 +98,7 @@ fn the_sample_dump_has_no_rule_for_an_unknown_vip() {
         hop.detail,
         "kube-proxy on node-a has no rule for 10.96.45.10:443/tcp; the Service has 3 ready endpoints"
     );
-    let hop = judge("node-a", &w, &[]);
+    let hop = judge("node-a", &w.program(), &[]);
     assert_eq!(hop.reason.as_deref(), Some("NoServiceRule"));
     assert!(
         hop.detail.contains("no kube-proxy rule exists"),
@@ -130,7 +131,7 @@ fn the_sample_node_port_enters_through_kube_nodeports_and_kube_ext() {
     assert!(w.masquerade);
     // web's SVC chain was omitted from the sample: no endpoint, and the verdict says so.
     assert!(w.endpoints.is_empty());
-    let hop = judge("node-a", &w, &[]);
+    let hop = judge("node-a", &w.program(), &[]);
     assert_eq!(hop.reason.as_deref(), Some("NoEndpoints"));
 }
 
@@ -161,7 +162,7 @@ COMMIT
 #[test]
 fn a_filter_reject_is_no_endpoints_with_the_comment_as_cause() {
     let mut dump = parse_save(SMALL);
-    assert_eq!(dump.backend, Some(Backend::Legacy));
+    assert_eq!(dump.backend, Some(IptablesBackend::Legacy));
     let Ok(w) = walk(
         &mut dump,
         &target("10.96.0.50", 80, Protocol::TCP),
@@ -170,7 +171,7 @@ fn a_filter_reject_is_no_endpoints_with_the_comment_as_cause() {
     let b = w.blocked.as_ref().unwrap();
     assert_eq!(b.cause, BlockCause::NoEndpoints);
     assert_eq!(w.service.as_deref(), Some("prod/api:http"));
-    let hop = judge("node-a", &w, &[]);
+    let hop = judge("node-a", &w.program(), &[]);
     assert_eq!(hop.verdict, Verdict::Fail);
     assert_eq!(hop.reason.as_deref(), Some("NoEndpoints"));
     assert!(
@@ -216,14 +217,14 @@ fn affinity_and_comment_less_rules_walk_by_jumps_alone() {
 
     let ok = judge(
         "node-a",
-        &w,
+        &w.program(),
         &[ep("10.244.1.5:8080"), ep("10.244.9.9:8080")],
     );
     assert_eq!(ok.verdict, Verdict::Ok, "{}", ok.detail);
     assert!(ok.detail.contains("10.244.1.5:8080 (50%)"), "{}", ok.detail);
     assert!(ok.detail.contains("affinity 600s"), "{}", ok.detail);
 
-    let stale = judge("node-a", &w, &[ep("10.244.1.5:8080")]);
+    let stale = judge("node-a", &w.program(), &[ep("10.244.1.5:8080")]);
     assert_eq!(stale.reason.as_deref(), Some("StaleEndpoint"));
     assert_eq!(
         stale.detail,

@@ -8,8 +8,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 
 use lab_common::*;
+use netdiag_agent::kernel::netns::run_in;
 use netdiag_agent::lab::{Lab, LabSpec};
-use netdiag_agent::netns::run_in;
 
 #[test]
 fn the_default_lab_serves_its_service_and_dns_and_down_removes_everything() {

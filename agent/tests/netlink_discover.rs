@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use common::{Lab, netns_path, root_or_skip};
-use netdiag_agent::netns::discover::{DiscoverError, PodNetns, find_pod_netns};
-use netdiag_agent::netns::{NsId, run_in};
+use netdiag_agent::kernel::netns::discover::{DiscoverError, PodNetns, find_pod_netns};
+use netdiag_agent::kernel::netns::{NsId, run_in};
 
 /// Call find_pod_netns from a thread inside `node`.
 fn find_from(node: &str, ip: Ipv4Addr, netns_dir: &Path) -> Result<PodNetns, String> {
@@ -40,7 +40,7 @@ fn the_pod_holding_the_ip_behind_a_veth_to_this_node_is_found() {
     );
     // The peer ifindex is the node-side veth's: check it against the node's own view.
     let peer = run_in(&netns_path(&node), || {
-        netdiag_agent::links::links()
+        netdiag_agent::kernel::rtnl::links()
             .expect("node links")
             .into_iter()
             .find(|l| l.name == "vethaaa")

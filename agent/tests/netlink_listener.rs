@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, UdpSocket};
 use std::path::Path;
 
 use common::{Lab, netns_path, root_or_skip};
-use netdiag_agent::netns::run_in;
-use netdiag_agent::probe::listener::check_listener;
+use netdiag_agent::kernel::netns::run_in;
+use netdiag_agent::path::listener::check_listener;
 use netdiag_model::report::HopDetail;
 use netdiag_model::{Hop, Protocol, Verdict};
 

@@ -5,9 +5,9 @@ mod common;
 use std::path::Path;
 
 use common::{Lab, Pod, netns_path, root_or_skip};
-use netdiag_agent::netns::discover::find_pod_netns;
-use netdiag_agent::netns::run_in;
-use netdiag_agent::probe::pod::{PodPath, trace_pod};
+use netdiag_agent::kernel::netns::discover::find_pod_netns;
+use netdiag_agent::kernel::netns::run_in;
+use netdiag_agent::path::{PodPath, trace_pod};
 use netdiag_model::report::HopDetail;
 use netdiag_model::{HopKind, Verdict};
 

@@ -6,9 +6,9 @@ mod common;
 use std::net::Ipv4Addr;
 
 use common::{Lab, ip, netns_path, root_or_skip};
-use netdiag_agent::links::{RouteInfo, RouteKind};
-use netdiag_agent::netns::run_in;
-use netdiag_agent::probe::route::route_to;
+use netdiag_agent::kernel::netns::run_in;
+use netdiag_agent::kernel::rtnl::{RouteInfo, RouteKind};
+use netdiag_agent::path::route::route_to;
 use netdiag_model::report::HopDetail;
 use netdiag_model::{Hop, Verdict};
 

@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use common::{Lab, ip, netns_path, root_or_skip};
-use netdiag_agent::netns::run_in;
-use netdiag_agent::probe::settings::{
+use netdiag_agent::kernel::netns::run_in;
+use netdiag_agent::path::node_settings::{
     Ingress, SettingsInput, node_settings, node_settings_with_ingress,
 };
 use netdiag_model::{Hop, Verdict};

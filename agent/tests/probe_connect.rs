@@ -6,7 +6,7 @@ mod probe_common;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use netdiag_agent::probe::connect::connect;
+use netdiag_agent::path::connect::connect;
 use netdiag_model::{HopDetail, Protocol, Verdict};
 use probe_common::{Lab, root_or_skip};
 
@@ -162,7 +162,7 @@ fn udp_to_a_closed_port_is_refused_and_to_a_silent_one_is_a_warning() {
 
     // A bound socket that never replies.
     let quiet = SocketAddrV4::new(SERVER, 9998);
-    let _socket = netdiag_agent::netns::run_in(&lab.pods[1].path(), move || {
+    let _socket = netdiag_agent::kernel::netns::run_in(&lab.pods[1].path(), move || {
         std::net::UdpSocket::bind(quiet)
     })
     .expect("enter server pod")

@@ -6,12 +6,12 @@ mod probe_common;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use netdiag_agent::netns::run_in;
-use netdiag_agent::probe::connect::connect;
-use netdiag_agent::probe::conntrack::entry::decode;
-use netdiag_agent::probe::conntrack::lookup;
-use netdiag_agent::probe::conntrack::netlink::CtSocket;
-use netdiag_agent::probe::conntrack::verdict::original_tuple;
+use netdiag_agent::kernel::conntrack::CtSocket;
+use netdiag_agent::kernel::netns::run_in;
+use netdiag_agent::path::connect::connect;
+use netdiag_agent::path::conntrack::entry::decode;
+use netdiag_agent::path::conntrack::lookup;
+use netdiag_agent::path::conntrack::verdict::original_tuple;
 use netdiag_model::{Endpoint, HopDetail, HopKind, Protocol, Verdict};
 use probe_common::{Lab, root_or_skip};
 
@@ -83,7 +83,8 @@ fn conntrack_names_the_endpoint_dnat_chose_for_the_probe_connection() {
         let mut s = CtSocket::open(Duration::from_secs(2)).expect("ctnetlink socket");
         let tuple = original_tuple(Protocol::TCP, local, vip);
         (
-            s.dump_find(&tuple).map(|a| a.map(|a| decode(&a))),
+            s.dump_find(|a| decode(a).is_ok_and(|e| e.original == tuple))
+                .map(|a| a.map(|a| decode(&a))),
             s.cpu_stats().map(|_| ()),
         )
     })

@@ -6,7 +6,7 @@ mod probe_common;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use netdiag_agent::probe::dns::{DnsTarget, query_all, servers_from};
+use netdiag_agent::path::dns::{DnsTarget, query_all, servers_from};
 use netdiag_model::report::ResolvConf;
 use netdiag_model::{DnsServer, HopKind, Verdict};
 use probe_common::{Lab, root_or_skip};

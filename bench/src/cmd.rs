@@ -44,7 +44,7 @@ pub fn check(cmd: String, out: Output) -> Result<Output, BenchError> {
 pub fn restore_in(netns: &Path, restore: &'static str, file: &Path) -> Result<(), BenchError> {
     let input = std::fs::File::open(file).map_err(BenchError::io("open", file))?;
     let text = format!("{restore} < {}", file.display());
-    let out = netdiag_agent::netns::run_in(netns, move || {
+    let out = netdiag_agent::kernel::netns::run_in(netns, move || {
         Command::new(restore)
             .stdin(input)
             .stdout(Stdio::null())

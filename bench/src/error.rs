@@ -18,7 +18,7 @@ pub enum BenchError {
         stderr: String,
     },
     #[error(transparent)]
-    Netns(#[from] netdiag_agent::netns::NetnsError),
+    Netns(#[from] netdiag_agent::kernel::netns::NetnsError),
     #[error("cannot {what} {path}: {source}")]
     Io {
         what: &'static str,

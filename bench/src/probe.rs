@@ -62,9 +62,9 @@ pub fn lookup(
     } else {
         None
     };
-    let (elapsed, hop) = netdiag_agent::netns::run_in(netns, move || {
+    let (elapsed, hop) = netdiag_agent::kernel::netns::run_in(netns, move || {
         let t = Instant::now();
-        let hop = netdiag_agent::kubeproxy::service_rules("bench", &target, &expected);
+        let hop = netdiag_agent::dataplane::kube_proxy::service_rules("bench", &target, &expected);
         (t.elapsed(), hop)
     })?;
     let sampled_kb = sampler.and_then(crate::memory::Sampler::stop);
@@ -90,7 +90,7 @@ pub fn lookup(
 
 /// In the child: `<save> -t nat > /dev/null` inside `netns`, the naive full dump.
 pub fn dump(netns: &Path, save: &'static str) -> Result<Sample, BenchError> {
-    let (elapsed, out) = netdiag_agent::netns::run_in(netns, move || {
+    let (elapsed, out) = netdiag_agent::kernel::netns::run_in(netns, move || {
         let t = Instant::now();
         let out = Command::new(save)
             .args(["-t", "nat"])

@@ -131,7 +131,8 @@ pub fn stop_lab_process(lab: &Lab, what: &str) {
         .pid
         .unwrap_or_else(|| panic!("lab process {what} has no recorded pid"));
     let netns =
-        netdiag_agent::netns::NsId::of(&Path::new("/var/run/netns").join(&record.netns)).ok();
+        netdiag_agent::kernel::netns::NsId::of(&Path::new("/var/run/netns").join(&record.netns))
+            .ok();
     let stop =
         netdiag_agent::lab::process::stop_if_ours(pid, &record.marker, record.start_time, netns);
     assert_eq!(

@@ -1,18 +1,8 @@
-//! kube-proxy's programmed state: iptables (legacy and nft backends), the walker, the generator.
-//!
-//! Pure parts ([`tokenize`], [`rule`], [`iptables`], [`walk`], [`verdict`], [`generate`]) take
-//! text or structs; [`read`] runs the iptables-nft binary in the current network namespace, and
-//! [`xtables`] reads legacy tables from the kernel there.
+//! The kube-proxy rule generator and its chain names: lab and test tooling, not agent code (it
+//! moves to the lab crate). The agent's own kube-proxy code is `crate::dataplane::kube_proxy`;
+//! the re-export below keeps the generator's import path.
 
 pub mod generate;
-pub mod iptables;
 pub mod names;
-pub mod read;
-pub mod rule;
-pub mod tokenize;
-pub mod verdict;
-pub mod walk;
-pub mod xtables;
 
-pub use read::{ReadError, service_rules, service_rules_walk};
-pub use walk::{ChainSource, Entry, ServiceWalk, WalkEndpoint, walk};
+pub use crate::dataplane::netfilter::iptables::tokenize;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use netdiag_agent::netns::run_in;
+use netdiag_agent::kernel::netns::run_in;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 

@@ -1,0 +1,226 @@
+//! Judge what kube-proxy programs for a Service against its ready endpoints from the API: the
+//! `ServiceRules` hop, the same for every mode. What an engineer concludes after comparing
+//! `iptables -t nat -S KUBE-SVC-...` (or `nft list chain`, `ipvsadm -Ln`) with `kubectl get
+//! endpointslices`.
+
+use std::collections::HashSet;
+
+use netdiag_model::report::{RuleEndpoint, ServiceRulesDetail};
+use netdiag_model::{Endpoint, Hop, HopDetail, HopKind, Verdict};
+
+use super::model::{BlockCause, Lookup, ProxyMode, ServiceProgram};
+
+/// Stable reasons of the ServiceRules hop.
+pub mod reason {
+    pub const NO_SERVICE_RULE: &str = "NoServiceRule";
+    pub const NO_ENDPOINTS: &str = "NoEndpoints";
+    pub const MISSING_ENDPOINT: &str = "MissingEndpoint";
+    pub const STALE_ENDPOINT: &str = "StaleEndpoint";
+    pub const RULES_UNREADABLE: &str = "RulesUnreadable";
+}
+
+/// The typed detail of a program.
+pub fn detail(walk: &ServiceProgram) -> ServiceRulesDetail {
+    ServiceRulesDetail {
+        mode: walk.mode.name().into(),
+        backend: walk.mode.backend().map(str::to_string),
+        service_address: walk.address.clone(),
+        service: walk.service.clone(),
+        chains: walk.chains.clone(),
+        endpoints: walk
+            .endpoints
+            .iter()
+            .map(|e| RuleEndpoint {
+                ip: e.ip.clone(),
+                port: e.port,
+                probability: e.share,
+                chain: e.chain.clone(),
+            })
+            .collect(),
+        affinity_seconds: walk.affinity_seconds,
+        masquerade: walk.masquerade,
+        rejected_by: walk.blocked.as_ref().map(|b| {
+            let comment = b
+                .comment
+                .as_deref()
+                .map(|c| format!(" \"{c}\""))
+                .unwrap_or_default();
+            format!("{} {} {}{comment}", b.table, b.chain, b.action)
+        }),
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn list(eps: &[&Endpoint]) -> String {
+    eps.iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The ServiceRules hop for `walk` on `node`, judged against `expected` (the Service's ready
+/// endpoints; empty when unknown, then only the rules' own state is judged).
+pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
+    let addr = walk.address.as_str();
+    let svc = walk.service.as_deref().unwrap_or(addr);
+    let hop = |verdict, text: String| {
+        Hop::new(node, HopKind::ServiceRules, addr, verdict, text)
+            .with_details(HopDetail::ServiceRules(detail(walk)))
+    };
+    let ready = if expected.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; the Service has {}",
+            plural(expected.len(), "ready endpoint")
+        )
+    };
+
+    if let Some(b) = &walk.blocked {
+        let cause = match (b.cause, b.comment.as_deref()) {
+            (_, Some(c)) => format!("\"{c}\""),
+            (BlockCause::NoEndpoints, None) => "no endpoints".into(),
+            (BlockCause::NoLocalEndpoints, None) => "no local endpoints".into(),
+            (BlockCause::Other, None) => "no comment".into(),
+        };
+        let verb = if b.action == "REJECT" {
+            "rejects"
+        } else {
+            "drops"
+        };
+        let text = format!(
+            "kube-proxy on {node} {verb} {addr} in {} {} ({cause}){ready}",
+            b.table, b.chain
+        );
+        return hop(Verdict::Fail, text).with_reason(reason::NO_ENDPOINTS);
+    }
+
+    if walk.lookup != Lookup::Matched {
+        let text = if walk.lookup == Lookup::NoProxyState {
+            format!(
+                "kube-proxy on {node} has no rule for {addr}: {}{ready}",
+                walk.mode.missing_state()
+            )
+        } else if expected.is_empty() {
+            format!(
+                "kube-proxy on {node} has no rule for {addr}: no kube-proxy rule exists for it in KUBE-SERVICES"
+            )
+        } else {
+            format!("kube-proxy on {node} has no rule for {addr}{ready}")
+        };
+        return hop(Verdict::Fail, text).with_reason(reason::NO_SERVICE_RULE);
+    }
+
+    if walk.endpoints.is_empty() {
+        let chain = walk
+            .chains
+            .last()
+            .map(String::as_str)
+            .unwrap_or("KUBE-SERVICES");
+        let text = format!(
+            "kube-proxy on {node} matches {addr} ({svc}) but {chain} leads to no endpoint{ready}"
+        );
+        return hop(Verdict::Fail, text).with_reason(reason::NO_ENDPOINTS);
+    }
+
+    // In rule order, without duplicates (affinity or a repeated jump may name one twice).
+    let mut programmed: Vec<Endpoint> = Vec::new();
+    for e in &walk.endpoints {
+        let ep = Endpoint {
+            ip: e.ip.clone(),
+            port: e.port,
+        };
+        if !programmed.contains(&ep) {
+            programmed.push(ep);
+        }
+    }
+    let have: HashSet<&Endpoint> = programmed.iter().collect();
+    let wanted: HashSet<&Endpoint> = expected.iter().collect();
+    let stale: Vec<&Endpoint> = if expected.is_empty() {
+        Vec::new()
+    } else {
+        programmed.iter().filter(|e| !wanted.contains(e)).collect()
+    };
+    // A Local policy chain holds this node's endpoints only: the others are not missing.
+    let missing: Vec<&Endpoint> = if walk.local_only {
+        Vec::new()
+    } else {
+        expected.iter().filter(|e| !have.contains(e)).collect()
+    };
+
+    if !stale.is_empty() {
+        let also = if missing.is_empty() {
+            String::new()
+        } else {
+            format!(" (and has no rule for ready endpoint {})", list(&missing))
+        };
+        let text = format!(
+            "kube-proxy on {node} still DNATs {addr} to {}, which {} not a ready endpoint of the Service{also}",
+            list(&stale),
+            if stale.len() == 1 { "is" } else { "are" },
+        );
+        return hop(Verdict::Fail, text).with_reason(reason::STALE_ENDPOINT);
+    }
+    if !missing.is_empty() {
+        let text = format!(
+            "kube-proxy on {node} has no rule for ready endpoint {} of {svc} ({addr}): it balances over {} of {}",
+            list(&missing),
+            walk.endpoints.len(),
+            plural(expected.len(), "endpoint"),
+        );
+        return hop(Verdict::Fail, text).with_reason(reason::MISSING_ENDPOINT);
+    }
+
+    let shares = walk
+        .endpoints
+        .iter()
+        .map(|e| format!("{}:{} ({:.0}%)", e.ip, e.port, e.share * 100.0))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut text = format!(
+        "{svc} -> {}: {shares}",
+        plural(walk.endpoints.len(), "endpoint")
+    );
+    if walk.local_only {
+        text.push_str(" (node-local endpoints only)");
+    }
+    if let Some(s) = walk.affinity_seconds {
+        text.push_str(&format!("; ClientIP affinity {s}s"));
+    }
+    if expected.is_empty() {
+        text.push_str("; not compared with the API (no endpoints given)");
+    }
+    hop(Verdict::Ok, text)
+}
+
+/// The hop when the rules of `mode` could not be read at all.
+pub fn unreadable(
+    node: &str,
+    mode: ProxyMode,
+    address: &str,
+    error: &dyn std::error::Error,
+) -> Hop {
+    Hop::new(
+        node,
+        HopKind::ServiceRules,
+        address,
+        Verdict::Warn,
+        format!(
+            "could not read kube-proxy's {} rules on {node} for {address}: {error}",
+            mode.name()
+        ),
+    )
+    .with_reason(reason::RULES_UNREADABLE)
+    .with_details(HopDetail::ServiceRules(ServiceRulesDetail {
+        mode: mode.name().into(),
+        service_address: address.to_string(),
+        ..Default::default()
+    }))
+}

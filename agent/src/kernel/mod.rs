@@ -1,0 +1,17 @@
+//! The agent's kernel I/O, and nothing else: no verdicts here.
+//!
+//! - [`netns`]: entering a network namespace (on a throwaway thread) and finding a pod's;
+//! - [`netlink`]: the one netlink socket and request/dump transport, every read with a deadline;
+//! - [`rtnl`]: links, addresses, neighbours, routes and namespace ids over it (`ip`);
+//! - [`conntrack`]: conntrack entries, statistics and events over it (`conntrack`);
+//! - [`sock_diag`]: listening sockets over it (`ss`).
+//!
+//! Kernel states are enums ([`rtnl::OperState`], [`rtnl::NeighbourState`], [`rtnl::RouteKind`]),
+//! so the judges in [`crate::path`] match on them instead of comparing strings. AF_PACKET capture
+//! and nf_tables tracing will sit beside these.
+
+pub mod conntrack;
+pub mod netlink;
+pub mod netns;
+pub mod rtnl;
+pub mod sock_diag;

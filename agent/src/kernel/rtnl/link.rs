@@ -1,0 +1,254 @@
+//! Links, like `ip -d link show`: name, kind, MAC, MTU, states, veth peer, bridge master.
+
+use std::fmt;
+
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State};
+
+use super::Rtnl;
+use crate::kernel::netlink::NetlinkError;
+
+/// One network interface, like a line of `ip -d link show`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    /// IFLA_LINKINFO kind; None for physical devices and loopback.
+    pub kind: Option<LinkKind>,
+    pub mac: Option<String>,
+    pub mtu: u32,
+    pub oper_state: OperState,
+    /// Administratively up (IFF_UP, `ip link set X up`).
+    pub admin_up: bool,
+    /// IFLA_LINK: for a veth, the peer's ifindex (the N of `eth0@ifN`).
+    pub link: Option<u32>,
+    /// IFLA_LINK_NETNSID: the id, in this namespace, of the namespace holding the peer.
+    /// Absent when the peer lives in the same namespace.
+    pub link_netnsid: Option<i32>,
+    /// IFLA_MASTER: the bridge (or bond, vrf) this link is a port of.
+    pub master: Option<u32>,
+}
+
+impl Link {
+    /// Whether traffic can pass: admin up and not reported down by the kernel.
+    /// `unknown` counts as up: loopback, dummy and tun devices never report a carrier state.
+    pub fn is_usable(&self) -> bool {
+        self.admin_up
+            && !matches!(
+                self.oper_state,
+                OperState::Down | OperState::LowerLayerDown | OperState::NotPresent
+            )
+    }
+}
+
+/// A link's kind (IFLA_INFO_KIND), the word `ip -d link` prints after the flags. Kinds the agent
+/// does not judge by are kept by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    Veth,
+    Bridge,
+    Vxlan,
+    Dummy,
+    Ifb,
+    IpIp,
+    Geneve,
+    Other(String),
+}
+
+impl LinkKind {
+    /// From the kernel's kind string (`veth`, `bridge`, `vxlan`...).
+    pub fn from_kernel(kind: &str) -> LinkKind {
+        match kind {
+            "veth" => LinkKind::Veth,
+            "bridge" => LinkKind::Bridge,
+            "vxlan" => LinkKind::Vxlan,
+            "dummy" => LinkKind::Dummy,
+            "ifb" => LinkKind::Ifb,
+            "ipip" => LinkKind::IpIp,
+            "geneve" => LinkKind::Geneve,
+            other => LinkKind::Other(other.to_string()),
+        }
+    }
+
+    /// The kernel's kind string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            LinkKind::Veth => "veth",
+            LinkKind::Bridge => "bridge",
+            LinkKind::Vxlan => "vxlan",
+            LinkKind::Dummy => "dummy",
+            LinkKind::Ifb => "ifb",
+            LinkKind::IpIp => "ipip",
+            LinkKind::Geneve => "geneve",
+            LinkKind::Other(k) => k,
+        }
+    }
+}
+
+impl fmt::Display for LinkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A link's operational state (IFLA_OPERSTATE, RFC 2863), printed as `ip` prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperState {
+    Unknown,
+    NotPresent,
+    Down,
+    LowerLayerDown,
+    Testing,
+    Dormant,
+    Up,
+    /// A value this agent does not know, kept as the kernel sent it.
+    Other(u8),
+}
+
+impl OperState {
+    fn from_kernel(s: State) -> OperState {
+        match s {
+            State::Unknown => OperState::Unknown,
+            State::NotPresent => OperState::NotPresent,
+            State::Down => OperState::Down,
+            State::LowerLayerDown => OperState::LowerLayerDown,
+            State::Testing => OperState::Testing,
+            State::Dormant => OperState::Dormant,
+            State::Up => OperState::Up,
+            other => OperState::Other(u8::from(other)),
+        }
+    }
+}
+
+impl fmt::Display for OperState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OperState::Unknown => f.write_str("unknown"),
+            OperState::NotPresent => f.write_str("notpresent"),
+            OperState::Down => f.write_str("down"),
+            OperState::LowerLayerDown => f.write_str("lowerlayerdown"),
+            OperState::Testing => f.write_str("testing"),
+            OperState::Dormant => f.write_str("dormant"),
+            OperState::Up => f.write_str("up"),
+            OperState::Other(n) => write!(f, "state{n}"),
+        }
+    }
+}
+
+impl Rtnl {
+    /// All links, like `ip -d link show`.
+    pub fn links(&mut self) -> Result<Vec<Link>, NetlinkError> {
+        let replies = self.request(
+            "dump links (RTM_GETLINK)",
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            true,
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(link_from(&l)),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+fn link_from(l: &LinkMessage) -> Link {
+    let mut link = Link {
+        index: l.header.index,
+        name: String::new(),
+        kind: None,
+        mac: None,
+        mtu: 0,
+        oper_state: OperState::Unknown,
+        admin_up: l.header.flags.contains(LinkFlags::Up),
+        link: None,
+        link_netnsid: None,
+        master: None,
+    };
+    for a in &l.attributes {
+        match a {
+            LinkAttribute::IfName(n) => link.name = n.clone(),
+            LinkAttribute::Address(b) => link.mac = Some(format_mac(b)),
+            LinkAttribute::Mtu(m) => link.mtu = *m,
+            LinkAttribute::OperState(s) => link.oper_state = OperState::from_kernel(*s),
+            LinkAttribute::Link(i) => link.link = Some(*i),
+            LinkAttribute::LinkNetNsId(i) => link.link_netnsid = Some(*i),
+            LinkAttribute::Controller(i) => link.master = Some(*i),
+            LinkAttribute::LinkInfo(infos) => {
+                link.kind = infos.iter().find_map(|i| match i {
+                    // The crate's Display prints the kernel's own kind strings.
+                    LinkInfo::Kind(k) => Some(LinkKind::from_kernel(&k.to_string())),
+                    _ => None,
+                });
+            }
+            _ => {}
+        }
+    }
+    link
+}
+
+/// `aa:bb:cc:dd:ee:ff`, the way `ip link` prints a hardware address.
+pub fn format_mac(bytes: &[u8]) -> String {
+    let parts: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    parts.join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_print_like_ip_link() {
+        assert_eq!(
+            format_mac(&[0x6e, 0x13, 0xe8, 0x42, 0xbb, 0x3]),
+            "6e:13:e8:42:bb:03"
+        );
+        assert_eq!(format_mac(&[]), "");
+    }
+
+    #[test]
+    fn kinds_and_states_print_as_ip_prints_them() {
+        for k in [
+            "veth",
+            "bridge",
+            "vxlan",
+            "dummy",
+            "ifb",
+            "ipip",
+            "geneve",
+            "wireguard",
+        ] {
+            assert_eq!(LinkKind::from_kernel(k).to_string(), k);
+        }
+        assert_eq!(OperState::LowerLayerDown.to_string(), "lowerlayerdown");
+        assert_eq!(
+            OperState::from_kernel(State::Other(9)).to_string(),
+            "state9"
+        );
+    }
+
+    #[test]
+    fn a_link_reported_lowerlayerdown_is_not_usable() {
+        let mut l = Link {
+            index: 7,
+            name: "veth1".into(),
+            kind: Some(LinkKind::Veth),
+            mac: None,
+            mtu: 1500,
+            oper_state: OperState::Up,
+            admin_up: true,
+            link: Some(2),
+            link_netnsid: Some(0),
+            master: None,
+        };
+        assert!(l.is_usable());
+        l.oper_state = OperState::Unknown;
+        assert!(l.is_usable(), "loopback-like devices report unknown");
+        l.oper_state = OperState::LowerLayerDown;
+        assert!(!l.is_usable());
+        l.oper_state = OperState::Up;
+        l.admin_up = false;
+        assert!(!l.is_usable());
+    }
+}

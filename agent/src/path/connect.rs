@@ -1,0 +1,470 @@
+//! The Connect hop: open a connection to the target from inside the source pod's network
+//! namespace, the way an engineer runs `kubectl exec curl1 -- nc -zv -w2 10.96.45.10 80` (TCP),
+//! `nc -u` (UDP) or `dig @10.96.0.10` (UDP port 53).
+//!
+//! The socket's local address is kept: its source port is how the conntrack hop finds this very
+//! connection in the node's table. The attempt ([`Attempt`]) is judged by a pure function
+//! ([`judge`]), so every verdict is tested without a namespace.
+
+use std::io;
+use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use netdiag_model::report::ConnectDetail;
+use netdiag_model::{Hop, HopDetail, HopKind, Protocol, Verdict};
+use socket2::{Domain, Socket, Type};
+
+use crate::kernel::netns::run_in;
+use crate::path::dns::wire;
+
+/// The result of [`connect`]: the hop, and the probe socket's local address when the kernel
+/// assigned one (also on a refused or timed-out TCP connect: conntrack still holds that entry).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectOutcome {
+    pub hop: Hop,
+    pub local: Option<SocketAddrV4>,
+}
+
+/// What one connection attempt did, before judging it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attempt {
+    /// TCP: the handshake completed. UDP: a datagram came back (`rcode` when it was DNS).
+    Answered {
+        latency: Duration,
+        rcode: Option<String>,
+    },
+    /// RST to the SYN, or ICMP port unreachable to the datagram (ECONNREFUSED).
+    Refused,
+    /// No answer within the timeout.
+    TimedOut,
+    /// EHOSTUNREACH: ICMP host unreachable, or an `unreachable` route.
+    HostUnreachable,
+    /// ENETUNREACH: no route to the target's network.
+    NetworkUnreachable,
+    /// Any other failure, in the operating system's words, with what was being done.
+    Error(String),
+}
+
+/// Connect to `target` from inside the pod namespace at `pod_netns` and judge the attempt.
+///
+/// TCP: a handshake with a timeout (like `nc -zv -w2`). UDP port 53: a real DNS query (like
+/// `dig @target kubernetes.default.svc.cluster.local`); any DNS answer, whatever its rcode,
+/// proves the path. Other UDP ports: a small datagram, then wait for any reply (like
+/// `nc -u`); silence is only a warning, as UDP cannot tell silence from loss.
+pub fn connect(
+    node: &str,
+    pod_netns: &Path,
+    target: SocketAddrV4,
+    protocol: Protocol,
+    timeout: Duration,
+) -> ConnectOutcome {
+    let result = run_in(pod_netns, move || match protocol {
+        Protocol::TCP => tcp_attempt(target, timeout),
+        Protocol::UDP => udp_attempt(target, timeout),
+    });
+    let (attempt, local) = match result {
+        Ok(done) => done,
+        Err(e) => (Attempt::Error(e.to_string()), None),
+    };
+    ConnectOutcome {
+        hop: judge(node, target, protocol, timeout, &attempt, local),
+        local,
+    }
+}
+
+/// A TCP handshake; socket2 rather than std so the local address survives a failed connect.
+fn tcp_attempt(target: SocketAddrV4, timeout: Duration) -> (Attempt, Option<SocketAddrV4>) {
+    let socket = match Socket::new(Domain::IPV4, Type::STREAM, Some(socket2::Protocol::TCP)) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                Attempt::Error(format!("cannot open a TCP socket: {e}")),
+                None,
+            );
+        }
+    };
+    let start = Instant::now();
+    let result = socket.connect_timeout(&SocketAddr::V4(target).into(), timeout);
+    let latency = start.elapsed();
+    let local = socket
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket_ipv4())
+        .filter(|a| a.port() != 0);
+    let attempt = match result {
+        Ok(()) => Attempt::Answered {
+            latency,
+            rcode: None,
+        },
+        Err(e) => classify(&e, "connect"),
+    };
+    (attempt, local)
+}
+
+/// Send one datagram (a DNS query on port 53) on a connected UDP socket and wait for a reply.
+fn udp_attempt(target: SocketAddrV4, timeout: Duration) -> (Attempt, Option<SocketAddrV4>) {
+    let socket = match UdpSocket::bind("0.0.0.0:0") {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                Attempt::Error(format!("cannot open a UDP socket: {e}")),
+                None,
+            );
+        }
+    };
+    // Connecting the socket makes the kernel report ICMP port unreachable as ECONNREFUSED.
+    if let Err(e) = socket.connect(target) {
+        return (classify(&e, "connect"), None);
+    }
+    let local = match socket.local_addr() {
+        Ok(SocketAddr::V4(a)) => Some(a),
+        _ => None,
+    };
+    let is_dns = target.port() == 53;
+    let id = query_id();
+    let payload = if is_dns {
+        match wire::a_query("kubernetes.default.svc.cluster.local", id) {
+            Ok(bytes) => bytes,
+            Err(e) => return (Attempt::Error(e.to_string()), local),
+        }
+    } else {
+        b"netdiag probe\n".to_vec()
+    };
+    if let Err(e) = socket.set_read_timeout(Some(timeout.max(Duration::from_millis(1)))) {
+        return (
+            Attempt::Error(format!("cannot set a receive timeout: {e}")),
+            local,
+        );
+    }
+    let start = Instant::now();
+    if let Err(e) = socket.send(&payload) {
+        return (classify(&e, "send"), local);
+    }
+    let mut buf = [0u8; 1500];
+    loop {
+        match socket.recv(&mut buf) {
+            Ok(n) if is_dns => match wire::parse_answer(&buf[..n]) {
+                // A stray datagram with another id is not our answer: keep waiting.
+                Ok(answer) if answer.id == id => {
+                    return (
+                        Attempt::Answered {
+                            latency: start.elapsed(),
+                            rcode: Some(answer.rcode),
+                        },
+                        local,
+                    );
+                }
+                _ if start.elapsed() < timeout => continue,
+                _ => return (Attempt::TimedOut, local),
+            },
+            Ok(_) => {
+                return (
+                    Attempt::Answered {
+                        latency: start.elapsed(),
+                        rcode: None,
+                    },
+                    local,
+                );
+            }
+            Err(e) => return (classify(&e, "receive"), local),
+        }
+    }
+}
+
+/// A query id that differs between runs, so a late answer to an earlier probe is not taken
+/// for this one. Not a security measure: the probe trusts the pod's network anyway.
+pub(crate) fn query_id() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    (nanos ^ (nanos >> 16) ^ std::process::id()) as u16
+}
+
+/// Map a socket error to what it means for the path.
+pub fn classify(e: &io::Error, doing: &str) -> Attempt {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => Attempt::Refused,
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Attempt::TimedOut,
+        io::ErrorKind::HostUnreachable => Attempt::HostUnreachable,
+        io::ErrorKind::NetworkUnreachable => Attempt::NetworkUnreachable,
+        _ => Attempt::Error(format!("{doing} failed: {e}")),
+    }
+}
+
+/// `2s`, `1500ms`: how a timeout reads in a detail line.
+pub(crate) fn human(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// A duration in milliseconds, rounded to 0.01 ms for the report.
+pub(crate) fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+/// Judge one attempt: pure.
+pub fn judge(
+    node: &str,
+    target: SocketAddrV4,
+    protocol: Protocol,
+    timeout: Duration,
+    attempt: &Attempt,
+    local: Option<SocketAddrV4>,
+) -> Hop {
+    let name = format!("{target}/{protocol}");
+    let from = local.map(|l| format!(" from {l}")).unwrap_or_default();
+    let is_dns = protocol == Protocol::UDP && target.port() == 53;
+    let (verdict, reason, detail, error, latency): (Verdict, Option<&'static str>, String, _, _) =
+        match attempt {
+            Attempt::Answered { latency, rcode } => {
+                let what = match (protocol, rcode) {
+                    (Protocol::TCP, _) => "connected to".to_string(),
+                    (Protocol::UDP, Some(rc)) => format!("DNS answer ({rc}) from"),
+                    (Protocol::UDP, None) => "reply from".to_string(),
+                };
+                let detail = format!("{what} {name} in {:.2} ms{from}", millis(*latency));
+                (Verdict::Ok, None, detail, None, Some(millis(*latency)))
+            }
+            Attempt::Refused => (
+                Verdict::Fail,
+                Some("ConnectionRefused"),
+                format!(
+                    "connection to {name} refused: nothing listens there, or a rule rejects it"
+                ),
+                Some("refused".to_string()),
+                None,
+            ),
+            Attempt::TimedOut if protocol == Protocol::UDP && !is_dns => (
+                Verdict::Warn,
+                Some("NoUdpReply"),
+                format!(
+                    "no reply from {name} within {}; UDP cannot tell a silent server from a lost datagram",
+                    human(timeout)
+                ),
+                Some("no reply".to_string()),
+                None,
+            ),
+            Attempt::TimedOut => (
+                Verdict::Fail,
+                Some("ConnectTimeout"),
+                format!(
+                    "no answer from {name} within {}: packets are dropped on the way or the endpoint does not answer",
+                    human(timeout)
+                ),
+                Some("timed out".to_string()),
+                None,
+            ),
+            Attempt::HostUnreachable => (
+                Verdict::Fail,
+                Some("HostUnreachable"),
+                format!(
+                    "{name} is unreachable: no host answers for that address (ICMP host unreachable or an unreachable route)"
+                ),
+                Some("no route to host".to_string()),
+                None,
+            ),
+            Attempt::NetworkUnreachable => (
+                Verdict::Fail,
+                Some("NetworkUnreachable"),
+                format!("the pod has no route to {name}'s network"),
+                Some("network unreachable".to_string()),
+                None,
+            ),
+            Attempt::Error(msg) => (
+                Verdict::Fail,
+                Some("ConnectError"),
+                format!("could not probe {name}: {msg}"),
+                Some(msg.clone()),
+                None,
+            ),
+        };
+    let mut hop = Hop::new(node, HopKind::Connect, name, verdict, detail).with_details(
+        HopDetail::Connect(ConnectDetail {
+            protocol: protocol.as_lower().to_string(),
+            target: target.to_string(),
+            ok: verdict == Verdict::Ok,
+            latency_ms: latency,
+            error,
+            local: local.map(|l| l.to_string()),
+        }),
+    );
+    if let Some(r) = reason {
+        hop = hop.with_reason(r);
+    }
+    hop
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VIP: SocketAddrV4 = SocketAddrV4::new(std::net::Ipv4Addr::new(10, 96, 45, 10), 80);
+    const LOCAL: SocketAddrV4 = SocketAddrV4::new(std::net::Ipv4Addr::new(10, 244, 1, 5), 55886);
+    const TWO_S: Duration = Duration::from_secs(2);
+
+    fn detail(hop: &Hop) -> &ConnectDetail {
+        match &hop.details {
+            Some(HopDetail::Connect(d)) => d,
+            other => panic!("not a connect detail: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_completed_handshake_is_ok_with_latency_and_local_address() {
+        let a = Attempt::Answered {
+            latency: Duration::from_micros(420),
+            rcode: None,
+        };
+        let hop = judge("node-a", VIP, Protocol::TCP, TWO_S, &a, Some(LOCAL));
+        assert_eq!(hop.verdict, Verdict::Ok);
+        assert_eq!(hop.kind, HopKind::Connect);
+        assert_eq!(hop.name, "10.96.45.10:80/tcp");
+        assert_eq!(hop.reason, None);
+        let d = detail(&hop);
+        assert!(d.ok);
+        assert_eq!(d.latency_ms, Some(0.42));
+        assert_eq!(d.local.as_deref(), Some("10.244.1.5:55886"));
+        assert!(
+            hop.detail.contains("from 10.244.1.5:55886"),
+            "{}",
+            hop.detail
+        );
+    }
+
+    #[test]
+    fn refused_fails_in_plain_words() {
+        let hop = judge(
+            "n",
+            VIP,
+            Protocol::TCP,
+            TWO_S,
+            &Attempt::Refused,
+            Some(LOCAL),
+        );
+        assert_eq!(hop.verdict, Verdict::Fail);
+        assert_eq!(hop.reason.as_deref(), Some("ConnectionRefused"));
+        assert!(
+            hop.detail
+                .starts_with("connection to 10.96.45.10:80/tcp refused"),
+            "{}",
+            hop.detail
+        );
+        assert!(!detail(&hop).ok);
+    }
+
+    #[test]
+    fn a_tcp_timeout_fails_naming_the_budget() {
+        let hop = judge("n", VIP, Protocol::TCP, TWO_S, &Attempt::TimedOut, None);
+        assert_eq!(hop.verdict, Verdict::Fail);
+        assert_eq!(hop.reason.as_deref(), Some("ConnectTimeout"));
+        assert!(
+            hop.detail
+                .starts_with("no answer from 10.96.45.10:80/tcp within 2s"),
+            "{}",
+            hop.detail
+        );
+    }
+
+    #[test]
+    fn a_silent_udp_server_is_only_a_warning() {
+        let t = SocketAddrV4::new(*VIP.ip(), 9999);
+        let hop = judge(
+            "n",
+            t,
+            Protocol::UDP,
+            Duration::from_millis(1500),
+            &Attempt::TimedOut,
+            None,
+        );
+        assert_eq!(hop.verdict, Verdict::Warn);
+        assert_eq!(hop.reason.as_deref(), Some("NoUdpReply"));
+        assert!(hop.detail.contains("within 1500ms"), "{}", hop.detail);
+    }
+
+    #[test]
+    fn a_silent_dns_server_is_a_failure() {
+        let t = SocketAddrV4::new(std::net::Ipv4Addr::new(10, 96, 0, 10), 53);
+        let hop = judge("n", t, Protocol::UDP, TWO_S, &Attempt::TimedOut, None);
+        assert_eq!(hop.verdict, Verdict::Fail);
+        assert_eq!(hop.reason.as_deref(), Some("ConnectTimeout"));
+    }
+
+    #[test]
+    fn a_dns_answer_of_any_rcode_proves_the_path() {
+        let t = SocketAddrV4::new(std::net::Ipv4Addr::new(10, 96, 0, 10), 53);
+        let a = Attempt::Answered {
+            latency: Duration::from_millis(3),
+            rcode: Some("NXDOMAIN".into()),
+        };
+        let hop = judge("n", t, Protocol::UDP, TWO_S, &a, None);
+        assert_eq!(hop.verdict, Verdict::Ok);
+        assert!(
+            hop.detail.contains("DNS answer (NXDOMAIN)"),
+            "{}",
+            hop.detail
+        );
+    }
+
+    #[test]
+    fn unreachable_errors_have_their_own_reasons() {
+        let host = judge(
+            "n",
+            VIP,
+            Protocol::TCP,
+            TWO_S,
+            &Attempt::HostUnreachable,
+            None,
+        );
+        assert_eq!(host.reason.as_deref(), Some("HostUnreachable"));
+        let net = judge(
+            "n",
+            VIP,
+            Protocol::TCP,
+            TWO_S,
+            &Attempt::NetworkUnreachable,
+            None,
+        );
+        assert_eq!(net.reason.as_deref(), Some("NetworkUnreachable"));
+        assert_eq!(net.verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn socket_errors_map_to_attempts() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(classify(&refused, "connect"), Attempt::Refused);
+        let host = io::Error::from_raw_os_error(nix::libc::EHOSTUNREACH);
+        assert_eq!(classify(&host, "connect"), Attempt::HostUnreachable);
+        let net = io::Error::from_raw_os_error(nix::libc::ENETUNREACH);
+        assert_eq!(classify(&net, "connect"), Attempt::NetworkUnreachable);
+        let again = io::Error::from_raw_os_error(nix::libc::EAGAIN);
+        assert_eq!(classify(&again, "receive"), Attempt::TimedOut);
+        let perm = io::Error::from_raw_os_error(nix::libc::EACCES);
+        assert!(
+            matches!(classify(&perm, "connect"), Attempt::Error(m) if m.starts_with("connect failed"))
+        );
+    }
+
+    #[test]
+    fn a_namespace_that_cannot_be_entered_is_a_connect_error() {
+        let out = connect(
+            "n",
+            Path::new("/nonexistent/netns/pod"),
+            VIP,
+            Protocol::TCP,
+            TWO_S,
+        );
+        assert_eq!(out.hop.verdict, Verdict::Fail);
+        assert_eq!(out.hop.reason.as_deref(), Some("ConnectError"));
+        assert!(
+            out.hop.detail.contains("/nonexistent/netns/pod"),
+            "{}",
+            out.hop.detail
+        );
+        assert_eq!(out.local, None);
+    }
+}

@@ -1,0 +1,459 @@
+//! The Dns hop's verdicts: what each server answered in, one [`DnsResult`] per server and one
+//! hop out. Pure: no sockets.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use netdiag_model::{DnsResult, Hop, HopKind, Verdict};
+
+use super::DnsTarget;
+use crate::path::connect::{human, millis};
+
+/// What one server did with the query.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// A DNS answer came back.
+    Answer {
+        /// NOERROR, NXDOMAIN, SERVFAIL...
+        rcode: String,
+        /// The A records.
+        ips: Vec<Ipv4Addr>,
+        /// Every answer as text (CNAMEs, then IPs).
+        texts: Vec<String>,
+        latency: Duration,
+    },
+    /// Nothing came back within the timeout.
+    Timeout,
+    /// The kernel reported the server unreachable (ICMP port/host unreachable, no route), in words.
+    Unreachable(String),
+}
+
+/// One server asked, and its reply.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Asked {
+    pub target: DnsTarget,
+    pub reply: Reply,
+}
+
+/// `kube-dns at 10.96.0.10` (the port only when it is not 53).
+pub fn who(t: &DnsTarget) -> String {
+    let addr = match t.addr {
+        SocketAddr::V4(a) if a.port() == 53 => a.ip().to_string(),
+        SocketAddr::V6(a) if a.port() == 53 => a.ip().to_string(),
+        other => other.to_string(),
+    };
+    format!("{} at {addr}", t.role)
+}
+
+/// One server's result: its verdict, the stable reason of a failure, and the words for it.
+fn judge_one(
+    a: &Asked,
+    name: &str,
+    expect: Option<Ipv4Addr>,
+    timeout: Duration,
+) -> (DnsResult, Option<&'static str>) {
+    let server = who(&a.target);
+    let (rcode, answers, latency, verdict, reason, message): (
+        String,
+        Vec<String>,
+        Option<f64>,
+        Verdict,
+        Option<&'static str>,
+        String,
+    ) = match &a.reply {
+        Reply::Answer {
+            rcode,
+            ips,
+            texts,
+            latency,
+        } => {
+            let (verdict, reason, message) = match rcode.as_str() {
+                "NOERROR" => match (expect, ips.first()) {
+                    (_, None) => (
+                        Verdict::Fail,
+                        Some("DnsNoAddress"),
+                        format!("{server} knows {name} but returns no IPv4 address for it"),
+                    ),
+                    (Some(want), Some(first)) if !ips.contains(&want) => (
+                        Verdict::Fail,
+                        Some("DnsWrongAnswer"),
+                        format!(
+                            "{name} resolves to {first}, not the Service's ClusterIP {want} (answer from {server})"
+                        ),
+                    ),
+                    (_, Some(first)) => (
+                        Verdict::Ok,
+                        None,
+                        format!("{server} resolves {name} to {first}"),
+                    ),
+                },
+                "NXDOMAIN" => (
+                    Verdict::Fail,
+                    Some("DnsNxdomain"),
+                    format!("{server} says {name} does not exist (NXDOMAIN)"),
+                ),
+                "SERVFAIL" => (
+                    Verdict::Fail,
+                    Some("DnsServfail"),
+                    format!(
+                        "{server} fails to resolve {name} (SERVFAIL): its upstream or its own lookup failed"
+                    ),
+                ),
+                "REFUSED" => (
+                    Verdict::Fail,
+                    Some("DnsRefused"),
+                    format!("{server} refuses to answer for {name} (REFUSED)"),
+                ),
+                other => (
+                    Verdict::Fail,
+                    Some("DnsError"),
+                    format!("{server} answers {other} for {name}"),
+                ),
+            };
+            (
+                rcode.clone(),
+                texts.clone(),
+                Some(millis(*latency)),
+                verdict,
+                reason,
+                message,
+            )
+        }
+        Reply::Timeout => (
+            "TIMEOUT".into(),
+            vec![],
+            None,
+            Verdict::Fail,
+            None,
+            format!("{server} does not answer within {}", human(timeout)),
+        ),
+        Reply::Unreachable(why) => (
+            "UNREACHABLE".into(),
+            vec![],
+            None,
+            Verdict::Fail,
+            None,
+            format!("{server} is unreachable: {why}"),
+        ),
+    };
+    let result = DnsResult {
+        server: a.target.addr.to_string(),
+        server_role: a.target.role.clone(),
+        name: name.to_string(),
+        rcode,
+        answers,
+        latency_ms: latency,
+        verdict,
+        message: Some(message),
+    };
+    (result, reason)
+}
+
+/// Judge every server's reply to the A query for `name`.
+///
+/// A silent server is named next to one that answers ("nodelocaldns at 169.254.25.10 does not
+/// answer; kube-dns at 10.96.0.10 does"), since that pair is the classic nodelocaldns outage.
+pub fn judge(
+    node: &str,
+    name: &str,
+    expect: Option<Ipv4Addr>,
+    asked: &[Asked],
+    timeout: Duration,
+) -> (Hop, Vec<DnsResult>) {
+    let judged: Vec<(DnsResult, Option<&'static str>)> = asked
+        .iter()
+        .map(|a| judge_one(a, name, expect, timeout))
+        .collect();
+    let is_silent = |a: &&Asked| !matches!(a.reply, Reply::Answer { .. });
+    let silent: Vec<String> = asked
+        .iter()
+        .filter(is_silent)
+        .map(|a| who(&a.target))
+        .collect();
+    let answering: Vec<String> = asked
+        .iter()
+        .filter(|a| !is_silent(a))
+        .map(|a| who(&a.target))
+        .collect();
+
+    let mut parts: Vec<String> = Vec::new();
+    let mut reason: Option<&'static str> = None;
+    if asked.is_empty() {
+        parts.push(format!(
+            "no DNS server to ask for {name}: the pod's resolv.conf lists no nameserver"
+        ));
+        reason = Some("DnsNoServer");
+    } else if answering.is_empty() {
+        parts.push(format!(
+            "no DNS server answers for {name} within {}: {}",
+            human(timeout),
+            judged
+                .iter()
+                .filter_map(|(r, _)| r.message.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        reason = Some("DnsTimeout");
+    } else if !silent.is_empty() {
+        let verb = if silent.len() == 1 { "does" } else { "do" };
+        let helper = if answering.len() == 1 { "does" } else { "do" };
+        parts.push(format!(
+            "{} {verb} not answer; {} {helper}",
+            silent.join(" and "),
+            answering.join(" and ")
+        ));
+        reason = Some("DnsServerSilent");
+    }
+    // What the answering servers said wrong, in server order.
+    for (result, why) in &judged {
+        if let (Some(why), Some(msg)) = (why, &result.message) {
+            parts.push(msg.clone());
+            reason.get_or_insert(why);
+        }
+    }
+    let (verdict, detail) = match reason {
+        Some(_) => (Verdict::Fail, parts.join("; ")),
+        None => {
+            let first = asked
+                .iter()
+                .find_map(|a| match &a.reply {
+                    Reply::Answer { ips, .. } => ips.first().copied(),
+                    _ => None,
+                })
+                .map(|ip| ip.to_string())
+                .unwrap_or_default();
+            let each = asked
+                .iter()
+                .zip(&judged)
+                .map(|(a, (r, _))| {
+                    format!(
+                        "{} in {:.2} ms",
+                        who(&a.target),
+                        r.latency_ms.unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                Verdict::Ok,
+                format!("{name} resolves to {first} at every server ({each})"),
+            )
+        }
+    };
+    let mut hop = Hop::new(node, HopKind::Dns, name, verdict, detail);
+    if let Some(r) = reason {
+        hop = hop.with_reason(r);
+    }
+    (hop, judged.into_iter().map(|(r, _)| r).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAME: &str = "echo-service.default.svc.cluster.local";
+    const VIP: Ipv4Addr = Ipv4Addr::new(10, 96, 45, 10);
+    const T: Duration = Duration::from_secs(2);
+
+    fn target(addr: &str, role: &str) -> DnsTarget {
+        DnsTarget {
+            addr: addr.parse().unwrap(),
+            role: role.into(),
+        }
+    }
+    fn nodelocal() -> DnsTarget {
+        target("169.254.25.10:53", "nodelocaldns")
+    }
+    fn kube_dns() -> DnsTarget {
+        target("10.96.0.10:53", "kube-dns")
+    }
+    fn answer(rcode: &str, ips: &[Ipv4Addr]) -> Reply {
+        Reply::Answer {
+            rcode: rcode.into(),
+            ips: ips.to_vec(),
+            texts: ips.iter().map(|i| i.to_string()).collect(),
+            latency: Duration::from_micros(800),
+        }
+    }
+    fn ask(target: DnsTarget, reply: Reply) -> Asked {
+        Asked { target, reply }
+    }
+
+    #[test]
+    fn every_server_with_the_expected_ip_is_ok() {
+        let asked = [
+            ask(nodelocal(), answer("NOERROR", &[VIP])),
+            ask(kube_dns(), answer("NOERROR", &[VIP])),
+        ];
+        let (hop, results) = judge("node-a", NAME, Some(VIP), &asked, T);
+        assert_eq!(hop.verdict, Verdict::Ok, "{}", hop.detail);
+        assert_eq!(hop.kind, HopKind::Dns);
+        assert_eq!(hop.name, NAME);
+        assert_eq!(hop.reason, None);
+        assert!(
+            hop.detail
+                .starts_with(&format!("{NAME} resolves to 10.96.45.10 at every server")),
+            "{}",
+            hop.detail
+        );
+        assert!(
+            hop.detail
+                .contains("nodelocaldns at 169.254.25.10 in 0.80 ms"),
+            "{}",
+            hop.detail
+        );
+        assert_eq!(results.len(), 2);
+        assert!(
+            results
+                .iter()
+                .all(|r| r.verdict == Verdict::Ok && r.rcode == "NOERROR")
+        );
+        assert_eq!(results[1].server, "10.96.0.10:53");
+        assert_eq!(results[1].server_role, "kube-dns");
+        assert_eq!(results[1].answers, vec!["10.96.45.10"]);
+        assert_eq!(results[1].latency_ms, Some(0.8));
+    }
+
+    #[test]
+    fn a_silent_nodelocaldns_is_named_next_to_the_kube_dns_that_answers() {
+        let asked = [
+            ask(nodelocal(), Reply::Timeout),
+            ask(kube_dns(), answer("NOERROR", &[VIP])),
+        ];
+        let (hop, results) = judge("n", NAME, Some(VIP), &asked, T);
+        assert_eq!(hop.verdict, Verdict::Fail);
+        assert_eq!(hop.reason.as_deref(), Some("DnsServerSilent"));
+        assert_eq!(
+            hop.detail,
+            "nodelocaldns at 169.254.25.10 does not answer; kube-dns at 10.96.0.10 does"
+        );
+        assert_eq!(results[0].verdict, Verdict::Fail);
+        assert_eq!(results[0].rcode, "TIMEOUT");
+        assert_eq!(results[0].latency_ms, None);
+        assert_eq!(results[1].verdict, Verdict::Ok);
+    }
+
+    #[test]
+    fn all_silent_is_a_timeout() {
+        let asked = [
+            ask(nodelocal(), Reply::Timeout),
+            ask(kube_dns(), Reply::Unreachable("connection refused".into())),
+        ];
+        let (hop, results) = judge("n", NAME, None, &asked, T);
+        assert_eq!(hop.reason.as_deref(), Some("DnsTimeout"));
+        assert!(
+            hop.detail.contains("does not answer within 2s"),
+            "{}",
+            hop.detail
+        );
+        assert!(
+            hop.detail
+                .contains("kube-dns at 10.96.0.10 is unreachable: connection refused")
+        );
+        assert_eq!(results[1].rcode, "UNREACHABLE");
+    }
+
+    #[test]
+    fn nxdomain_and_servfail_name_the_server() {
+        let (hop, results) = judge(
+            "n",
+            NAME,
+            None,
+            &[ask(kube_dns(), answer("NXDOMAIN", &[]))],
+            T,
+        );
+        assert_eq!(hop.reason.as_deref(), Some("DnsNxdomain"));
+        assert_eq!(
+            hop.detail,
+            format!("kube-dns at 10.96.0.10 says {NAME} does not exist (NXDOMAIN)")
+        );
+        assert_eq!(results[0].verdict, Verdict::Fail);
+        let (hop, _) = judge(
+            "n",
+            NAME,
+            None,
+            &[ask(nodelocal(), answer("SERVFAIL", &[]))],
+            T,
+        );
+        assert_eq!(hop.reason.as_deref(), Some("DnsServfail"));
+        assert!(
+            hop.detail
+                .starts_with("nodelocaldns at 169.254.25.10 fails to resolve")
+        );
+    }
+
+    #[test]
+    fn a_different_answer_than_the_cluster_ip_is_wrong() {
+        let asked = [ask(
+            kube_dns(),
+            answer("NOERROR", &[Ipv4Addr::new(10, 96, 1, 1)]),
+        )];
+        let (hop, results) = judge("n", NAME, Some(VIP), &asked, T);
+        assert_eq!(hop.reason.as_deref(), Some("DnsWrongAnswer"));
+        assert!(
+            hop.detail.starts_with(&format!(
+                "{NAME} resolves to 10.96.1.1, not the Service's ClusterIP 10.96.45.10"
+            )),
+            "{}",
+            hop.detail
+        );
+        assert_eq!(results[0].verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn each_result_keeps_its_own_verdict_when_servers_disagree() {
+        let asked = [
+            ask(nodelocal(), answer("NOERROR", &[VIP])),
+            ask(kube_dns(), answer("NXDOMAIN", &[])),
+        ];
+        let (hop, results) = judge("n", NAME, Some(VIP), &asked, T);
+        assert_eq!(hop.verdict, Verdict::Fail);
+        assert_eq!(hop.reason.as_deref(), Some("DnsNxdomain"));
+        assert_eq!(results[0].verdict, Verdict::Ok);
+        assert_eq!(results[1].verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_silent_server_and_a_wrong_answer_are_both_told() {
+        let asked = [
+            ask(nodelocal(), Reply::Timeout),
+            ask(kube_dns(), answer("NXDOMAIN", &[])),
+        ];
+        let (hop, _) = judge("n", NAME, None, &asked, T);
+        assert_eq!(hop.reason.as_deref(), Some("DnsServerSilent"));
+        assert!(
+            hop.detail
+                .contains("does not answer; kube-dns at 10.96.0.10 does; kube-dns"),
+            "{}",
+            hop.detail
+        );
+        assert!(hop.detail.contains("NXDOMAIN"));
+    }
+
+    #[test]
+    fn no_server_at_all_fails() {
+        let (hop, results) = judge("n", NAME, None, &[], T);
+        assert_eq!(hop.reason.as_deref(), Some("DnsNoServer"));
+        assert!(results.is_empty());
+    }
+
+    #[test]
+    fn noerror_without_an_address_fails() {
+        let (hop, _) = judge(
+            "n",
+            NAME,
+            None,
+            &[ask(kube_dns(), answer("NOERROR", &[]))],
+            T,
+        );
+        assert_eq!(hop.reason.as_deref(), Some("DnsNoAddress"));
+    }
+
+    #[test]
+    fn a_server_on_another_port_shows_it() {
+        assert_eq!(
+            who(&target("10.96.0.10:5353", "kube-dns")),
+            "kube-dns at 10.96.0.10:5353"
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! Is anything listening at the endpoint? Like `ss -ltn` (or `ss -lun`) inside the endpoint
+//! pod's namespace, without a shell in the pod.
+//!
+//! Sockets are listed over sock_diag netlink ([`crate::kernel::sock_diag`]), as `ss` does.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
+use std::path::Path;
+
+use netdiag_model::report::{HopDetail, ListenerDetail};
+use netdiag_model::{Hop, HopKind, Protocol, Verdict};
+
+use crate::kernel::netns::discover::{DiscoverError, find_pod_netns};
+use crate::kernel::netns::run_in;
+pub use crate::kernel::sock_diag::BoundSocket;
+use crate::kernel::sock_diag::{Serving, SockDiag};
+
+/// Check the endpoint's namespace on this node for a listener on `endpoint`.
+///
+/// None when no namespace on this node holds the endpoint's IP (it lives on another node).
+/// An endpoint whose IP is the node's own (a hostNetwork pod) is checked in the node's
+/// namespace, which is the caller's.
+pub fn check_listener(
+    node: &str,
+    endpoint: SocketAddrV4,
+    protocol: Protocol,
+    netns_dir: &Path,
+    proc: &Path,
+) -> Option<Hop> {
+    let ip = *endpoint.ip();
+    let (sockets, label) = match find_pod_netns(ip, netns_dir, proc) {
+        Ok(pod) => {
+            let listed = run_in(&pod.path, SockDiag::open)
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+                .and_then(|mut s| {
+                    s.bound_sockets(serving(protocol))
+                        .map_err(|e| e.to_string())
+                });
+            (listed, pod.label)
+        }
+        Err(DiscoverError::NotFound { .. }) => {
+            let local = crate::kernel::rtnl::addresses()
+                .ok()?
+                .iter()
+                .any(|a| a.ip == ip);
+            if !local {
+                return None;
+            }
+            let listed = SockDiag::open()
+                .and_then(|mut s| s.bound_sockets(serving(protocol)))
+                .map_err(|e| e.to_string());
+            (listed, "the node's network namespace".to_string())
+        }
+        Err(e) => (Err(e.to_string()), "?".to_string()),
+    };
+    Some(judge(node, endpoint, protocol, &label, &sockets))
+}
+
+/// Which sockets serve `protocol`: listening TCP ones, unconnected UDP ones.
+fn serving(protocol: Protocol) -> Serving {
+    match protocol {
+        Protocol::TCP => Serving::Tcp,
+        Protocol::UDP => Serving::Udp,
+    }
+}
+
+/// The socket that would receive traffic for `endpoint`: bound to its IP, or to a wildcard
+/// (0.0.0.0, or :: without IPV6_V6ONLY), or to the IPv4-mapped IPv6 address. Pure.
+pub fn find_listener(endpoint: SocketAddrV4, sockets: &[BoundSocket]) -> Option<BoundSocket> {
+    let ip = *endpoint.ip();
+    sockets.iter().copied().find(|s| {
+        s.local.port() == endpoint.port()
+            && match s.local.ip() {
+                IpAddr::V4(a) => a == ip || a == Ipv4Addr::UNSPECIFIED,
+                IpAddr::V6(a) => {
+                    (a == Ipv6Addr::UNSPECIFIED && !s.v6only) || a == ip.to_ipv6_mapped()
+                }
+            }
+    })
+}
+
+/// Judge a socket listing: pure.
+pub fn judge(
+    node: &str,
+    endpoint: SocketAddrV4,
+    protocol: Protocol,
+    label: &str,
+    sockets: &Result<Vec<BoundSocket>, String>,
+) -> Hop {
+    let mut detail = ListenerDetail {
+        endpoint: endpoint.to_string(),
+        protocol: protocol.as_lower().to_string(),
+        netns: label.to_string(),
+        listening: false,
+        bound: None,
+    };
+    let name = endpoint.to_string();
+    let sockets = match sockets {
+        Ok(s) => s,
+        Err(e) => {
+            return Hop::new(
+                node,
+                HopKind::Listener,
+                name,
+                Verdict::Warn,
+                format!("cannot list the sockets in {label} to check {endpoint}: {e}"),
+            )
+            .with_reason("ListenerCheckFailed")
+            .with_details(HopDetail::Listener(detail));
+        }
+    };
+    let proto = match protocol {
+        Protocol::TCP => String::new(),
+        Protocol::UDP => " (udp)".to_string(),
+    };
+    match find_listener(endpoint, sockets) {
+        Some(s) => {
+            detail.listening = true;
+            detail.bound = Some(s.local.to_string());
+            Hop::new(
+                node,
+                HopKind::Listener,
+                name,
+                Verdict::Ok,
+                format!("{} listens for {endpoint}{proto} in {label}", s.local),
+            )
+            .with_details(HopDetail::Listener(detail))
+        }
+        None => Hop::new(
+            node,
+            HopKind::Listener,
+            name,
+            Verdict::Fail,
+            format!("nothing listens on {endpoint}{proto} in {label}"),
+        )
+        .with_reason("NothingListening")
+        .with_details(HopDetail::Listener(detail)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep() -> SocketAddrV4 {
+        SocketAddrV4::new(Ipv4Addr::new(10, 244, 2, 7), 8080)
+    }
+
+    fn sock(addr: &str, v6only: bool) -> BoundSocket {
+        BoundSocket {
+            local: addr.parse().expect("socket address"),
+            v6only,
+        }
+    }
+
+    #[test]
+    fn the_endpoint_ip_and_the_wildcards_match() {
+        for s in [
+            "10.244.2.7:8080",
+            "0.0.0.0:8080",
+            "[::]:8080",
+            "[::ffff:10.244.2.7]:8080",
+        ] {
+            assert_eq!(
+                find_listener(ep(), &[sock(s, false)]),
+                Some(sock(s, false)),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_ports_other_ips_and_v6only_wildcards_do_not_match() {
+        let socks = [
+            sock("10.244.2.7:8081", false),
+            sock("127.0.0.1:8080", false),
+            sock("[::]:8080", true),
+            sock("10.244.2.8:8080", false),
+        ];
+        assert_eq!(find_listener(ep(), &socks), None);
+    }
+
+    #[test]
+    fn nothing_listening_fails_with_the_exact_message() {
+        let hop = judge(
+            "node-b",
+            ep(),
+            Protocol::TCP,
+            "/var/run/netns/cni-2",
+            &Ok(vec![]),
+        );
+        assert_eq!(
+            (hop.verdict, hop.reason.as_deref()),
+            (Verdict::Fail, Some("NothingListening"))
+        );
+        assert_eq!(
+            hop.detail,
+            "nothing listens on 10.244.2.7:8080 in /var/run/netns/cni-2"
+        );
+    }
+
+    #[test]
+    fn a_listener_is_ok_and_reports_its_bound_address() {
+        let hop = judge(
+            "node-b",
+            ep(),
+            Protocol::TCP,
+            "ns",
+            &Ok(vec![sock("0.0.0.0:8080", false)]),
+        );
+        assert_eq!(hop.verdict, Verdict::Ok);
+        let Some(HopDetail::Listener(d)) = &hop.details else {
+            panic!("no detail")
+        };
+        assert_eq!(
+            (d.listening, d.bound.as_deref()),
+            (true, Some("0.0.0.0:8080"))
+        );
+    }
+
+    #[test]
+    fn a_listing_failure_is_a_warning_not_a_verdict_on_the_endpoint() {
+        let hop = judge("node-b", ep(), Protocol::UDP, "ns", &Err("EPERM".into()));
+        assert_eq!(
+            (hop.verdict, hop.reason.as_deref()),
+            (Verdict::Warn, Some("ListenerCheckFailed"))
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! One agent run: the task in, one [`NodeReport`] out. A task becomes an ordered list of
+//! [`Step`]s ([`steps`], pure), each carried out by its hop module in [`crate::path`].
+//!
+//! The order follows the packet: the pod's namespace and interface, the node side of its veth,
+//! kube-proxy's rules for the target, DNS, a real connect with its observers armed around it
+//! ([`observe`]: the conntrack entry that connect made, which endpoint DNAT chose), the route to
+//! that endpoint, the node settings the path depends on, and whether anything listens there.
+//! Every step yields hops with verdicts; a failed step never stops the others, because a later
+//! hop often explains an earlier symptom. Only a pod that cannot be found ends a run early.
+
+pub mod observe;
+mod steps;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use netdiag_model::{Check, NodeReport, PlanRole, TracePlan, merge};
+
+/// Where the agent runs and where it looks for namespaces.
+#[derive(Clone, Debug)]
+pub struct AgentEnv {
+    /// The node name written into every hop.
+    pub node: String,
+    /// Named network namespaces (`/var/run/netns` on a node).
+    pub netns_dir: PathBuf,
+    /// The host's procfs (`/proc` with hostPID, or `/host/proc`).
+    pub proc: PathBuf,
+}
+
+/// A plan that cannot be carried out as written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("plan field {field}: {value:?} is not an IPv4 address")]
+    BadAddress { field: &'static str, value: String },
+    #[error("plan role {role:?} needs the field {field}")]
+    Missing { role: PlanRole, field: &'static str },
+}
+
+fn parse_ip(field: &'static str, value: &str) -> Result<Ipv4Addr, PlanError> {
+    value.parse().map_err(|_| PlanError::BadAddress {
+        field,
+        value: value.to_string(),
+    })
+}
+
+/// Check a plan before any work starts, so a bad plan is one clear error, not a trail of
+/// failed hops.
+pub fn check_plan(plan: &TracePlan) -> Result<(), PlanError> {
+    match plan.role {
+        PlanRole::Source => {
+            let ip = plan.source_ip.as_deref().ok_or(PlanError::Missing {
+                role: plan.role,
+                field: "sourceIp",
+            })?;
+            parse_ip("sourceIp", ip)?;
+            if plan.target.is_none() && plan.dns_name.is_none() {
+                return Err(PlanError::Missing {
+                    role: plan.role,
+                    field: "target or dnsName",
+                });
+            }
+        }
+        PlanRole::Endpoint => {
+            let ep = plan.endpoint.as_ref().ok_or(PlanError::Missing {
+                role: plan.role,
+                field: "endpoint",
+            })?;
+            parse_ip("endpoint.ip", &ep.ip)?;
+        }
+    }
+    if let Some(t) = &plan.target {
+        parse_ip("target.ip", &t.ip)?;
+    }
+    for e in &plan.expected_endpoints {
+        parse_ip("expectedEndpoints[].ip", &e.ip)?;
+    }
+    Ok(())
+}
+
+/// One step of a run, named after the hops it yields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Find the source pod's namespace and follow its eth0 to the node: PodInterface, HostVeth,
+    /// Bridge. A pod that cannot be found ends the run.
+    PodEnd,
+    ServiceRules,
+    Dns,
+    /// Connect from the pod, with the plan's observers (Conntrack) armed around it.
+    Connect,
+    /// The routes to every endpoint the traffic may take; the chosen one's is a hop.
+    Route,
+    NodeSettings,
+    /// Whether anything listens at the chosen endpoint, when it is on this node.
+    Listener,
+    /// The endpoint role: this node's route to the endpoint it was given.
+    EndpointRoute,
+    /// The endpoint role: the listener at that endpoint, or that it is not on this node.
+    EndpointListener,
+}
+
+/// The steps `plan` asks for, in order: pure.
+pub fn steps(plan: &TracePlan) -> Vec<Step> {
+    let mut out = Vec::new();
+    match plan.role {
+        PlanRole::Source => {
+            out.push(Step::PodEnd);
+            let target = plan.target.is_some();
+            if target && plan.target_is_service && plan.wants(Check::Path) {
+                out.push(Step::ServiceRules);
+            }
+            if plan.dns_name.is_some() && plan.wants(Check::DNS) {
+                out.push(Step::Dns);
+            }
+            if target {
+                if plan.wants(Check::Connect) {
+                    out.push(Step::Connect);
+                }
+                if plan.wants(Check::Path) {
+                    out.extend([Step::Route, Step::NodeSettings]);
+                }
+                out.push(Step::Listener);
+            }
+        }
+        PlanRole::Endpoint => out.extend([Step::EndpointRoute, Step::EndpointListener]),
+    }
+    out
+}
+
+/// Carry out a plan in the current network namespace (the node's) and report.
+pub fn run(plan: &TracePlan, env: &AgentEnv) -> Result<NodeReport, PlanError> {
+    check_plan(plan)?;
+    let started = Instant::now();
+    let mut report = NodeReport {
+        node: env.node.clone(),
+        agent_version: env!("CARGO_PKG_VERSION").to_string(),
+        source: plan.source_ip.clone(),
+        target: plan.target.as_ref().map(ToString::to_string),
+        ..Default::default()
+    };
+    let mut trace = steps::Trace::new(plan, env)?;
+    for step in steps(plan) {
+        if trace.step(step, &mut report.hops) == steps::Flow::Stop {
+            break;
+        }
+    }
+    report.dns = std::mem::take(&mut trace.dns);
+    report.chosen_endpoint = trace.chosen_endpoint();
+    let source = plan.source_ip.clone().unwrap_or_else(|| env.node.clone());
+    let target = match (&plan.target, &plan.endpoint, &plan.dns_name) {
+        (Some(t), _, _) => t.to_string(),
+        (None, Some(e), _) => e.to_string(),
+        (None, None, Some(n)) => format!("dns/{n}"),
+        (None, None, None) => String::from("?"),
+    };
+    let path = merge::merge(std::slice::from_ref(&report), &source, &target);
+    report.first_failure = path.first_failure;
+    report.summary = path.summary;
+    report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(report)
+}
+
+/// Parse `IP[:PORT]` as a DNS server address, port 53 by default.
+pub fn dns_server_addr(s: &str) -> Option<SocketAddr> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Some(a);
+    }
+    s.parse::<Ipv4Addr>()
+        .ok()
+        .map(|ip| SocketAddr::from((ip, 53)))
+}
+
+#[cfg(test)]
+mod tests;

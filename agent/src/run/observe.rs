@@ -1,0 +1,89 @@
+//! Observers of the probe's own connection: whatever must be armed before the connect and read
+//! after it. Conntrack's NEW events today (a refused connection's entry is gone by the time the
+//! table could be read, but its event still names the endpoint DNAT chose); nf_tables rule
+//! tracing and packet capture next, each one more [`Observer`].
+//!
+//! An observer is armed once, then finished once; an armed observer that holds kernel state
+//! (a trace table, a capture socket) removes it when dropped, so every exit path cleans up.
+
+use std::net::SocketAddrV4;
+
+use netdiag_model::{Check, Endpoint, Hop, Protocol, TracePlan};
+
+use crate::kernel::conntrack::CtEvents;
+use crate::path::conntrack;
+
+/// The connection about to be made, as observers see it when they are armed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub node: String,
+    pub protocol: Protocol,
+    pub target: SocketAddrV4,
+}
+
+/// What the connect did, as observers need it to find its traces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connected {
+    /// The probe socket's local address, when the kernel assigned one (also on a refused or
+    /// timed-out TCP connect).
+    pub local: Option<SocketAddrV4>,
+}
+
+/// What an observer saw: hops for the path, and the endpoint the kernel chose, when it knows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observation {
+    pub hops: Vec<Hop>,
+    pub chosen: Option<Endpoint>,
+}
+
+/// Something that watches the probe's connection; [`Observer::arm`] runs just before the connect.
+pub trait Observer {
+    fn arm(self: Box<Self>, probe: &Probe) -> Box<dyn Armed>;
+}
+
+/// An armed observer; [`Armed::finish`] runs just after the connect.
+pub trait Armed {
+    fn finish(self: Box<Self>, done: &Connected) -> Observation;
+}
+
+/// The observers a plan asks for, in the order their hops appear.
+pub fn observers(plan: &TracePlan) -> Vec<Box<dyn Observer>> {
+    let mut out: Vec<Box<dyn Observer>> = Vec::new();
+    if plan.wants(Check::Conntrack) {
+        out.push(Box::new(ConntrackObserver));
+    }
+    out
+}
+
+/// The Conntrack hop: subscribe to NEW events before the connect (in the node's namespace, the
+/// caller's), look the connection up after it.
+pub struct ConntrackObserver;
+
+struct ArmedConntrack {
+    probe: Probe,
+    events: Option<CtEvents>,
+}
+
+impl Observer for ConntrackObserver {
+    fn arm(self: Box<Self>, probe: &Probe) -> Box<dyn Armed> {
+        Box::new(ArmedConntrack {
+            probe: probe.clone(),
+            events: conntrack::watch(),
+        })
+    }
+}
+
+impl Armed for ArmedConntrack {
+    fn finish(self: Box<Self>, done: &Connected) -> Observation {
+        // Without a local address there is no tuple to look up.
+        let Some(local) = done.local else {
+            return Observation::default();
+        };
+        let p = &self.probe;
+        let ct = conntrack::lookup_watched(&p.node, p.protocol, local, p.target, self.events);
+        Observation {
+            hops: vec![ct.hop],
+            chosen: ct.chosen,
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! Carrying out each [`Step`]: what the steps learn is kept in one [`Trace`], so each step
+//! reads what an earlier one found (the pod's namespace, the endpoints kube-proxy may pick, the
+//! endpoint the connect's observers saw chosen).
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+use netdiag_model::{DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, TracePlan, Verdict};
+
+use super::observe::{Connected, Probe, observers};
+use super::{AgentEnv, PlanError, Step, parse_ip};
+use crate::kernel::netns::discover::{PodNetns, find_pod_netns};
+use crate::kernel::rtnl::RouteInfo;
+use crate::path::{self, PodPath, connect, dns, listener, node_settings, route, service_rules};
+
+/// Whether the run goes on after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flow {
+    Continue,
+    Stop,
+}
+
+/// What the steps of one run have learnt so far.
+pub(super) struct Trace<'a> {
+    plan: &'a TracePlan,
+    env: &'a AgentEnv,
+    /// The source pod's IP (source role; unspecified for the endpoint role).
+    source_ip: Ipv4Addr,
+    target: Option<(SocketAddrV4, Protocol)>,
+    pod: Option<(PodNetns, PodPath)>,
+    /// Whether the target is taken for a Service; a bare address without kube-proxy rules
+    /// turns out to be a pod address.
+    is_service: bool,
+    /// The endpoints kube-proxy's rules may pick.
+    rule_endpoints: Vec<Endpoint>,
+    /// The endpoint the connect's observers saw chosen.
+    chosen: Option<Endpoint>,
+    /// The routes found by the Route step, for the node settings.
+    routes: Vec<Option<RouteInfo>>,
+    stopped: bool,
+    pub(super) dns: Vec<DnsResult>,
+}
+
+impl<'a> Trace<'a> {
+    /// Addresses were checked by `check_plan`; parsing them again cannot fail.
+    pub(super) fn new(plan: &'a TracePlan, env: &'a AgentEnv) -> Result<Trace<'a>, PlanError> {
+        let source_ip = match plan.role {
+            PlanRole::Source => {
+                parse_ip("sourceIp", plan.source_ip.as_deref().unwrap_or_default())?
+            }
+            PlanRole::Endpoint => Ipv4Addr::UNSPECIFIED,
+        };
+        let target = match &plan.target {
+            Some(t) => Some((
+                SocketAddrV4::new(parse_ip("target.ip", &t.ip)?, t.port),
+                t.protocol,
+            )),
+            None => None,
+        };
+        Ok(Trace {
+            plan,
+            env,
+            source_ip,
+            target,
+            pod: None,
+            is_service: plan.target_is_service,
+            rule_endpoints: Vec::new(),
+            chosen: None,
+            routes: Vec::new(),
+            stopped: false,
+            dns: Vec::new(),
+        })
+    }
+
+    fn node(&self) -> &'a str {
+        self.env.node.as_str()
+    }
+
+    fn step_timeout(&self) -> Duration {
+        Duration::from_millis(self.plan.step_timeout_ms.max(1))
+    }
+
+    /// The endpoint the traffic goes to: the one the observers saw chosen, or the target itself
+    /// when it is a plain pod address (no DNAT to learn it from).
+    pub(super) fn chosen_endpoint(&self) -> Option<Endpoint> {
+        if self.plan.role == PlanRole::Endpoint {
+            return self.plan.endpoint.clone();
+        }
+        let (addr, _) = self.target.filter(|_| !self.stopped)?;
+        self.chosen.clone().or_else(|| {
+            (!self.is_service).then(|| Endpoint {
+                ip: addr.ip().to_string(),
+                port: addr.port(),
+            })
+        })
+    }
+
+    /// Carry out one step, appending its hops.
+    pub(super) fn step(&mut self, step: Step, hops: &mut Vec<Hop>) -> Flow {
+        match step {
+            Step::PodEnd => return self.pod_end(hops),
+            Step::ServiceRules => self.service_rules(hops),
+            Step::Dns => self.dns(hops),
+            Step::Connect => self.connect(hops),
+            Step::Route => self.route(hops),
+            Step::NodeSettings => self.node_settings(hops),
+            Step::Listener => self.listener(hops),
+            Step::EndpointRoute => self.endpoint_route(hops),
+            Step::EndpointListener => self.endpoint_listener(hops),
+        }
+        Flow::Continue
+    }
+
+    fn pod_end(&mut self, hops: &mut Vec<Hop>) -> Flow {
+        let node = self.node();
+        match find_pod_netns(self.source_ip, &self.env.netns_dir, &self.env.proc) {
+            Ok(ns) => {
+                let pod_path = path::trace_pod(node, &ns, &self.env.proc);
+                hops.extend(pod_path.hops.iter().cloned());
+                self.pod = Some((ns, pod_path));
+                Flow::Continue
+            }
+            Err(e) => {
+                hops.push(
+                    Hop::new(
+                        node,
+                        HopKind::PodInterface,
+                        self.source_ip.to_string(),
+                        Verdict::Fail,
+                        e.to_string(),
+                    )
+                    .with_reason("PodNetnsNotFound"),
+                );
+                self.stopped = true;
+                Flow::Stop
+            }
+        }
+    }
+
+    /// kube-proxy's view of the Service: which endpoints DNAT may pick, and with what share.
+    fn service_rules(&mut self, hops: &mut Vec<Hop>) {
+        let Some(t) = &self.plan.target else { return };
+        let read = service_rules::read(t);
+        let outcome = service_rules::judge(self.node(), t, &read, &self.plan.expected_endpoints);
+        self.is_service = outcome.is_service;
+        self.rule_endpoints = outcome.endpoints;
+        hops.push(outcome.hop);
+    }
+
+    fn dns(&mut self, hops: &mut Vec<Hop>) {
+        let (Some(name), Some((pod_ns, pod_path))) = (&self.plan.dns_name, &self.pod) else {
+            return;
+        };
+        let servers = dns::servers_from(pod_path.resolv_conf.as_ref(), &self.plan.dns_servers);
+        let expect = match (self.target, self.is_service) {
+            (Some((addr, _)), true) => Some(*addr.ip()),
+            _ => None,
+        };
+        let outcome = dns::query_all(
+            self.node(),
+            &pod_ns.path,
+            name,
+            &servers,
+            expect,
+            self.step_timeout(),
+        );
+        hops.push(outcome.hop);
+        self.dns = outcome.results;
+    }
+
+    /// The connect from the pod, with every observer armed just before it and finished just
+    /// after, in the node's namespace (the caller's).
+    fn connect(&mut self, hops: &mut Vec<Hop>) {
+        let (Some((target, protocol)), Some((pod_ns, _))) = (self.target, &self.pod) else {
+            return;
+        };
+        let probe = Probe {
+            node: self.node().to_string(),
+            protocol,
+            target,
+        };
+        let armed: Vec<_> = observers(self.plan)
+            .into_iter()
+            .map(|o| o.arm(&probe))
+            .collect();
+        let outcome = connect::connect(
+            self.node(),
+            &pod_ns.path,
+            target,
+            protocol,
+            self.step_timeout(),
+        );
+        hops.push(outcome.hop);
+        let done = Connected {
+            local: outcome.local,
+        };
+        for a in armed {
+            let seen = a.finish(&done);
+            hops.extend(seen.hops);
+            self.chosen = self.chosen.take().or(seen.chosen);
+        }
+    }
+
+    /// Routes to every endpoint the traffic may take: the chosen one becomes a hop, the others
+    /// feed the node-settings judgement (which bridges and devices the path uses).
+    fn route(&mut self, hops: &mut Vec<Hop>) {
+        let chosen = self.chosen_endpoint();
+        let mut candidates: Vec<Endpoint> = self.plan.expected_endpoints.clone();
+        for e in self.rule_endpoints.iter().chain(chosen.iter()) {
+            if !candidates.contains(e) {
+                candidates.push(e.clone());
+            }
+        }
+        // Addresses were checked by `check_plan` and come from parsed rules, so none is dropped.
+        let candidates: Vec<(Endpoint, Ipv4Addr)> = candidates
+            .into_iter()
+            .filter_map(|e| e.ip.parse().ok().map(|ip| (e, ip)))
+            .collect();
+        let dsts: Vec<Ipv4Addr> = candidates.iter().map(|(_, ip)| *ip).collect();
+        for ((e, _), (hop, info)) in candidates
+            .iter()
+            .zip(route::route_to_all(self.node(), &dsts))
+        {
+            // The chosen endpoint's route is a hop of the path; another endpoint's route is
+            // one only when it is broken, since DNAT will pick that endpoint sooner or later.
+            if Some(e) == chosen.as_ref() || hop.verdict == Verdict::Fail {
+                hops.push(hop);
+            }
+            self.routes.push(info);
+        }
+    }
+
+    fn node_settings(&mut self, hops: &mut Vec<Hop>) {
+        let Some((_, pod_path)) = &self.pod else {
+            return;
+        };
+        let mut egress_devices: Vec<String> = Vec::new();
+        let mut endpoint_on_source_bridge = false;
+        for dev in self
+            .routes
+            .iter()
+            .flatten()
+            .filter_map(|i| i.device.clone())
+        {
+            if pod_path.bridge.as_deref() == Some(dev.as_str()) {
+                endpoint_on_source_bridge = true;
+            }
+            if !egress_devices.contains(&dev) {
+                egress_devices.push(dev);
+            }
+        }
+        let input = node_settings::SettingsInput {
+            source_bridge: pod_path.bridge.clone(),
+            egress_devices,
+            endpoint_on_source_bridge,
+            is_service: self.is_service,
+        };
+        // Traffic from the pod enters the node by its bridge, or by its host veth on a routed
+        // CNI: strict rp_filter there drops it when the route back leaves elsewhere.
+        let ingress: Vec<node_settings::Ingress> = pod_path
+            .bridge
+            .clone()
+            .or_else(|| pod_path.host_veth.clone())
+            .map(|ingress| node_settings::Ingress {
+                source: self.source_ip,
+                ingress,
+            })
+            .into_iter()
+            .collect();
+        hops.push(node_settings::node_settings_with_ingress(
+            self.node(),
+            &input,
+            &ingress,
+        ));
+    }
+
+    fn listener(&mut self, hops: &mut Vec<Hop>) {
+        let (Some(e), Some((_, protocol))) = (self.chosen_endpoint(), self.target) else {
+            return;
+        };
+        if let Ok(ip) = e.ip.parse::<Ipv4Addr>()
+            && let Some(hop) = listener::check_listener(
+                self.node(),
+                SocketAddrV4::new(ip, e.port),
+                protocol,
+                &self.env.netns_dir,
+                &self.env.proc,
+            )
+        {
+            hops.push(hop);
+        }
+    }
+
+    /// The endpoint's address; `check_plan` made sure the endpoint role has one.
+    fn endpoint(&self) -> Option<(Endpoint, Ipv4Addr)> {
+        let ep = self.plan.endpoint.clone()?;
+        let ip = ep.ip.parse().ok()?;
+        Some((ep, ip))
+    }
+
+    fn endpoint_route(&mut self, hops: &mut Vec<Hop>) {
+        if let Some((_, ip)) = self.endpoint() {
+            hops.push(route::route_to(self.node(), ip).0);
+        }
+    }
+
+    fn endpoint_listener(&mut self, hops: &mut Vec<Hop>) {
+        let Some((ep, ip)) = self.endpoint() else {
+            return;
+        };
+        let node = self.node();
+        let protocol = self
+            .plan
+            .target
+            .as_ref()
+            .map(|t| t.protocol)
+            .unwrap_or_default();
+        let endpoint = SocketAddrV4::new(ip, ep.port);
+        let env = self.env;
+        hops.push(
+            listener::check_listener(node, endpoint, protocol, &env.netns_dir, &env.proc)
+                .unwrap_or_else(|| {
+                    Hop::new(
+                        node,
+                        HopKind::Listener,
+                        ep.to_string(),
+                        Verdict::Warn,
+                        format!("no pod on {node} holds {ip}: the endpoint is not on this node"),
+                    )
+                    .with_reason("EndpointNotOnNode")
+                }),
+        );
+    }
+}

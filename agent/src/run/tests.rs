@@ -1,0 +1,59 @@
+use super::*;
+
+fn plan(json: serde_json::Value) -> TracePlan {
+    serde_json::from_value(json).expect("a valid plan")
+}
+
+#[test]
+fn a_service_trace_follows_the_packet() {
+    let p = plan(serde_json::json!({
+        "role": "Source",
+        "sourceIp": "10.244.1.2",
+        "target": {"ip": "10.96.0.50", "port": 80, "protocol": "TCP"},
+        "targetIsService": true,
+        "dnsName": "echo.default.svc.cluster.local",
+        "stepTimeoutMs": 2000
+    }));
+    assert_eq!(
+        steps(&p),
+        vec![
+            Step::PodEnd,
+            Step::ServiceRules,
+            Step::Dns,
+            Step::Connect,
+            Step::Route,
+            Step::NodeSettings,
+            Step::Listener,
+        ]
+    );
+}
+
+#[test]
+fn checks_leave_out_their_steps_and_a_name_alone_is_only_looked_up() {
+    let p = plan(serde_json::json!({
+        "role": "Source",
+        "sourceIp": "10.244.1.2",
+        "target": {"ip": "10.244.2.7", "port": 8080, "protocol": "TCP"},
+        "checks": ["Connect"],
+        "stepTimeoutMs": 2000
+    }));
+    assert_eq!(steps(&p), vec![Step::PodEnd, Step::Connect, Step::Listener]);
+    let p = plan(serde_json::json!({
+        "role": "Source",
+        "sourceIp": "10.244.1.2",
+        "dnsName": "kubernetes.default",
+        "stepTimeoutMs": 2000
+    }));
+    assert_eq!(steps(&p), vec![Step::PodEnd, Step::Dns]);
+}
+
+#[test]
+fn an_endpoint_check_is_a_route_and_a_listener() {
+    let p = plan(serde_json::json!({
+        "role": "Endpoint",
+        "endpoint": {"ip": "10.244.2.7", "port": 8080},
+        "stepTimeoutMs": 2000
+    }));
+    assert_eq!(steps(&p), vec![Step::EndpointRoute, Step::EndpointListener]);
+    assert!(check_plan(&p).is_ok());
+}
