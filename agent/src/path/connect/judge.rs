@@ -1,30 +1,11 @@
-//! The Connect hop: open a connection to the target from inside the source pod's network
-//! namespace, the way an engineer runs `kubectl exec curl1 -- nc -zv -w2 10.96.45.10 80` (TCP),
-//! `nc -u` (UDP) or `dig @10.96.0.10` (UDP port 53).
-//!
-//! The socket's local address is kept: its source port is how the conntrack hop finds this very
-//! connection in the node's table. The attempt ([`Attempt`]) is judged by a pure function
-//! ([`judge`]), so every verdict is tested without a namespace.
+//! The Connect hop's verdict: an [`Attempt`] in, a hop out, no I/O.
 
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::net::SocketAddrV4;
+use std::time::Duration;
 
 use netdiag_model::report::ConnectDetail;
 use netdiag_model::{Hop, HopDetail, HopKind, Protocol, Verdict};
-use socket2::{Domain, Socket, Type};
-
-use crate::kernel::netns::run_in;
-use crate::path::dns::wire;
-
-/// The result of [`connect`]: the hop, and the probe socket's local address when the kernel
-/// assigned one (also on a refused or timed-out TCP connect: conntrack still holds that entry).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConnectOutcome {
-    pub hop: Hop,
-    pub local: Option<SocketAddrV4>,
-}
 
 /// What one connection attempt did, before judging it.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,142 +25,6 @@ pub enum Attempt {
     NetworkUnreachable,
     /// Any other failure, in the operating system's words, with what was being done.
     Error(String),
-}
-
-/// Connect to `target` from inside the pod namespace at `pod_netns` and judge the attempt.
-///
-/// TCP: a handshake with a timeout (like `nc -zv -w2`). UDP port 53: a real DNS query (like
-/// `dig @target kubernetes.default.svc.cluster.local`); any DNS answer, whatever its rcode,
-/// proves the path. Other UDP ports: a small datagram, then wait for any reply (like
-/// `nc -u`); silence is only a warning, as UDP cannot tell silence from loss.
-pub fn connect(
-    node: &str,
-    pod_netns: &Path,
-    target: SocketAddrV4,
-    protocol: Protocol,
-    timeout: Duration,
-) -> ConnectOutcome {
-    let result = run_in(pod_netns, move || match protocol {
-        Protocol::TCP => tcp_attempt(target, timeout),
-        Protocol::UDP => udp_attempt(target, timeout),
-    });
-    let (attempt, local) = match result {
-        Ok(done) => done,
-        Err(e) => (Attempt::Error(e.to_string()), None),
-    };
-    ConnectOutcome {
-        hop: judge(node, target, protocol, timeout, &attempt, local),
-        local,
-    }
-}
-
-/// A TCP handshake; socket2 rather than std so the local address survives a failed connect.
-fn tcp_attempt(target: SocketAddrV4, timeout: Duration) -> (Attempt, Option<SocketAddrV4>) {
-    let socket = match Socket::new(Domain::IPV4, Type::STREAM, Some(socket2::Protocol::TCP)) {
-        Ok(s) => s,
-        Err(e) => {
-            return (
-                Attempt::Error(format!("cannot open a TCP socket: {e}")),
-                None,
-            );
-        }
-    };
-    let start = Instant::now();
-    let result = socket.connect_timeout(&SocketAddr::V4(target).into(), timeout);
-    let latency = start.elapsed();
-    let local = socket
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket_ipv4())
-        .filter(|a| a.port() != 0);
-    let attempt = match result {
-        Ok(()) => Attempt::Answered {
-            latency,
-            rcode: None,
-        },
-        Err(e) => classify(&e, "connect"),
-    };
-    (attempt, local)
-}
-
-/// Send one datagram (a DNS query on port 53) on a connected UDP socket and wait for a reply.
-fn udp_attempt(target: SocketAddrV4, timeout: Duration) -> (Attempt, Option<SocketAddrV4>) {
-    let socket = match UdpSocket::bind("0.0.0.0:0") {
-        Ok(s) => s,
-        Err(e) => {
-            return (
-                Attempt::Error(format!("cannot open a UDP socket: {e}")),
-                None,
-            );
-        }
-    };
-    // Connecting the socket makes the kernel report ICMP port unreachable as ECONNREFUSED.
-    if let Err(e) = socket.connect(target) {
-        return (classify(&e, "connect"), None);
-    }
-    let local = match socket.local_addr() {
-        Ok(SocketAddr::V4(a)) => Some(a),
-        _ => None,
-    };
-    let is_dns = target.port() == 53;
-    let id = query_id();
-    let payload = if is_dns {
-        match wire::a_query("kubernetes.default.svc.cluster.local", id) {
-            Ok(bytes) => bytes,
-            Err(e) => return (Attempt::Error(e.to_string()), local),
-        }
-    } else {
-        b"netdiag probe\n".to_vec()
-    };
-    if let Err(e) = socket.set_read_timeout(Some(timeout.max(Duration::from_millis(1)))) {
-        return (
-            Attempt::Error(format!("cannot set a receive timeout: {e}")),
-            local,
-        );
-    }
-    let start = Instant::now();
-    if let Err(e) = socket.send(&payload) {
-        return (classify(&e, "send"), local);
-    }
-    let mut buf = [0u8; 1500];
-    loop {
-        match socket.recv(&mut buf) {
-            Ok(n) if is_dns => match wire::parse_answer(&buf[..n]) {
-                // A stray datagram with another id is not our answer: keep waiting.
-                Ok(answer) if answer.id == id => {
-                    return (
-                        Attempt::Answered {
-                            latency: start.elapsed(),
-                            rcode: Some(answer.rcode),
-                        },
-                        local,
-                    );
-                }
-                _ if start.elapsed() < timeout => continue,
-                _ => return (Attempt::TimedOut, local),
-            },
-            Ok(_) => {
-                return (
-                    Attempt::Answered {
-                        latency: start.elapsed(),
-                        rcode: None,
-                    },
-                    local,
-                );
-            }
-            Err(e) => return (classify(&e, "receive"), local),
-        }
-    }
-}
-
-/// A query id that differs between runs, so a late answer to an earlier probe is not taken
-/// for this one. Not a security measure: the probe trusts the pod's network anyway.
-pub(crate) fn query_id() -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    (nanos ^ (nanos >> 16) ^ std::process::id()) as u16
 }
 
 /// Map a socket error to what it means for the path.
@@ -447,24 +292,5 @@ mod tests {
         assert!(
             matches!(classify(&perm, "connect"), Attempt::Error(m) if m.starts_with("connect failed"))
         );
-    }
-
-    #[test]
-    fn a_namespace_that_cannot_be_entered_is_a_connect_error() {
-        let out = connect(
-            "n",
-            Path::new("/nonexistent/netns/pod"),
-            VIP,
-            Protocol::TCP,
-            TWO_S,
-        );
-        assert_eq!(out.hop.verdict, Verdict::Fail);
-        assert_eq!(out.hop.reason.as_deref(), Some("ConnectError"));
-        assert!(
-            out.hop.detail.contains("/nonexistent/netns/pod"),
-            "{}",
-            out.hop.detail
-        );
-        assert_eq!(out.local, None);
     }
 }
