@@ -1,9 +1,9 @@
 //! Golden dumps captured from real iptables (see each fixture's first line): the nft backend
 //! with comments, and the legacy backend in large-cluster mode (no per-endpoint comments).
 
-use netdiag_agent::dataplane::kube_proxy::BlockCause;
 use netdiag_agent::dataplane::kube_proxy::iptables::walk::{Entry, ServiceWalk, walk};
 use netdiag_agent::dataplane::kube_proxy::judge::judge;
+use netdiag_agent::dataplane::kube_proxy::{BlockAction, BlockCause};
 use netdiag_agent::dataplane::netfilter::iptables::rule::Target;
 use netdiag_agent::dataplane::netfilter::iptables::{IptablesBackend, save::parse_save};
 use netdiag_model::{Endpoint, PlanTarget, Protocol, Verdict};
@@ -100,8 +100,8 @@ fn both_dumps_walk_to_the_same_endpoints_and_shares() {
         let empty = go(text, "10.96.9.9", 80, Protocol::TCP, Entry::ServiceIp);
         let b = empty.blocked.expect("filter REJECT");
         assert_eq!(
-            (b.table.as_str(), b.action.as_str(), b.cause),
-            ("filter", "REJECT", BlockCause::NoEndpoints)
+            (b.table.as_str(), b.action, b.cause),
+            ("filter", BlockAction::Reject, BlockCause::NoEndpoints)
         );
     }
 }

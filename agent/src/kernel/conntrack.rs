@@ -178,3 +178,27 @@ impl CtEvents {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_wait_with_no_matching_event_returns_in_about_its_wait() {
+        // Subscribing needs CAP_NET_ADMIN: skipped as another user, except under CI.
+        // SAFETY: geteuid cannot fail and touches no memory.
+        if unsafe { nix::libc::geteuid() } != 0 {
+            assert!(std::env::var_os("CI").is_none(), "needs root and CI is set");
+            eprintln!("skipping: not root");
+            return;
+        }
+        let mut events = CtEvents::subscribe().expect("subscribe to conntrack events");
+        let start = Instant::now();
+        // No event is ever accepted: whatever this machine's conntrack does, the wait ends.
+        let found = events.find_new(Duration::from_millis(80), |_| false);
+        let waited = start.elapsed();
+        assert_eq!(found, None);
+        assert!(waited >= Duration::from_millis(80), "{waited:?}");
+        assert!(waited < Duration::from_millis(400), "{waited:?}");
+    }
+}

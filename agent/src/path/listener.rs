@@ -14,11 +14,16 @@ use crate::kernel::netns::run_in;
 pub use crate::kernel::sock_diag::BoundSocket;
 use crate::kernel::sock_diag::{Serving, SockDiag};
 
-/// Check the endpoint's namespace on this node for a listener on `endpoint`.
-///
-/// None when no namespace on this node holds the endpoint's IP (it lives on another node).
-/// An endpoint whose IP is the node's own (a hostNetwork pod) is checked in the node's
-/// namespace, which is the caller's.
+/// The sockets of the namespace that holds an endpoint's IP, as [`read`] found them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listing {
+    pub sockets: Result<Vec<BoundSocket>, String>,
+    /// The namespace, for humans (`/var/run/netns/cni-...`).
+    pub netns: String,
+}
+
+/// Check the endpoint's namespace on this node for a listener on `endpoint`: [`read`], then
+/// [`judge`]. None when no namespace on this node holds the endpoint's IP.
 pub fn check_listener(
     node: &str,
     endpoint: SocketAddrV4,
@@ -26,8 +31,30 @@ pub fn check_listener(
     netns_dir: &Path,
     proc: &Path,
 ) -> Option<Hop> {
+    let listing = read(endpoint, protocol, netns_dir, proc)?;
+    Some(judge(
+        node,
+        endpoint,
+        protocol,
+        &listing.netns,
+        &listing.sockets,
+    ))
+}
+
+/// List the sockets serving `protocol` in the namespace on this node that holds the
+/// endpoint's IP.
+///
+/// None when no namespace on this node holds it (it lives on another node). An endpoint whose
+/// IP is the node's own (a hostNetwork pod) is checked in the node's namespace, which is the
+/// caller's.
+pub fn read(
+    endpoint: SocketAddrV4,
+    protocol: Protocol,
+    netns_dir: &Path,
+    proc: &Path,
+) -> Option<Listing> {
     let ip = *endpoint.ip();
-    let (sockets, label) = match find_pod_netns(ip, netns_dir, proc) {
+    let (sockets, netns) = match find_pod_netns(ip, netns_dir, proc) {
         Ok(pod) => {
             let listed = run_in(&pod.path, SockDiag::open)
                 .map_err(|e| e.to_string())
@@ -53,7 +80,7 @@ pub fn check_listener(
         }
         Err(e) => (Err(e.to_string()), "?".to_string()),
     };
-    Some(judge(node, endpoint, protocol, &label, &sockets))
+    Some(Listing { sockets, netns })
 }
 
 /// Which sockets serve `protocol`: listening TCP ones, unconnected UDP ones.

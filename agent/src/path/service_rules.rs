@@ -76,3 +76,77 @@ pub fn judge(
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataplane::kube_proxy::{ProgrammedEndpoint, ProxyMode};
+    use netdiag_model::Protocol;
+
+    fn target() -> PlanTarget {
+        PlanTarget {
+            ip: "10.96.0.50".into(),
+            port: 80,
+            protocol: Protocol::TCP,
+        }
+    }
+
+    fn program(lookup: Lookup, endpoints: &[&str]) -> ServiceProgram {
+        ServiceProgram {
+            mode: ProxyMode::Iptables(None),
+            address: target().to_string(),
+            lookup,
+            service: None,
+            chains: vec![],
+            endpoints: endpoints
+                .iter()
+                .map(|ip| ProgrammedEndpoint {
+                    ip: ip.to_string(),
+                    port: 8080,
+                    chain: format!("KUBE-SEP-{ip}"),
+                    share: 1.0 / endpoints.len() as f64,
+                })
+                .collect(),
+            affinity_seconds: None,
+            masquerade: false,
+            local_only: false,
+            blocked: None,
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn a_bare_address_without_rules_is_traced_as_a_pod_address() {
+        let out = judge("node-a", &target(), &Ok(program(Lookup::NoRule, &[])), &[]);
+        assert_eq!(out.hop.verdict, Verdict::Info);
+        assert!(!out.is_service);
+        assert_eq!(
+            out.hop.detail,
+            "kube-proxy on node-a has no rule for 10.96.0.50:80/tcp: traced as a plain pod address"
+        );
+    }
+
+    #[test]
+    fn a_service_without_rules_fails_and_programmed_endpoints_are_kept() {
+        let expected = [Endpoint {
+            ip: "10.244.1.5".into(),
+            port: 8080,
+        }];
+        let out = judge(
+            "node-a",
+            &target(),
+            &Ok(program(Lookup::NoRule, &[])),
+            &expected,
+        );
+        assert_eq!(out.hop.verdict, Verdict::Fail);
+        assert!(out.is_service);
+        let out = judge(
+            "node-a",
+            &target(),
+            &Ok(program(Lookup::Matched, &["10.244.1.5"])),
+            &expected,
+        );
+        assert_eq!(out.hop.verdict, Verdict::Ok, "{}", out.hop.detail);
+        assert_eq!(out.endpoints, expected);
+    }
+}

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use netdiag_model::report::{RuleEndpoint, ServiceRulesDetail};
 use netdiag_model::{Endpoint, Hop, HopDetail, HopKind, Verdict};
 
-use super::model::{BlockCause, Lookup, ProxyMode, ServiceProgram};
+use super::model::{BlockAction, BlockCause, Lookup, ProxyMode, ServiceProgram};
 
 /// Stable reasons of the ServiceRules hop.
 pub mod reason {
@@ -90,7 +90,7 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
             (BlockCause::NoLocalEndpoints, None) => "no local endpoints".into(),
             (BlockCause::Other, None) => "no comment".into(),
         };
-        let verb = if b.action == "REJECT" {
+        let verb = if b.action == BlockAction::Reject {
             "rejects"
         } else {
             "drops"

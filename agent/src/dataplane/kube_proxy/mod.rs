@@ -9,7 +9,9 @@ pub mod model;
 
 use netdiag_model::{Endpoint, Hop, PlanTarget};
 
-pub use model::{BlockCause, Blocked, Lookup, ProgrammedEndpoint, ProxyMode, ServiceProgram};
+pub use model::{
+    BlockAction, BlockCause, Blocked, Lookup, ProgrammedEndpoint, ProxyMode, ServiceProgram,
+};
 
 /// Why kube-proxy's state could not be read.
 pub type ReadError = iptables::ReadError;

@@ -70,20 +70,40 @@ pub enum BlockCause {
     Other,
 }
 
+/// What a blocking rule does with the service's traffic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlockAction {
+    /// Answered with an ICMP error or a RST: the client fails at once.
+    Reject,
+    /// Dropped: the client times out.
+    Drop,
+    /// Marked to be dropped later by the named chain (`KUBE-MARK-DROP`).
+    MarkDrop(String),
+}
+
+impl std::fmt::Display for BlockAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BlockAction::Reject => f.write_str("REJECT"),
+            BlockAction::Drop => f.write_str("DROP"),
+            BlockAction::MarkDrop(chain) => f.write_str(chain),
+        }
+    }
+}
+
 /// A rule that throws the service's traffic away.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Blocked {
     pub table: String,
     pub chain: String,
-    /// `REJECT`, `DROP`, or the drop-marking chain jumped to.
-    pub action: String,
+    pub action: BlockAction,
     pub comment: Option<String>,
     pub cause: BlockCause,
 }
 
 impl Blocked {
     /// Classify a blocking rule by kube-proxy's comment on it.
-    pub fn new(table: &str, chain: &str, action: &str, comment: Option<&str>) -> Blocked {
+    pub fn new(table: &str, chain: &str, action: BlockAction, comment: Option<&str>) -> Blocked {
         let cause = match comment {
             Some(c) if c.ends_with("has no local endpoints") => BlockCause::NoLocalEndpoints,
             Some(c) if c.ends_with("has no endpoints") => BlockCause::NoEndpoints,
@@ -92,7 +112,7 @@ impl Blocked {
         Blocked {
             table: table.to_string(),
             chain: chain.to_string(),
-            action: action.to_string(),
+            action,
             comment: comment.map(str::to_string),
             cause,
         }

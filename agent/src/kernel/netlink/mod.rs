@@ -245,7 +245,8 @@ impl NetlinkSocket {
                         };
                     }
                     NetlinkPayload::InnerMessage(m) => {
-                        if !on_msg(m) && !dump {
+                        let more = on_msg(m);
+                        if !more && !dump {
                             return Ok(());
                         }
                     }

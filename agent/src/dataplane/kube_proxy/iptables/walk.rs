@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use netdiag_model::PlanTarget;
 
 use crate::dataplane::kube_proxy::model::{
-    Blocked, Lookup, ProgrammedEndpoint, ProxyMode, ServiceProgram,
+    BlockAction, Blocked, Lookup, ProgrammedEndpoint, ProxyMode, ServiceProgram,
 };
 use crate::dataplane::netfilter::iptables::ChainSource;
 use crate::dataplane::netfilter::iptables::IptablesBackend;
@@ -38,7 +38,7 @@ pub struct WalkEndpoint {
 }
 
 /// A blocking rule of `table`, classified by its comment.
-fn blocked_by(table: &str, rule: &Rule, action: &str) -> Blocked {
+fn blocked_by(table: &str, rule: &Rule, action: BlockAction) -> Blocked {
     Blocked::new(table, &rule.chain, action, rule.comment.as_deref())
 }
 
@@ -225,9 +225,9 @@ impl<S: ChainSource> Walker<'_, '_, S> {
             let Some(next) = rule.jump() else {
                 if let Some(t @ (Target::Reject { .. } | Target::Drop)) = &rule.target {
                     let action = if matches!(t, Target::Drop) {
-                        "DROP"
+                        BlockAction::Drop
                     } else {
-                        "REJECT"
+                        BlockAction::Reject
                     };
                     self.out
                         .blocked
@@ -243,9 +243,11 @@ impl<S: ChainSource> Walker<'_, '_, S> {
                     self.out.masquerade |= !local_src;
                 }
                 MARK_DROP => {
-                    self.out
-                        .blocked
-                        .get_or_insert(blocked_by("nat", rule, MARK_DROP));
+                    self.out.blocked.get_or_insert(blocked_by(
+                        "nat",
+                        rule,
+                        BlockAction::MarkDrop(MARK_DROP.into()),
+                    ));
                 }
                 _ if rule.recent.as_ref().and_then(|r| r.action.as_deref()) == Some("rcheck") => {
                     // Affinity: a returning client goes straight to its endpoint. The same
@@ -329,8 +331,8 @@ impl<S: ChainSource> Walker<'_, '_, S> {
                         Entry::NodePort => rule.dst.is_none(),
                     };
                 let action = match rule.target {
-                    Some(Target::Reject { .. }) => "REJECT",
-                    Some(Target::Drop) => "DROP",
+                    Some(Target::Reject { .. }) => BlockAction::Reject,
+                    Some(Target::Drop) => BlockAction::Drop,
                     _ => continue,
                 };
                 if hit {
