@@ -50,7 +50,8 @@ pub fn watch() -> Option<CtEvents> {
 /// How long to wait for a NEW event that is not queued yet.
 const EVENT_WAIT: Duration = Duration::from_millis(50);
 
-/// [`lookup`], falling back on the events seen by `events` when the entry has left the table.
+/// [`lookup`], falling back on the events seen by `events` when the entry has left the table:
+/// [`read`], then the pure [`judge`].
 pub fn lookup_watched(
     node: &str,
     protocol: Protocol,
@@ -58,6 +59,26 @@ pub fn lookup_watched(
     dst: SocketAddrV4,
     events: Option<CtEvents>,
 ) -> ConntrackOutcome {
+    let facts = read(protocol, src, dst, events);
+    let (hop, chosen) = judge(node, protocol, src, dst, &facts.found, &facts.pressure);
+    ConntrackOutcome { hop, chosen }
+}
+
+/// What the table says about one flow, and how full it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConntrackFacts {
+    pub found: Found,
+    pub pressure: TablePressure,
+}
+
+/// Look the flow `src -> dst` up in the calling thread's conntrack table (its NEW event in
+/// `events` when the entry has gone), and read the table's fill and counters.
+pub fn read(
+    protocol: Protocol,
+    src: SocketAddrV4,
+    dst: SocketAddrV4,
+    events: Option<CtEvents>,
+) -> ConntrackFacts {
     let tuple = original_tuple(protocol, src, dst);
     let mut socket = CtSocket::open(NETLINK_TIMEOUT);
     let mut found = match &mut socket {
@@ -88,8 +109,7 @@ pub fn lookup_watched(
         ..Default::default()
     }
     .with_counters(counters);
-    let (hop, chosen) = judge(node, protocol, src, dst, &found, &pressure);
-    ConntrackOutcome { hop, chosen }
+    ConntrackFacts { found, pressure }
 }
 
 /// Whether an entry's attributes are those of the flow whose original tuple is `tuple`.
