@@ -99,7 +99,7 @@ fn bind_authorizer(ctx: &mut Context<'_>, grants: Grants) {
     ctx.add_function("allowed", |This(this): This<Cel>| -> bool {
         matches!(&this, Cel::Map(m) if m.map.get(&Key::String(Arc::new("allowed".into()))) == Some(&Cel::Bool(true)))
     });
-    let _ = ctx.add_variable_from_value("authorizer", to_cel(&json!({})));
+    ctx.add_variable_from_value("authorizer", to_cel(&json!({})));
 }
 
 fn eval(ctx: &Context<'_>, expr: &str) -> Cel {
@@ -118,8 +118,8 @@ fn admit(namespace: &str, spec: Value, grants: Grants) -> Vec<String> {
                         "metadata": {"name": "p", "namespace": namespace}, "spec": spec});
     let mut ctx = Context::default();
     ctx.register_all();
-    let _ = ctx.add_variable_from_value("object", to_cel(&object));
-    let _ = ctx.add_variable_from_value(
+    ctx.add_variable_from_value("object", to_cel(&object));
+    ctx.add_variable_from_value(
         "request",
         to_cel(&json!({"namespace": namespace, "operation": "CREATE", "userInfo": {"username": "alice"}})),
     );
@@ -131,7 +131,7 @@ fn admit(namespace: &str, spec: Value, grants: Grants) -> Vec<String> {
             Key::String(Arc::new(v["name"].as_str().unwrap_or_default().into())),
             value,
         );
-        let _ = ctx.add_variable_from_value(
+        ctx.add_variable_from_value(
             "variables",
             Cel::Map(Map {
                 map: Arc::new(variables.clone()),
