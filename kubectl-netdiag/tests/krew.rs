@@ -65,15 +65,19 @@ fn check_structure(m: &Value) {
             .unwrap_or_default()
             .starts_with("https://")
     );
+    let caveats = spec["caveats"].as_str().unwrap_or_default();
+    for word in ["cluster-admin", "hostNetwork", "hostPID", "NET_ADMIN", "SYS_ADMIN", "sudo"] {
+        assert!(caveats.contains(word), "spec.caveats must mention {word}: {caveats}");
+    }
     let platforms = spec["platforms"].as_array().cloned().unwrap_or_default();
-    assert_eq!(platforms.len(), 4, "linux and darwin, amd64 and arm64");
-    for (os, arch) in [
-        ("linux", "amd64"),
-        ("linux", "arm64"),
-        ("darwin", "amd64"),
-        ("darwin", "arm64"),
-    ] {
-        let p = platform(m, os, arch);
+    assert!(!platforms.is_empty(), "no platform");
+    for p in &platforms {
+        let os = p["selector"]["matchLabels"]["os"].as_str().unwrap_or_default();
+        let arch = p["selector"]["matchLabels"]["arch"].as_str().unwrap_or_default();
+        assert!(
+            matches!((os, arch), ("linux" | "darwin", "amd64" | "arm64")),
+            "unexpected platform {os}/{arch}"
+        );
         let labels = p["selector"]["matchLabels"]
             .as_object()
             .cloned()
@@ -95,6 +99,8 @@ fn check_structure(m: &Value) {
             is_sha256(sha),
             "{os}/{arch}: sha256 {sha:?} is not 64 lower-case hex digits"
         );
+        // A platform is listed only once its archive was built and hashed.
+        assert_ne!(sha, "0".repeat(64), "{os}/{arch} is listed but was never built");
         assert_eq!(p["bin"], "kubectl-netdiag", "{os}/{arch}");
         let files: Vec<(String, String)> = p["files"]
             .as_array()
@@ -115,6 +121,10 @@ fn check_structure(m: &Value) {
             files.contains(&("LICENSE".into(), ".".into())),
             "{os}/{arch}: {files:?}"
         );
+        assert!(
+            files.contains(&("kubectl_complete-netdiag".into(), ".".into())),
+            "{os}/{arch}: kubectl's completion helper must ship: {files:?}"
+        );
     }
 }
 
@@ -122,16 +132,8 @@ fn check_structure(m: &Value) {
 fn the_checked_in_manifest_has_krews_structure() {
     let m = read_manifest(&root().join("krew-manifest.yaml"));
     check_structure(&m);
-    // This machine builds linux/amd64: its sha256 must have been filled in by scripts/dist.
-    let sha = platform(&m, "linux", "amd64")["sha256"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert_ne!(
-        sha,
-        "0".repeat(64),
-        "run scripts/dist to fill in the linux/amd64 sha256"
-    );
+    // This machine builds linux/amd64: scripts/dist must have listed it.
+    platform(&m, "linux", "amd64");
 }
 
 fn sha256_file(p: &Path) -> String {
@@ -173,13 +175,25 @@ fn a_freshly_built_archive_matches_the_sha256_dist_writes() {
         platform(&written, "linux", "amd64")["sha256"],
         first.as_str()
     );
-    // Platforms not built in this run keep their sha256.
-    for (os, arch) in [("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64")] {
-        assert_eq!(
-            platform(&written, os, arch)["sha256"],
-            platform(&original, os, arch)["sha256"]
-        );
-    }
+    // Platforms not built in this run keep their sha256; one never built stays out.
+    let listed = |m: &Value| m["spec"]["platforms"].as_array().map_or(0, Vec::len);
+    assert_eq!(listed(&written), listed(&original).max(1));
+
+    // Another platform's archive, built elsewhere (a release job), is added by its sha256.
+    let other = work.join(format!("kubectl-netdiag_{VERSION}_darwin_arm64.tar.gz"));
+    std::fs::copy(&archive, &other).unwrap_or_else(|e| panic!("copy archive: {e}"));
+    let status = Command::new(root().join("scripts/dist"))
+        .arg("--archive")
+        .arg(&other)
+        .args(["--os", "darwin", "--arch", "arm64", "--manifest"])
+        .arg(&manifest)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run scripts/dist: {e}"));
+    assert!(status.success());
+    let merged = read_manifest(&manifest);
+    check_structure(&merged);
+    assert_eq!(platform(&merged, "darwin", "arm64")["sha256"], first.as_str());
+    assert_eq!(platform(&merged, "linux", "amd64")["sha256"], first.as_str());
 
     // The archive holds exactly the binary and the licence, at the top level.
     let list = Command::new("tar")
@@ -189,7 +203,7 @@ fn a_freshly_built_archive_matches_the_sha256_dist_writes() {
         .unwrap_or_else(|e| panic!("tar: {e}"));
     assert_eq!(
         String::from_utf8_lossy(&list.stdout),
-        "LICENSE\nkubectl-netdiag\n"
+        "LICENSE\nkubectl-netdiag\nkubectl_complete-netdiag\n"
     );
 
     // Reproducible: the same binary gives the same sha256.
