@@ -15,7 +15,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use netdiag_agent::dataplane::kube_proxy::iptables::{Entry, walk};
 use netdiag_agent::dataplane::netfilter::iptables::save::{parse_listing, parse_save};
-use netdiag_agent::kubeproxy::generate::render_restore;
+use netdiag_lab::generate::render_restore;
 
 // The bench's synthetic cluster, shared with `netdiag-bench` rather than written twice.
 #[allow(dead_code)]

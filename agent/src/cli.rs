@@ -1,5 +1,5 @@
 //! The `netdiag-agent` command line. Also mounted, hidden, under `kubectl netdiag agent`, so the
-//! lab needs only the plugin binary.
+//! lab needs only the plugin binary. It has no lab commands: the lab's pods run `lab pod`.
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -27,9 +27,6 @@ pub enum AgentCommand {
     /// Trace from a pod on this node to a target, or check an endpoint on this node.
     #[command(after_help = TRACE_EXAMPLES)]
     Trace(TraceArgs),
-    /// The long-lived process of a lab pod: holds its namespace and serves its ports.
-    #[command(hide = true)]
-    LabPod(crate::lab::pod_process::PodProcessArgs),
 }
 
 const TRACE_EXAMPLES: &str = "\
@@ -253,7 +250,6 @@ pub fn run(cli: AgentCli) -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        AgentCommand::LabPod(args) => crate::lab::pod_process::run(args),
     }
 }
 
@@ -319,8 +315,13 @@ mod tests {
         argv.extend_from_slice(extra);
         match AgentCli::try_parse_from(argv).expect("parses").command {
             AgentCommand::Trace(a) => a,
-            other => panic!("not trace: {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_node_agent_does_not_carry_the_lab_pod_server() {
+        let e = AgentCli::try_parse_from(["netdiag-agent", "lab-pod", "--name", "x"]);
+        assert!(e.is_err(), "lab-pod parsed");
     }
 
     #[test]

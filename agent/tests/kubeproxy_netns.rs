@@ -1,92 +1,39 @@
-//! Root tests: generated rules loaded with iptables-restore (nft and legacy) into a throwaway
-//! network namespace, dumped back, and read by the agent's reader from inside that namespace.
-//! Nothing touches the host's own rules, and no packet is sent.
+//! Root tests: generated rules loaded with iptables-restore (nft and legacy) into a lab node's
+//! namespace (a network-only testkit fixture), dumped back, and read by the agent's reader from
+//! inside that namespace. Nothing touches the host's own rules, and no packet is sent.
 
-use std::io::Write as _;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use netdiag_agent::dataplane::kube_proxy::iptables::NftChains;
 use netdiag_agent::dataplane::kube_proxy::iptables::walk::{Entry, walk};
-use netdiag_agent::dataplane::kube_proxy::service_rules;
+use netdiag_agent::dataplane::kube_proxy::service_rules as service_rules_hop;
 use netdiag_agent::dataplane::netfilter::iptables::rule::{Rule, Target};
 use netdiag_agent::dataplane::netfilter::iptables::save::parse_save;
 use netdiag_agent::dataplane::netfilter::iptables::xtables::LegacyTables;
-use netdiag_agent::kubeproxy::generate::{GenConfig, GenPort, GenService, render_restore};
+use netdiag_lab::generate::{GenConfig, GenPort, GenService, render_restore};
 use netdiag_model::report::HopDetail;
 use netdiag_model::{Endpoint, Hop, PlanTarget, Protocol, Verdict};
+use netdiag_testkit::Fixture;
 
 fn root_or_skip() -> bool {
-    netdiag_agent::lab::exec::root_or_skip("kubeproxy_netns")
+    netdiag_testkit::root_or_skip("kubeproxy_netns")
 }
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
+/// The node whose namespace the rules are loaded into.
+const NODE: &str = "node-a";
 
-/// A named network namespace, deleted on drop (on every exit path, panics included).
-struct Netns {
-    name: String,
+/// A lab with only its network: node-a's namespace holds no rules until a test loads some.
+/// Removed on drop (on every exit path, panics included).
+fn bare_node() -> Fixture {
+    Fixture::builder("kp").network_only().up()
 }
 
-impl Netns {
-    fn new() -> Self {
-        let name = format!(
-            "ndkp-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let st = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .expect("run ip netns add");
-        assert!(st.success(), "ip netns add {name} failed");
-        Netns { name }
-    }
-
-    fn path(&self) -> PathBuf {
-        PathBuf::from(format!("/var/run/netns/{}", self.name))
-    }
-
-    /// `ip netns exec NAME args...` with `stdin`, returning stdout; panics on failure.
-    fn exec(&self, args: &[&str], stdin: &str) -> String {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ip netns exec");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        let out = child.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    fn service_rules(&self, target: PlanTarget, expected: Vec<Endpoint>) -> Hop {
-        netdiag_agent::kernel::netns::run_in(&self.path(), move || {
-            service_rules("node-a", &target, &expected)
-        })
-        .expect("enter the test namespace")
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
+/// The agent's ServiceRules hop, read from inside node-a.
+fn service_rules(f: &Fixture, target: PlanTarget, expected: Vec<Endpoint>) -> Hop {
+    netdiag_agent::kernel::netns::run_in(&f.netns_path(NODE), move || {
+        service_rules_hop("node-a", &target, &expected)
+    })
+    .expect("enter the test namespace")
 }
 
 fn ip(s: &str) -> Ipv4Addr {
@@ -181,16 +128,16 @@ fn assert_saved_equals_generated(generated: &str, saved: &str) {
 }
 
 fn check_backend(restore: &str, save: &str, backend: &str) {
-    let ns = Netns::new();
+    let ns = bare_node();
     let svcs = services(40);
     let text = render_restore(&svcs, &GenConfig::new("10.244.0.0/16"));
-    ns.exec(&[restore], &text);
-    let saved = ns.exec(&[save], "");
+    ns.exec_stdin(NODE, &[restore], &text);
+    let saved = ns.exec(NODE, &[save]);
     assert_saved_equals_generated(&text, &saved);
 
     for s in [&svcs[1], &svcs[13], &svcs[38]] {
         let (t, expected) = target_of(s);
-        let hop = ns.service_rules(t.clone(), expected.clone());
+        let hop = service_rules(&ns, t.clone(), expected.clone());
         assert_eq!(hop.verdict, Verdict::Ok, "{backend} {t}: {}", hop.detail);
         let Some(HopDetail::ServiceRules(d)) = &hop.details else {
             panic!("no detail")
@@ -200,7 +147,7 @@ fn check_backend(restore: &str, save: &str, backend: &str) {
         assert_eq!(d.affinity_seconds.is_some(), s.affinity_seconds.is_some());
 
         // The API lists one endpoint fewer: the rule for it is stale.
-        let hop = ns.service_rules(t, expected[..2].to_vec());
+        let hop = service_rules(&ns, t, expected[..2].to_vec());
         assert_eq!(
             hop.reason.as_deref(),
             Some("StaleEndpoint"),
@@ -214,9 +161,10 @@ fn check_backend(restore: &str, save: &str, backend: &str) {
         );
     }
     let (t, _) = target_of(&svcs[40]);
-    let hop = ns.service_rules(t, vec![]);
+    let hop = service_rules(&ns, t, vec![]);
     assert_eq!(hop.reason.as_deref(), Some("NoEndpoints"), "{}", hop.detail);
-    let hop = ns.service_rules(
+    let hop = service_rules(
+        &ns,
         PlanTarget {
             ip: "10.96.250.250".into(),
             port: 80,
@@ -251,14 +199,15 @@ fn the_nft_reader_lists_only_the_chains_the_vip_reaches() {
     if !root_or_skip() {
         return;
     }
-    let ns = Netns::new();
+    let ns = bare_node();
     let svcs = services(60);
-    ns.exec(
+    ns.exec_stdin(
+        NODE,
         &["iptables-nft-restore"],
         &render_restore(&svcs, &GenConfig::new("10.244.0.0/16")),
     );
     let (t, _) = target_of(&svcs[20]);
-    let (w, reads) = netdiag_agent::kernel::netns::run_in(&ns.path(), move || {
+    let (w, reads) = netdiag_agent::kernel::netns::run_in(&ns.netns_path(NODE), move || {
         let mut src = NftChains::default();
         let w = walk(&mut src, &t, Entry::ServiceIp);
         (w, src.reads)
@@ -275,8 +224,9 @@ fn a_namespace_without_kube_proxy_rules_has_no_service_rule() {
     if !root_or_skip() {
         return;
     }
-    let ns = Netns::new();
-    let hop = ns.service_rules(
+    let ns = bare_node();
+    let hop = service_rules(
+        &ns,
         PlanTarget {
             ip: "10.96.0.1".into(),
             port: 443,
@@ -332,16 +282,17 @@ fn the_legacy_kernel_reader_decodes_every_chain_as_iptables_legacy_save_prints_i
     if !root_or_skip() {
         return;
     }
-    let ns = Netns::new();
+    let ns = bare_node();
     let svcs = services(40);
-    ns.exec(
+    ns.exec_stdin(
+        NODE,
         &["iptables-legacy-restore"],
         &render_restore(&svcs, &GenConfig::new("10.244.0.0/16")),
     );
-    ns.exec(&["iptables-legacy-restore", "--noflush"], ODD_RULES);
-    let saved = ns.exec(&["iptables-legacy-save"], "");
+    ns.exec_stdin(NODE, &["iptables-legacy-restore", "--noflush"], ODD_RULES);
+    let saved = ns.exec(NODE, &["iptables-legacy-save"]);
     let text = parse_save(&saved);
-    let decoded = netdiag_agent::kernel::netns::run_in(&ns.path(), move || {
+    let decoded = netdiag_agent::kernel::netns::run_in(&ns.netns_path(NODE), move || {
         let mut tables = LegacyTables::open().expect("open a raw socket");
         let mut out = Vec::new();
         for name in ["nat", "filter"] {

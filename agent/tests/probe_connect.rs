@@ -18,9 +18,8 @@ fn tcp_to_a_dnatted_vip_connects_and_reports_the_local_port() {
     if !root_or_skip("tcp_to_a_dnatted_vip_connects_and_reports_the_local_port") {
         return;
     }
-    let mut lab = Lab::new();
-    let client = lab.add_pod(CLIENT);
-    lab.add_pod(SERVER);
+    let mut lab = Lab::new(&[CLIENT, SERVER]);
+    let client = lab.pod(0);
     lab.tcp_server(1, SocketAddrV4::new(SERVER, 8080));
     let vip = SocketAddrV4::new(Ipv4Addr::new(10, 96, 0, 50), 80);
     lab.dnat(vip, "tcp", SocketAddrV4::new(SERVER, 8080));
@@ -49,9 +48,8 @@ fn a_port_nobody_listens_on_is_refused() {
     if !root_or_skip("a_port_nobody_listens_on_is_refused") {
         return;
     }
-    let mut lab = Lab::new();
-    let client = lab.add_pod(CLIENT);
-    lab.add_pod(SERVER);
+    let lab = Lab::new(&[CLIENT, SERVER]);
+    let client = lab.pod(0);
     let vip = SocketAddrV4::new(Ipv4Addr::new(10, 96, 0, 50), 80);
     lab.dnat(vip, "tcp", SocketAddrV4::new(SERVER, 8081));
 
@@ -82,8 +80,8 @@ fn a_dnat_to_a_black_hole_times_out() {
     if !root_or_skip("a_dnat_to_a_black_hole_times_out") {
         return;
     }
-    let mut lab = Lab::new();
-    let client = lab.add_pod(CLIENT);
+    let lab = Lab::new(&[CLIENT]);
+    let client = lab.pod(0);
     // 10.244.9.9 exists nowhere; the node drops packets to it silently.
     lab.node
         .exec(&["ip", "route", "add", "blackhole", "10.244.9.9/32"]);
@@ -117,8 +115,8 @@ fn an_unreachable_route_in_the_pod_is_host_unreachable() {
     if !root_or_skip("an_unreachable_route_in_the_pod_is_host_unreachable") {
         return;
     }
-    let mut lab = Lab::new();
-    let client = lab.add_pod(CLIENT);
+    let lab = Lab::new(&[CLIENT]);
+    let client = lab.pod(0);
     lab.pods[0].exec(&["ip", "route", "add", "unreachable", "10.96.0.52/32"]);
     let target = SocketAddrV4::new(Ipv4Addr::new(10, 96, 0, 52), 80);
     let out = connect(
@@ -141,9 +139,8 @@ fn udp_to_a_closed_port_is_refused_and_to_a_silent_one_is_a_warning() {
     if !root_or_skip("udp_to_a_closed_port_is_refused_and_to_a_silent_one_is_a_warning") {
         return;
     }
-    let mut lab = Lab::new();
-    let client = lab.add_pod(CLIENT);
-    lab.add_pod(SERVER);
+    let lab = Lab::new(&[CLIENT, SERVER]);
+    let client = lab.pod(0);
     // The server pod answers a datagram to a closed port with ICMP port unreachable.
     let closed = SocketAddrV4::new(SERVER, 9999);
     let out = connect(

@@ -23,9 +23,8 @@ fn conntrack_names_the_endpoint_dnat_chose_for_the_probe_connection() {
     if !root_or_skip("conntrack_names_the_endpoint_dnat_chose_for_the_probe_connection") {
         return;
     }
-    let mut lab = Lab::new();
-    let client = lab.add_pod(CLIENT);
-    lab.add_pod(SERVER);
+    let mut lab = Lab::new(&[CLIENT, SERVER]);
+    let client = lab.pod(0);
     lab.tcp_server(1, SocketAddrV4::new(SERVER, 8080));
     let vip = SocketAddrV4::new(Ipv4Addr::new(10, 96, 0, 50), 80);
     lab.dnat(vip, "tcp", SocketAddrV4::new(SERVER, 8080));
@@ -102,9 +101,8 @@ fn a_connection_to_a_silent_endpoint_shows_the_chosen_endpoint_never_answered() 
     if !root_or_skip("a_connection_to_a_silent_endpoint_shows_the_chosen_endpoint_never_answered") {
         return;
     }
-    let mut lab = Lab::new();
-    let client = lab.add_pod(CLIENT);
-    lab.add_pod(SERVER);
+    let lab = Lab::new(&[CLIENT, SERVER]);
+    let client = lab.pod(0);
     // The endpoint drops everything to its port, like a NetworkPolicy would.
     lab.pods[1].exec(&[
         "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "8080", "-j", "DROP",
@@ -152,7 +150,7 @@ fn a_connection_the_node_never_saw_has_no_entry() {
     if !root_or_skip("a_connection_the_node_never_saw_has_no_entry") {
         return;
     }
-    let lab = Lab::new();
+    let lab = Lab::new(&[]);
     // Tracking is on in the node (a nat rule registers the hooks) but nothing was sent.
     let vip = SocketAddrV4::new(Ipv4Addr::new(10, 96, 0, 50), 80);
     lab.dnat(vip, "tcp", SocketAddrV4::new(SERVER, 8080));

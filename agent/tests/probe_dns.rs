@@ -21,10 +21,8 @@ const NODELOCAL: &str = "169.254.25.10";
 /// Client pod 0, an empty pod 1, dnsmasq in pod 2 answering NAME with VIP and `missing...`
 /// with NXDOMAIN. The node drops anything to the nodelocaldns address, so it stays silent.
 fn dns_lab() -> (Lab, std::path::PathBuf) {
-    let mut lab = Lab::new();
-    let client = lab.add_pod(CLIENT);
-    lab.add_pod(NO_DNS);
-    lab.add_pod(DNS);
+    let mut lab = Lab::new(&[CLIENT, NO_DNS, DNS]);
+    let client = lab.pod(0);
     lab.dnsmasq(
         2,
         DNS,

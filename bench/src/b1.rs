@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
-use netdiag_agent::kubeproxy::generate::render_restore;
+use netdiag_lab::generate::render_restore;
 
 use crate::cleanup::Netns;
 use crate::error::BenchError;
@@ -211,7 +211,7 @@ fn row(
 fn capture(netns: &Path, backend: Backend, file: &Path) -> Result<(), BenchError> {
     let out = std::fs::File::create(file).map_err(BenchError::io("create", file))?;
     let save = backend.save();
-    let res = netdiag_agent::netns::run_in(netns, move || {
+    let res = netdiag_agent::kernel::netns::run_in(netns, move || {
         Command::new(save)
             .args(["-t", "nat"])
             .stdin(Stdio::null())

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use netdiag_agent::lab::{Lab as LabState, LabTools};
+use netdiag_lab::{Invocation, Lab as LabState, LabTools};
 
 use crate::cleanup::Lab;
 use crate::error::BenchError;
@@ -37,18 +37,20 @@ pub fn run(runs: usize) -> Result<B3, BenchError> {
     })?;
     // The deployed agent binary, as the controller's agent pods run it.
     let tools = LabTools {
-        exe: dir.join("netdiag-agent"),
-        prefix: vec![],
+        pods: Invocation::new(dir.join("kubectl-netdiag"), &["lab"]),
+        agent: Invocation::new(dir.join("netdiag-agent"), &[]),
     };
     let (mut agent_ms, mut wall_ms) = (Vec::new(), Vec::new());
     let mut healthy = true;
     let mut note = String::new();
     for r in 0..runs {
         let t = Instant::now();
-        let traced = netdiag_agent::lab::trace(&opened, "curl", "svc/echo-service", &tools)
-            .map_err(|e| BenchError::Unexpected {
-                what: "lab trace",
-                detail: e.to_string(),
+        let traced =
+            netdiag_lab::trace(&opened, "curl", "svc/echo-service", &tools).map_err(|e| {
+                BenchError::Unexpected {
+                    what: "lab trace",
+                    detail: e.to_string(),
+                }
             })?;
         wall_ms.push(t.elapsed().as_secs_f64() * 1e3);
         agent_ms.push(traced.reports.iter().map(|n| n.duration_ms).sum());

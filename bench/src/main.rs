@@ -154,7 +154,7 @@ fn run(cli: Cli) -> Result<(), BenchError> {
                 endpoints,
             };
             let s = w.services()?;
-            let text = netdiag_agent::kubeproxy::generate::render_restore(&s, &w.config(&s));
+            let text = netdiag_lab::generate::render_restore(&s, &w.config(&s));
             std::io::stdout()
                 .write_all(text.as_bytes())
                 .map_err(BenchError::io("write", "stdout"))

@@ -1,5 +1,5 @@
 //! The synthetic cluster: N Services x M endpoints, fed to the shared kube-proxy rule generator
-//! (`netdiag_agent::kubeproxy::generate`), never a second generator.
+//! (`netdiag_lab::generate`), never a second generator.
 //!
 //! The mix covers the rule shapes kube-proxy writes: named and unnamed ports, TCP and UDP, a second
 //! port on some Services, ClientIP affinity, NodePorts, externalTrafficPolicy=Local and
@@ -10,7 +10,7 @@
 
 use std::net::Ipv4Addr;
 
-use netdiag_agent::kubeproxy::generate::{GenConfig, GenPort, GenService};
+use netdiag_lab::generate::{GenConfig, GenPort, GenService};
 use netdiag_model::{Endpoint, PlanTarget, Protocol};
 
 /// Endpoints live in 10.244.0.0/16 (the cluster CIDR), 250 per /24: this many fit.

@@ -1,13 +1,13 @@
-//! `kubectl netdiag agent ...` (hidden) and `kubectl netdiag lab ...`: the node agent's command
-//! line (`netdiag_agent::cli`) mounted under the plugin, so the lab needs only this one binary.
-//! The lab starts its pods and its agent runs as `<this exe> agent lab-pod ...` and
-//! `<this exe> agent trace ...`.
+//! `kubectl netdiag agent ...` (hidden) and `kubectl netdiag lab ...` (Linux only): the node
+//! agent's command line (`netdiag_agent::cli`) and the lab's (`netdiag_lab::cli`) mounted under
+//! the plugin, so the lab needs only this one binary. The lab starts its pods as
+//! `<this exe> lab pod ...` and runs its agent as `<this exe> agent trace ...`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use netdiag_agent::cli::{AgentCli, AgentCommand};
-use netdiag_agent::lab::LabTools;
+use netdiag_lab::LabTools;
 
 /// Run an agent subcommand, exactly as `netdiag-agent <subcommand>` would.
 pub fn run(command: AgentCommand) -> ExitCode {
@@ -15,7 +15,7 @@ pub fn run(command: AgentCommand) -> ExitCode {
 }
 
 /// Run a lab subcommand with this binary as the lab's agent.
-pub fn run_lab(cmd: netdiag_agent::lab::cli::LabCommand) -> ExitCode {
+pub fn run_lab(cmd: netdiag_lab::cli::LabCommand) -> ExitCode {
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => {
@@ -25,13 +25,10 @@ pub fn run_lab(cmd: netdiag_agent::lab::cli::LabCommand) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    netdiag_agent::lab::cli::run(cmd, &lab_tools(exe))
+    netdiag_lab::cli::run(cmd, &lab_tools(exe))
 }
 
-/// The lab runs the agent as `<exe> agent <subcommand>`.
+/// The lab runs its pods as `<exe> lab pod` and the agent as `<exe> agent <subcommand>`.
 pub fn lab_tools(exe: PathBuf) -> LabTools {
-    LabTools {
-        exe,
-        prefix: vec!["agent".into()],
-    }
+    LabTools::mounted(exe, &["lab"])
 }

@@ -11,7 +11,7 @@ use netdiag_crds::NetProbe;
 use crate::cli::{self, Cli, Command, ListOutput};
 use crate::client::Ctx;
 use crate::error::{self, Error};
-use crate::{agent, complete_api, install, list, output, probe, progress, trace, version, wait};
+use crate::{complete_api, install, list, output, probe, progress, trace, version, wait};
 
 /// Run the plugin with the process's arguments.
 pub fn main() -> ExitCode {
@@ -53,8 +53,10 @@ pub fn main() -> ExitCode {
             let _ = print(&answer);
             ExitCode::SUCCESS
         }
-        Command::Lab(cmd) => agent::run_lab(cmd),
-        Command::Agent(cmd) => agent::run(cmd),
+        #[cfg(target_os = "linux")]
+        Command::Lab(cmd) => crate::agent::run_lab(cmd),
+        #[cfg(target_os = "linux")]
+        Command::Agent(cmd) => crate::agent::run(cmd),
         Command::Install(ref a) if a.output.is_some() => finish(print_manifests(&cli)),
         _ => {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -240,11 +242,9 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
             Ok(0)
         }
         // Handled before the runtime is built.
-        Command::Version
-        | Command::Completion { .. }
-        | Command::Complete { .. }
-        | Command::Lab(_)
-        | Command::Agent(_) => Ok(0),
+        Command::Version | Command::Completion { .. } | Command::Complete { .. } => Ok(0),
+        #[cfg(target_os = "linux")]
+        Command::Lab(_) | Command::Agent(_) => Ok(0),
     }
 }
 

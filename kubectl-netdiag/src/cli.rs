@@ -125,14 +125,17 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         words: Vec<String>,
     },
-    // The lab and the agent: mounted from netdiag-agent so the lab needs only this binary.
+    // The lab and the agent: mounted from netdiag-lab and netdiag-agent so the lab needs only
+    // this binary. Linux only: elsewhere they are not built, and `--help` does not list them.
+    #[cfg(target_os = "linux")]
     #[command(
         subcommand,
-        about = netdiag_agent::lab::cli::LAB_ABOUT,
-        long_about = netdiag_agent::lab::cli::LAB_LONG_ABOUT
+        about = netdiag_lab::cli::LAB_ABOUT,
+        long_about = netdiag_lab::cli::LAB_LONG_ABOUT
     )]
-    Lab(netdiag_agent::lab::cli::LabCommand),
-    /// The node agent's command line (the lab starts its pods and agent runs through this).
+    Lab(netdiag_lab::cli::LabCommand),
+    /// The node agent's command line (the lab's agent runs through this).
+    #[cfg(target_os = "linux")]
     #[command(subcommand, hide = true)]
     Agent(netdiag_agent::cli::AgentCommand),
 }

@@ -2,6 +2,7 @@
 //! cannot reach another. A library so the integration tests can drive its modules; the binary
 //! is `src/main.rs`.
 
+#[cfg(target_os = "linux")]
 pub mod agent;
 pub mod app;
 pub mod cli;

@@ -63,6 +63,8 @@ fn bash_complete(words: &[&str]) -> Vec<String> {
         .collect()
 }
 
+// `lab` exists only on Linux.
+#[cfg(target_os = "linux")]
 #[test]
 fn bash_completes_nested_subcommands() {
     let got = bash_complete(&["lab", ""]);
@@ -70,6 +72,8 @@ fn bash_completes_nested_subcommands() {
         assert!(got.iter().any(|g| g == want), "lab <TAB> gave {got:?}");
     }
     assert_eq!(bash_complete(&["lab", "do"]), vec!["down".to_string()]);
+    // The pods' process is hidden.
+    assert!(!bash_complete(&["lab", ""]).iter().any(|g| g == "pod"));
 }
 
 #[test]

@@ -98,7 +98,7 @@ fn help_works_through_kubectl() {
         stdout.contains("kubectl netdiag trace deploy/curl svc/echo"),
         "no examples:\n{stdout}"
     );
-    for cmd in [
+    let commands = [
         "trace",
         "get",
         "describe",
@@ -106,8 +106,15 @@ fn help_works_through_kubectl() {
         "uninstall",
         "version",
         "completion",
-        "lab",
-    ] {
+    ];
+    // The lab exists only on Linux; elsewhere it must not be listed.
+    let lab = cfg!(target_os = "linux");
+    assert_eq!(
+        stdout.contains("\n  lab "),
+        lab,
+        "lab listed: {lab}\n{stdout}"
+    );
+    for cmd in commands {
         assert!(
             stdout.contains(&format!("\n  {cmd} ")),
             "{cmd} missing from:\n{stdout}"
@@ -249,6 +256,7 @@ fn version_prints_the_crate_version() {
     );
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn the_lab_and_the_agent_are_mounted() {
     let out = plugin(&["lab", "--help"]);
@@ -260,8 +268,16 @@ fn the_lab_and_the_agent_are_mounted() {
             text(&out.stdout)
         );
     }
-    let out = plugin(&["agent", "lab-pod", "--help"]);
+    assert!(
+        !text(&out.stdout).contains("\n  pod "),
+        "the pod process must stay hidden:\n{}",
+        text(&out.stdout)
+    );
+    let out = plugin(&["lab", "pod", "--help"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // The node agent does not carry the lab's pod server.
+    let out = plugin(&["agent", "lab-pod", "--help"]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
     let out = plugin(&["agent", "trace", "--help"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }

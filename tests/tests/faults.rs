@@ -9,7 +9,7 @@ const VIP: &str = "10.96.45.10";
 
 /// The hops that failed must be `cause` first, then only hops in `consequences`.
 fn assert_failure(
-    t: &netdiag_agent::lab::LabTrace,
+    t: &netdiag_lab::LabTrace,
     cause: HopKind,
     reason: &str,
     consequences: &[HopKind],
@@ -35,7 +35,7 @@ fn assert_failure(
 fn f1_stopped_endpoint_servers_fail_the_listener_naming_the_endpoint() {
     let lab = default_lab("fa");
     for pod in ["echo-1", "echo-2", "echo-3"] {
-        stop_lab_process(&lab, &format!("pod-{pod}"));
+        lab.stop_process(&format!("pod-{pod}"));
     }
     let t = trace_echo(&lab);
     assert_failure(
@@ -68,8 +68,7 @@ fn f1_stopped_endpoint_servers_fail_the_listener_naming_the_endpoint() {
 #[test]
 fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expected() {
     let lab = default_lab("fb");
-    let rules = in_netns(
-        &lab,
+    let rules = lab.exec(
         "node-a",
         &["iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES"],
     );
@@ -80,7 +79,7 @@ fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expec
     let mut delete = vec!["iptables", "-w", "-t", "nat", "-D"];
     let words = shell_words(rule.trim_start_matches("-A "));
     delete.extend(words.iter().map(String::as_str));
-    in_netns(&lab, "node-a", &delete);
+    lab.exec("node-a", &delete);
 
     let t = trace_echo(&lab);
     assert_failure(
@@ -100,7 +99,7 @@ fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expec
 fn f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint() {
     let lab = default_lab("fc");
     let echo3 = lab.spec().pod("echo-3").expect("echo-3").ip.to_string();
-    let nat = in_netns(&lab, "node-a", &["iptables-save", "-t", "nat"]);
+    let nat = lab.exec("node-a", &["iptables-save", "-t", "nat"]);
     let stale = "10.244.2.99";
     let rewritten = nat.replace(
         &format!("--to-destination {echo3}:8080"),
@@ -142,7 +141,7 @@ fn f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint() {
 #[test]
 fn f4_a_silent_nodelocaldns_is_named_while_kube_dns_answers() {
     let lab = default_lab("fd");
-    stop_lab_process(&lab, "nodelocaldns-node-a");
+    lab.stop_process("nodelocaldns-node-a");
     let t = trace_echo(&lab);
     assert_failure(&t, HopKind::Dns, "DnsServerSilent", &[]);
     let msg = first_message(&t);
@@ -167,7 +166,7 @@ fn f5_a_missing_route_to_the_other_nodes_pod_cidr_fails_the_route() {
         .expect("node-b")
         .pod_cidr
         .to_string();
-    in_netns(&lab, "node-a", &["ip", "route", "del", &cidr]);
+    lab.exec("node-a", &["ip", "route", "del", &cidr]);
     // Whichever endpoint DNAT picks, the routes to node-b's endpoints are missing; kube-dns sits
     // behind the same route, so DNS fails as a consequence.
     let t = trace_echo(&lab);
@@ -189,8 +188,8 @@ fn f5_a_missing_route_to_the_other_nodes_pod_cidr_fails_the_route() {
 #[test]
 fn f6_a_host_veth_set_down_fails_the_host_veth() {
     let lab = default_lab("ff");
-    let veth = netdiag_agent::lab::names::host_veth("curl");
-    in_netns(&lab, "node-a", &["ip", "link", "set", &veth, "down"]);
+    let veth = netdiag_lab::names::host_veth("curl");
+    lab.exec("node-a", &["ip", "link", "set", &veth, "down"]);
     let t = trace_echo(&lab);
     // Nothing leaves the pod: connect and DNS fail as consequences.
     assert_failure(
@@ -205,7 +204,7 @@ fn f6_a_host_veth_set_down_fails_the_host_veth() {
 #[test]
 fn f7_ip_forward_off_on_the_source_node_fails_node_settings() {
     let lab = default_lab("fg");
-    in_netns(&lab, "node-a", &["sysctl", "-qw", "net.ipv4.ip_forward=0"]);
+    lab.exec("node-a", &["sysctl", "-qw", "net.ipv4.ip_forward=0"]);
     let t = trace_echo(&lab);
     assert_failure(
         &t,
@@ -219,8 +218,7 @@ fn f7_ip_forward_off_on_the_source_node_fails_node_settings() {
 #[test]
 fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints() {
     let lab = default_lab("fh");
-    in_netns(
-        &lab,
+    lab.exec(
         "node-a",
         &["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"],
     );
@@ -246,7 +244,7 @@ fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints(
 }
 
 /// The first failure's message (the test fails when there is none).
-fn first_message(t: &netdiag_agent::lab::LabTrace) -> &str {
+fn first_message(t: &netdiag_lab::LabTrace) -> &str {
     &t.path
         .first_failure
         .as_ref()

@@ -8,7 +8,7 @@ use netdiag_model::{HopKind, NodeReport, Verdict};
 
 const ECHO_VIP: &str = "10.96.45.10";
 
-fn echo_endpoints(lab: &netdiag_agent::lab::Lab) -> Vec<String> {
+fn echo_endpoints(lab: &Fixture) -> Vec<String> {
     ["echo-1", "echo-2", "echo-3"]
         .iter()
         .map(|p| format!("{}:8080", lab.spec().pod(p).expect("echo pod").ip))
@@ -153,7 +153,7 @@ fn dns_through_nodelocaldns_answers_the_service_cluster_ip() {
 }
 
 /// `netdiag-agent trace --from curl --to TO [--expect-endpoint E]... -o json` on node-a.
-fn agent_report(lab: &netdiag_agent::lab::Lab, to: &str, expect: &[String]) -> NodeReport {
+fn agent_report(lab: &Fixture, to: &str, expect: &[String]) -> NodeReport {
     let curl = lab.spec().pod("curl").expect("curl").ip.to_string();
     let mut argv = vec![
         binary("netdiag-agent").display().to_string(),
@@ -172,7 +172,7 @@ fn agent_report(lab: &netdiag_agent::lab::Lab, to: &str, expect: &[String]) -> N
         argv.push(e.clone());
     }
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = in_netns(lab, "node-a", &argv);
+    let out = lab.exec("node-a", &argv);
     let last = out.lines().last().expect("output");
     serde_json::from_str(last).expect("the last line is a NodeReport")
 }

@@ -1,23 +1,24 @@
-//! A mini data plane for the probe tests, built with `ip` in namespaces unique to one test:
-//! a node namespace with a bridge `br0` (10.244.1.1/24), and pod namespaces joined to it by
-//! veth pairs. Nothing has an uplink, so no packet leaves the machine. Everything the lab
-//! starts (namespaces, server threads, child processes) is removed when it is dropped,
-//! including when the test panics.
+//! A mini data plane for the probe tests: a one-node testkit fixture (the lab's own builder,
+//! network only, names unique to one test): node `node-a` with a bridge `cni0` (10.244.1.1/24)
+//! and pod namespaces joined to it by veth pairs. Nothing has an uplink, so no packet leaves
+//! the machine. What a test starts in it (server threads, dnsmasq) is stopped, and the
+//! namespaces removed, when it is dropped, including when the test panics.
 
 #![allow(dead_code)] // each test binary uses a different part of the helper
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use netdiag_agent::kernel::netns::run_in;
+use netdiag_lab::names::NETNS_DIR;
+use netdiag_testkit::Fixture;
+use netdiag_testkit::netns::one_node;
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-pub use netdiag_agent::lab::exec::root_or_skip;
+pub use netdiag_testkit::root_or_skip;
 
 /// Run a command, panicking with its stderr when it fails.
 pub fn run(args: &[&str]) {
@@ -39,7 +40,7 @@ pub struct Ns {
 
 impl Ns {
     pub fn path(&self) -> PathBuf {
-        PathBuf::from(format!("/var/run/netns/{}", self.name))
+        Path::new(NETNS_DIR).join(&self.name)
     }
 
     /// `ip netns exec NAME args...`
@@ -50,64 +51,41 @@ impl Ns {
     }
 }
 
+/// A one-node testkit fixture (network only) and what the test starts in it.
 pub struct Lab {
-    prefix: String,
     pub node: Ns,
     pub pods: Vec<Ns>,
     children: Vec<Child>,
     files: Vec<String>,
     stops: Vec<Arc<AtomicBool>>,
+    // Last: dropped (torn down) after Drop below has stopped the servers and processes.
+    fixture: Fixture,
 }
 
 impl Lab {
-    /// A node namespace with bridge `br0` at 10.244.1.1/24, forwarding and bridge netfilter on.
-    pub fn new() -> Lab {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let prefix = format!("ndpr-{}-{n}", std::process::id());
-        let node = Ns {
-            name: format!("{prefix}-node"),
+    /// Node `node-a` with bridge `cni0` at 10.244.1.1/24 (forwarding and bridge netfilter on),
+    /// and one pod per address (on the bridge, default route via it), in that order.
+    pub fn new(pod_ips: &[Ipv4Addr]) -> Lab {
+        let fixture = Fixture::builder("pr")
+            .spec(one_node(pod_ips))
+            .network_only()
+            .up();
+        let ns = |object: &str| Ns {
+            name: fixture.netns(object),
         };
-        run(&["ip", "netns", "add", &node.name]);
-        // From here on, Drop removes what exists.
-        let lab = Lab {
-            prefix,
-            node,
-            pods: Vec::new(),
+        Lab {
+            node: ns("node-a"),
+            pods: (0..pod_ips.len()).map(|i| ns(&format!("pod{i}"))).collect(),
             children: Vec::new(),
             files: Vec::new(),
             stops: Vec::new(),
-        };
-        let node = &lab.node;
-        node.exec(&["ip", "link", "set", "lo", "up"]);
-        node.exec(&["ip", "link", "add", "br0", "type", "bridge"]);
-        node.exec(&["ip", "addr", "add", "10.244.1.1/24", "dev", "br0"]);
-        node.exec(&["ip", "link", "set", "br0", "up"]);
-        node.exec(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        node.exec(&["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"]);
-        lab
+            fixture,
+        }
     }
 
-    /// A pod namespace at `ip`/24 on the bridge, default route via the bridge.
-    pub fn add_pod(&mut self, ip: Ipv4Addr) -> PathBuf {
-        let i = self.pods.len();
-        let pod = Ns {
-            name: format!("{}-pod{i}", self.prefix),
-        };
-        run(&["ip", "netns", "add", &pod.name]);
-        let host_if = format!("veth{i}");
-        self.pods.push(pod);
-        let pod = &self.pods[i];
-        self.node.exec(&[
-            "ip", "link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns",
-            &pod.name,
-        ]);
-        self.node
-            .exec(&["ip", "link", "set", &host_if, "master", "br0", "up"]);
-        pod.exec(&["ip", "link", "set", "lo", "up"]);
-        pod.exec(&["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
-        pod.exec(&["ip", "link", "set", "eth0", "up"]);
-        pod.exec(&["ip", "route", "add", "default", "via", "10.244.1.1"]);
-        pod.path()
+    /// The path of pod `i`'s namespace.
+    pub fn pod(&self, i: usize) -> PathBuf {
+        self.pods[i].path()
     }
 
     /// `iptables -t nat -A PREROUTING -d VIP -p PROTO --dport PORT -j DNAT --to-destination TO`
@@ -158,7 +136,7 @@ impl Lab {
     /// `/name/` for NXDOMAIN), never forwarding upstream; waits until it listens on `ip`:53.
     pub fn dnsmasq(&mut self, pod: usize, ip: Ipv4Addr, records: &[&str]) {
         let ns = &self.pods[pod];
-        let pid_file = format!("/tmp/{}-dnsmasq-{pod}.pid", self.prefix);
+        let pid_file = format!("/tmp/{}-dnsmasq-{pod}.pid", self.fixture.name());
         let child = Command::new("ip")
             .args(["netns", "exec", &ns.name, "/usr/sbin/dnsmasq"])
             .args([
@@ -210,12 +188,6 @@ impl Drop for Lab {
             // Only the processes this lab started, by their pid.
             let _ = child.kill();
             let _ = child.wait();
-        }
-        for ns in self.pods.iter().chain(std::iter::once(&self.node)) {
-            let _ = Command::new("ip")
-                .args(["netns", "del", &ns.name])
-                .stderr(Stdio::null())
-                .status();
         }
         for file in &self.files {
             let _ = std::fs::remove_file(file);

@@ -1,0 +1,353 @@
+//! The build plan: a validated spec turned into the ordered list of actions that build the lab.
+//!
+//! Pure (no I/O), so the whole shape of the lab is unit-tested without root. `exec.rs` runs the
+//! actions and records each thing created in the state file.
+//!
+//! The shape (what a kind cluster with a bridge CNI leaves on its nodes):
+//! - `nd-<lab>-net`: a bridge `br0` standing in for the nodes' shared network, no uplink;
+//! - each node `nd-<lab>-<node>`: `eth0` on that network, `cni0` bridge with the pod gateway,
+//!   routes to other nodes' pod CIDRs via their node IPs, the Service CIDR on `eth0`,
+//!   `ip_forward=1`, `bridge-nf-call-iptables=1`, kube-proxy's rules, and nodelocaldns on an
+//!   `ifb` link named `nodelocaldns` (this kernel has no `dummy` links);
+//! - each pod `nd-<lab>-<pod>`: `eth0` (veth to `veth<hash>` on `cni0`), default route via
+//!   the gateway, `/etc/netns/<ns>/resolv.conf`, and one long-lived process.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use super::LabTools;
+use super::dns;
+use super::kube_proxy::kube_proxy_rules;
+use super::names::{LabNames, cluster_port, host_veth};
+use super::spec::LabSpec;
+
+/// Absolute paths of the host tools the lab runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostTools {
+    pub ip: PathBuf,
+    pub iptables_restore: PathBuf,
+    pub sysctl: PathBuf,
+    pub dnsmasq: PathBuf,
+}
+
+/// One step of a build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `ip netns add NAME`; recorded.
+    AddNetns(String),
+    /// `ip [-n NETNS] ARGS...`.
+    Ip {
+        netns: Option<String>,
+        args: Vec<String>,
+    },
+    /// `ip netns exec NETNS sysctl -w KEY=VALUE...`.
+    Sysctl {
+        netns: String,
+        settings: Vec<String>,
+    },
+    /// The nodelocaldns address on an `ifb` link named `nodelocaldns`, or on `lo` when the
+    /// kernel cannot make one.
+    NodeLocalAddress { netns: String, addr: Ipv4Addr },
+    /// `ip netns exec NETNS iptables-restore` with `rules` on stdin.
+    IptablesRestore { netns: String, rules: String },
+    /// A directory; recorded.
+    MakeDir(PathBuf),
+    /// A file; recorded.
+    WriteFile { path: PathBuf, contents: String },
+    /// A detached long-lived process; recorded before it starts.
+    Spawn {
+        what: String,
+        netns: String,
+        argv: Vec<String>,
+        pid_file: PathBuf,
+        log_file: PathBuf,
+    },
+}
+
+fn ip(netns: &str, args: &[&str]) -> Action {
+    Action::Ip {
+        netns: Some(netns.into()),
+        args: args.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// `ip netns exec NETNS` + argv: how every lab process enters its namespace (and, for pods,
+/// gets `/etc/netns/<ns>/resolv.conf` bound over /etc/resolv.conf).
+fn in_netns(host: &HostTools, netns: &str, argv: Vec<String>) -> Vec<String> {
+    let mut v = vec![
+        host.ip.display().to_string(),
+        "netns".into(),
+        "exec".into(),
+        netns.into(),
+    ];
+    v.extend(argv);
+    v
+}
+
+/// The marker every lab process carries in its command line: the lab's state dir.
+pub fn process_marker(names: &LabNames) -> String {
+    format!("{}/", names.state_dir().display())
+}
+
+/// Which parts of a lab to build on top of its network (namespaces, links, addresses, routes,
+/// resolv.conf files): all of them for `lab up`; fewer for a test that brings its own rules,
+/// servers or DNS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parts {
+    /// kube-proxy's iptables rules for the Services, in every node.
+    pub kube_proxy: bool,
+    /// kube-dns and nodelocaldns: the dnsmasq processes and the nodelocaldns address.
+    pub dns: bool,
+    /// One long-lived server process per pod (the `lab pod` subcommand).
+    pub pod_processes: bool,
+}
+
+impl Parts {
+    /// The whole lab.
+    pub const ALL: Parts = Parts {
+        kube_proxy: true,
+        dns: true,
+        pod_processes: true,
+    };
+    /// Only the network: no rules, no processes.
+    pub const NETWORK: Parts = Parts {
+        kube_proxy: false,
+        dns: false,
+        pod_processes: false,
+    };
+}
+
+/// Every action that builds the `parts` of `spec` as lab `names`, in order.
+pub fn plan(
+    spec: &LabSpec,
+    names: &LabNames,
+    host: &HostTools,
+    tools: &LabTools,
+    parts: Parts,
+) -> Vec<Action> {
+    let mut a = network(spec, names);
+    if parts.kube_proxy {
+        for node in &spec.nodes {
+            a.push(Action::IptablesRestore {
+                netns: names.netns(&node.name),
+                rules: kube_proxy_rules(spec, &node.name),
+            });
+        }
+    }
+    if parts.dns {
+        a.extend(cluster_dns(spec, names, host));
+    }
+    if parts.pod_processes {
+        a.extend(pod_processes(spec, names, host, tools));
+    }
+    a
+}
+
+/// The nodes, the pods and what joins them.
+fn network(spec: &LabSpec, names: &LabNames) -> Vec<Action> {
+    let mut a = Vec::new();
+    let net = names.cluster_netns();
+    a.push(Action::AddNetns(net.clone()));
+    a.push(ip(&net, &["link", "set", "lo", "up"]));
+    a.push(ip(&net, &["link", "add", "br0", "type", "bridge"]));
+    a.push(ip(&net, &["link", "set", "br0", "up"]));
+
+    let node_prefix = spec.node_network.prefix;
+    for (i, node) in spec.nodes.iter().enumerate() {
+        let ns = names.netns(&node.name);
+        let port = cluster_port(i);
+        let gw = node.pod_cidr.nth(1);
+        a.push(Action::AddNetns(ns.clone()));
+        a.push(ip(&ns, &["link", "set", "lo", "up"]));
+        a.push(ip(
+            &net,
+            &[
+                "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+            ],
+        ));
+        a.push(ip(&net, &["link", "set", &port, "master", "br0", "up"]));
+        a.push(ip(
+            &ns,
+            &[
+                "addr",
+                "add",
+                &format!("{}/{node_prefix}", node.ip),
+                "dev",
+                "eth0",
+            ],
+        ));
+        a.push(ip(&ns, &["link", "set", "eth0", "up"]));
+        a.push(Action::Sysctl {
+            netns: ns.clone(),
+            settings: vec![
+                "net.ipv4.ip_forward=1".into(),
+                "net.bridge.bridge-nf-call-iptables=1".into(),
+            ],
+        });
+        a.push(ip(&ns, &["link", "add", "cni0", "type", "bridge"]));
+        a.push(ip(
+            &ns,
+            &[
+                "addr",
+                "add",
+                &format!("{gw}/{}", node.pod_cidr.prefix),
+                "dev",
+                "cni0",
+            ],
+        ));
+        a.push(ip(&ns, &["link", "set", "cni0", "up"]));
+        for other in spec.nodes.iter().filter(|o| o.name != node.name) {
+            a.push(ip(
+                &ns,
+                &[
+                    "route",
+                    "add",
+                    &other.pod_cidr.to_string(),
+                    "via",
+                    &other.ip.to_string(),
+                    "dev",
+                    "eth0",
+                ],
+            ));
+        }
+        // Service VIPs must be routable for the node's own sockets (nodelocaldns forwarding to
+        // the kube-dns ClusterIP) before kube-proxy's OUTPUT DNAT rewrites them.
+        a.push(ip(
+            &ns,
+            &[
+                "route",
+                "add",
+                &spec.service_cidr.to_string(),
+                "dev",
+                "eth0",
+            ],
+        ));
+    }
+
+    for pod in &spec.pods {
+        let Some(node) = spec.node(&pod.node) else {
+            continue; // validate() guarantees the node exists
+        };
+        let node_ns = names.netns(&node.name);
+        let ns = names.netns(&pod.name);
+        let veth = host_veth(&pod.name);
+        a.push(Action::AddNetns(ns.clone()));
+        a.push(ip(&ns, &["link", "set", "lo", "up"]));
+        a.push(ip(
+            &node_ns,
+            &[
+                "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+            ],
+        ));
+        a.push(ip(
+            &node_ns,
+            &["link", "set", &veth, "master", "cni0", "up"],
+        ));
+        a.push(ip(
+            &ns,
+            &[
+                "addr",
+                "add",
+                &format!("{}/{}", pod.ip, node.pod_cidr.prefix),
+                "dev",
+                "eth0",
+            ],
+        ));
+        a.push(ip(&ns, &["link", "set", "eth0", "up"]));
+        a.push(ip(
+            &ns,
+            &[
+                "route",
+                "add",
+                "default",
+                "via",
+                &node.pod_cidr.nth(1).to_string(),
+            ],
+        ));
+        let etc = names.etc_netns_dir(&pod.name);
+        a.push(Action::MakeDir(etc.clone()));
+        a.push(Action::WriteFile {
+            path: etc.join("resolv.conf"),
+            contents: dns::resolv_conf(spec, pod),
+        });
+    }
+
+    a
+}
+
+/// kube-dns, then nodelocaldns on every node (it forwards to kube-dns).
+fn cluster_dns(spec: &LabSpec, names: &LabNames, host: &HostTools) -> Vec<Action> {
+    let mut a: Vec<Action> = spec
+        .nodes
+        .iter()
+        .map(|node| Action::NodeLocalAddress {
+            netns: names.netns(&node.name),
+            addr: spec.dns.node_local,
+        })
+        .collect();
+    let hosts = names.state_dir().join("kube-dns.hosts");
+    a.push(Action::WriteFile {
+        path: hosts.clone(),
+        contents: dns::hosts_file(spec),
+    });
+    if let Some(pod) = spec.pod(&spec.dns.pod) {
+        let (pid_file, log_file) = (names.pid_file("kube-dns"), names.log_file("kube-dns"));
+        let mut argv = vec![host.dnsmasq.display().to_string()];
+        argv.extend(dns::kube_dns_args(spec, pod, &hosts, &pid_file, &log_file));
+        a.push(Action::Spawn {
+            what: "kube-dns".into(),
+            netns: names.netns(&pod.name),
+            argv: in_netns(host, &names.netns(&pod.name), argv),
+            pid_file,
+            log_file: names.log_file("kube-dns.out"),
+        });
+    }
+    for node in &spec.nodes {
+        let what = format!("nodelocaldns-{}", node.name);
+        let (pid_file, log_file) = (names.pid_file(&what), names.log_file(&what));
+        let mut argv = vec![host.dnsmasq.display().to_string()];
+        argv.extend(dns::node_local_dns_args(spec, &pid_file, &log_file));
+        a.push(Action::Spawn {
+            what,
+            netns: names.netns(&node.name),
+            argv: in_netns(host, &names.netns(&node.name), argv),
+            pid_file,
+            log_file: names.log_file(&format!("nodelocaldns-{}.out", node.name)),
+        });
+    }
+    a
+}
+
+/// One server process per pod; each writes its pid file once its ports are bound.
+fn pod_processes(
+    spec: &LabSpec,
+    names: &LabNames,
+    host: &HostTools,
+    tools: &LabTools,
+) -> Vec<Action> {
+    let mut a = Vec::new();
+    for pod in &spec.pods {
+        let what = format!("pod-{}", pod.name);
+        let pid_file = names.pid_file(&what);
+        let mut argv = tools.pods.argv();
+        argv.extend(["pod".into(), "--name".into(), pod.name.clone()]);
+        argv.extend(["--pid-file".into(), pid_file.display().to_string()]);
+        for p in &pod.tcp {
+            argv.extend(["--tcp".into(), p.to_string()]);
+        }
+        for p in &pod.udp {
+            argv.extend(["--udp".into(), p.to_string()]);
+        }
+        a.push(Action::Spawn {
+            what,
+            netns: names.netns(&pod.name),
+            argv: in_netns(host, &names.netns(&pod.name), argv),
+            pid_file,
+            log_file: names.log_file(&format!("pod-{}", pod.name)),
+        });
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+use super::*;
+use clap::Parser;
+use netdiag_model::merge::merge;
+use netdiag_model::{Hop, HopKind, NodeReport, Verdict};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: LabCommand,
+}
+
+#[test]
+fn subcommands_parse_with_their_defaults() {
+    let c = Cli::try_parse_from(["lab", "trace"]).unwrap().cmd;
+    assert_eq!(
+        c,
+        LabCommand::Trace {
+            name: "netdiag".into(),
+            from: "curl".into(),
+            to: "svc/echo-service".into(),
+            output: TraceFormat::Table
+        }
+    );
+    let c = Cli::try_parse_from(["lab", "up", "--name", "l2", "--spec", "x.yaml"])
+        .unwrap()
+        .cmd;
+    assert_eq!(
+        c,
+        LabCommand::Up {
+            name: "l2".into(),
+            spec: Some("x.yaml".into())
+        }
+    );
+    assert!(Cli::try_parse_from(["lab", "trace", "-o", "yaml"]).is_err());
+}
+
+#[test]
+fn the_pod_process_parses_but_is_not_listed_in_help() {
+    use clap::CommandFactory as _;
+    let c = Cli::try_parse_from(["lab", "pod", "--name", "echo-1", "--tcp", "8080"])
+        .unwrap()
+        .cmd;
+    assert!(matches!(&c, LabCommand::Pod(a) if a.tcp == [8080]), "{c:?}");
+    let help = Cli::command().render_help().to_string();
+    assert!(help.contains("\n  up "), "{help}");
+    assert!(!help.contains("\n  pod "), "{help}");
+}
+
+#[test]
+fn the_summary_lists_what_was_built_and_what_to_try() {
+    let lab = Lab {
+        names: crate::LabNames::new("t1"),
+        state: crate::LabState::new("t1", &LabSpec::default()),
+    };
+    let s = up_summary(&lab, 1.0);
+    for want in [
+        "lab t1 is up",
+        "node-a",
+        "default/echo-2",
+        "10.244.2.2",
+        "default/echo-service",
+        "http 80/TCP -> 8080 nodePort 30080",
+        "kubectl netdiag lab trace --name t1",
+        "nd-t1-curl",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+}
+
+#[test]
+fn the_table_shows_every_hop_and_the_result() {
+    let hops = vec![
+        Hop::new(
+            "node-a",
+            HopKind::PodInterface,
+            "eth0",
+            Verdict::Ok,
+            "10.244.1.2/24",
+        ),
+        Hop::new(
+            "node-b",
+            HopKind::Listener,
+            "10.244.2.3:8080",
+            Verdict::Fail,
+            "nothing listens",
+        ),
+    ];
+    let r = NodeReport {
+        node: "node-a".into(),
+        hops,
+        ..Default::default()
+    };
+    let t = crate::LabTrace {
+        source: "default/curl".into(),
+        target: "svc/echo-service:http".into(),
+        plans: vec![],
+        reports: vec![r.clone()],
+        path: merge(&[r], "default/curl", "svc/echo-service:http"),
+    };
+    let table = render_table(&t, false);
+    assert!(
+        table.starts_with("default/curl -> svc/echo-service:http\n"),
+        "{table}"
+    );
+    for want in [
+        "eth0",
+        "10.244.2.3:8080",
+        "nothing listens",
+        "RESULT: unreachable",
+    ] {
+        assert!(table.contains(want), "missing {want:?} in\n{table}");
+    }
+    assert_eq!(t.path.hops.len(), 2);
+    assert_eq!(t.path.target.as_deref(), Some("svc/echo-service:http"));
+    assert!(t.path.first_failure.is_some());
+}
