@@ -13,6 +13,15 @@ pub const MIN_TIMEOUT_SECONDS: i32 = 1;
 pub const MAX_TIMEOUT_SECONDS: i32 = 600;
 /// Smallest allowed `spec.intervalSeconds`: a periodic probe starts privileged pods on nodes.
 pub const MIN_INTERVAL_SECONDS: i32 = 30;
+/// Largest allowed `spec.intervalSeconds` (a week). Every integer in the spec has an upper bound
+/// in the schema, its CEL and [`crate::validate`]: the API server does not enforce
+/// `format: int32`, and one stored value past `i32::MAX` once stopped the controller's watch.
+pub const MAX_INTERVAL_SECONDS: i32 = 7 * 24 * 3600;
+/// Largest allowed `spec.ttlSecondsAfterFinished` (30 days).
+pub const MAX_TTL_SECONDS_AFTER_FINISHED: i32 = 30 * 24 * 3600;
+/// Port numbers, in every place the spec takes one.
+pub const MIN_PORT: i32 = 1;
+pub const MAX_PORT: i32 = 65535;
 
 /// A request to find out whether, and why not, a pod can reach a target.
 ///
@@ -57,15 +66,24 @@ pub struct NetProbeSpec {
     pub dns_name: Option<String>,
     /// How long one run may take, agent pods included (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self >= 1 && self <= 600", "message": "spec.timeoutSeconds must be between 1 and 600"}]))]
+    #[schemars(
+        range(min = 1, max = 600),
+        extend("x-kubernetes-validations" = [{"rule": "self >= 1 && self <= 600", "message": "spec.timeoutSeconds must be between 1 and 600"}])
+    )]
     pub timeout_seconds: Option<i32>,
-    /// Re-run the probe every this many seconds (at least 30). Unset: run once.
+    /// Re-run the probe every this many seconds (30 to 604800, a week). Unset: run once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self >= 30", "message": "spec.intervalSeconds must be at least 30"}]))]
+    #[schemars(
+        range(min = 30, max = 604800),
+        extend("x-kubernetes-validations" = [{"rule": "self >= 30 && self <= 604800", "message": "spec.intervalSeconds must be between 30 and 604800 (a week)"}])
+    )]
     pub interval_seconds: Option<i32>,
-    /// Delete a one-shot NetProbe this many seconds after it finished.
+    /// Delete a one-shot NetProbe this many seconds after it finished (0 to 2592000, 30 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self >= 0", "message": "spec.ttlSecondsAfterFinished must not be negative"}]))]
+    #[schemars(
+        range(min = 0, max = 2592000),
+        extend("x-kubernetes-validations" = [{"rule": "self >= 0 && self <= 2592000", "message": "spec.ttlSecondsAfterFinished must be between 0 and 2592000 (30 days)"}])
+    )]
     pub ttl_seconds_after_finished: Option<i32>,
 }
 
@@ -148,7 +166,10 @@ pub struct AddressTarget {
         pattern = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
     ))]
     pub ip: String,
-    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self >= 1 && self <= 65535", "message": "port must be between 1 and 65535"}]))]
+    #[schemars(
+        range(min = 1, max = 65535),
+        extend("x-kubernetes-validations" = [{"rule": "self >= 1 && self <= 65535", "message": "port must be between 1 and 65535"}])
+    )]
     pub port: i32,
     #[serde(default)]
     pub protocol: Protocol,
@@ -182,6 +203,8 @@ impl JsonSchema for PortRef {
         schemars::json_schema!({
             "x-kubernetes-int-or-string": true,
             "description": "A port by number (1-65535) or by name.",
+            "minimum": MIN_PORT,
+            "maximum": MAX_PORT,
             "x-kubernetes-validations": [{
                 "rule": "string(self).matches('^[0-9]+$') ? (int(string(self)) >= 1 && int(string(self)) <= 65535) : (string(self).matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(string(self)) <= 15)",
                 "message": "port must be a number between 1 and 65535 or a port name of at most 15 lower-case letters, digits and '-'"

@@ -3,7 +3,8 @@
 //! says which field is wrong.
 
 use crate::probe::{
-    DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS, MIN_INTERVAL_SECONDS, MIN_TIMEOUT_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS, MAX_INTERVAL_SECONDS, MAX_PORT, MAX_TIMEOUT_SECONDS,
+    MAX_TTL_SECONDS_AFTER_FINISHED, MIN_INTERVAL_SECONDS, MIN_PORT, MIN_TIMEOUT_SECONDS,
     NetProbeSpec, PortRef, TargetRef,
 };
 
@@ -108,18 +109,22 @@ pub fn validate_spec(spec: &NetProbeSpec) -> Result<(), SpecErrors> {
         ));
     }
     if let Some(i) = spec.interval_seconds
-        && i < MIN_INTERVAL_SECONDS
+        && !(MIN_INTERVAL_SECONDS..=MAX_INTERVAL_SECONDS).contains(&i)
     {
         errors.push(err(
             "spec.intervalSeconds",
-            format!("must be at least {MIN_INTERVAL_SECONDS}, got {i}"),
+            format!(
+                "must be between {MIN_INTERVAL_SECONDS} and {MAX_INTERVAL_SECONDS} (a week), got {i}"
+            ),
         ));
     }
     if let Some(ttl) = spec.ttl_seconds_after_finished {
-        if ttl < 0 {
+        if !(0..=MAX_TTL_SECONDS_AFTER_FINISHED).contains(&ttl) {
             errors.push(err(
                 "spec.ttlSecondsAfterFinished",
-                format!("must not be negative, got {ttl}"),
+                format!(
+                    "must be between 0 and {MAX_TTL_SECONDS_AFTER_FINISHED} (30 days), got {ttl}"
+                ),
             ));
         }
         if spec.interval_seconds.is_some() {
@@ -151,9 +156,10 @@ fn check_namespace(errors: &mut Vec<FieldError>, field: &str, ns: Option<&str>) 
 
 fn check_port(errors: &mut Vec<FieldError>, field: &str, port: &PortRef) {
     match port {
-        PortRef::Number(n) if !(1..=65535).contains(n) => {
-            errors.push(err(field, format!("must be between 1 and 65535, got {n}")))
-        }
+        PortRef::Number(n) if !(MIN_PORT..=MAX_PORT).contains(n) => errors.push(err(
+            field,
+            format!("must be between {MIN_PORT} and {MAX_PORT}, got {n}"),
+        )),
         PortRef::Name(name) if !is_port_name(name) => errors.push(err(
             field,
             format!("{name:?} is not a port name (at most 15 lower-case letters, digits and '-')"),
@@ -266,6 +272,20 @@ mod tests {
             fields(&s),
             vec!["spec.timeoutSeconds", "spec.intervalSeconds"]
         );
+    }
+
+    #[test]
+    fn intervals_and_ttls_past_their_maximum_are_refused() {
+        let mut s = spec();
+        s.interval_seconds = Some(MAX_INTERVAL_SECONDS + 1);
+        assert_eq!(fields(&s), vec!["spec.intervalSeconds"]);
+        s.interval_seconds = Some(i32::MAX);
+        assert_eq!(fields(&s), vec!["spec.intervalSeconds"]);
+        s.interval_seconds = None;
+        s.ttl_seconds_after_finished = Some(MAX_TTL_SECONDS_AFTER_FINISHED + 1);
+        assert_eq!(fields(&s), vec!["spec.ttlSecondsAfterFinished"]);
+        s.ttl_seconds_after_finished = Some(MAX_TTL_SECONDS_AFTER_FINISHED);
+        assert_eq!(validate_spec(&s), Ok(()));
     }
 
     #[test]

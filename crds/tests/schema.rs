@@ -212,3 +212,93 @@ fn every_sample_is_admitted_and_valid() {
         dir.display()
     );
 }
+
+/// Every integer in `node` (a schema) with its JSON path, recursively.
+fn integers(node: &Value, path: &str, out: &mut Vec<(String, Value)>) {
+    let is_int = node["type"] == "integer" || node["x-kubernetes-int-or-string"] == true;
+    if is_int {
+        out.push((path.to_string(), node.clone()));
+    }
+    if let Some(props) = node["properties"].as_object() {
+        for (k, v) in props {
+            integers(v, &format!("{path}.{k}"), out);
+        }
+    }
+    if node["items"].is_object() {
+        integers(&node["items"], &format!("{path}[]"), out);
+    }
+}
+
+#[test]
+fn every_integer_in_the_spec_has_a_minimum_a_maximum_and_a_cel_bound() {
+    let mut found = Vec::new();
+    integers(&schema()["properties"]["spec"], "spec", &mut found);
+    assert!(found.len() >= 6, "{found:?}");
+    for (path, node) in found {
+        assert!(node["minimum"].is_number(), "{path} has no minimum");
+        assert!(node["maximum"].is_number(), "{path} has no maximum");
+        let rules = node["x-kubernetes-validations"].to_string();
+        assert!(
+            rules.contains("<="),
+            "{path} has no upper bound in CEL: {rules}"
+        );
+    }
+}
+
+#[test]
+fn the_schema_bounds_are_the_ones_validate_checks() {
+    use netdiag_crds::probe::{
+        MAX_INTERVAL_SECONDS, MAX_TIMEOUT_SECONDS, MAX_TTL_SECONDS_AFTER_FINISHED,
+    };
+    let spec = &schema()["properties"]["spec"]["properties"];
+    for (field, max) in [
+        ("intervalSeconds", MAX_INTERVAL_SECONDS),
+        ("timeoutSeconds", MAX_TIMEOUT_SECONDS),
+        ("ttlSecondsAfterFinished", MAX_TTL_SECONDS_AFTER_FINISHED),
+    ] {
+        assert_eq!(
+            spec[field]["maximum"].as_f64(),
+            Some(f64::from(max)),
+            "{field}"
+        );
+        let rules = spec[field]["x-kubernetes-validations"].to_string();
+        assert!(
+            rules.contains(&format!("self <= {max}")),
+            "{field}: {rules}"
+        );
+    }
+}
+
+#[test]
+fn integers_past_i32_are_refused_for_every_integer_field() {
+    // The API server does not enforce `format: int32`: only maximum and CEL stop these.
+    let huge = json!(2_147_483_648_i64);
+    for (field, value) in [
+        ("intervalSeconds", huge.clone()),
+        ("ttlSecondsAfterFinished", huge.clone()),
+        ("timeoutSeconds", huge.clone()),
+        ("intervalSeconds", json!(604_801)),
+        ("ttlSecondsAfterFinished", json!(2_592_001)),
+    ] {
+        let mut spec = good_spec();
+        spec[field] = value.clone();
+        let errors = admission_errors(&probe(spec));
+        assert!(
+            errors.iter().any(|e| e.contains(field)),
+            "{field}={value}: {errors:?}"
+        );
+    }
+    for target in [
+        json!({"service": {"name": "echo", "port": huge}}),
+        json!({"pod": {"name": "echo-1", "port": huge}}),
+        json!({"address": {"ip": "10.96.0.10", "port": huge, "protocol": "UDP"}}),
+    ] {
+        let mut spec = good_spec();
+        spec["target"] = target.clone();
+        let errors = admission_errors(&probe(spec));
+        assert!(
+            errors.iter().any(|e| e.contains("port")),
+            "{target}: {errors:?}"
+        );
+    }
+}
