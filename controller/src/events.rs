@@ -2,9 +2,9 @@
 //! on change: which events a status transition deserves is decided purely by [`transition`], so
 //! a periodic probe whose answer stays the same does not flood `kubectl describe`.
 
-use kube::Resource;
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder};
-use netdiag_crds::{NetProbe, NetProbeStatus, Phase};
+use netdiag_crds::{NetProbeStatus, Phase};
 
 use crate::status::REACHABLE;
 
@@ -89,9 +89,9 @@ pub fn transition(prev: &NetProbeStatus, next: &NetProbeStatus) -> Vec<ProbeEven
     out
 }
 
-/// Publish events; a failure to publish is logged, never fatal: the status already says it all.
-pub async fn publish(recorder: &Recorder, probe: &NetProbe, events: &[ProbeEvent]) {
-    let reference = probe.object_ref(&());
+/// Publish events about the NetProbe `reference` points at; a failure to publish is logged,
+/// never fatal: the status already says it all.
+pub async fn publish(recorder: &Recorder, reference: &ObjectReference, events: &[ProbeEvent]) {
     for e in events {
         let ev = Event {
             type_: if e.warning {
@@ -105,7 +105,7 @@ pub async fn publish(recorder: &Recorder, probe: &NetProbe, events: &[ProbeEvent
             action: e.action.to_string(),
             secondary: None,
         };
-        if let Err(err) = recorder.publish(&ev, &reference).await {
+        if let Err(err) = recorder.publish(&ev, reference).await {
             tracing::warn!(reason = e.reason, error = %err, "could not publish an Event");
         }
     }

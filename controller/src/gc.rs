@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, ListParams};
+use kube::api::{DeleteParams, DynamicObject, ListParams};
 use kube::runtime::reflector::Store;
 use kube::{Api, ResourceExt};
-use netdiag_crds::{NetProbe, PROBE_LABEL};
+use netdiag_crds::{PROBE_LABEL, Phase};
 
 use crate::pod::{
     GENERATION_LABEL, PROBE_NAME_ANNOTATION, PROBE_NAMESPACE_ANNOTATION, RUN_LABEL, agent_selector,
@@ -58,23 +58,33 @@ pub fn is_garbage(pod: &Pod, probe: Option<&LiveProbe>) -> Option<&'static str> 
     None
 }
 
-fn live_probes(store: &Store<NetProbe>) -> HashMap<(String, String), LiveProbe> {
+/// What the sweep needs of a watched NetProbe, read from the raw object: the watch keeps
+/// NetProbes undecoded (see [`crate::decode`]), and a probe whose spec does not decode still
+/// owns its pods.
+pub fn live_probe(p: &DynamicObject) -> Option<LiveProbe> {
+    let status = p.data.get("status");
+    let phase = status
+        .and_then(|s| s.get("phase"))
+        .and_then(|ph| serde_json::from_value::<Phase>(ph.clone()).ok());
+    Some(LiveProbe {
+        uid: p.metadata.uid.clone()?,
+        generation: p.metadata.generation.unwrap_or(0),
+        runs: status
+            .and_then(|s| s.get("runs"))
+            .and_then(|r| r.as_i64())
+            .unwrap_or(0),
+        running: phase.is_some_and(|ph| !ph.is_finished()),
+    })
+}
+
+fn live_probes(store: &Store<DynamicObject>) -> HashMap<(String, String), LiveProbe> {
     store
         .state()
         .iter()
         .filter_map(|p| {
             Some((
                 (p.metadata.namespace.clone()?, p.metadata.name.clone()?),
-                LiveProbe {
-                    uid: p.metadata.uid.clone()?,
-                    generation: p.metadata.generation.unwrap_or(0),
-                    runs: p.status.as_ref().and_then(|s| s.runs).unwrap_or(0),
-                    running: p
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.phase)
-                        .is_some_and(|ph| !ph.is_finished()),
-                },
+                live_probe(p)?,
             ))
         })
         .collect()
@@ -82,7 +92,7 @@ fn live_probes(store: &Store<NetProbe>) -> HashMap<(String, String), LiveProbe> 
 
 /// One sweep over the agent pods in the controller's namespace. Errors are logged; the next
 /// sweep tries again.
-pub async fn sweep(pods: &Api<Pod>, store: &Store<NetProbe>) {
+pub async fn sweep(pods: &Api<Pod>, store: &Store<DynamicObject>) {
     let list = match pods
         .list(&ListParams::default().labels(&agent_selector()))
         .await
@@ -118,7 +128,7 @@ pub async fn sweep(pods: &Api<Pod>, store: &Store<NetProbe>) {
 /// Sweep every [`SWEEP_INTERVAL`] once the NetProbe cache is filled, until `shutdown` fires.
 pub async fn run(
     pods: Api<Pod>,
-    store: Store<NetProbe>,
+    store: Store<DynamicObject>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);

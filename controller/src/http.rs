@@ -1,5 +1,6 @@
 //! The controller's HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (the process
-//! serves) and `/readyz` (it reached the API server and is either leading or standing by).
+//! serves) and `/readyz` (it reached the API server, is either leading or standing by, and its
+//! watches work: see [`crate::health`]).
 //! Plain hyper, already in the tree through kube.
 
 use std::convert::Infallible;
@@ -16,10 +17,13 @@ use hyper_util::rt::TokioIo;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
+use crate::health::WatchHealth;
+
 /// Shared between the server and the controller.
 pub struct State {
     pub registry: Registry,
     pub ready: AtomicBool,
+    pub health: Arc<WatchHealth>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +51,16 @@ pub fn respond(state: &State, method: &Method, path: &str) -> Response<Full<Byte
     }
     match path {
         "/healthz" => text(StatusCode::OK, "ok\n".into()),
-        "/readyz" if state.ready.load(Ordering::Relaxed) => text(StatusCode::OK, "ready\n".into()),
-        "/readyz" => text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into()),
+        "/readyz" if !state.ready.load(Ordering::Relaxed) => {
+            text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into())
+        }
+        "/readyz" => match state.health.problem() {
+            Some(why) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {why}\n"),
+            ),
+            None => text(StatusCode::OK, "ready\n".into()),
+        },
         "/metrics" => match crate::metrics::encode(&state.registry) {
             Ok(body) => {
                 let mut r = text(StatusCode::OK, body);

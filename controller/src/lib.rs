@@ -9,8 +9,10 @@
 //! The binary (`main.rs`) and the tests share this library.
 
 pub mod collect;
+pub mod decode;
 pub mod events;
 pub mod gc;
+pub mod health;
 pub mod http;
 pub mod leader;
 pub mod metrics;

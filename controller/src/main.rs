@@ -3,8 +3,11 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use netdiag_controller::health::WatchHealth;
 use netdiag_controller::pod::AgentSettings;
 use netdiag_controller::reconcile::Settings;
 use netdiag_controller::{DEFAULT_NAMESPACE, default_agent_image, render, runner};
@@ -56,6 +59,9 @@ struct RunArgs {
     /// This replica's name in the leader election (default: $POD_NAME, else the hostname).
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
+    /// How long the NetProbe or agent-pod watch may keep failing before /readyz fails.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    watch_failure_grace_seconds: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -157,7 +163,10 @@ async fn main() -> ExitCode {
             };
             let addr = args.metrics_addr;
             tracing::info!(image = %settings.agent.image, namespace = %settings.agent.namespace, "starting");
-            match runner::run(client, settings, addr, identity).await {
+            let health = Arc::new(WatchHealth::new(Duration::from_secs(
+                args.watch_failure_grace_seconds,
+            )));
+            match runner::run(client, settings, addr, identity, health).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = %e, "controller stopped");

@@ -35,6 +35,12 @@ pub struct ErrorLabels {
     pub error: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WatchLabels {
+    /// netprobes or pods
+    pub resource: &'static str,
+}
+
 /// The controller's metrics, registered once.
 #[derive(Clone)]
 pub struct Metrics {
@@ -43,6 +49,7 @@ pub struct Metrics {
     pub reconcile_duration: Histogram,
     pub reconcile_errors: Family<ErrorLabels, Counter>,
     pub agent_pod_run_seconds: Family<RoleLabels, Histogram>,
+    pub watch_errors: Family<WatchLabels, Counter>,
 }
 
 fn agent_histogram() -> Histogram {
@@ -59,6 +66,7 @@ impl Default for Metrics {
             ]),
             reconcile_errors: Family::default(),
             agent_pod_run_seconds: Family::new_with_constructor(agent_histogram),
+            watch_errors: Family::default(),
         }
     }
 }
@@ -92,7 +100,18 @@ impl Metrics {
             "Time from an agent pod's creation to its report",
             self.agent_pod_run_seconds.clone(),
         );
+        r.register(
+            "watch_errors",
+            "Failed list or watch requests of the controller's watches, by resource",
+            self.watch_errors.clone(),
+        );
         self
+    }
+
+    pub fn watch_error(&self, resource: &'static str) {
+        self.watch_errors
+            .get_or_create(&WatchLabels { resource })
+            .inc();
     }
 
     pub fn run_finished(&self, result: &'static str) {

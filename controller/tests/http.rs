@@ -26,6 +26,7 @@ async fn health_readiness_and_metrics_answer() {
     let state = State {
         registry,
         ready: false.into(),
+        health: Default::default(),
     };
 
     assert_eq!(

@@ -16,15 +16,17 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
+use kube::api::DynamicObject;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::Recorder;
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 use netdiag_crds::{NetProbe, NetProbeStatus, NodeRun, PROBE_LABEL};
 use netdiag_model::PlanRole;
 use tracing::Instrument;
 
 use crate::collect::{self, CollectError};
+use crate::decode::{self, Decoded};
 use crate::events;
 use crate::metrics::Metrics;
 use crate::plan::{self, NodePlan};
@@ -234,12 +236,7 @@ impl Run<'_> {
         match ValidSpec::new(&self.probe.spec) {
             Ok(v) => Ok(Ok(v)),
             Err(e) => {
-                let failure = Failure {
-                    reason: INVALID_SPEC,
-                    message: e.to_string(),
-                    reachable: None,
-                    counts_as_run: false,
-                };
+                let failure = invalid_spec(e.to_string());
                 self.fail(&failure, Vec::new(), start, &[]).await?;
                 // Only a spec change can fix this.
                 Ok(Err(Action::await_change()))
@@ -367,24 +364,9 @@ impl Run<'_> {
     }
 
     async fn apply(&self, next: &NetProbeStatus) -> Result<(), ReconcileError> {
-        let api: Api<NetProbe> = Api::namespaced(self.ctx.client.clone(), &self.id.namespace);
-        let body = serde_json::json!({
-            "apiVersion": "netdiag.dev/v1alpha1",
-            "kind": "NetProbe",
-            "status": next,
-        });
-        api.patch_status(
-            &self.id.name,
-            &PatchParams::apply(crate::MANAGER).force(),
-            &Patch::Apply(body),
-        )
-        .await
-        .map_err(|source| ReconcileError::PatchStatus {
-            probe: self.key(),
-            source,
-        })?;
+        apply_status(&self.ctx.client, &self.id.namespace, &self.id.name, next).await?;
         let evs = events::transition(&self.status, next);
-        events::publish(&self.ctx.recorder, self.probe, &evs).await;
+        events::publish(&self.ctx.recorder, &self.probe.object_ref(&()), &evs).await;
         Ok(())
     }
 
@@ -415,6 +397,99 @@ impl Run<'_> {
             self.delete_pod(&p.name_any()).await?;
         }
         Ok(())
+    }
+}
+
+/// Write a NetProbe's status by server-side apply.
+async fn apply_status(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    next: &NetProbeStatus,
+) -> Result<(), ReconcileError> {
+    let api: Api<NetProbe> = Api::namespaced(client.clone(), namespace);
+    let body = serde_json::json!({
+        "apiVersion": "netdiag.dev/v1alpha1",
+        "kind": "NetProbe",
+        "status": next,
+    });
+    api.patch_status(
+        name,
+        &PatchParams::apply(crate::MANAGER).force(),
+        &Patch::Apply(body),
+    )
+    .await
+    .map_err(|source| ReconcileError::PatchStatus {
+        probe: format!("{namespace}/{name}"),
+        source,
+    })?;
+    Ok(())
+}
+
+/// The reconcile the controller runs: decode the watched object on its own, then reconcile it,
+/// or mark it InvalidSpec when its spec does not decode (see [`crate::decode`]).
+pub async fn reconcile_object(
+    obj: Arc<DynamicObject>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let bad = match decode::decode(&obj) {
+        Decoded::Probe(p) => return reconcile(Arc::new(*p), ctx).await,
+        Decoded::Undecodable(bad) => bad,
+    };
+    let _timer = ctx.metrics.reconcile_timer();
+    let meta = &obj.metadata;
+    let (Some(namespace), Some(name)) = (meta.namespace.as_deref(), meta.name.as_deref()) else {
+        return Err(ReconcileError::MissingMetadata {
+            field: "metadata.namespace or metadata.name",
+        });
+    };
+    if bad.already_marked {
+        return Ok(Action::await_change());
+    }
+    let generation = meta.generation.ok_or(ReconcileError::MissingMetadata {
+        field: "metadata.generation",
+    })?;
+    tracing::warn!(probe = %format!("{namespace}/{name}"), why = %bad.message, "NetProbe does not decode: marking it InvalidSpec");
+    let input = StatusInput {
+        previous: &bad.status,
+        generation,
+        target: bad
+            .target
+            .clone()
+            .unwrap_or_else(|| "<invalid spec>".into()),
+        now: Timestamp::now(),
+    };
+    let failure = invalid_spec(format!(
+        "the spec does not decode: {}; fix that field (the CRD in config/crd bounds every field: apply it so the API server refuses such values)",
+        bad.message
+    ));
+    let next = status::failed(&input, &failure, Vec::new(), None);
+    apply_status(&ctx.client, namespace, name, &next).await?;
+    ctx.metrics.failure(INVALID_SPEC, "none");
+    let reference = obj.object_ref(&decode::api_resource());
+    let evs = events::transition(&bad.status, &next);
+    events::publish(&ctx.recorder, &reference, &evs).await;
+    Ok(Action::await_change())
+}
+
+/// Retry a failed reconcile of a watched object after a pause (see [`error_policy`]).
+pub fn error_policy_object(
+    obj: Arc<DynamicObject>,
+    err: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
+    ctx.metrics.reconcile_error(err.category());
+    tracing::warn!(probe = %obj.name_any(), error = %err, "reconcile failed; retrying in 15s");
+    Action::requeue(Duration::from_secs(15))
+}
+
+/// The failure of a spec that only a change to it can fix.
+fn invalid_spec(message: String) -> Failure {
+    Failure {
+        reason: INVALID_SPEC,
+        message,
+        reachable: None,
+        counts_as_run: false,
     }
 }
 

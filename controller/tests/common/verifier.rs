@@ -31,6 +31,23 @@ pub struct Seen {
 }
 
 impl Seen {
+    async fn read(request: Request<Body>, send: SendResponse<Response<Body>>) -> Seen {
+        let (parts, body) = request.into_parts();
+        let bytes = body.collect_bytes().await.expect("request body");
+        let body: Value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Seen {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or_default().to_string(),
+            body,
+            send,
+        }
+    }
+
     pub fn reply_json(self, code: StatusCode, body: &Value) {
         let bytes = serde_json::to_vec(body).expect("json");
         let resp = Response::builder()
@@ -77,6 +94,15 @@ impl Seen {
 }
 
 impl ApiServerVerifier {
+    /// The next request, whatever it is, for tests where requests of concurrent reconciles
+    /// interleave; `None` when none comes within the wait.
+    pub async fn next(&mut self) -> Option<Seen> {
+        let (request, send) = tokio::time::timeout(WAIT, self.0.next_request())
+            .await
+            .ok()??;
+        Some(Seen::read(request, send).await)
+    }
+
     /// The next request, which must have this method and path.
     pub async fn expect(&mut self, method: &str, path: &str) -> Seen {
         let next = tokio::time::timeout(WAIT, self.0.next_request())
@@ -84,20 +110,7 @@ impl ApiServerVerifier {
             .unwrap_or_else(|_| panic!("expected {method} {path}, but no request came"))
             .unwrap_or_else(|| panic!("expected {method} {path}, but the client is gone"));
         let (request, send) = next;
-        let (parts, body) = request.into_parts();
-        let bytes = body.collect_bytes().await.expect("request body");
-        let body: Value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
-        let seen = Seen {
-            method: parts.method.clone(),
-            path: parts.uri.path().to_string(),
-            query: parts.uri.query().unwrap_or_default().to_string(),
-            body,
-            send,
-        };
+        let seen = Seen::read(request, send).await;
         assert_eq!(
             (seen.method.as_str(), seen.path.as_str()),
             (method, path),
