@@ -1,31 +1,22 @@
-//! The netdiag controller: turns a NetProbe into short-lived agent pods on the nodes involved,
-//! reads their reports and writes one merged path back into the NetProbe's status.
+//! The netdiag controller: fulfils NetProbes with short-lived agent pods; must not depend on
+//! comfy-table or any presentation crate (it writes status, the plugin renders it).
 //!
-//! The reconcile is a named pipeline (see [`reconcile`]):
-//! validate (pure, [`spec`]) -> resolve (API reads, [`resolve`]) -> plan (pure, [`plan`]) ->
-//! run agents ([`pod`], pure pod construction) -> collect ([`collect`]) -> merge (pure,
-//! `netdiag_model::merge`) -> status (pure, [`status`]; applied server-side) -> clean up.
+//! It turns a NetProbe into agent pods on the nodes involved, reads their reports and writes one
+//! merged path back into the NetProbe's status. Folders follow the pipeline:
+//! - [`netprobe`]: one NetProbe's reconcile, a named pipeline: decode -> validate (pure) ->
+//!   resolve (API reads) -> plan (pure) -> decide (pure) -> act -> status (pure, applied
+//!   server-side);
+//! - [`agents`]: the agent pods: their construction and the `render-agent-pod` audit, collecting
+//!   their state and report, and sweeping leftovers;
+//! - [`runtime`]: what runs it: the controller wiring and shutdown, leader election, the HTTP
+//!   endpoints, metrics, Events and watch health.
 //!
 //! The binary (`main.rs`) and the tests share this library.
 
-pub mod collect;
-pub mod decode;
-pub mod events;
-pub mod gc;
-pub mod health;
-pub mod http;
-pub mod leader;
-pub mod metrics;
-pub mod plan;
-pub mod pod;
+pub mod agents;
+pub mod netprobe;
 pub mod rbac;
-pub mod reconcile;
-pub mod render;
-pub mod resolve;
-pub mod runner;
-pub mod schedule;
-pub mod spec;
-pub mod status;
+pub mod runtime;
 
 /// The field manager of every server-side apply and the reporting controller of Events.
 pub const MANAGER: &str = "netdiag-controller";

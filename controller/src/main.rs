@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use netdiag_controller::health::WatchHealth;
-use netdiag_controller::pod::AgentSettings;
-use netdiag_controller::reconcile::Settings;
-use netdiag_controller::{DEFAULT_NAMESPACE, default_agent_image, render, runner};
+use netdiag_controller::agents::pod::AgentSettings;
+use netdiag_controller::agents::render;
+use netdiag_controller::netprobe::Settings;
+use netdiag_controller::runtime::health::WatchHealth;
+use netdiag_controller::runtime::runner;
+use netdiag_controller::{DEFAULT_NAMESPACE, default_agent_image};
 use netdiag_model::PlanRole;
 
 #[derive(Parser, Debug)]

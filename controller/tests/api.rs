@@ -11,7 +11,7 @@ use common::verifier::{AGENT_IMAGE, ApiServerVerifier, test_context};
 use common::{pod, probe, reports, service, slices};
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::controller::Action;
-use netdiag_controller::reconcile::reconcile;
+use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::{NetProbe, NetProbeStatus, Phase};
 use serde_json::{Value, json};
 
@@ -299,14 +299,14 @@ fn existing_source_pod(run_status: Value) -> Value {
         "p",
         "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}",
     );
-    let facts = netdiag_controller::resolve::Resolved {
-        source: netdiag_controller::resolve::source_from_pod(
+    let facts = netdiag_controller::netprobe::resolve::Resolved {
+        source: netdiag_controller::netprobe::resolve::source_from_pod(
             "default",
             "curl1",
             Some(&pod("default", "curl1")),
         )
         .expect("src"),
-        target: netdiag_controller::resolve::ResolvedTarget::Address {
+        target: netdiag_controller::netprobe::resolve::ResolvedTarget::Address {
             ip: "10.96.0.10".into(),
             port: 53,
             protocol: netdiag_crds::Protocol::UDP,
@@ -314,20 +314,21 @@ fn existing_source_pod(run_status: Value) -> Value {
         dns_name: None,
         dns_servers: vec![],
     };
-    let spec = netdiag_controller::spec::ValidSpec::new(&p.spec).expect("valid");
-    let plan = netdiag_controller::plan::source_plan(&spec, &facts);
-    let id = netdiag_controller::pod::ProbeRef {
+    let spec = netdiag_controller::netprobe::spec::ValidSpec::new(&p.spec).expect("valid");
+    let plan = netdiag_controller::netprobe::plan::source_plan(&spec, &facts);
+    let id = netdiag_controller::agents::pod::ProbeRef {
         namespace: "default".into(),
         name: "p".into(),
         uid: UID.into(),
         generation: 1,
         run: 1,
     };
-    let settings = netdiag_controller::pod::AgentSettings {
+    let settings = netdiag_controller::agents::pod::AgentSettings {
         image: AGENT_IMAGE.into(),
         namespace: "netdiag-system".into(),
     };
-    let pod: Pod = netdiag_controller::pod::agent_pod(&settings, &id, &plan, 30).expect("pod");
+    let pod: Pod =
+        netdiag_controller::agents::pod::agent_pod(&settings, &id, &plan, 30).expect("pod");
     agent(&to_json(&pod), "2026-01-01T00:00:00Z", run_status)
 }
 
@@ -528,7 +529,7 @@ async fn a_periodic_probe_is_requeued_at_its_interval_after_a_run_and_waits_out_
     let p_done = with_status(
         p,
         json!({"phase": "Succeeded", "observedGeneration": 1, "runs": 1,
-        "completionTime": netdiag_controller::status::rfc3339(finished_at)}),
+        "completionTime": netdiag_controller::netprobe::status::rfc3339(finished_at)}),
     );
     let action = reconcile(Arc::new(p_done), ctx).await.expect("reconcile");
     // Action hides its duration; its Debug form is `Action { requeue_after: Some(199.99..s) }`.

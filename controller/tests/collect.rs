@@ -2,8 +2,8 @@
 //! log, and which agent pods are garbage.
 
 use k8s_openapi::api::core::v1::Pod;
-use netdiag_controller::collect::{PodOutcome, parse_report, pod_outcome, stuck_reason};
-use netdiag_controller::gc::{LiveProbe, belongs_to_run, is_garbage};
+use netdiag_controller::agents::collect::{PodOutcome, parse_report, pod_outcome, stuck_reason};
+use netdiag_controller::agents::gc::{LiveProbe, belongs_to_run, is_garbage};
 use serde_json::{Value, json};
 
 fn agent_pod(status: Value, labels: Value) -> Pod {
@@ -177,7 +177,7 @@ fn garbage_is_a_pod_whose_probe_is_gone_replaced_outdated_or_already_read() {
 fn an_agent_pod_maps_back_to_its_netprobe_across_namespaces() {
     let mut pod = labelled("u", "1", "1");
     assert_eq!(
-        netdiag_controller::runner::probe_of(&pod),
+        netdiag_controller::runtime::runner::probe_of(&pod),
         None,
         "no annotations: not ours"
     );
@@ -190,7 +190,7 @@ fn an_agent_pod_maps_back_to_its_netprobe_across_namespaces() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect(),
     );
-    let r = netdiag_controller::runner::probe_of(&pod).expect("maps");
+    let r = netdiag_controller::runtime::runner::probe_of(&pod).expect("maps");
     assert_eq!(
         (r.name.as_str(), r.namespace.as_deref()),
         ("cart-check", Some("shop"))

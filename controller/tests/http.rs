@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
-use netdiag_controller::http::{State, respond};
-use netdiag_controller::metrics::Metrics;
+use netdiag_controller::runtime::http::{State, respond};
+use netdiag_controller::runtime::metrics::Metrics;
 use prometheus_client::registry::Registry;
 
 async fn body(r: http::Response<http_body_util::Full<hyper::body::Bytes>>) -> (StatusCode, String) {

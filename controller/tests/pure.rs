@@ -4,15 +4,15 @@ mod common;
 
 use common::{pod, probe, reports, service, slices};
 use jiff::Timestamp;
-use netdiag_controller::events;
-use netdiag_controller::plan::{self, NoEndpointRun};
-use netdiag_controller::resolve::{
+use netdiag_controller::netprobe::plan::{self, NoEndpointRun};
+use netdiag_controller::netprobe::resolve::{
     self, ReadyEndpoint, ResolveError, Resolved, ResolvedTarget, kube_dns_from, pod_target_from,
     service_from, source_from_pod,
 };
-use netdiag_controller::schedule::{self, Next};
-use netdiag_controller::spec::ValidSpec;
-use netdiag_controller::status::{self, Failure, StatusInput};
+use netdiag_controller::netprobe::schedule::{self, Next};
+use netdiag_controller::netprobe::spec::ValidSpec;
+use netdiag_controller::netprobe::status::{self, Failure, StatusInput};
+use netdiag_controller::runtime::events;
 use netdiag_crds::{NetProbeStatus, Phase, PortRef, Protocol};
 use netdiag_model::merge::merge;
 use netdiag_model::{HopKind, PlanRole};

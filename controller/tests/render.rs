@@ -6,8 +6,8 @@ mod common;
 use std::process::Command;
 
 use k8s_openapi::api::core::v1::Pod;
-use netdiag_controller::pod::{self, AgentSettings, ProbeRef};
-use netdiag_controller::render::render_pod;
+use netdiag_controller::agents::pod::{self, AgentSettings, ProbeRef};
+use netdiag_controller::agents::render::render_pod;
 use netdiag_crds::{NODE_LABEL, PROBE_LABEL};
 use netdiag_model::{PlanRole, TracePlan};
 

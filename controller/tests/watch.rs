@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::verifier::{Seen, test_context};
-use netdiag_controller::health::WatchHealth;
-use netdiag_controller::http::{self, State};
-use netdiag_controller::runner;
+use netdiag_controller::runtime::health::WatchHealth;
+use netdiag_controller::runtime::http::{self, State};
+use netdiag_controller::runtime::runner;
 use netdiag_crds::{NetProbeStatus, Phase};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};

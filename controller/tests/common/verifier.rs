@@ -10,9 +10,9 @@ use http::{Request, Response, StatusCode};
 use kube::Client;
 use kube::client::Body;
 use kube::runtime::events::{Recorder, Reporter};
-use netdiag_controller::metrics::Metrics;
-use netdiag_controller::pod::AgentSettings;
-use netdiag_controller::reconcile::{Context, Settings};
+use netdiag_controller::agents::pod::AgentSettings;
+use netdiag_controller::netprobe::{Context, Settings};
+use netdiag_controller::runtime::metrics::Metrics;
 use serde_json::{Value, json};
 use tower_test::mock::{self, Handle, SendResponse};
 

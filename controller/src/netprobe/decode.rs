@@ -11,8 +11,8 @@ use kube::api::{ApiResource, DynamicObject};
 use netdiag_crds::{NetProbe, NetProbeSpec, NetProbeStatus, ProbeTarget};
 use serde_json::Value;
 
-use crate::schedule::INVALID_SPEC;
-use crate::status::COMPLETED;
+use crate::netprobe::schedule::INVALID_SPEC;
+use crate::netprobe::status::COMPLETED;
 
 /// The API resource the untyped watch uses: NetProbes.
 pub fn api_resource() -> ApiResource {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use netdiag_crds::{NetProbeSpec, NetProbeStatus, Phase};
 
-use crate::status::{COMPLETED, parse_time};
+use crate::netprobe::status::{COMPLETED, parse_time};
 
 /// Reason of a failure that only a spec change can clear.
 pub const INVALID_SPEC: &str = "InvalidSpec";

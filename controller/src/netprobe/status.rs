@@ -15,6 +15,8 @@ use netdiag_crds::{NetProbeStatus, NodeRun, Phase, StatusCondition};
 use netdiag_model::HopKind;
 use netdiag_model::merge::MergedPath;
 
+use crate::netprobe::schedule::INVALID_SPEC;
+
 pub const COMPLETED: &str = "Completed";
 pub const REACHABLE: &str = "Reachable";
 pub const READY: &str = "Ready";
@@ -33,6 +35,37 @@ pub struct Failure {
     pub reachable: Option<bool>,
     /// Whether this counts as a finished run (an invalid spec never ran).
     pub counts_as_run: bool,
+}
+
+impl Failure {
+    /// A run that ended without a path: an agent failed or got stuck, a report was missing.
+    pub fn of_run(reason: &'static str, message: String) -> Self {
+        Failure {
+            reason,
+            message,
+            reachable: None,
+            counts_as_run: true,
+        }
+    }
+
+    /// A spec only a change to it can fix; it never ran, so it does not count as a run.
+    pub fn invalid_spec(message: String) -> Self {
+        Failure {
+            reason: INVALID_SPEC,
+            message,
+            reachable: None,
+            counts_as_run: false,
+        }
+    }
+
+    /// A target that cannot be used (missing, headless, no ready endpoint...), which may
+    /// already say the target is unreachable.
+    pub fn unusable_target(reason: &'static str, message: String, reachable: Option<bool>) -> Self {
+        Failure {
+            reachable,
+            ..Failure::of_run(reason, message)
+        }
+    }
 }
 
 /// What is the same for every status of one probe and generation.

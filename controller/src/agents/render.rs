@@ -7,12 +7,12 @@ use k8s_openapi::api::core::v1::Pod;
 use netdiag_crds::{NetProbe, PortRef, TargetRef};
 use netdiag_model::PlanRole;
 
-use crate::plan::{self, NodePlan};
-use crate::pod::{self, AgentSettings, PodError, ProbeRef};
-use crate::resolve::{
+use crate::agents::pod::{self, AgentSettings, PodError, ProbeRef};
+use crate::netprobe::plan::{self, NodePlan};
+use crate::netprobe::resolve::{
     self, ReadyEndpoint, Resolved, ResolvedPod, ResolvedService, ResolvedTarget, SourcePod,
 };
-use crate::spec::ValidSpec;
+use crate::netprobe::spec::ValidSpec;
 
 /// Placeholder for an address the cluster fills in.
 pub const PLACEHOLDER_IP: &str = "<resolved-at-run-time>";

@@ -10,8 +10,8 @@
 
 use netdiag_model::{Endpoint, NodeReport, PlanRole, PlanTarget, TracePlan};
 
-use crate::resolve::{Resolved, ResolvedTarget};
-use crate::spec::ValidSpec;
+use crate::netprobe::resolve::{Resolved, ResolvedTarget};
+use crate::netprobe::spec::ValidSpec;
 
 /// Longest wait for one connect or DNS answer.
 const MAX_STEP_TIMEOUT_MS: u64 = 2000;

@@ -35,7 +35,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use netdiag_crds::{NODE_LABEL, PROBE_LABEL};
 use netdiag_model::PlanRole;
 
-use crate::plan::NodePlan;
+use crate::netprobe::plan::NodePlan;
 
 /// Label with the agent's role (`source` / `endpoint`).
 pub const ROLE_LABEL: &str = "netdiag.dev/role";

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder};
 use netdiag_crds::{NetProbeStatus, Phase};
 
-use crate::status::REACHABLE;
+use crate::netprobe::status::REACHABLE;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeEvent {

@@ -11,7 +11,7 @@ use kube::runtime::reflector::Store;
 use kube::{Api, ResourceExt};
 use netdiag_crds::{PROBE_LABEL, Phase};
 
-use crate::pod::{
+use crate::agents::pod::{
     GENERATION_LABEL, PROBE_NAME_ANNOTATION, PROBE_NAMESPACE_ANNOTATION, RUN_LABEL, agent_selector,
 };
 
@@ -59,7 +59,7 @@ pub fn is_garbage(pod: &Pod, probe: Option<&LiveProbe>) -> Option<&'static str> 
 }
 
 /// What the sweep needs of a watched NetProbe, read from the raw object: the watch keeps
-/// NetProbes undecoded (see [`crate::decode`]), and a probe whose spec does not decode still
+/// NetProbes undecoded (see [`crate::netprobe::decode`]), and a probe whose spec does not decode still
 /// owns its pods.
 pub fn live_probe(p: &DynamicObject) -> Option<LiveProbe> {
     let status = p.data.get("status");

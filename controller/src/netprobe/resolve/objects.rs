@@ -6,7 +6,7 @@ use netdiag_crds::{PortRef, Protocol, TargetRef};
 use netdiag_model::DnsServer;
 
 use super::{ReadyEndpoint, ResolveError, ResolvedPod, ResolvedService, SourcePod};
-use crate::spec::ValidSpec;
+use crate::netprobe::spec::ValidSpec;
 
 fn phase_of(pod: &Pod) -> String {
     pod.status

@@ -13,7 +13,7 @@ use kube::{Api, Client};
 use netdiag_crds::{Protocol, TargetRef};
 use netdiag_model::DnsServer;
 
-use crate::spec::ValidSpec;
+use crate::netprobe::spec::ValidSpec;
 
 mod objects;
 pub use objects::{dns_name_for, kube_dns_from, pod_target_from, service_from, source_from_pod};

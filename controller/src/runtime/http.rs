@@ -1,6 +1,6 @@
 //! The controller's HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (the process
 //! serves) and `/readyz` (it reached the API server, is either leading or standing by, and its
-//! watches work: see [`crate::health`]).
+//! watches work: see [`crate::runtime::health`]).
 //! Plain hyper, already in the tree through kube.
 
 use std::convert::Infallible;
@@ -17,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
-use crate::health::WatchHealth;
+use crate::runtime::health::WatchHealth;
 
 /// Shared between the server and the controller.
 pub struct State {
@@ -61,7 +61,7 @@ pub fn respond(state: &State, method: &Method, path: &str) -> Response<Full<Byte
             ),
             None => text(StatusCode::OK, "ready\n".into()),
         },
-        "/metrics" => match crate::metrics::encode(&state.registry) {
+        "/metrics" => match crate::runtime::metrics::encode(&state.registry) {
             Ok(body) => {
                 let mut r = text(StatusCode::OK, body);
                 r.headers_mut().insert(

@@ -2,8 +2,6 @@
 //! start the endpoint run when the source report names the endpoint, merge, write the status
 //! and clean up.
 
-use std::time::Duration;
-
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
@@ -12,16 +10,17 @@ use netdiag_crds::{NodeRun, TargetRef};
 use netdiag_model::merge::merge;
 use netdiag_model::{NodeReport, PlanRole};
 
-use super::{DEADLINE_GRACE_SECONDS, POLL, ReconcileError, Run, role_of};
-use crate::collect::{self, CollectError, PodOutcome};
-use crate::plan;
-use crate::pod;
-use crate::resolve;
-use crate::spec::ValidSpec;
-use crate::status::{self, Failure};
+use super::decide::{AgentState, POLL, RunFacts, Step, decide};
+use super::reconcile::{DEADLINE_GRACE_SECONDS, ReconcileError, Run, role_of};
+use crate::agents::collect::{self, CollectError, PodOutcome};
+use crate::agents::pod;
+use crate::netprobe::plan;
+use crate::netprobe::resolve;
+use crate::netprobe::spec::ValidSpec;
+use crate::netprobe::status::{self, Failure};
 
 impl Run<'_> {
-    /// A run under way: look at its pods and move it on.
+    /// A run under way: look at its pods, [`decide`] the next step, take it.
     pub(super) async fn proceed(&self, start: Timestamp) -> Result<Action, ReconcileError> {
         let spec = match self.validate(Some(start)).await? {
             Ok(s) => s,
@@ -29,97 +28,64 @@ impl Run<'_> {
         };
         let pods = self.run_pods().await?;
         let timeout = spec.timeout_seconds();
-        let deadline = start + jiff::SignedDuration::from_secs(timeout + DEADLINE_GRACE_SECONDS);
-        let past_deadline = self.now >= deadline;
         let source = pods.iter().find(|p| role_of(p) == Some(PlanRole::Source));
-        let Some(source) = source else {
-            if past_deadline {
-                let failure = Failure {
-                    reason: "AgentPodLost",
-                    message: "the source agent pod disappeared before it reported".into(),
-                    reachable: None,
-                    counts_as_run: true,
-                };
-                self.fail(&failure, Vec::new(), Some(start), &pods).await?;
-                return Ok(self.after_finish());
-            }
-            // Never created, or deleted by someone: plan and create it again.
-            return self.start(Some(start)).await;
-        };
-        let outcomes: Vec<(&Pod, PodOutcome)> = ordered(&pods, source)
+        let outcomes: Vec<(&Pod, PodOutcome)> = source
+            .map(|s| ordered(&pods, s))
+            .unwrap_or_default()
             .into_iter()
             .map(|p| (p, collect::pod_outcome(p)))
             .collect();
-        let in_progress = outcomes
+        let agents: Vec<AgentState> = outcomes
             .iter()
-            .any(|(_, o)| matches!(o, PodOutcome::InProgress { .. }));
-        if in_progress {
-            if past_deadline {
-                // The first stuck pod, source first, names the reason.
-                let (pod, outcome) = outcomes
-                    .iter()
-                    .find(|(_, o)| matches!(o, PodOutcome::InProgress { .. }))
-                    .map(|(p, o)| (*p, o))
-                    .unwrap_or((source, &PodOutcome::Succeeded));
-                let (reason, message) = collect::stuck_reason(&pod.name_any(), outcome, timeout);
-                let failure = Failure {
-                    reason,
-                    message,
-                    reachable: None,
-                    counts_as_run: true,
-                };
-                self.fail(&failure, node_runs(&outcomes), Some(start), &pods)
-                    .await?;
-                return Ok(self.after_finish());
+            .map(|(p, o)| AgentState {
+                pod: p.name_any(),
+                outcome: o.clone(),
+            })
+            .collect();
+        let facts = RunFacts {
+            now: self.now,
+            deadline: start + jiff::SignedDuration::from_secs(timeout + DEADLINE_GRACE_SECONDS),
+            timeout_seconds: timeout,
+            agents: &agents,
+        };
+        let source = match (decide(&facts), source) {
+            (Step::Recreate, _) | (_, None) => return self.start(Some(start)).await,
+            (Step::Fail(failure), _) => {
+                return self.finish_failed(&failure, &outcomes, start, &pods).await;
             }
-            let nodes = node_runs(&outcomes);
-            if nodes != self.status.nodes {
-                let next = status::running(&self.input(), start, nodes);
-                self.apply(&next).await?;
+            (Step::Wait(after), _) => {
+                let nodes = node_runs(&outcomes);
+                if nodes != self.status.nodes {
+                    let next = status::running(&self.input(), start, nodes);
+                    self.apply(&next).await?;
+                }
+                return Ok(Action::requeue(after));
             }
-            let left = Duration::try_from(deadline.duration_since(self.now)).unwrap_or(POLL);
-            return Ok(Action::requeue(left.clamp(Duration::from_secs(1), POLL)));
-        }
-        // Every pod of the run has ended.
-        let (_, source_outcome) = &outcomes[0];
-        let source_report = match source_outcome {
-            PodOutcome::Failed { reason, message } => {
+            (Step::SourceFailed { reason, message }, Some(source)) => {
+                // Like `kubectl logs --tail`: the agent's last words say why.
                 let detail = collect::read_log(&self.pods, &source.name_any())
                     .await
                     .map(|l| collect::failure_line(&l))
                     .unwrap_or_default();
                 let message = if detail.is_empty() {
-                    message.clone()
+                    message
                 } else {
                     format!("{message}; {detail}")
                 };
-                let failure = Failure {
-                    reason,
-                    message,
-                    reachable: None,
-                    counts_as_run: true,
-                };
-                self.fail(&failure, node_runs(&outcomes), Some(start), &pods)
-                    .await?;
-                return Ok(self.after_finish());
+                let failure = Failure::of_run(reason, message);
+                return self.finish_failed(&failure, &outcomes, start, &pods).await;
             }
-            _ => match collect::read_report(&self.pods, &source.name_any()).await {
-                Ok(r) => r,
-                Err(CollectError::Log { pod, source }) => {
-                    return Err(CollectError::Log { pod, source }.into());
-                }
-                Err(e) => {
-                    let failure = Failure {
-                        reason: e.reason(),
-                        message: e.to_string(),
-                        reachable: None,
-                        counts_as_run: true,
-                    };
-                    self.fail(&failure, node_runs(&outcomes), Some(start), &pods)
-                        .await?;
-                    return Ok(self.after_finish());
-                }
-            },
+            (Step::Collect, Some(source)) => source,
+        };
+        let source_report = match collect::read_report(&self.pods, &source.name_any()).await {
+            Ok(r) => r,
+            Err(CollectError::Log { pod, source }) => {
+                return Err(CollectError::Log { pod, source }.into());
+            }
+            Err(e) => {
+                let failure = Failure::of_run(e.reason(), e.to_string());
+                return self.finish_failed(&failure, &outcomes, start, &pods).await;
+            }
         };
         self.observe_pod(source, PlanRole::Source);
         let endpoint_pod = pods.iter().find(|p| role_of(p) == Some(PlanRole::Endpoint));
@@ -150,6 +116,19 @@ impl Run<'_> {
             }
         }
         self.complete(&reports, nodes, start, &pods).await
+    }
+
+    /// Finish the run failed, with the states of its pods, and clean them up.
+    async fn finish_failed(
+        &self,
+        failure: &Failure,
+        outcomes: &[(&Pod, PodOutcome)],
+        start: Timestamp,
+        pods: &[Pod],
+    ) -> Result<Action, ReconcileError> {
+        self.fail(failure, node_runs(outcomes), Some(start), pods)
+            .await?;
+        Ok(self.after_finish())
     }
 
     /// Plan and start the endpoint run once the source report names the endpoint. `None` when

@@ -1,7 +1,7 @@
 //! Wiring: the kube-runtime Controller on NetProbes (waking on their agent pods too), the
 //! leftover-pod sweep, leader election, the HTTP server and a bounded shutdown.
 //!
-//! NetProbes are watched as untyped objects and decoded one by one ([`crate::decode`]), so one
+//! NetProbes are watched as untyped objects and decoded one by one ([`crate::netprobe::decode`]), so one
 //! bad object cannot stop the watch. Every watch error is logged at warn, counted and fed to
 //! [`WatchHealth`] for `/readyz`. On SIGTERM or lost leadership, in-flight reconciles get
 //! [`RECONCILE_GRACE`] and are then cut off, and releasing the lease gets [`RELEASE_TIMEOUT`]:
@@ -23,13 +23,13 @@ use kube::{Api, Client, ResourceExt};
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
-use crate::decode;
-use crate::health::WatchHealth;
-use crate::http::{self, HttpError, State};
-use crate::leader::{self, LeaderError};
-use crate::metrics::Metrics;
-use crate::pod::{PROBE_NAME_ANNOTATION, PROBE_NAMESPACE_ANNOTATION, agent_selector};
-use crate::reconcile::{Context, Settings, error_policy_object, reconcile_object};
+use crate::agents::pod::{PROBE_NAME_ANNOTATION, PROBE_NAMESPACE_ANNOTATION, agent_selector};
+use crate::netprobe::decode;
+use crate::netprobe::{Context, Settings, error_policy_object, reconcile_object};
+use crate::runtime::health::WatchHealth;
+use crate::runtime::http::{self, HttpError, State};
+use crate::runtime::leader::{self, LeaderError};
+use crate::runtime::metrics::Metrics;
 
 /// How long in-flight reconciles may go on after a stop before they are cut off. A reconcile
 /// is idempotent: the next leader's first reconcile adopts whatever a cut-off one left.
@@ -104,7 +104,11 @@ pub async fn control(ctx: Arc<Context>, health: Arc<WatchHealth>, stop: watch::R
     .touched_objects();
     let controller = Controller::for_stream_with(probe_events, store.clone(), resource)
         .watches_stream(pod_events, |pod| probe_of(&pod));
-    let gc = tokio::spawn(crate::gc::run(pods, store, until(stop.clone(), true)));
+    let gc = tokio::spawn(crate::agents::gc::run(
+        pods,
+        store,
+        until(stop.clone(), true),
+    ));
     let run = controller
         .graceful_shutdown_on(until(stop.clone(), true))
         .run(reconcile_object, error_policy_object, ctx)

@@ -1,0 +1,29 @@
+//! One NetProbe's reconcile: a named pipeline.
+//!
+//! decode ([`decode`], each watched object on its own) -> validate (pure, [`spec`]) -> resolve
+//! (API reads, [`resolve`]) -> plan (pure, [`plan`]) -> run agents (create or adopt pods) ->
+//! decide (pure, [`decide`]: what the run's pods mean now) -> collect (logs) -> merge (pure) ->
+//! status (pure, [`status`]; applied server-side) -> clean up (delete the agent pods). When a
+//! probe runs at all is [`schedule`]'s pure decision.
+//!
+//! It never blocks on an agent: each reconcile looks at the run's pods, acts, and requeues; pod
+//! changes wake it up too. It is idempotent: the run's pods are found by label (probe UID,
+//! generation, run number) and named deterministically, so a restarted controller adopts them
+//! and never starts duplicates.
+
+mod agent_pods;
+pub mod decide;
+pub mod decode;
+mod invalid;
+pub mod plan;
+mod progress;
+mod reconcile;
+pub mod resolve;
+pub mod schedule;
+pub mod spec;
+pub mod status;
+
+pub use invalid::{error_policy_object, reconcile_object};
+pub use reconcile::{
+    Context, DEADLINE_GRACE_SECONDS, ReconcileError, Settings, error_policy, reconcile, role_of,
+};
