@@ -118,6 +118,30 @@ fn a_named_service_port_resolves_to_the_slice_port_of_ready_endpoints_only() {
 }
 
 #[test]
+fn a_terminating_endpoint_is_not_traced_even_when_its_slice_says_ready() {
+    // During a rollout a terminating pod can stay `ready: true` (publishNotReadyAddresses):
+    // the plugin and the controller share netdiag_kube's rule that it is not a ready endpoint.
+    let svc = service("default", "echo");
+    let mut sl = slices("default", "echo");
+    for s in &mut sl {
+        for e in &mut s.endpoints {
+            let c = e.conditions.get_or_insert_with(Default::default);
+            c.ready = Some(true);
+            c.terminating = Some(true);
+        }
+    }
+    let e = service_from(
+        "default",
+        "echo",
+        Some(&svc),
+        &sl,
+        Some(&PortRef::Name("http".into())),
+    )
+    .expect_err("no ready endpoint");
+    assert_eq!(e.reason(), "NoReadyEndpoints");
+}
+
+#[test]
 fn unknown_and_ambiguous_ports_headless_and_endpointless_services_are_terminal() {
     let echo = service("default", "echo");
     let sl = slices("default", "echo");

@@ -1,10 +1,13 @@
-//! Pure choices over API objects: which pod of a workload to trace from, whether a pod is
-//! running, how a label selector reads, which Service port and how many ready endpoints.
+//! Pure choices over API objects: which pod of a workload to trace from, how a label selector
+//! reads, and (through netdiag_kube, shared with the controller) whether a pod is running,
+//! which Service port and how many ready endpoints.
 
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use netdiag_crds::PortRef;
+use netdiag_kube::endpoints;
+use netdiag_kube::service::{self, PortError, WantedPort};
 
 /// A label selector in `kubectl get -l` syntax, or `None` when it selects nothing specific.
 pub fn selector_string(sel: &LabelSelector) -> Option<String> {
@@ -29,53 +32,10 @@ pub fn selector_string(sel: &LabelSelector) -> Option<String> {
     }
 }
 
-/// Running, not terminating, and Ready.
-pub fn is_ready(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none()
-        && phase(pod) == "Running"
-        && pod
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
-pub fn phase(pod: &Pod) -> &str {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or("Unknown")
-}
-
-/// Why a pod is not running, the way `kubectl get pods` shows it: `Pending`,
-/// `CrashLoopBackOff`, `Terminating`...
-pub fn state(pod: &Pod) -> String {
-    if pod.metadata.deletion_timestamp.is_some() {
-        return "Terminating".into();
-    }
-    let waiting = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .into_iter()
-        .flatten()
-        .find_map(|c| {
-            c.state
-                .as_ref()
-                .and_then(|s| s.waiting.as_ref())
-                .and_then(|w| w.reason.clone())
-        });
-    match waiting {
-        Some(reason) => format!("{}, {reason}", phase(pod)),
-        None => phase(pod).to_string(),
-    }
-}
-
-/// Whether a pod can be a trace's source: Running and not terminating (Ready is not required:
-/// a pod failing its readiness probe is exactly one you may want to trace from).
-pub fn can_be_source(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none() && phase(pod) == "Running"
-}
+// Pod readiness, Service ports and ready endpoints are netdiag_kube's: the controller uses the
+// same implementation, so a Service this pre-check passes is one the controller can trace.
+pub use netdiag_kube::pod::{can_be_source, is_ready, phase, state};
+pub use netdiag_kube::service::ServicePort;
 
 /// The pod to trace from among a workload's pods: ready ones first, then the oldest (the one
 /// most likely to stay), then by name so the choice is stable.
@@ -92,48 +52,21 @@ pub fn pick_pod(pods: &[Pod]) -> Option<&Pod> {
     })
 }
 
-/// The Service port a `svc/NAME[:PORT]` means, as `(name, port)`. With no PORT the Service must
-/// have exactly one port.
+/// The Service port a `svc/NAME[:PORT]` means. With no PORT the Service must have exactly
+/// one port.
 pub fn service_port(svc: &Service, port: Option<&PortRef>) -> Result<ServicePort, PortChoice> {
-    let ports: Vec<ServicePort> = svc
-        .spec
-        .as_ref()
-        .and_then(|s| s.ports.as_ref())
-        .into_iter()
-        .flatten()
-        .map(|p| ServicePort {
-            name: p.name.clone().filter(|n| !n.is_empty()),
-            port: p.port,
-            protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-        })
-        .collect();
-    let found = match port {
-        Some(PortRef::Number(n)) => ports.iter().find(|p| p.port == *n),
-        Some(PortRef::Name(n)) => ports.iter().find(|p| p.name.as_deref() == Some(n)),
-        None if ports.len() == 1 => ports.first(),
-        None if ports.is_empty() => return Err(PortChoice::None),
-        None => return Err(PortChoice::Ambiguous(list(&ports))),
-    };
-    found
-        .cloned()
-        .ok_or_else(|| PortChoice::Missing(list(&ports)))
-}
-
-/// One Service port.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServicePort {
-    pub name: Option<String>,
-    pub port: i32,
-    pub protocol: String,
-}
-
-impl std::fmt::Display for ServicePort {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.name {
-            Some(n) => write!(f, "{n} {}/{}", self.port, self.protocol),
-            None => write!(f, "{}/{}", self.port, self.protocol),
+    let wanted = port.map(|p| match p {
+        PortRef::Number(n) => WantedPort::Number(*n),
+        PortRef::Name(n) => WantedPort::Name(n),
+    });
+    service::choose_port(svc, wanted).map_err(|e| {
+        let available = list(&service::ports(svc));
+        match e {
+            PortError::NoPorts => PortChoice::None,
+            PortError::Ambiguous { .. } => PortChoice::Ambiguous(available),
+            PortError::NoSuchNumber(_) | PortError::NoSuchName(_) => PortChoice::Missing(available),
         }
-    }
+    })
 }
 
 /// Why no Service port could be chosen; each carries the list of ports there are.
@@ -155,46 +88,18 @@ fn list(ports: &[ServicePort]) -> String {
         .join(", ")
 }
 
-/// Ready and not-ready endpoint addresses for a Service port across its EndpointSlices.
-/// An endpoint with no `ready` condition counts as ready, as kube-proxy treats it.
+/// Ready and not-ready endpoint addresses for a Service port across its EndpointSlices, as
+/// [`netdiag_kube::endpoints::for_port`] counts them (IPv4 slices only; absent `ready` is
+/// ready; terminating is not).
 pub fn count_endpoints(slices: &[EndpointSlice], port_name: Option<&str>) -> (usize, usize) {
-    let mut ready = 0;
-    let mut not_ready = 0;
-    for s in slices {
-        // A slice serves the port when it lists it by the Service port's name ("" when unnamed);
-        // a slice with no ports at all serves none.
-        let serves = s
-            .ports
-            .iter()
-            .flatten()
-            .any(|p| p.name.as_deref().unwrap_or("") == port_name.unwrap_or(""));
-        if !serves {
-            continue;
-        }
-        for e in &s.endpoints {
-            let is_ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
-            if is_ready {
-                ready += e.addresses.len();
-            } else {
-                not_ready += e.addresses.len();
-            }
-        }
-    }
-    (ready, not_ready)
+    let e = endpoints::for_port(slices, port_name.unwrap_or(""));
+    (e.ready.len(), e.not_ready)
 }
 
 /// A pod's declared container ports, as `(name, port, protocol)`.
 pub fn container_ports(pod: &Pod) -> Vec<(Option<String>, i32, String)> {
-    pod.spec
-        .iter()
-        .flat_map(|s| s.containers.iter())
-        .flat_map(|c| c.ports.iter().flatten())
-        .map(|p| {
-            (
-                p.name.clone(),
-                p.container_port,
-                p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-            )
-        })
+    netdiag_kube::pod::declared_ports(pod)
+        .into_iter()
+        .map(|p| (p.name, p.port, p.protocol))
         .collect()
 }

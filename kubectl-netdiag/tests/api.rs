@@ -437,6 +437,38 @@ async fn no_ready_endpoints_is_answered_before_any_probe_exists() {
     );
 }
 
+/// The plugin and the controller count endpoints alike (netdiag_kube): ready IPv6 endpoints or
+/// terminating ones would pass a pre-check the controller then fails, so neither passes it.
+#[tokio::test]
+async fn ipv6_only_or_terminating_endpoints_are_no_ready_endpoints_as_for_the_controller() {
+    let mut v6 = slices(&[true]);
+    v6["items"][0]["addressType"] = json!("IPv6");
+    let mut terminating = slices(&[true]);
+    terminating["items"][0]["endpoints"][0]["conditions"]["terminating"] = json!(true);
+    for list in [v6, terminating] {
+        let (ctx, mut h) = ctx();
+        let server = tokio::spawn(async move {
+            let (_, send) =
+                expect(&mut h, Method::GET, "/api/v1/namespaces/default/pods/curl").await;
+            reply(send, StatusCode::OK, &pod("curl", "Running", true));
+            let svc = "/api/v1/namespaces/default/services/echo-service";
+            let (_, send) = expect(&mut h, Method::GET, svc).await;
+            reply(send, StatusCode::OK, &service());
+            let sl = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices";
+            let (_, send) = expect(&mut h, Method::GET, sl).await;
+            reply(send, StatusCode::OK, &list);
+            expect_no_more(&mut h).await;
+        });
+        let argv = args(&["pod/curl", "svc/echo-service"]);
+        let err = trace::run(&ctx, &argv, fast(), &mut Recorder::default())
+            .await
+            .err();
+        server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("has no ready endpoints"), "{msg}");
+    }
+}
+
 #[tokio::test]
 async fn a_source_pod_that_is_not_running_is_refused() {
     let (ctx, mut h) = ctx();

@@ -35,13 +35,9 @@ pub struct SourcePod {
     pub ready: bool,
 }
 
-/// A ready endpoint of a Service, with the node it runs on when the EndpointSlice says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReadyEndpoint {
-    pub ip: String,
-    pub port: u16,
-    pub node: Option<String>,
-}
+/// A ready endpoint of a Service, with the node it runs on when the EndpointSlice says
+/// (which endpoints count as ready is [`netdiag_kube::endpoints::for_port`]'s to say).
+pub use netdiag_kube::endpoints::Endpoint as ReadyEndpoint;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedService {

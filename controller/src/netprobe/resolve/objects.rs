@@ -5,21 +5,15 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use netdiag_crds::{PortRef, Protocol, TargetRef};
 use netdiag_model::DnsServer;
 
-use super::{ReadyEndpoint, ResolveError, ResolvedPod, ResolvedService, SourcePod};
+use netdiag_kube::endpoints;
+use netdiag_kube::pod as kube_pod;
+use netdiag_kube::service::{self, PortError, WantedPort};
+
+use super::{ResolveError, ResolvedPod, ResolvedService, SourcePod};
 use crate::netprobe::spec::ValidSpec;
 
 fn phase_of(pod: &Pod) -> String {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.phase.clone())
-        .unwrap_or_else(|| "Unknown".to_string())
-}
-
-fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    kube_pod::phase(pod).to_string()
 }
 
 /// The source pod's facts (pure). `pod` is `None` when the API said 404.
@@ -56,7 +50,7 @@ pub fn source_from_pod(
         });
     };
     Ok(SourcePod {
-        ready: is_ready(pod),
+        ready: kube_pod::is_ready(pod),
         namespace: ns,
         name: n,
         ip,
@@ -109,89 +103,48 @@ pub fn service_from(
             });
         }
     };
-    let ports = spec.ports.unwrap_or_default();
+    let ports = service::ports(svc);
     let known = ports
         .iter()
         .map(|p| match &p.name {
-            Some(name) if !name.is_empty() => format!("{name} ({})", p.port),
-            _ => p.port.to_string(),
+            Some(name) => format!("{name} ({})", p.port),
+            None => p.port.to_string(),
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let chosen = match port {
-        Some(PortRef::Number(num)) => {
-            ports
-                .iter()
-                .find(|p| p.port == *num)
-                .ok_or_else(|| ResolveError::UnknownPort {
-                    namespace: ns.clone(),
-                    name: n.clone(),
-                    port: *num,
-                    known: known.clone(),
-                })?
-        }
-        Some(PortRef::Name(pname)) => ports
-            .iter()
-            .find(|p| p.name.as_deref() == Some(pname.as_str()))
-            .ok_or_else(|| ResolveError::UnknownPortName {
-                namespace: ns.clone(),
-                name: n.clone(),
-                port: pname.clone(),
-                known: known.clone(),
-            })?,
-        None => match ports.as_slice() {
-            [one] => one,
-            _ => {
-                return Err(ResolveError::AmbiguousPort {
-                    namespace: ns,
-                    name: n,
-                    count: ports.len(),
-                    known,
-                });
-            }
+    let wanted = port.map(|p| match p {
+        PortRef::Number(n) => WantedPort::Number(*n),
+        PortRef::Name(n) => WantedPort::Name(n),
+    });
+    let chosen = service::choose_port(svc, wanted).map_err(|e| match e {
+        PortError::NoSuchNumber(num) => ResolveError::UnknownPort {
+            namespace: ns.clone(),
+            name: n.clone(),
+            port: num,
+            known: known.clone(),
         },
-    };
-    let port_name = chosen.name.clone().unwrap_or_default();
-    let protocol = protocol_of(chosen.protocol.as_deref());
+        PortError::NoSuchName(pname) => ResolveError::UnknownPortName {
+            namespace: ns.clone(),
+            name: n.clone(),
+            port: pname,
+            known: known.clone(),
+        },
+        PortError::NoPorts | PortError::Ambiguous { .. } => ResolveError::AmbiguousPort {
+            namespace: ns.clone(),
+            name: n.clone(),
+            count: ports.len(),
+            known: known.clone(),
+        },
+    })?;
+    let port_name = chosen.slice_name().to_string();
+    let protocol = protocol_of(Some(chosen.protocol.as_str()));
     let svc_port = u16::try_from(chosen.port).map_err(|_| ResolveError::UnknownPort {
         namespace: ns.clone(),
         name: n.clone(),
         port: chosen.port,
         known: known.clone(),
     })?;
-    let mut endpoints: Vec<ReadyEndpoint> = Vec::new();
-    for slice in slices {
-        if slice.address_type != "IPv4" {
-            continue;
-        }
-        // The slice's port entry for this Service port: EndpointSlices name it like the
-        // Service port ("" or absent for a single unnamed port).
-        let Some(ep_port) = slice.ports.as_ref().and_then(|ps| {
-            ps.iter()
-                .find(|p| p.name.clone().unwrap_or_default() == port_name)
-                .and_then(|p| p.port)
-                .and_then(|p| u16::try_from(p).ok())
-        }) else {
-            continue;
-        };
-        for ep in &slice.endpoints {
-            // A nil `ready` means unknown, which consumers treat as ready (API docs).
-            let ready = ep.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
-            if !ready {
-                continue;
-            }
-            for ip in &ep.addresses {
-                let e = ReadyEndpoint {
-                    ip: ip.clone(),
-                    port: ep_port,
-                    node: ep.node_name.clone(),
-                };
-                if !endpoints.contains(&e) {
-                    endpoints.push(e);
-                }
-            }
-        }
-    }
+    let endpoints = endpoints::for_port(slices, &port_name).ready;
     if endpoints.is_empty() {
         return Err(ResolveError::NoReadyEndpoints {
             namespace: ns,
@@ -203,7 +156,6 @@ pub fn service_from(
             },
         });
     }
-    endpoints.sort_by(|a, b| (&a.ip, a.port).cmp(&(&b.ip, b.port)));
     Ok(ResolvedService {
         namespace: ns,
         name: n,
@@ -245,19 +197,11 @@ pub fn pod_target_from(
             name: n,
         });
     };
-    let container_ports: Vec<_> = pod
-        .spec
-        .iter()
-        .flat_map(|s| s.containers.iter())
-        .flat_map(|c| c.ports.iter().flatten())
-        .collect();
+    let container_ports = kube_pod::declared_ports(pod);
     let (port, protocol) = match port {
         PortRef::Number(num) => {
-            let declared = container_ports.iter().find(|p| p.container_port == *num);
-            (
-                *num,
-                protocol_of(declared.and_then(|p| p.protocol.as_deref())),
-            )
+            let declared = container_ports.iter().find(|p| p.port == *num);
+            (*num, protocol_of(declared.map(|p| p.protocol.as_str())))
         }
         PortRef::Name(pname) => {
             let p = container_ports
@@ -268,7 +212,7 @@ pub fn pod_target_from(
                     name: n.clone(),
                     port: pname.clone(),
                 })?;
-            (p.container_port, protocol_of(p.protocol.as_deref()))
+            (p.port, protocol_of(Some(p.protocol.as_str())))
         }
     };
     let port = u16::try_from(port).map_err(|_| ResolveError::UnknownContainerPort {
