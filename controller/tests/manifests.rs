@@ -87,7 +87,10 @@ fn every_manifest_parses_and_every_kustomization_lists_existing_files() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(res, ["namespace.yaml", "crd", "rbac", "manager", "admission"]);
+    assert_eq!(
+        res,
+        ["namespace.yaml", "crd", "rbac", "manager", "admission"]
+    );
 }
 
 #[test]

@@ -66,14 +66,28 @@ fn check_structure(m: &Value) {
             .starts_with("https://")
     );
     let caveats = spec["caveats"].as_str().unwrap_or_default();
-    for word in ["cluster-admin", "hostNetwork", "hostPID", "NET_ADMIN", "SYS_ADMIN", "sudo"] {
-        assert!(caveats.contains(word), "spec.caveats must mention {word}: {caveats}");
+    for word in [
+        "cluster-admin",
+        "hostNetwork",
+        "hostPID",
+        "NET_ADMIN",
+        "SYS_ADMIN",
+        "sudo",
+    ] {
+        assert!(
+            caveats.contains(word),
+            "spec.caveats must mention {word}: {caveats}"
+        );
     }
     let platforms = spec["platforms"].as_array().cloned().unwrap_or_default();
     assert!(!platforms.is_empty(), "no platform");
     for p in &platforms {
-        let os = p["selector"]["matchLabels"]["os"].as_str().unwrap_or_default();
-        let arch = p["selector"]["matchLabels"]["arch"].as_str().unwrap_or_default();
+        let os = p["selector"]["matchLabels"]["os"]
+            .as_str()
+            .unwrap_or_default();
+        let arch = p["selector"]["matchLabels"]["arch"]
+            .as_str()
+            .unwrap_or_default();
         assert!(
             matches!((os, arch), ("linux" | "darwin", "amd64" | "arm64")),
             "unexpected platform {os}/{arch}"
@@ -100,7 +114,11 @@ fn check_structure(m: &Value) {
             "{os}/{arch}: sha256 {sha:?} is not 64 lower-case hex digits"
         );
         // A platform is listed only once its archive was built and hashed.
-        assert_ne!(sha, "0".repeat(64), "{os}/{arch} is listed but was never built");
+        assert_ne!(
+            sha,
+            "0".repeat(64),
+            "{os}/{arch} is listed but was never built"
+        );
         assert_eq!(p["bin"], "kubectl-netdiag", "{os}/{arch}");
         let files: Vec<(String, String)> = p["files"]
             .as_array()
@@ -192,8 +210,14 @@ fn a_freshly_built_archive_matches_the_sha256_dist_writes() {
     assert!(status.success());
     let merged = read_manifest(&manifest);
     check_structure(&merged);
-    assert_eq!(platform(&merged, "darwin", "arm64")["sha256"], first.as_str());
-    assert_eq!(platform(&merged, "linux", "amd64")["sha256"], first.as_str());
+    assert_eq!(
+        platform(&merged, "darwin", "arm64")["sha256"],
+        first.as_str()
+    );
+    assert_eq!(
+        platform(&merged, "linux", "amd64")["sha256"],
+        first.as_str()
+    );
 
     // The archive holds exactly the binary and the licence, at the top level.
     let list = Command::new("tar")
