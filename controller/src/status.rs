@@ -213,7 +213,7 @@ pub fn completed(
     let has_dns_hop = path.hops.iter().any(|h| h.kind == HopKind::Dns);
     let (reachable, reason): (Option<bool>, String) = match (path.reachable, &path.first_failure) {
         (Some(true), _) => (Some(true), "Connected".to_string()),
-        (_, Some(f)) => (Some(false), f.reason.clone()),
+        (_, Some(f)) => (Some(false), f.reason.to_string()),
         (Some(false), None) => (Some(false), "ConnectFailed".to_string()),
         // No connect ran: a DNS-only probe whose answers were fine.
         (None, None) if has_dns_hop => (Some(true), "Resolved".to_string()),

@@ -35,7 +35,7 @@ pub fn result(status: &NetProbeStatus) -> String {
         Some(true) => "Reachable".into(),
         Some(false) => "Unreachable".into(),
         None => match &status.first_failure {
-            Some(f) => f.reason.clone(),
+            Some(f) => f.reason.to_string(),
             None => "-".into(),
         },
     }

@@ -6,9 +6,11 @@ pub mod merge;
 pub mod path;
 pub mod plan;
 pub mod protocol;
+pub mod reason;
 pub mod report;
 
 pub use path::{MergedPath, Progress};
 pub use plan::{DnsServer, PlanRole, PlanTarget, TracePlan};
 pub use protocol::{Check, Protocol};
+pub use reason::Reason;
 pub use report::{DnsResult, Endpoint, FirstFailure, Hop, HopDetail, HopKind, NodeReport, Verdict};

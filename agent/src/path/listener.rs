@@ -6,6 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::path::Path;
 
+use netdiag_model::Reason;
 use netdiag_model::report::{HopDetail, ListenerDetail};
 use netdiag_model::{Hop, HopKind, Protocol, Verdict};
 
@@ -132,7 +133,7 @@ pub fn judge(
                 Verdict::Warn,
                 format!("cannot list the sockets in {label} to check {endpoint}: {e}"),
             )
-            .with_reason("ListenerCheckFailed")
+            .with_reason(Reason::ListenerCheckFailed)
             .with_details(HopDetail::Listener(detail));
         }
     };
@@ -160,7 +161,7 @@ pub fn judge(
             Verdict::Fail,
             format!("nothing listens on {endpoint}{proto} in {label}"),
         )
-        .with_reason("NothingListening")
+        .with_reason(Reason::NothingListening)
         .with_details(HopDetail::Listener(detail)),
     }
 }
@@ -217,8 +218,8 @@ mod tests {
             &Ok(vec![]),
         );
         assert_eq!(
-            (hop.verdict, hop.reason.as_deref()),
-            (Verdict::Fail, Some("NothingListening"))
+            (hop.verdict, hop.reason.clone()),
+            (Verdict::Fail, Some(Reason::NothingListening))
         );
         assert_eq!(
             hop.detail,
@@ -249,8 +250,8 @@ mod tests {
     fn a_listing_failure_is_a_warning_not_a_verdict_on_the_endpoint() {
         let hop = judge("node-b", ep(), Protocol::UDP, "ns", &Err("EPERM".into()));
         assert_eq!(
-            (hop.verdict, hop.reason.as_deref()),
-            (Verdict::Warn, Some("ListenerCheckFailed"))
+            (hop.verdict, hop.reason.clone()),
+            (Verdict::Warn, Some(Reason::ListenerCheckFailed))
         );
     }
 }

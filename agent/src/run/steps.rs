@@ -5,6 +5,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+use netdiag_model::Reason;
 use netdiag_model::{DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, TracePlan, Verdict};
 
 use super::observe::{Connected, Probe, observers};
@@ -129,7 +130,7 @@ impl<'a> Trace<'a> {
                         Verdict::Fail,
                         e.to_string(),
                     )
-                    .with_reason("PodNetnsNotFound"),
+                    .with_reason(Reason::PodNetnsNotFound),
                 );
                 self.stopped = true;
                 Flow::Stop
@@ -327,7 +328,7 @@ impl<'a> Trace<'a> {
                         Verdict::Warn,
                         format!("no pod on {node} holds {ip}: the endpoint is not on this node"),
                     )
-                    .with_reason("EndpointNotOnNode")
+                    .with_reason(Reason::EndpointNotOnNode)
                 }),
         );
     }

@@ -167,6 +167,7 @@ pub(crate) fn query_id() -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netdiag_model::Reason;
 
     use netdiag_model::Verdict;
 
@@ -182,7 +183,7 @@ mod tests {
             Duration::from_secs(2),
         );
         assert_eq!(out.hop.verdict, Verdict::Fail);
-        assert_eq!(out.hop.reason.as_deref(), Some("ConnectError"));
+        assert_eq!(out.hop.reason.clone(), Some(Reason::ConnectError));
         assert!(
             out.hop.detail.contains("/nonexistent/netns/pod"),
             "{}",
