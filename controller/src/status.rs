@@ -12,7 +12,7 @@
 
 use jiff::Timestamp;
 use netdiag_crds::{NetProbeStatus, NodeRun, Phase, StatusCondition};
-use netdiag_model::HopKind;
+use netdiag_model::{HopKind, Reason};
 use netdiag_model::merge::MergedPath;
 
 pub const COMPLETED: &str = "Completed";
@@ -214,7 +214,7 @@ pub fn completed(
     let (reachable, reason): (Option<bool>, String) = match (path.reachable, &path.first_failure) {
         (Some(true), _) => (Some(true), "Connected".to_string()),
         (_, Some(f)) => (Some(false), f.reason.to_string()),
-        (Some(false), None) => (Some(false), "ConnectFailed".to_string()),
+        (Some(false), None) => (Some(false), Reason::ConnectFailed.to_string()),
         // No connect ran: a DNS-only probe whose answers were fine.
         (None, None) if has_dns_hop => (Some(true), "Resolved".to_string()),
         (None, None) => (None, "ConnectNotChecked".to_string()),

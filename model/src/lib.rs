@@ -2,6 +2,7 @@
 //! their typed details, and the merge into one path. Depends on serde only (schemars behind the
 //! `schema` feature, for the CRD): no kube, no tokio, no netlink.
 
+pub mod doc;
 pub mod merge;
 pub mod path;
 pub mod plan;

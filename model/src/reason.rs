@@ -2,7 +2,7 @@
 //!
 //! Each reason knows the hop it belongs to, the verdict it carries at worst, and one sentence
 //! saying what it means and what to check next. `docs/hops-and-reasons.md` is generated from
-//! this table (`cargo run -p netdiag-model --bin reasons-doc`).
+//! this table (`NETDIAG_WRITE_DOCS=1 cargo test -p netdiag-model --test reasons_doc`).
 
 use std::fmt;
 
