@@ -12,8 +12,8 @@
 
 use jiff::Timestamp;
 use netdiag_crds::{NetProbeStatus, NodeRun, Phase, StatusCondition};
-use netdiag_model::{HopKind, Reason};
 use netdiag_model::merge::MergedPath;
+use netdiag_model::{HopKind, Reason};
 
 pub const COMPLETED: &str = "Completed";
 pub const REACHABLE: &str = "Reachable";
