@@ -145,7 +145,7 @@ fn a_status_from_a_newer_controller_renders_everywhere() {
     check("describe-newer.txt", &list::describe(&p, now(), false));
     check(
         "get-newer.txt",
-        &list::get_table(&[p.clone()], false, true, now()),
+        &list::get_table(std::slice::from_ref(&p), false, true, now()),
     );
     let table = render(&p, TraceOutput::Table);
     assert!(
