@@ -138,7 +138,7 @@ pub fn describe(p: &NetProbe, now: Timestamp, wide: bool) -> String {
         match &p.spec.checks {
             Some(c) if !c.is_empty() => c
                 .iter()
-                .map(|c| format!("{c:?}"))
+                .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", "),
             _ => "all that apply".into(),

@@ -87,7 +87,8 @@ pub fn read(
 /// Which sockets serve `protocol`: listening TCP ones, unconnected UDP ones.
 fn serving(protocol: Protocol) -> Serving {
     match protocol {
-        Protocol::TCP => Serving::Tcp,
+        // `run::check_plan` refuses an unknown protocol before any check runs.
+        Protocol::TCP | Protocol::Unknown => Serving::Tcp,
         Protocol::UDP => Serving::Udp,
     }
 }
@@ -140,6 +141,7 @@ pub fn judge(
     let proto = match protocol {
         Protocol::TCP => String::new(),
         Protocol::UDP => " (udp)".to_string(),
+        Protocol::Unknown => " (unknown protocol)".to_string(),
     };
     match find_listener(endpoint, sockets) {
         Some(s) => {

@@ -50,6 +50,7 @@ impl<'a> Trace<'a> {
                 parse_ip("sourceIp", plan.source_ip.as_deref().unwrap_or_default())?
             }
             PlanRole::Endpoint => Ipv4Addr::UNSPECIFIED,
+            PlanRole::Unknown => return Err(PlanError::NotKnown { what: "role" }),
         };
         let target = match &plan.target {
             Some(t) => Some((

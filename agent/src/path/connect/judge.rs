@@ -69,7 +69,7 @@ pub fn judge(
         match attempt {
             Attempt::Answered { latency, rcode } => {
                 let what = match (protocol, rcode) {
-                    (Protocol::TCP, _) => "connected to".to_string(),
+                    (Protocol::TCP | Protocol::Unknown, _) => "connected to".to_string(),
                     (Protocol::UDP, Some(rc)) => format!("DNS answer ({rc}) from"),
                     (Protocol::UDP, None) => "reply from".to_string(),
                 };

@@ -44,6 +44,11 @@ pub fn connect(
     let result = run_in(pod_netns, move || match protocol {
         Protocol::TCP => tcp_attempt(target, timeout),
         Protocol::UDP => udp_attempt(target, timeout),
+        // `run::check_plan` refuses such a plan; a direct caller gets an error, not a guess.
+        Protocol::Unknown => (
+            Attempt::Error("the target's protocol is not known to this agent".into()),
+            None,
+        ),
     });
     let (attempt, local) = match result {
         Ok(done) => done,

@@ -137,7 +137,8 @@ fn endpoint(a: SocketAddrV4) -> Endpoint {
 pub fn original_tuple(protocol: Protocol, src: SocketAddrV4, dst: SocketAddrV4) -> CtTuple {
     CtTuple {
         proto: match protocol {
-            Protocol::TCP => 6,
+            // `trace::check_plan` refuses an unknown protocol before any check runs.
+            Protocol::TCP | Protocol::Unknown => 6,
             Protocol::UDP => 17,
         },
         src,
