@@ -11,6 +11,7 @@ use netdiag_agent::dataplane::netfilter::iptables::rule::{Rule, Target};
 use netdiag_agent::dataplane::netfilter::iptables::save::parse_save;
 use netdiag_agent::dataplane::netfilter::iptables::xtables::LegacyTables;
 use netdiag_lab::generate::{GenConfig, GenPort, GenService, render_restore};
+use netdiag_model::Reason;
 use netdiag_model::report::HopDetail;
 use netdiag_model::{Endpoint, Hop, PlanTarget, Protocol, Verdict};
 use netdiag_testkit::Fixture;
@@ -149,8 +150,8 @@ fn check_backend(restore: &str, save: &str, backend: &str) {
         // The API lists one endpoint fewer: the rule for it is stale.
         let hop = service_rules(&ns, t, expected[..2].to_vec());
         assert_eq!(
-            hop.reason.as_deref(),
-            Some("StaleEndpoint"),
+            hop.reason.clone(),
+            Some(Reason::StaleEndpoint),
             "{}",
             hop.detail
         );
@@ -162,7 +163,12 @@ fn check_backend(restore: &str, save: &str, backend: &str) {
     }
     let (t, _) = target_of(&svcs[40]);
     let hop = service_rules(&ns, t, vec![]);
-    assert_eq!(hop.reason.as_deref(), Some("NoEndpoints"), "{}", hop.detail);
+    assert_eq!(
+        hop.reason.clone(),
+        Some(Reason::NoEndpoints),
+        "{}",
+        hop.detail
+    );
     let hop = service_rules(
         &ns,
         PlanTarget {
@@ -173,8 +179,8 @@ fn check_backend(restore: &str, save: &str, backend: &str) {
         vec![],
     );
     assert_eq!(
-        hop.reason.as_deref(),
-        Some("NoServiceRule"),
+        hop.reason.clone(),
+        Some(Reason::NoServiceRule),
         "{}",
         hop.detail
     );
@@ -235,7 +241,7 @@ fn a_namespace_without_kube_proxy_rules_has_no_service_rule() {
         vec![],
     );
     assert_eq!(hop.verdict, Verdict::Fail);
-    assert_eq!(hop.reason.as_deref(), Some("NoServiceRule"));
+    assert_eq!(hop.reason.clone(), Some(Reason::NoServiceRule));
     assert!(
         hop.detail.contains("no KUBE-SERVICES chain"),
         "{}",

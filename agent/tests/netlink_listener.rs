@@ -6,6 +6,7 @@ use std::path::Path;
 
 use netdiag_agent::kernel::netns::run_in;
 use netdiag_agent::path::listener::check_listener;
+use netdiag_model::Reason;
 use netdiag_model::report::HopDetail;
 use netdiag_model::{Hop, Protocol, Verdict};
 use netdiag_testkit::{Fixture, root_or_skip};
@@ -62,8 +63,8 @@ fn listeners_in_the_endpoint_pod_are_found_and_their_absence_fails() {
 
     let hop = check_from(&node, ep([10, 244, 2, 2], 8081), Protocol::TCP).expect("a hop");
     assert_eq!(
-        (hop.verdict, hop.reason.as_deref()),
-        (Verdict::Fail, Some("NothingListening"))
+        (hop.verdict, hop.reason.clone()),
+        (Verdict::Fail, Some(Reason::NothingListening))
     );
     assert_eq!(
         hop.detail,

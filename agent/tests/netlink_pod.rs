@@ -10,6 +10,7 @@ use std::path::Path;
 use netdiag_agent::kernel::netns::discover::find_pod_netns;
 use netdiag_agent::kernel::netns::run_in;
 use netdiag_agent::path::{PodPath, trace_pod};
+use netdiag_model::Reason;
 use netdiag_model::report::HopDetail;
 use netdiag_model::{HopKind, Verdict};
 use netdiag_testkit::{Fixture, root_or_skip};
@@ -28,10 +29,10 @@ fn trace_from(node: &Path, ip: Ipv4Addr) -> PodPath {
     .expect("enter the node namespace")
 }
 
-fn kinds_and_verdicts(p: &PodPath) -> Vec<(HopKind, Verdict, Option<String>)> {
+fn kinds_and_verdicts(p: &PodPath) -> Vec<(HopKind, Verdict, Option<Reason>)> {
     p.hops
         .iter()
-        .map(|h| (h.kind, h.verdict, h.reason.clone()))
+        .map(|h| (h.kind.clone(), h.verdict, h.reason.clone()))
         .collect()
 }
 
@@ -110,8 +111,8 @@ fn a_host_veth_set_down_fails_the_host_veth_hop() {
 
     let path = trace_from(&lab.netns_path("node-a"), CURL);
     let hop = &path.hops[1];
-    assert_eq!((hop.kind, hop.verdict), (HopKind::HostVeth, Verdict::Fail));
-    assert_eq!(hop.reason.as_deref(), Some("HostVethDown"));
+    assert_eq!((&hop.kind, hop.verdict), (&HopKind::HostVeth, Verdict::Fail));
+    assert_eq!(hop.reason.clone(), Some(Reason::HostVethDown));
     assert_eq!(
         hop.detail,
         format!("{veth}, the node side of the pod's eth0, is down")
@@ -135,8 +136,8 @@ fn an_mtu_mismatch_warns_and_a_bridge_set_down_fails() {
         kinds_and_verdicts(&path),
         vec![
             (HopKind::PodInterface, Verdict::Ok, None),
-            (HopKind::HostVeth, Verdict::Warn, Some("MtuMismatch".into())),
-            (HopKind::Bridge, Verdict::Fail, Some("BridgeDown".into())),
+            (HopKind::HostVeth, Verdict::Warn, Some(Reason::MtuMismatch)),
+            (HopKind::Bridge, Verdict::Fail, Some(Reason::BridgeDown)),
         ]
     );
     assert_eq!(path.pod_mtu, 1450);
@@ -161,8 +162,8 @@ fn a_routed_pod_has_no_bridge() {
     );
     assert_eq!(path.hops[1].verdict, Verdict::Ok);
     assert_eq!(
-        (path.hops[2].kind, path.hops[2].verdict),
-        (HopKind::Bridge, Verdict::Info)
+        (&path.hops[2].kind, path.hops[2].verdict),
+        (&HopKind::Bridge, Verdict::Info)
     );
     assert!(
         path.hops[2].detail.starts_with("none (routed)"),

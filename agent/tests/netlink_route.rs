@@ -7,6 +7,7 @@ use std::path::Path;
 use netdiag_agent::kernel::netns::run_in;
 use netdiag_agent::kernel::rtnl::{RouteInfo, RouteKind};
 use netdiag_agent::path::route::route_to;
+use netdiag_model::Reason;
 use netdiag_model::report::HopDetail;
 use netdiag_model::{Hop, Verdict};
 use netdiag_testkit::{Fixture, root_or_skip};
@@ -54,8 +55,8 @@ fn routes_to_local_and_remote_pods_are_followed_and_missing_ones_fail() {
 
     let (hop, info) = route_from(&a, [10, 244, 3, 7]);
     assert_eq!(
-        (hop.verdict, hop.reason.as_deref()),
-        (Verdict::Fail, Some("NoRoute"))
+        (hop.verdict, hop.reason.clone()),
+        (Verdict::Fail, Some(Reason::NoRoute))
     );
     assert_eq!(
         hop.detail,
@@ -70,8 +71,8 @@ fn routes_to_local_and_remote_pods_are_followed_and_missing_ones_fail() {
     ] {
         let (hop, _) = route_from(&a, dst);
         assert_eq!(
-            (hop.verdict, hop.reason.as_deref()),
-            (Verdict::Fail, Some("NoRoute")),
+            (hop.verdict, hop.reason.clone()),
+            (Verdict::Fail, Some(Reason::NoRoute)),
             "{kind}"
         );
         let Some(HopDetail::Route(d)) = &hop.details else {

@@ -8,6 +8,7 @@ use netdiag_agent::kernel::netns::run_in;
 use netdiag_agent::path::node_settings::{
     Ingress, SettingsInput, node_settings, node_settings_with_ingress,
 };
+use netdiag_model::Reason;
 use netdiag_model::{Hop, Verdict};
 use netdiag_testkit::{Fixture, root_or_skip};
 
@@ -56,8 +57,8 @@ fn ip_forward_is_read_in_the_node_namespace_and_judged() {
     assert!(set(&a, "net/ipv4/ip_forward", "0"));
     let hop = settings_in(&a, cross_node(), vec![]);
     assert_eq!(
-        (hop.verdict, hop.reason.as_deref()),
-        (Verdict::Fail, Some("IpForwardDisabled"))
+        (hop.verdict, hop.reason.clone()),
+        (Verdict::Fail, Some(Reason::IpForwardDisabled))
     );
     assert_eq!(
         hop.detail,
@@ -91,8 +92,8 @@ fn bridge_netfilter_off_fails_a_service_with_an_endpoint_on_the_same_bridge() {
     };
     let hop = settings_in(&a, same_bridge.clone(), vec![]);
     assert_eq!(
-        (hop.verdict, hop.reason.as_deref()),
-        (Verdict::Fail, Some("BridgeNetfilterDisabled"))
+        (hop.verdict, hop.reason.clone()),
+        (Verdict::Fail, Some(Reason::BridgeNetfilterDisabled))
     );
     assert!(
         hop.detail.contains("skip kube-proxy's un-DNAT"),
@@ -140,8 +141,8 @@ fn strict_rp_filter_warns_when_the_route_back_to_the_source_leaves_elsewhere() {
     );
     let hop = settings_in(&a, cross_node(), from_pod.clone());
     assert_eq!(
-        (hop.verdict, hop.reason.as_deref()),
-        (Verdict::Warn, Some("StrictRpFilter"))
+        (hop.verdict, hop.reason.clone()),
+        (Verdict::Warn, Some(Reason::StrictRpFilter))
     );
     assert!(
         hop.detail.contains("the route back leaves by eth0"),

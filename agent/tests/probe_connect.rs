@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use netdiag_agent::path::connect::connect;
+use netdiag_model::Reason;
 use netdiag_model::{HopDetail, Protocol, Verdict};
 use probe_common::{Lab, root_or_skip};
 
@@ -61,7 +62,7 @@ fn a_port_nobody_listens_on_is_refused() {
         Duration::from_secs(2),
     );
     assert_eq!(out.hop.verdict, Verdict::Fail);
-    assert_eq!(out.hop.reason.as_deref(), Some("ConnectionRefused"));
+    assert_eq!(out.hop.reason.clone(), Some(Reason::ConnectionRefused));
     assert!(
         out.hop
             .detail
@@ -100,7 +101,7 @@ fn a_dnat_to_a_black_hole_times_out() {
         Duration::from_millis(300),
     );
     assert_eq!(out.hop.verdict, Verdict::Fail, "{}", out.hop.detail);
-    assert_eq!(out.hop.reason.as_deref(), Some("ConnectTimeout"));
+    assert_eq!(out.hop.reason.clone(), Some(Reason::ConnectTimeout));
     assert!(
         out.hop
             .detail
@@ -127,8 +128,8 @@ fn an_unreachable_route_in_the_pod_is_host_unreachable() {
         Duration::from_secs(1),
     );
     assert_eq!(
-        out.hop.reason.as_deref(),
-        Some("HostUnreachable"),
+        out.hop.reason.clone(),
+        Some(Reason::HostUnreachable),
         "{}",
         out.hop.detail
     );
@@ -151,8 +152,8 @@ fn udp_to_a_closed_port_is_refused_and_to_a_silent_one_is_a_warning() {
         Duration::from_secs(1),
     );
     assert_eq!(
-        out.hop.reason.as_deref(),
-        Some("ConnectionRefused"),
+        out.hop.reason.clone(),
+        Some(Reason::ConnectionRefused),
         "{}",
         out.hop.detail
     );
@@ -172,5 +173,5 @@ fn udp_to_a_closed_port_is_refused_and_to_a_silent_one_is_a_warning() {
         Duration::from_millis(200),
     );
     assert_eq!(out.hop.verdict, Verdict::Warn, "{}", out.hop.detail);
-    assert_eq!(out.hop.reason.as_deref(), Some("NoUdpReply"));
+    assert_eq!(out.hop.reason.clone(), Some(Reason::NoUdpReply));
 }

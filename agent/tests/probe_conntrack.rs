@@ -12,6 +12,7 @@ use netdiag_agent::path::connect::connect;
 use netdiag_agent::path::conntrack::entry::decode;
 use netdiag_agent::path::conntrack::lookup;
 use netdiag_agent::path::conntrack::verdict::original_tuple;
+use netdiag_model::Reason;
 use netdiag_model::{Endpoint, HopDetail, HopKind, Protocol, Verdict};
 use probe_common::{Lab, root_or_skip};
 
@@ -118,8 +119,8 @@ fn a_connection_to_a_silent_endpoint_shows_the_chosen_endpoint_never_answered() 
         Duration::from_millis(300),
     );
     assert_eq!(
-        out.hop.reason.as_deref(),
-        Some("ConnectTimeout"),
+        out.hop.reason.clone(),
+        Some(Reason::ConnectTimeout),
         "{}",
         out.hop.detail
     );
@@ -137,8 +138,8 @@ fn a_connection_to_a_silent_endpoint_shows_the_chosen_endpoint_never_answered() 
     );
     assert_eq!(ct.hop.verdict, Verdict::Warn);
     assert_eq!(
-        ct.hop.reason.as_deref(),
-        Some("ConntrackUnreplied"),
+        ct.hop.reason.clone(),
+        Some(Reason::ConntrackUnreplied),
         "{}",
         ct.hop.detail
     );
@@ -161,8 +162,8 @@ fn a_connection_the_node_never_saw_has_no_entry() {
     .expect("enter node");
     assert_eq!(ct.hop.verdict, Verdict::Warn);
     assert_eq!(
-        ct.hop.reason.as_deref(),
-        Some("NoConntrackEntry"),
+        ct.hop.reason.clone(),
+        Some(Reason::NoConntrackEntry),
         "{}",
         ct.hop.detail
     );

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use netdiag_agent::path::dns::{DnsTarget, query_all, servers_from};
+use netdiag_model::Reason;
 use netdiag_model::report::ResolvConf;
 use netdiag_model::{DnsServer, HopKind, Verdict};
 use probe_common::{Lab, root_or_skip};
@@ -84,8 +85,8 @@ fn the_cluster_dns_answers_the_service_ip() {
         Duration::from_secs(2),
     );
     assert_eq!(
-        out.hop.reason.as_deref(),
-        Some("DnsWrongAnswer"),
+        out.hop.reason.clone(),
+        Some(Reason::DnsWrongAnswer),
         "{}",
         out.hop.detail
     );
@@ -112,8 +113,8 @@ fn an_unknown_name_is_nxdomain_naming_the_server() {
     );
     assert_eq!(out.hop.verdict, Verdict::Fail);
     assert_eq!(
-        out.hop.reason.as_deref(),
-        Some("DnsNxdomain"),
+        out.hop.reason.clone(),
+        Some(Reason::DnsNxdomain),
         "{}",
         out.hop.detail
     );
@@ -159,7 +160,7 @@ fn a_silent_nodelocaldns_is_named_while_kube_dns_answers() {
         Duration::from_millis(300),
     );
     assert_eq!(out.hop.verdict, Verdict::Fail);
-    assert_eq!(out.hop.reason.as_deref(), Some("DnsServerSilent"));
+    assert_eq!(out.hop.reason.clone(), Some(Reason::DnsServerSilent));
     assert_eq!(
         out.hop.detail,
         "nodelocaldns at 169.254.25.10 does not answer; kube-dns at 10.244.1.4 does"
@@ -198,8 +199,8 @@ fn no_server_answering_is_a_dns_timeout() {
         Duration::from_millis(300),
     );
     assert_eq!(
-        out.hop.reason.as_deref(),
-        Some("DnsTimeout"),
+        out.hop.reason.clone(),
+        Some(Reason::DnsTimeout),
         "{}",
         out.hop.detail
     );

@@ -263,8 +263,12 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
         assert_eq!(s.runs, Some(1));
         let f = s.first_failure.clone().expect("first failure");
         assert_eq!(
-            (f.hop.as_str(), f.node.as_str(), f.reason.as_str()),
-            ("Listener", "node-b", "NothingListening")
+            (f.hop, f.node.as_str(), f.reason),
+            (
+                netdiag_model::HopKind::Listener,
+                "node-b",
+                netdiag_model::Reason::NothingListening
+            )
         );
         assert_eq!(condition(&s, "Reachable"), ("False", "NothingListening"));
         assert_eq!(condition(&s, "Completed").0, "True");

@@ -15,7 +15,7 @@ use netdiag_controller::netprobe::status::{self, Failure, StatusInput};
 use netdiag_controller::runtime::events;
 use netdiag_crds::{NetProbeStatus, Phase, PortRef, Protocol};
 use netdiag_model::merge::merge;
-use netdiag_model::{HopKind, PlanRole};
+use netdiag_model::{HopKind, PlanRole, Reason};
 
 fn valid(yaml: &str) -> ValidSpec {
     ValidSpec::new(&probe("default", "p", yaml).spec).expect("valid spec")
@@ -377,8 +377,8 @@ fn merging_two_reports_names_the_endpoint_nodes_listener_as_first_failure() {
     let path = merge(&reports(), "default/curl1", "svc/echo:http");
     let f = path.first_failure.clone().expect("failure");
     assert_eq!(
-        (f.hop, f.node.as_str(), f.reason.as_str()),
-        (HopKind::Listener, "node-b", "NothingListening")
+        (f.hop, f.node.as_str(), f.reason),
+        (HopKind::Listener, "node-b", Reason::NothingListening)
     );
     let running = status::running(
         &input(&NetProbeStatus::default(), "2026-01-01T00:00:00Z"),
@@ -394,8 +394,8 @@ fn merging_two_reports_names_the_endpoint_nodes_listener_as_first_failure() {
     assert_eq!(done.phase, Some(Phase::Succeeded));
     assert_eq!(done.runs, Some(1));
     assert_eq!(
-        done.first_failure.as_ref().map(|f| f.hop),
-        Some(HopKind::Listener)
+        done.first_failure.as_ref().map(|f| &f.hop),
+        Some(&HopKind::Listener)
     );
     let reachable = done.condition("Reachable").expect("Reachable");
     assert_eq!(

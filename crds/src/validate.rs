@@ -85,6 +85,12 @@ pub fn validate_spec(spec: &NetProbeSpec) -> Result<(), SpecErrors> {
                 "spec.target.address.port",
                 &PortRef::Number(a.port),
             );
+            if a.protocol == netdiag_model::Protocol::Unknown {
+                errors.push(err(
+                    "spec.target.address.protocol",
+                    "is not known to this controller (TCP or UDP): upgrade netdiag",
+                ));
+            }
         }
         Some(TargetRef::Dns(d)) => {
             if !is_dns_name(&d.name) {
@@ -94,6 +100,17 @@ pub fn validate_spec(spec: &NetProbeSpec) -> Result<(), SpecErrors> {
                 ));
             }
         }
+    }
+    if spec
+        .checks
+        .iter()
+        .flatten()
+        .any(|c| *c == netdiag_model::Check::Unknown)
+    {
+        errors.push(err(
+            "spec.checks",
+            "lists a check this controller does not know (Path, Connect, Conntrack, DNS): upgrade netdiag",
+        ));
     }
     if let Some(name) = &spec.dns_name
         && !is_dns_name(name)
@@ -234,6 +251,20 @@ mod tests {
             Ok(()) => vec![],
             Err(SpecErrors(e)) => e.into_iter().map(|e| e.field).collect(),
         }
+    }
+
+    #[test]
+    fn a_newer_crds_protocol_or_check_is_refused_by_name() {
+        let s: NetProbeSpec = serde_json::from_value(serde_json::json!({
+            "source": {"pod": "curl1"},
+            "target": {"address": {"ip": "10.96.0.10", "port": 53, "protocol": "SCTP"}},
+            "checks": ["Path", "Firewall"]
+        }))
+        .unwrap_or_else(|_| spec());
+        assert_eq!(
+            fields(&s),
+            vec!["spec.target.address.protocol", "spec.checks"]
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub fn result(status: &NetProbeStatus) -> String {
         Some(true) => "Reachable".into(),
         Some(false) => "Unreachable".into(),
         None => match &status.first_failure {
-            Some(f) => f.reason.clone(),
+            Some(f) => f.reason.to_string(),
             None => "-".into(),
         },
     }
@@ -138,7 +138,7 @@ pub fn describe(p: &NetProbe, now: Timestamp, wide: bool) -> String {
         match &p.spec.checks {
             Some(c) if !c.is_empty() => c
                 .iter()
-                .map(|c| format!("{c:?}"))
+                .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", "),
             _ => "all that apply".into(),

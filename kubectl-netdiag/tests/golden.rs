@@ -135,3 +135,33 @@ fn describe_explains_schedule_last_run_and_path() {
         &list::describe(&fixture("failing"), now(), false),
     );
 }
+
+/// A newer controller writes hop kinds, details, reasons and verdicts this plugin does not know:
+/// `get`, `describe` and the trace formats still render, showing the new names as they came.
+#[test]
+fn a_status_from_a_newer_controller_renders_everywhere() {
+    let p = fixture("newer");
+    all_formats("newer");
+    check("describe-newer.txt", &list::describe(&p, now(), false));
+    check(
+        "get-newer.txt",
+        &list::get_table(std::slice::from_ref(&p), false, true, now()),
+    );
+    let table = render(&p, TraceOutput::Table);
+    assert!(
+        table.contains("✗ First failure at Firewall on node-b: rule 12 of inet filter input drops"),
+        "{table}"
+    );
+    assert!(table.contains("(FirewallDrop)."), "{table}");
+    let wide = render(&p, TraceOutput::Wide);
+    assert!(
+        wide.contains("firewall facts (from a newer netdiag)"),
+        "{wide}"
+    );
+    assert!(wide.contains("Unknown"), "{wide}");
+    let status = p.status.clone().unwrap_or_default();
+    assert_eq!(
+        status.first_failure.map(|f| f.reason.to_string()),
+        Some("FirewallDrop".to_string())
+    );
+}

@@ -7,6 +7,7 @@ use netdiag_agent::dataplane::kube_proxy::iptables::walk::{Entry, ServiceWalk, w
 use netdiag_agent::dataplane::kube_proxy::judge::judge;
 use netdiag_agent::dataplane::netfilter::iptables::save::parse_save;
 use netdiag_lab::generate::{GenConfig, GenPort, GenService, render_restore};
+use netdiag_model::Reason;
 use netdiag_model::{Endpoint, PlanTarget, Protocol, Verdict};
 
 const SAMPLE: &str =
@@ -209,8 +210,8 @@ fn internal_traffic_local_uses_svl_with_local_endpoints_only() {
         Some(BlockCause::NoLocalEndpoints)
     );
     assert_eq!(
-        judge("n", &w.program(), &expected(&port)).reason.as_deref(),
-        Some("NoEndpoints")
+        judge("n", &w.program(), &expected(&port)).reason.clone(),
+        Some(Reason::NoEndpoints)
     );
 }
 
@@ -231,7 +232,7 @@ fn a_service_without_endpoints_gets_a_filter_reject_and_no_nat_chains() {
         Some(BlockCause::NoEndpoints)
     );
     let hop = judge("node-a", &w.program(), &[]);
-    assert_eq!(hop.reason.as_deref(), Some("NoEndpoints"));
+    assert_eq!(hop.reason.clone(), Some(Reason::NoEndpoints));
     assert!(
         hop.detail.contains("default/empty:http has no endpoints"),
         "{}",
@@ -319,6 +320,6 @@ fn a_missing_endpoint_is_named() {
         port: 8080,
     });
     let hop = judge("node-a", &w.program(), &want);
-    assert_eq!(hop.reason.as_deref(), Some("MissingEndpoint"));
+    assert_eq!(hop.reason.clone(), Some(Reason::MissingEndpoint));
     assert!(hop.detail.contains("10.244.3.3:8080"), "{}", hop.detail);
 }

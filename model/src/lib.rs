@@ -2,13 +2,16 @@
 //! their typed details, and the merge into one path. Depends on serde only (schemars behind the
 //! `schema` feature, for the CRD): no kube, no tokio, no netlink.
 
+pub mod doc;
 pub mod merge;
 pub mod path;
 pub mod plan;
 pub mod protocol;
+pub mod reason;
 pub mod report;
 
 pub use path::{MergedPath, Progress};
 pub use plan::{DnsServer, PlanRole, PlanTarget, TracePlan};
 pub use protocol::{Check, Protocol};
+pub use reason::Reason;
 pub use report::{DnsResult, Endpoint, FirstFailure, Hop, HopDetail, HopKind, NodeReport, Verdict};

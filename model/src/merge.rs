@@ -4,6 +4,7 @@
 //! path reads the same wherever it was assembled.
 
 pub use crate::path::{MergedPath, Progress};
+use crate::reason::Reason;
 use crate::report::{
     DnsResult, Endpoint, FirstFailure, Hop, HopDetail, HopKind, NodeReport, Verdict,
 };
@@ -20,7 +21,8 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
         .enumerate()
         .flat_map(|(i, r)| r.hops.iter().map(move |h| (i, h)))
         .collect();
-    hops.sort_by_key(|(i, h)| (h.kind, *i));
+    // A stable sort: hops of one kind keep report order.
+    hops.sort_by(|(_, a), (_, b)| a.kind.cmp(&b.kind));
     let hops: Vec<Hop> = hops.into_iter().map(|(_, h)| h.clone()).collect();
     let dns: Vec<DnsResult> = reports.iter().flat_map(|r| r.dns.iter().cloned()).collect();
     let first_failure = first_failure(&hops);
@@ -71,12 +73,9 @@ pub fn first_failure(hops: &[Hop]) -> Option<FirstFailure> {
     hops.iter()
         .find(|h| h.verdict == Verdict::Fail)
         .map(|h| FirstFailure {
-            hop: h.kind,
+            hop: h.kind.clone(),
             node: h.node.clone(),
-            reason: h
-                .reason
-                .clone()
-                .unwrap_or_else(|| format!("{}Failed", h.kind)),
+            reason: h.reason.clone().unwrap_or_else(|| Reason::failed(&h.kind)),
             message: h.detail.clone(),
         })
 }
@@ -139,7 +138,7 @@ mod tests {
                     Verdict::Fail,
                     "connection refused",
                 )
-                .with_reason("ConnectionRefused"),
+                .with_reason(Reason::ConnectionRefused),
                 Hop::new(
                     "node-a",
                     HopKind::Route,
@@ -159,7 +158,7 @@ mod tests {
                     Verdict::Fail,
                     "nothing listens on 10.244.2.7:8080",
                 )
-                .with_reason("NothingListening"),
+                .with_reason(Reason::NothingListening),
                 Hop::new(
                     "node-b",
                     HopKind::Route,
@@ -173,7 +172,7 @@ mod tests {
         let order: Vec<(&str, HopKind)> = path
             .hops
             .iter()
-            .map(|h| (h.node.as_str(), h.kind))
+            .map(|h| (h.node.as_str(), h.kind.clone()))
             .collect();
         assert_eq!(
             order,
@@ -188,7 +187,7 @@ mod tests {
         let failure = path.first_failure.expect("a failure");
         assert_eq!(failure.hop, HopKind::Listener);
         assert_eq!(failure.node, "node-b");
-        assert_eq!(failure.reason, "NothingListening");
+        assert_eq!(failure.reason, Reason::NothingListening);
         assert_eq!(path.reachable, Some(false));
         assert!(
             path.summary.contains("nothing listens on 10.244.2.7:8080"),
@@ -264,7 +263,7 @@ mod tests {
         let path = merge(&[r], "s", "t");
         assert_eq!(
             path.first_failure.map(|f| f.reason),
-            Some("BridgeFailed".to_string())
+            Some(Reason::BridgeFailed)
         );
         assert_eq!(path.reachable, None);
     }

@@ -55,6 +55,21 @@ pub enum PlanRole {
     Source,
     /// The node of the endpoint the source reached: route and listener.
     Endpoint,
+    /// A role this version does not know (a newer controller's): the agent refuses the plan
+    /// with a clear error instead of failing to read it.
+    #[serde(other)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    Unknown,
+}
+
+impl std::fmt::Display for PlanRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PlanRole::Source => "Source",
+            PlanRole::Endpoint => "Endpoint",
+            PlanRole::Unknown => "Unknown",
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -88,5 +103,30 @@ impl TracePlan {
     /// Whether a check runs: listed, or nothing listed.
     pub fn wants(&self, check: Check) -> bool {
         self.checks.is_empty() || self.checks.contains(&check)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_from_a_newer_controller_reads_with_unknown_role_protocol_and_check() {
+        let plan: Result<TracePlan, _> = serde_json::from_str(
+            r#"{"role": "Gateway", "target": {"ip": "10.96.0.10", "port": 53, "protocol": "SCTP"},
+                "checks": ["Path", "Firewall"], "somethingNew": true}"#,
+        );
+        let plan = plan.map_err(|e| e.to_string());
+        let plan = match plan {
+            Ok(p) => p,
+            Err(e) => panic!("a newer plan must read: {e}"),
+        };
+        assert_eq!(plan.role, PlanRole::Unknown);
+        assert_eq!(
+            plan.target.as_ref().map(|t| t.protocol),
+            Some(Protocol::Unknown)
+        );
+        assert_eq!(plan.checks, vec![Check::Path, Check::Unknown]);
+        assert!(plan.wants(Check::Path) && !plan.wants(Check::DNS));
     }
 }

@@ -9,6 +9,11 @@ pub enum Protocol {
     #[default]
     TCP,
     UDP,
+    /// A protocol this version does not know (a newer controller's or CRD's): validation and
+    /// the agent refuse it by name instead of failing to read the whole object.
+    #[serde(other)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    Unknown,
 }
 
 impl Protocol {
@@ -17,6 +22,7 @@ impl Protocol {
         match self {
             Protocol::TCP => "tcp",
             Protocol::UDP => "udp",
+            Protocol::Unknown => "unknown",
         }
     }
 }
@@ -50,4 +56,21 @@ pub enum Check {
     Conntrack,
     /// DNS queries through each of the pod's nameservers and cluster DNS.
     DNS,
+    /// A check this version does not know (a newer controller's): the agent runs the checks it
+    /// knows and skips this one.
+    #[serde(other)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    Unknown,
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Check::Path => "Path",
+            Check::Connect => "Connect",
+            Check::Conntrack => "Conntrack",
+            Check::DNS => "DNS",
+            Check::Unknown => "Unknown",
+        })
+    }
 }

@@ -3,8 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::reason::Reason;
+
 mod detail;
+mod kind;
 pub use detail::*;
+pub use kind::{HopKind, Verdict};
 
 /// One agent run on one node: an ordered list of hops plus DNS answers.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -49,75 +53,6 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// The fixed vocabulary of hop kinds. The order of the variants is the order along a path.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub enum HopKind {
-    PodInterface,
-    HostVeth,
-    Bridge,
-    NodeSettings,
-    ServiceRules,
-    Conntrack,
-    Route,
-    Tunnel,
-    NodeInterface,
-    Listener,
-    /// After the path: a DNS failure is more often a consequence of a broken hop (kube-dns
-    /// sits behind the same routes and rules) than a cause of one.
-    Dns,
-    Connect,
-}
-
-impl HopKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HopKind::PodInterface => "PodInterface",
-            HopKind::HostVeth => "HostVeth",
-            HopKind::Bridge => "Bridge",
-            HopKind::NodeSettings => "NodeSettings",
-            HopKind::Dns => "Dns",
-            HopKind::ServiceRules => "ServiceRules",
-            HopKind::Conntrack => "Conntrack",
-            HopKind::Route => "Route",
-            HopKind::Tunnel => "Tunnel",
-            HopKind::NodeInterface => "NodeInterface",
-            HopKind::Listener => "Listener",
-            HopKind::Connect => "Connect",
-        }
-    }
-}
-
-impl std::fmt::Display for HopKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How a hop looks.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub enum Verdict {
-    /// Informational: nothing to judge.
-    Info,
-    Ok,
-    /// Works, but something is off and may bite.
-    Warn,
-    /// Broken: traffic cannot pass here.
-    Fail,
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Verdict::Info => "Info",
-            Verdict::Ok => "Ok",
-            Verdict::Warn => "Warn",
-            Verdict::Fail => "Fail",
-        })
-    }
-}
-
 /// One step along the path, with a verdict and a one-line human detail.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -133,7 +68,7 @@ pub struct Hop {
     /// A stable CamelCase reason for a Warn or Fail (`NothingListening`, `NoServiceRule`...),
     /// fit for alerting and metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// Typed facts for this hop's kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<HopDetail>,
@@ -158,8 +93,8 @@ impl Hop {
         }
     }
 
-    pub fn with_reason(mut self, reason: &'static str) -> Self {
-        self.reason = Some(reason.to_string());
+    pub fn with_reason(mut self, reason: Reason) -> Self {
+        self.reason = Some(reason);
         self
     }
 
@@ -177,7 +112,7 @@ pub struct FirstFailure {
     pub hop: HopKind,
     pub node: String,
     /// Stable CamelCase category.
-    pub reason: String,
+    pub reason: Reason,
     /// The cause in words an on-call engineer understands.
     pub message: String,
 }

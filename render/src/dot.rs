@@ -102,7 +102,7 @@ pub fn dot(path: &MergedPath) -> String {
 }
 
 fn node_stmt(i: usize, h: &Hop, failing: bool) -> String {
-    let role = match h.kind {
+    let role = match &h.kind {
         HopKind::PodInterface => "pod",
         HopKind::HostVeth => "veth",
         HopKind::Bridge => "bridge",
@@ -115,6 +115,7 @@ fn node_stmt(i: usize, h: &Hop, failing: bool) -> String {
         HopKind::Listener => "endpoint",
         HopKind::Dns => "dns",
         HopKind::Connect => "connect",
+        HopKind::Other(kind) => kind.as_str(),
     };
     let color = verdict_color(h.verdict);
     let style = if failing {
@@ -134,7 +135,7 @@ fn verdict_color(v: Verdict) -> &'static str {
         Verdict::Ok => GREEN,
         Verdict::Warn => YELLOW,
         Verdict::Fail => RED,
-        Verdict::Info => GREY,
+        Verdict::Info | Verdict::Unknown => GREY,
     }
 }
 

@@ -126,6 +126,7 @@ pub fn facts(d: &HopDetail) -> String {
             }
             parts.push(format!("netns {}", l.netns));
         }
+        HopDetail::Other(kind) => parts.push(format!("{kind} facts (from a newer netdiag)")),
         HopDetail::Connect(c) => {
             parts.push(format!("{} {}", c.protocol, c.target));
             match (&c.error, c.latency_ms) {

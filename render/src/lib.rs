@@ -51,7 +51,9 @@ pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
                 verdict_cell(hop.verdict, Some(i) == failing, opts.color),
             ];
             if opts.wide {
-                row.push(Cell::new(hop.reason.as_deref().unwrap_or("")));
+                row.push(Cell::new(
+                    hop.reason.as_ref().map(|r| r.as_str()).unwrap_or(""),
+                ));
                 row.push(Cell::new(
                     hop.details.as_ref().map(facts).unwrap_or_default(),
                 ));
@@ -204,7 +206,7 @@ impl From<Verdict> for Paint {
             Verdict::Ok => Paint::Ok,
             Verdict::Warn => Paint::Warn,
             Verdict::Fail => Paint::Fail,
-            Verdict::Info => Paint::Info,
+            Verdict::Info | Verdict::Unknown => Paint::Info,
         }
     }
 }
@@ -237,7 +239,7 @@ fn verdict_cell(v: Verdict, first_failure: bool, color: bool) -> Cell {
         Verdict::Ok => cell.fg(Color::Green),
         Verdict::Warn => cell.fg(Color::Yellow),
         Verdict::Fail => cell.fg(Color::Red).add_attribute(Attribute::Bold),
-        Verdict::Info => cell.add_attribute(Attribute::Dim),
+        Verdict::Info | Verdict::Unknown => cell.add_attribute(Attribute::Dim),
     }
 }
 

@@ -89,7 +89,7 @@ fn failing() -> MergedPath {
             Verdict::Fail,
             "nothing listens on 10.244.2.7:8080",
         )
-        .with_reason("NothingListening"),
+        .with_reason(netdiag_model::Reason::NothingListening),
     );
     s.hops[4].verdict = Verdict::Fail;
     s.first_failure = first_failure(&s.hops);

@@ -59,7 +59,7 @@ pub fn describe(hops: &[Hop]) -> String {
 pub fn failed_kinds(hops: &[Hop]) -> Vec<HopKind> {
     hops.iter()
         .filter(|h| h.verdict == Verdict::Fail)
-        .map(|h| h.kind)
+        .map(|h| h.kind.clone())
         .collect()
 }
 

@@ -3,6 +3,7 @@
 //! breaks one thing inside it, traces curl -> echo-service, and tears the lab down.
 
 use netdiag_e2e::*;
+use netdiag_model::Reason;
 use netdiag_model::{HopKind, Verdict};
 
 const VIP: &str = "10.96.45.10";
@@ -11,7 +12,7 @@ const VIP: &str = "10.96.45.10";
 fn assert_failure(
     t: &netdiag_lab::LabTrace,
     cause: HopKind,
-    reason: &str,
+    reason: Reason,
     consequences: &[HopKind],
 ) {
     let hops = &t.path.hops;
@@ -41,7 +42,7 @@ fn f1_stopped_endpoint_servers_fail_the_listener_naming_the_endpoint() {
     assert_failure(
         &t,
         HopKind::Listener,
-        "NothingListening",
+        Reason::NothingListening,
         &[HopKind::Connect],
     );
     let chosen = t
@@ -59,8 +60,8 @@ fn f1_stopped_endpoint_servers_fail_the_listener_naming_the_endpoint() {
     );
     let connect = t.path.hops.last().expect("hops");
     assert_eq!(
-        (connect.kind, connect.verdict),
-        (HopKind::Connect, Verdict::Fail)
+        (&connect.kind, connect.verdict),
+        (&HopKind::Connect, Verdict::Fail)
     );
     assert!(connect.detail.contains("refused"), "{}", connect.detail);
 }
@@ -85,7 +86,7 @@ fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expec
     assert_failure(
         &t,
         HopKind::ServiceRules,
-        "NoServiceRule",
+        Reason::NoServiceRule,
         &[HopKind::Connect],
     );
     let msg = first_message(&t);
@@ -128,7 +129,7 @@ fn f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint() {
     assert_failure(
         &t,
         HopKind::ServiceRules,
-        "StaleEndpoint",
+        Reason::StaleEndpoint,
         &[HopKind::Connect, HopKind::Route],
     );
     let msg = first_message(&t);
@@ -143,7 +144,7 @@ fn f4_a_silent_nodelocaldns_is_named_while_kube_dns_answers() {
     let lab = default_lab("fd");
     lab.stop_process("nodelocaldns-node-a");
     let t = trace_echo(&lab);
-    assert_failure(&t, HopKind::Dns, "DnsServerSilent", &[]);
+    assert_failure(&t, HopKind::Dns, Reason::DnsServerSilent, &[]);
     let msg = first_message(&t);
     assert!(
         msg.contains("nodelocaldns at 169.254.25.10 does not answer")
@@ -173,7 +174,7 @@ fn f5_a_missing_route_to_the_other_nodes_pod_cidr_fails_the_route() {
     assert_failure(
         &t,
         HopKind::Route,
-        "NoRoute",
+        Reason::NoRoute,
         &[HopKind::Connect, HopKind::Dns],
     );
     let first = t.path.first_failure.as_ref().expect("failure");
@@ -195,7 +196,7 @@ fn f6_a_host_veth_set_down_fails_the_host_veth() {
     assert_failure(
         &t,
         HopKind::HostVeth,
-        "HostVethDown",
+        Reason::HostVethDown,
         &[HopKind::Connect, HopKind::Dns],
     );
     assert!(first_message(&t).contains(&veth));
@@ -209,7 +210,7 @@ fn f7_ip_forward_off_on_the_source_node_fails_node_settings() {
     assert_failure(
         &t,
         HopKind::NodeSettings,
-        "IpForwardDisabled",
+        Reason::IpForwardDisabled,
         &[HopKind::Connect, HopKind::Dns],
     );
     assert!(first_message(&t).contains("net.ipv4.ip_forward"));
@@ -232,7 +233,7 @@ fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints(
     assert_failure(
         &t,
         HopKind::NodeSettings,
-        "BridgeNetfilterDisabled",
+        Reason::BridgeNetfilterDisabled,
         &[HopKind::Connect, HopKind::Conntrack],
     );
     assert!(first_message(&t).contains("bridge-nf-call-iptables"));

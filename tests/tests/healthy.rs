@@ -126,7 +126,7 @@ fn a_trace_that_lands_on_the_other_node_routes_via_that_node_and_finds_the_liste
         "the endpoint node's hops sit before the final Connect:\n{}",
         describe(hops)
     );
-    assert_eq!(hops.last().map(|h| h.kind), Some(HopKind::Connect));
+    assert_eq!(hops.last().map(|h| &h.kind), Some(&HopKind::Connect));
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn the_agent_binary_prints_a_node_report_as_one_json_line() {
     let report = agent_report(&lab, &format!("{ECHO_VIP}:80/tcp"), &echo_endpoints(&lab));
     assert_eq!(report.node, "node-a");
     assert_eq!(report.first_failure, None, "{}", describe(&report.hops));
-    let kinds: Vec<HopKind> = report.hops.iter().map(|h| h.kind).collect();
+    let kinds: Vec<HopKind> = report.hops.iter().map(|h| h.kind.clone()).collect();
     for kind in [
         HopKind::PodInterface,
         HopKind::HostVeth,

@@ -5,6 +5,7 @@
 //! are further [`Attachment`]s. [`attachment`] classifies and [`judge`] judges, both pure, over
 //! the node facts the HostVeth hop read.
 
+use netdiag_model::Reason;
 use netdiag_model::report::{BridgeDetail, HopDetail};
 use netdiag_model::{Hop, HopKind, Verdict};
 
@@ -101,7 +102,7 @@ pub fn judge(node: &str, veth: &Link, facts: &NodeFacts) -> (Hop, Option<String>
                 }
             ),
         )
-        .with_reason("BridgeDown")
+        .with_reason(Reason::BridgeDown)
     } else {
         let addr_text = if addresses.is_empty() {
             String::new()

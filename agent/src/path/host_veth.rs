@@ -2,6 +2,7 @@
 //! interface N of the pod's `eth0@ifN` (`veth81ebcd7c@if5 ... link-netns cni-...`). [`read`]
 //! reads the node's links once (the Bridge hop judges the same facts); [`judge`] is pure.
 
+use netdiag_model::Reason;
 use netdiag_model::report::{HopDetail, HostVethDetail};
 use netdiag_model::{Hop, HopKind, Verdict};
 
@@ -47,7 +48,7 @@ pub fn judge<'a>(
                     pod.peer_ifindex
                 ),
             )
-            .with_reason("NodeLinksUnreadable");
+            .with_reason(Reason::NodeLinksUnreadable);
             return (hop, None);
         }
     };
@@ -66,7 +67,7 @@ pub fn judge<'a>(
                 pod.peer_ifindex, pod.ifname, pod.peer_ifindex
             ),
         )
-        .with_reason("HostVethMissing");
+        .with_reason(Reason::HostVethMissing);
         return (hop, None);
     };
     (veth_hop(node, pod, veth, pod_mtu), Some(veth))
@@ -92,7 +93,7 @@ fn veth_hop(node: &str, pod: &PodNetns, veth: &Link, pod_mtu: u32) -> Hop {
                 veth.name, pod.ifname
             ),
         )
-        .with_reason("HostVethDown");
+        .with_reason(Reason::HostVethDown);
     }
     if !veth.is_usable() {
         return hop(
@@ -102,11 +103,11 @@ fn veth_hop(node: &str, pod: &PodNetns, veth: &Link, pod_mtu: u32) -> Hop {
                 veth.name, pod.ifname, veth.oper_state, pod.ifname
             ),
         )
-        .with_reason("HostVethDown");
+        .with_reason(Reason::HostVethDown);
     }
     if pod_mtu != 0 && veth.mtu != pod_mtu {
         return hop(Verdict::Warn, format!("{} mtu {} differs from the pod's {} mtu {}: packets larger than the smaller one are dropped", veth.name, veth.mtu, pod.ifname, pod_mtu))
-            .with_reason("MtuMismatch");
+            .with_reason(Reason::MtuMismatch);
     }
     hop(
         Verdict::Ok,

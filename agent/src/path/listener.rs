@@ -6,6 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::path::Path;
 
+use netdiag_model::Reason;
 use netdiag_model::report::{HopDetail, ListenerDetail};
 use netdiag_model::{Hop, HopKind, Protocol, Verdict};
 
@@ -86,7 +87,8 @@ pub fn read(
 /// Which sockets serve `protocol`: listening TCP ones, unconnected UDP ones.
 fn serving(protocol: Protocol) -> Serving {
     match protocol {
-        Protocol::TCP => Serving::Tcp,
+        // `run::check_plan` refuses an unknown protocol before any check runs.
+        Protocol::TCP | Protocol::Unknown => Serving::Tcp,
         Protocol::UDP => Serving::Udp,
     }
 }
@@ -132,13 +134,14 @@ pub fn judge(
                 Verdict::Warn,
                 format!("cannot list the sockets in {label} to check {endpoint}: {e}"),
             )
-            .with_reason("ListenerCheckFailed")
+            .with_reason(Reason::ListenerCheckFailed)
             .with_details(HopDetail::Listener(detail));
         }
     };
     let proto = match protocol {
         Protocol::TCP => String::new(),
         Protocol::UDP => " (udp)".to_string(),
+        Protocol::Unknown => " (unknown protocol)".to_string(),
     };
     match find_listener(endpoint, sockets) {
         Some(s) => {
@@ -160,7 +163,7 @@ pub fn judge(
             Verdict::Fail,
             format!("nothing listens on {endpoint}{proto} in {label}"),
         )
-        .with_reason("NothingListening")
+        .with_reason(Reason::NothingListening)
         .with_details(HopDetail::Listener(detail)),
     }
 }
@@ -217,8 +220,8 @@ mod tests {
             &Ok(vec![]),
         );
         assert_eq!(
-            (hop.verdict, hop.reason.as_deref()),
-            (Verdict::Fail, Some("NothingListening"))
+            (hop.verdict, hop.reason.clone()),
+            (Verdict::Fail, Some(Reason::NothingListening))
         );
         assert_eq!(
             hop.detail,
@@ -249,8 +252,8 @@ mod tests {
     fn a_listing_failure_is_a_warning_not_a_verdict_on_the_endpoint() {
         let hop = judge("node-b", ep(), Protocol::UDP, "ns", &Err("EPERM".into()));
         assert_eq!(
-            (hop.verdict, hop.reason.as_deref()),
-            (Verdict::Warn, Some("ListenerCheckFailed"))
+            (hop.verdict, hop.reason.clone()),
+            (Verdict::Warn, Some(Reason::ListenerCheckFailed))
         );
     }
 }

@@ -7,6 +7,7 @@ use crate::kernel::rtnl::{
 };
 use crate::path::host_veth::NodeFacts;
 use crate::path::pod_interface::PodFacts;
+use netdiag_model::Reason;
 use netdiag_model::{HopKind, Verdict};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -75,10 +76,10 @@ fn facts() -> (Result<PodFacts, String>, Result<NodeFacts, String>) {
     (Ok(pod), Ok(node))
 }
 
-fn verdicts(p: &PodPath) -> Vec<(HopKind, Verdict, Option<&str>)> {
+fn verdicts(p: &PodPath) -> Vec<(HopKind, Verdict, Option<Reason>)> {
     p.hops
         .iter()
-        .map(|h| (h.kind, h.verdict, h.reason.as_deref()))
+        .map(|h| (h.kind.clone(), h.verdict, h.reason.clone()))
         .collect()
 }
 
@@ -112,7 +113,7 @@ fn a_host_veth_set_down_fails_and_names_the_veth() {
     }
     let path = judge_pod("node-a", &pod(), &p, &n);
     assert_eq!(path.hops[1].verdict, Verdict::Fail);
-    assert_eq!(path.hops[1].reason.as_deref(), Some("HostVethDown"));
+    assert_eq!(path.hops[1].reason.clone(), Some(Reason::HostVethDown));
     assert_eq!(
         path.hops[1].detail,
         "veth81ebcd7c, the node side of the pod's eth0, is down"
@@ -127,8 +128,8 @@ fn an_mtu_mismatch_warns() {
     }
     let path = judge_pod("node-a", &pod(), &p, &n);
     assert_eq!(
-        (path.hops[1].verdict, path.hops[1].reason.as_deref()),
-        (Verdict::Warn, Some("MtuMismatch"))
+        (path.hops[1].verdict, path.hops[1].reason.clone()),
+        (Verdict::Warn, Some(Reason::MtuMismatch))
     );
 }
 
@@ -141,8 +142,8 @@ fn a_bridge_set_down_fails() {
     }
     let path = judge_pod("node-a", &pod(), &p, &n);
     assert_eq!(
-        (path.hops[2].verdict, path.hops[2].reason.as_deref()),
-        (Verdict::Fail, Some("BridgeDown"))
+        (path.hops[2].verdict, path.hops[2].reason.clone()),
+        (Verdict::Fail, Some(Reason::BridgeDown))
     );
 }
 
@@ -175,8 +176,16 @@ fn a_missing_peer_or_default_route_fails() {
     assert_eq!(
         verdicts(&path),
         vec![
-            (HopKind::PodInterface, Verdict::Fail, Some("NoDefaultRoute")),
-            (HopKind::HostVeth, Verdict::Fail, Some("HostVethMissing")),
+            (
+                HopKind::PodInterface,
+                Verdict::Fail,
+                Some(Reason::NoDefaultRoute)
+            ),
+            (
+                HopKind::HostVeth,
+                Verdict::Fail,
+                Some(Reason::HostVethMissing)
+            ),
         ]
     );
 }
@@ -186,7 +195,7 @@ fn an_unreadable_pod_namespace_fails_without_panicking() {
     let (_, n) = facts();
     let path = judge_pod("node-a", &pod(), &Err("gone".into()), &n);
     assert_eq!(
-        (path.hops[0].verdict, path.hops[0].reason.as_deref()),
-        (Verdict::Fail, Some("PodNetnsUnreadable"))
+        (path.hops[0].verdict, path.hops[0].reason.clone()),
+        (Verdict::Fail, Some(Reason::PodNetnsUnreadable))
     );
 }

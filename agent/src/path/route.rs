@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+use netdiag_model::Reason;
 use netdiag_model::report::{HopDetail, RouteDetail};
 use netdiag_model::{Hop, HopKind, Verdict};
 
@@ -54,7 +55,7 @@ fn lookup_failed(node: &str, dst: Ipv4Addr, e: &dyn std::fmt::Display) -> Hop {
         Verdict::Warn,
         format!("cannot look up {node}'s route to {dst}: {e}"),
     )
-    .with_reason("RouteLookupFailed")
+    .with_reason(Reason::RouteLookupFailed)
 }
 
 /// Judge a route lookup: pure. `device_kind` is the output device's link kind (bridge, vxlan,
@@ -70,7 +71,7 @@ pub fn judge(node: &str, info: &RouteInfo, device_kind: Option<&LinkKind>) -> Ho
     });
     let fail = |text: String| {
         Hop::new(node, HopKind::Route, dst.to_string(), Verdict::Fail, text)
-            .with_reason("NoRoute")
+            .with_reason(Reason::NoRoute)
             .with_details(details.clone())
     };
     let dev = info.device.as_deref().unwrap_or("?");
@@ -174,8 +175,8 @@ mod tests {
     fn no_route_fails_and_names_the_missing_pod_cidr() {
         let hop = judge("node-a", &info(RouteKind::NoRoute, None, None), None);
         assert_eq!(
-            (hop.verdict, hop.reason.as_deref()),
-            (Verdict::Fail, Some("NoRoute"))
+            (hop.verdict, hop.reason.clone()),
+            (Verdict::Fail, Some(Reason::NoRoute))
         );
         assert_eq!(
             hop.detail,
@@ -192,8 +193,8 @@ mod tests {
         ] {
             let hop = judge("node-a", &info(kind, None, None), None);
             assert_eq!(
-                (hop.verdict, hop.reason.as_deref()),
-                (Verdict::Fail, Some("NoRoute")),
+                (hop.verdict, hop.reason.clone()),
+                (Verdict::Fail, Some(Reason::NoRoute)),
                 "{kind:?}"
             );
             let Some(HopDetail::Route(d)) = &hop.details else {

@@ -33,8 +33,13 @@ pub struct AgentEnv {
 pub enum PlanError {
     #[error("plan field {field}: {value:?} is not an IPv4 address")]
     BadAddress { field: &'static str, value: String },
-    #[error("plan role {role:?} needs the field {field}")]
+    #[error("plan role {role} needs the field {field}")]
     Missing { role: PlanRole, field: &'static str },
+    #[error(
+        "the plan's {what} is not known to this agent (netdiag-agent {}): run an agent image as new as the controller",
+        env!("CARGO_PKG_VERSION")
+    )]
+    NotKnown { what: &'static str },
 }
 
 fn parse_ip(field: &'static str, value: &str) -> Result<Ipv4Addr, PlanError> {
@@ -68,9 +73,15 @@ pub fn check_plan(plan: &TracePlan) -> Result<(), PlanError> {
             })?;
             parse_ip("endpoint.ip", &ep.ip)?;
         }
+        PlanRole::Unknown => return Err(PlanError::NotKnown { what: "role" }),
     }
     if let Some(t) = &plan.target {
         parse_ip("target.ip", &t.ip)?;
+        if t.protocol == netdiag_model::Protocol::Unknown {
+            return Err(PlanError::NotKnown {
+                what: "target protocol",
+            });
+        }
     }
     for e in &plan.expected_endpoints {
         parse_ip("expectedEndpoints[].ip", &e.ip)?;
@@ -123,6 +134,8 @@ pub fn steps(plan: &TracePlan) -> Vec<Step> {
             }
         }
         PlanRole::Endpoint => out.extend([Step::EndpointRoute, Step::EndpointListener]),
+        // `check_plan` refuses a role this agent does not know: no steps.
+        PlanRole::Unknown => {}
     }
     out
 }

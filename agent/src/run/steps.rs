@@ -5,6 +5,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+use netdiag_model::Reason;
 use netdiag_model::{DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, TracePlan, Verdict};
 
 use super::observe::{Connected, Probe, observers};
@@ -49,6 +50,7 @@ impl<'a> Trace<'a> {
                 parse_ip("sourceIp", plan.source_ip.as_deref().unwrap_or_default())?
             }
             PlanRole::Endpoint => Ipv4Addr::UNSPECIFIED,
+            PlanRole::Unknown => return Err(PlanError::NotKnown { what: "role" }),
         };
         let target = match &plan.target {
             Some(t) => Some((
@@ -129,7 +131,7 @@ impl<'a> Trace<'a> {
                         Verdict::Fail,
                         e.to_string(),
                     )
-                    .with_reason("PodNetnsNotFound"),
+                    .with_reason(Reason::PodNetnsNotFound),
                 );
                 self.stopped = true;
                 Flow::Stop
@@ -327,7 +329,7 @@ impl<'a> Trace<'a> {
                         Verdict::Warn,
                         format!("no pod on {node} holds {ip}: the endpoint is not on this node"),
                     )
-                    .with_reason("EndpointNotOnNode")
+                    .with_reason(Reason::EndpointNotOnNode)
                 }),
         );
     }

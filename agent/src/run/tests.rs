@@ -57,3 +57,25 @@ fn an_endpoint_check_is_a_route_and_a_listener() {
     assert_eq!(steps(&p), vec![Step::EndpointRoute, Step::EndpointListener]);
     assert!(check_plan(&p).is_ok());
 }
+
+#[test]
+fn a_plan_from_a_newer_controller_is_refused_by_name() {
+    let role = plan(serde_json::json!({"role": "Gateway", "sourceIp": "10.244.1.2"}));
+    let e = check_plan(&role)
+        .map(|()| String::new())
+        .unwrap_or_else(|e| e.to_string());
+    assert!(
+        e.starts_with("the plan's role is not known to this agent"),
+        "{e}"
+    );
+    assert!(steps(&role).is_empty());
+    let proto = plan(serde_json::json!({
+        "role": "Source",
+        "sourceIp": "10.244.1.2",
+        "target": {"ip": "10.96.0.50", "port": 80, "protocol": "SCTP"}
+    }));
+    let e = check_plan(&proto)
+        .map(|()| String::new())
+        .unwrap_or_else(|e| e.to_string());
+    assert!(e.contains("target protocol is not known"), "{e}");
+}

@@ -97,6 +97,7 @@ pub fn role_str(role: PlanRole) -> &'static str {
     match role {
         PlanRole::Source => "source",
         PlanRole::Endpoint => "endpoint",
+        PlanRole::Unknown => "unknown",
     }
 }
 

@@ -137,7 +137,8 @@ pub fn render_pod(
         .unwrap_or_else(|| "default".to_string());
     let resolved = placeholder_facts(&ns, &spec, node, cluster_domain);
     let node_plan = match role {
-        PlanRole::Source => plan::source_plan(&spec, &resolved),
+        // The command line offers only source and endpoint.
+        PlanRole::Source | PlanRole::Unknown => plan::source_plan(&spec, &resolved),
         PlanRole::Endpoint => {
             let mut p = plan::source_plan(&spec, &resolved);
             p.role = PlanRole::Endpoint;

@@ -201,7 +201,7 @@ impl Run<'_> {
         };
         self.ctx.metrics.run_finished(result);
         if let Some(f) = &path.first_failure {
-            self.ctx.metrics.failure("PathFailure", f.hop.as_str());
+            self.ctx.metrics.failure("PathFailure", f.hop.label());
         }
         for p in pods {
             self.delete_pod(&p.name_any()).await?;

@@ -12,8 +12,8 @@
 
 use jiff::Timestamp;
 use netdiag_crds::{NetProbeStatus, NodeRun, Phase, StatusCondition};
-use netdiag_model::HopKind;
 use netdiag_model::merge::MergedPath;
+use netdiag_model::{HopKind, Reason};
 
 use crate::netprobe::schedule::INVALID_SPEC;
 
@@ -246,8 +246,8 @@ pub fn completed(
     let has_dns_hop = path.hops.iter().any(|h| h.kind == HopKind::Dns);
     let (reachable, reason): (Option<bool>, String) = match (path.reachable, &path.first_failure) {
         (Some(true), _) => (Some(true), "Connected".to_string()),
-        (_, Some(f)) => (Some(false), f.reason.clone()),
-        (Some(false), None) => (Some(false), "ConnectFailed".to_string()),
+        (_, Some(f)) => (Some(false), f.reason.to_string()),
+        (Some(false), None) => (Some(false), Reason::ConnectFailed.to_string()),
         // No connect ran: a DNS-only probe whose answers were fine.
         (None, None) if has_dns_hop => (Some(true), "Resolved".to_string()),
         (None, None) => (None, "ConnectNotChecked".to_string()),

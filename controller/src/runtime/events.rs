@@ -56,7 +56,7 @@ pub fn transition(prev: &NetProbeStatus, next: &NetProbeStatus) -> Vec<ProbeEven
     }
     let key = |f: &Option<netdiag_model::FirstFailure>| {
         f.as_ref()
-            .map(|f| (f.hop, f.node.clone(), f.reason.clone()))
+            .map(|f| (f.hop.clone(), f.node.clone(), f.reason.clone()))
     };
     // `prev` may be the Running status of a re-run, which carries the previous answer.
     let prev_answer = same_generation.then_some(prev);

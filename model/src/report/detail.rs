@@ -5,20 +5,78 @@ use serde::{Deserialize, Serialize};
 
 use super::{Endpoint, Verdict};
 
-/// Typed facts per hop kind.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase")]
-pub enum HopDetail {
-    PodInterface(PodInterfaceDetail),
-    HostVeth(HostVethDetail),
-    Bridge(BridgeDetail),
-    NodeSettings(NodeSettingsDetail),
-    ServiceRules(ServiceRulesDetail),
-    Conntrack(ConntrackDetail),
-    Route(RouteDetail),
-    Listener(ListenerDetail),
-    Connect(ConnectDetail),
+/// Declares the detail kinds once: the enum, and its serde as `{"kindName": {...}}`. An unknown
+/// kind name (a newer agent's) reads as [`HopDetail::Other`] instead of failing the report.
+macro_rules! hop_details {
+    ($($variant:ident($ty:ident) = $key:literal,)*) => {
+        /// Typed facts per hop kind.
+        #[derive(Clone, Debug, PartialEq)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+        #[cfg_attr(feature = "schema", schemars(rename_all = "camelCase"))]
+        pub enum HopDetail {
+            $($variant($ty),)*
+            /// Facts of a kind this version does not know, kept by their kind's name only.
+            #[cfg_attr(feature = "schema", schemars(skip))]
+            Other(String),
+        }
+
+        impl Serialize for HopDetail {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap as _;
+                let mut map = s.serialize_map(Some(1))?;
+                match self {
+                    $(HopDetail::$variant(d) => map.serialize_entry($key, d)?,)*
+                    HopDetail::Other(kind) => {
+                        map.serialize_entry(kind, &std::collections::BTreeMap::<String, ()>::new())?
+                    }
+                }
+                map.end()
+            }
+        }
+
+        impl<'de> Deserialize<'de> for HopDetail {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Visit;
+                impl<'de> serde::de::Visitor<'de> for Visit {
+                    type Value = HopDetail;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("an object with one key, the detail's kind")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<HopDetail, A::Error> {
+                        let Some(key) = map.next_key::<String>()? else {
+                            return Err(serde::de::Error::custom("a hop detail with no kind"));
+                        };
+                        let detail = match key.as_str() {
+                            $($key => HopDetail::$variant(map.next_value()?),)*
+                            _ => {
+                                map.next_value::<serde::de::IgnoredAny>()?;
+                                HopDetail::Other(key)
+                            }
+                        };
+                        // Like serde's own enums: one kind per detail, extra keys are ignored.
+                        while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                        Ok(detail)
+                    }
+                }
+                d.deserialize_map(Visit)
+            }
+        }
+    };
+}
+
+hop_details! {
+    PodInterface(PodInterfaceDetail) = "podInterface",
+    HostVeth(HostVethDetail) = "hostVeth",
+    Bridge(BridgeDetail) = "bridge",
+    NodeSettings(NodeSettingsDetail) = "nodeSettings",
+    ServiceRules(ServiceRulesDetail) = "serviceRules",
+    Conntrack(ConntrackDetail) = "conntrack",
+    Route(RouteDetail) = "route",
+    Listener(ListenerDetail) = "listener",
+    Connect(ConnectDetail) = "connect",
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]

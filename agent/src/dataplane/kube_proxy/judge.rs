@@ -5,19 +5,11 @@
 
 use std::collections::HashSet;
 
+use netdiag_model::Reason;
 use netdiag_model::report::{RuleEndpoint, ServiceRulesDetail};
 use netdiag_model::{Endpoint, Hop, HopDetail, HopKind, Verdict};
 
 use super::model::{BlockAction, BlockCause, Lookup, ProxyMode, ServiceProgram};
-
-/// Stable reasons of the ServiceRules hop.
-pub mod reason {
-    pub const NO_SERVICE_RULE: &str = "NoServiceRule";
-    pub const NO_ENDPOINTS: &str = "NoEndpoints";
-    pub const MISSING_ENDPOINT: &str = "MissingEndpoint";
-    pub const STALE_ENDPOINT: &str = "StaleEndpoint";
-    pub const RULES_UNREADABLE: &str = "RulesUnreadable";
-}
 
 /// The typed detail of a program.
 pub fn detail(walk: &ServiceProgram) -> ServiceRulesDetail {
@@ -99,7 +91,7 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
             "kube-proxy on {node} {verb} {addr} in {} {} ({cause}){ready}",
             b.table, b.chain
         );
-        return hop(Verdict::Fail, text).with_reason(reason::NO_ENDPOINTS);
+        return hop(Verdict::Fail, text).with_reason(Reason::NoEndpoints);
     }
 
     if walk.lookup != Lookup::Matched {
@@ -115,7 +107,7 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
         } else {
             format!("kube-proxy on {node} has no rule for {addr}{ready}")
         };
-        return hop(Verdict::Fail, text).with_reason(reason::NO_SERVICE_RULE);
+        return hop(Verdict::Fail, text).with_reason(Reason::NoServiceRule);
     }
 
     if walk.endpoints.is_empty() {
@@ -127,7 +119,7 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
         let text = format!(
             "kube-proxy on {node} matches {addr} ({svc}) but {chain} leads to no endpoint{ready}"
         );
-        return hop(Verdict::Fail, text).with_reason(reason::NO_ENDPOINTS);
+        return hop(Verdict::Fail, text).with_reason(Reason::NoEndpoints);
     }
 
     // In rule order, without duplicates (affinity or a repeated jump may name one twice).
@@ -166,7 +158,7 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
             list(&stale),
             if stale.len() == 1 { "is" } else { "are" },
         );
-        return hop(Verdict::Fail, text).with_reason(reason::STALE_ENDPOINT);
+        return hop(Verdict::Fail, text).with_reason(Reason::StaleEndpoint);
     }
     if !missing.is_empty() {
         let text = format!(
@@ -175,7 +167,7 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
             walk.endpoints.len(),
             plural(expected.len(), "endpoint"),
         );
-        return hop(Verdict::Fail, text).with_reason(reason::MISSING_ENDPOINT);
+        return hop(Verdict::Fail, text).with_reason(Reason::MissingEndpoint);
     }
 
     let shares = walk
@@ -217,7 +209,7 @@ pub fn unreadable(
             mode.name()
         ),
     )
-    .with_reason(reason::RULES_UNREADABLE)
+    .with_reason(Reason::RulesUnreadable)
     .with_details(HopDetail::ServiceRules(ServiceRulesDetail {
         mode: mode.name().into(),
         service_address: address.to_string(),

@@ -4,6 +4,7 @@ use std::io;
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
+use netdiag_model::Reason;
 use netdiag_model::report::ConnectDetail;
 use netdiag_model::{Hop, HopDetail, HopKind, Protocol, Verdict};
 
@@ -64,11 +65,11 @@ pub fn judge(
     let name = format!("{target}/{protocol}");
     let from = local.map(|l| format!(" from {l}")).unwrap_or_default();
     let is_dns = protocol == Protocol::UDP && target.port() == 53;
-    let (verdict, reason, detail, error, latency): (Verdict, Option<&'static str>, String, _, _) =
+    let (verdict, reason, detail, error, latency): (Verdict, Option<Reason>, String, _, _) =
         match attempt {
             Attempt::Answered { latency, rcode } => {
                 let what = match (protocol, rcode) {
-                    (Protocol::TCP, _) => "connected to".to_string(),
+                    (Protocol::TCP | Protocol::Unknown, _) => "connected to".to_string(),
                     (Protocol::UDP, Some(rc)) => format!("DNS answer ({rc}) from"),
                     (Protocol::UDP, None) => "reply from".to_string(),
                 };
@@ -77,7 +78,7 @@ pub fn judge(
             }
             Attempt::Refused => (
                 Verdict::Fail,
-                Some("ConnectionRefused"),
+                Some(Reason::ConnectionRefused),
                 format!(
                     "connection to {name} refused: nothing listens there, or a rule rejects it"
                 ),
@@ -86,7 +87,7 @@ pub fn judge(
             ),
             Attempt::TimedOut if protocol == Protocol::UDP && !is_dns => (
                 Verdict::Warn,
-                Some("NoUdpReply"),
+                Some(Reason::NoUdpReply),
                 format!(
                     "no reply from {name} within {}; UDP cannot tell a silent server from a lost datagram",
                     human(timeout)
@@ -96,7 +97,7 @@ pub fn judge(
             ),
             Attempt::TimedOut => (
                 Verdict::Fail,
-                Some("ConnectTimeout"),
+                Some(Reason::ConnectTimeout),
                 format!(
                     "no answer from {name} within {}: packets are dropped on the way or the endpoint does not answer",
                     human(timeout)
@@ -106,7 +107,7 @@ pub fn judge(
             ),
             Attempt::HostUnreachable => (
                 Verdict::Fail,
-                Some("HostUnreachable"),
+                Some(Reason::HostUnreachable),
                 format!(
                     "{name} is unreachable: no host answers for that address (ICMP host unreachable or an unreachable route)"
                 ),
@@ -115,14 +116,14 @@ pub fn judge(
             ),
             Attempt::NetworkUnreachable => (
                 Verdict::Fail,
-                Some("NetworkUnreachable"),
+                Some(Reason::NetworkUnreachable),
                 format!("the pod has no route to {name}'s network"),
                 Some("network unreachable".to_string()),
                 None,
             ),
             Attempt::Error(msg) => (
                 Verdict::Fail,
-                Some("ConnectError"),
+                Some(Reason::ConnectError),
                 format!("could not probe {name}: {msg}"),
                 Some(msg.clone()),
                 None,
@@ -192,7 +193,7 @@ mod tests {
             Some(LOCAL),
         );
         assert_eq!(hop.verdict, Verdict::Fail);
-        assert_eq!(hop.reason.as_deref(), Some("ConnectionRefused"));
+        assert_eq!(hop.reason.clone(), Some(Reason::ConnectionRefused));
         assert!(
             hop.detail
                 .starts_with("connection to 10.96.45.10:80/tcp refused"),
@@ -206,7 +207,7 @@ mod tests {
     fn a_tcp_timeout_fails_naming_the_budget() {
         let hop = judge("n", VIP, Protocol::TCP, TWO_S, &Attempt::TimedOut, None);
         assert_eq!(hop.verdict, Verdict::Fail);
-        assert_eq!(hop.reason.as_deref(), Some("ConnectTimeout"));
+        assert_eq!(hop.reason.clone(), Some(Reason::ConnectTimeout));
         assert!(
             hop.detail
                 .starts_with("no answer from 10.96.45.10:80/tcp within 2s"),
@@ -227,7 +228,7 @@ mod tests {
             None,
         );
         assert_eq!(hop.verdict, Verdict::Warn);
-        assert_eq!(hop.reason.as_deref(), Some("NoUdpReply"));
+        assert_eq!(hop.reason.clone(), Some(Reason::NoUdpReply));
         assert!(hop.detail.contains("within 1500ms"), "{}", hop.detail);
     }
 
@@ -236,7 +237,7 @@ mod tests {
         let t = SocketAddrV4::new(std::net::Ipv4Addr::new(10, 96, 0, 10), 53);
         let hop = judge("n", t, Protocol::UDP, TWO_S, &Attempt::TimedOut, None);
         assert_eq!(hop.verdict, Verdict::Fail);
-        assert_eq!(hop.reason.as_deref(), Some("ConnectTimeout"));
+        assert_eq!(hop.reason.clone(), Some(Reason::ConnectTimeout));
     }
 
     #[test]
@@ -265,7 +266,7 @@ mod tests {
             &Attempt::HostUnreachable,
             None,
         );
-        assert_eq!(host.reason.as_deref(), Some("HostUnreachable"));
+        assert_eq!(host.reason.clone(), Some(Reason::HostUnreachable));
         let net = judge(
             "n",
             VIP,
@@ -274,7 +275,7 @@ mod tests {
             &Attempt::NetworkUnreachable,
             None,
         );
-        assert_eq!(net.reason.as_deref(), Some("NetworkUnreachable"));
+        assert_eq!(net.reason.clone(), Some(Reason::NetworkUnreachable));
         assert_eq!(net.verdict, Verdict::Fail);
     }
 

@@ -44,6 +44,11 @@ pub fn connect(
     let result = run_in(pod_netns, move || match protocol {
         Protocol::TCP => tcp_attempt(target, timeout),
         Protocol::UDP => udp_attempt(target, timeout),
+        // `run::check_plan` refuses such a plan; a direct caller gets an error, not a guess.
+        Protocol::Unknown => (
+            Attempt::Error("the target's protocol is not known to this agent".into()),
+            None,
+        ),
     });
     let (attempt, local) = match result {
         Ok(done) => done,
@@ -167,6 +172,7 @@ pub(crate) fn query_id() -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netdiag_model::Reason;
 
     use netdiag_model::Verdict;
 
@@ -182,7 +188,7 @@ mod tests {
             Duration::from_secs(2),
         );
         assert_eq!(out.hop.verdict, Verdict::Fail);
-        assert_eq!(out.hop.reason.as_deref(), Some("ConnectError"));
+        assert_eq!(out.hop.reason.clone(), Some(Reason::ConnectError));
         assert!(
             out.hop.detail.contains("/nonexistent/netns/pod"),
             "{}",

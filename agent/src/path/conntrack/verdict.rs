@@ -2,6 +2,7 @@
 
 use std::net::SocketAddrV4;
 
+use netdiag_model::Reason;
 use netdiag_model::report::ConntrackDetail;
 use netdiag_model::{Endpoint, Hop, HopDetail, HopKind, Protocol, Verdict};
 
@@ -39,7 +40,7 @@ pub fn judge(
         ..Default::default()
     };
     // (verdict, reason, line) from the entry itself; table pressure may raise it below.
-    let (mut verdict, mut reason, mut line): (Verdict, Option<&'static str>, String);
+    let (mut verdict, mut reason, mut line): (Verdict, Option<Reason>, String);
     let mut chosen = None;
     match found {
         Found::Entry(e) => {
@@ -68,7 +69,7 @@ pub fn judge(
                 line.push_str(&format!(
                     "; no reply ever came back from {who}: the packets reached the node but the endpoint did not answer"
                 ));
-                (verdict, reason) = (Verdict::Warn, Some("ConntrackUnreplied"));
+                (verdict, reason) = (Verdict::Warn, Some(Reason::ConntrackUnreplied));
             }
         }
         Found::Gone(e) => {
@@ -91,11 +92,11 @@ pub fn judge(
                  (dropped in the pod, on its veth, or by the node's routing before conntrack confirmed them), \
                  the entry already expired, or this traffic is not tracked (NOTRACK)"
             );
-            (verdict, reason) = (Verdict::Warn, Some("NoConntrackEntry"));
+            (verdict, reason) = (Verdict::Warn, Some(Reason::NoConntrackEntry));
         }
         Found::Unreadable(msg) => {
             line = format!("cannot read conntrack for {flow}: {msg}");
-            (verdict, reason) = (Verdict::Warn, Some("ConntrackUnreadable"));
+            (verdict, reason) = (Verdict::Warn, Some(Reason::ConntrackUnreadable));
         }
     }
     if pressure.has_drops() {
@@ -106,7 +107,7 @@ pub fn judge(
             pressure.early_drop.unwrap_or(0)
         ));
         verdict = verdict.max(Verdict::Warn);
-        reason = Some("ConntrackDrops");
+        reason = Some(Reason::ConntrackDrops);
     }
     // A full table explains drops, so it names the reason when both hold.
     if let (true, Some(count), Some(max)) = (pressure.nearly_full(), pressure.count, pressure.max) {
@@ -115,7 +116,7 @@ pub fn judge(
             count * 100 / max
         ));
         verdict = verdict.max(Verdict::Warn);
-        reason = Some("ConntrackTableFull");
+        reason = Some(Reason::ConntrackTableFull);
     }
     let mut hop = Hop::new(node, HopKind::Conntrack, flow, verdict, line)
         .with_details(HopDetail::Conntrack(detail));
@@ -136,7 +137,8 @@ fn endpoint(a: SocketAddrV4) -> Endpoint {
 pub fn original_tuple(protocol: Protocol, src: SocketAddrV4, dst: SocketAddrV4) -> CtTuple {
     CtTuple {
         proto: match protocol {
-            Protocol::TCP => 6,
+            // `trace::check_plan` refuses an unknown protocol before any check runs.
+            Protocol::TCP | Protocol::Unknown => 6,
             Protocol::UDP => 17,
         },
         src,
@@ -211,7 +213,7 @@ mod tests {
         e.tcp_state = Some(1);
         let (hop, chosen) = judge("n", Protocol::TCP, src(), vip(), &Found::Entry(e), &quiet());
         assert_eq!(hop.verdict, Verdict::Warn);
-        assert_eq!(hop.reason.as_deref(), Some("ConntrackUnreplied"));
+        assert_eq!(hop.reason.clone(), Some(Reason::ConntrackUnreplied));
         assert!(hop.detail.contains("SYN_SENT"), "{}", hop.detail);
         assert!(
             hop.detail
@@ -233,7 +235,7 @@ mod tests {
             &Found::Gone(entry),
             &quiet(),
         );
-        assert_eq!((hop.verdict, hop.reason.as_deref()), (Verdict::Ok, None));
+        assert_eq!((hop.verdict, hop.reason.clone()), (Verdict::Ok, None));
         let to = chosen.expect("DNAT target from the event");
         assert_eq!(to.to_string(), "10.244.2.7:8080");
         assert!(
@@ -249,7 +251,7 @@ mod tests {
     fn no_entry_warns_and_says_what_it_means() {
         let (hop, chosen) = judge("n", Protocol::UDP, src(), vip(), &Found::NotFound, &quiet());
         assert_eq!(hop.verdict, Verdict::Warn);
-        assert_eq!(hop.reason.as_deref(), Some("NoConntrackEntry"));
+        assert_eq!(hop.reason.clone(), Some(Reason::NoConntrackEntry));
         assert!(
             hop.detail
                 .contains("never made it through the node's netfilter"),
@@ -270,7 +272,7 @@ mod tests {
         };
         let (hop, chosen) = judge("n", Protocol::TCP, src(), vip(), &Found::Entry(e), &p);
         assert_eq!(hop.verdict, Verdict::Warn);
-        assert_eq!(hop.reason.as_deref(), Some("ConntrackDrops"));
+        assert_eq!(hop.reason.clone(), Some(Reason::ConntrackDrops));
         assert!(
             hop.detail.contains("drop=3, insert_failed=12"),
             "{}",
@@ -289,7 +291,7 @@ mod tests {
         };
         let (hop, _) = judge("n", Protocol::TCP, src(), vip(), &Found::NotFound, &p);
         assert_eq!(hop.verdict, Verdict::Warn);
-        assert_eq!(hop.reason.as_deref(), Some("ConntrackTableFull"));
+        assert_eq!(hop.reason.clone(), Some(Reason::ConntrackTableFull));
         assert!(
             hop.detail.contains("99% full (262000 of 262144)"),
             "{}",
@@ -308,7 +310,7 @@ mod tests {
             &found,
             &TablePressure::default(),
         );
-        assert_eq!(hop.reason.as_deref(), Some("ConntrackUnreadable"));
+        assert_eq!(hop.reason.clone(), Some(Reason::ConntrackUnreadable));
         assert!(hop.detail.contains("Operation not permitted"));
     }
 }

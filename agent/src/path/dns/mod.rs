@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
+use netdiag_model::Reason;
 use netdiag_model::report::ResolvConf;
 use netdiag_model::{DnsResult, DnsServer, Hop, HopKind, Verdict};
 
@@ -98,7 +99,7 @@ pub fn query_all(
 ) -> DnsOutcome {
     if let Err(e) = wire::a_query(name, 0) {
         let hop = Hop::new(node, HopKind::Dns, name, Verdict::Fail, e.to_string())
-            .with_reason("DnsBadName");
+            .with_reason(Reason::DnsBadName);
         return DnsOutcome {
             hop,
             results: vec![],
@@ -117,7 +118,7 @@ pub fn query_all(
                 Verdict::Fail,
                 format!("cannot ask DNS from the pod: {e}"),
             )
-            .with_reason("DnsProbeFailed"),
+            .with_reason(Reason::DnsProbeFailed),
             results: vec![],
         },
     }
@@ -199,7 +200,7 @@ mod tests {
             None,
             Duration::from_millis(10),
         );
-        assert_eq!(out.hop.reason.as_deref(), Some("DnsBadName"));
+        assert_eq!(out.hop.reason.clone(), Some(Reason::DnsBadName));
         assert!(out.results.is_empty());
     }
 
@@ -214,7 +215,7 @@ mod tests {
             None,
             Duration::from_millis(10),
         );
-        assert_eq!(out.hop.reason.as_deref(), Some("DnsProbeFailed"));
+        assert_eq!(out.hop.reason.clone(), Some(Reason::DnsProbeFailed));
         assert!(out.hop.detail.contains("/nonexistent/netns"));
     }
 }

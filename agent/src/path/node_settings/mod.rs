@@ -14,6 +14,7 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use netdiag_model::Reason;
 use netdiag_model::report::{HopDetail, NodeSetting, NodeSettingsDetail};
 use netdiag_model::{Hop, HopKind, Verdict};
 
@@ -105,7 +106,7 @@ fn valid_ifname(name: &str) -> bool {
 /// Judge the values: pure. The hop's verdict is the worst setting's; its detail and reason
 /// are those of the first worst setting.
 pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
-    let mut settings: Vec<(NodeSetting, Option<&'static str>)> = Vec::new();
+    let mut settings: Vec<(NodeSetting, Option<Reason>)> = Vec::new();
     let mut push = |name: String, value: String, verdict, consequence: String, reason| {
         settings.push((
             NodeSetting {
@@ -136,7 +137,7 @@ pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
             format!(
                 "net.ipv4.ip_forward=0 on {node}: the node drops pod traffic it must route (to Services and to other nodes)"
             ),
-            Some("IpForwardDisabled"),
+            Some(Reason::IpForwardDisabled),
         ),
         Some("0") => push(
             name,
@@ -145,7 +146,7 @@ pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
             format!(
                 "net.ipv4.ip_forward=0 on {node}: this path stays on one bridge, but pod traffic to other nodes and to Services is dropped"
             ),
-            Some("IpForwardDisabled"),
+            Some(Reason::IpForwardDisabled),
         ),
         Some(val) => push(
             name,
@@ -184,7 +185,7 @@ pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
             format!(
                 "{why}: replies from endpoints on the same bridge skip kube-proxy's un-DNAT, so connections to the Service fail whenever DNAT picks such an endpoint"
             ),
-            Some("BridgeNetfilterDisabled"),
+            Some(Reason::BridgeNetfilterDisabled),
         ),
         (true, false) => push(
             name,
@@ -229,7 +230,7 @@ pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
                     back.as_deref()
                         .map_or("is missing".to_string(), |b| format!("leaves by {b}"))
                 ),
-                Some("StrictRpFilter"),
+                Some(Reason::StrictRpFilter),
             ),
             (1, None) if v.reverse.iter().any(|(i, _)| &i.ingress == iface) => push(
                 name,
@@ -273,7 +274,7 @@ pub fn judge(node: &str, input: &SettingsInput, v: &SettingsValues) -> Hop {
         .unwrap_or(Verdict::Info);
     let first_worst = settings.iter().find(|(s, _)| s.verdict == worst);
     let (detail, reason) = match (worst, first_worst) {
-        (Verdict::Warn | Verdict::Fail, Some((s, r))) => (s.consequence.clone(), *r),
+        (Verdict::Warn | Verdict::Fail, Some((s, r))) => (s.consequence.clone(), r.clone()),
         _ => {
             let parts: Vec<String> = settings
                 .iter()

@@ -1,6 +1,7 @@
 //! The NodeSettings verdicts, from values built by hand.
 
 use super::*;
+use netdiag_model::Reason;
 
 fn input(bridge: Option<&str>, egress: &[&str], same_bridge: bool, service: bool) -> SettingsInput {
     SettingsInput {
@@ -28,7 +29,7 @@ fn a_healthy_node_is_ok_and_lists_every_setting() {
         &input(Some("cni0"), &["eth0"], false, true),
         &values("1", Some("1")),
     );
-    assert_eq!((hop.verdict, hop.reason.as_deref()), (Verdict::Ok, None));
+    assert_eq!((hop.verdict, hop.reason.clone()), (Verdict::Ok, None));
     let Some(HopDetail::NodeSettings(d)) = &hop.details else {
         panic!("no detail")
     };
@@ -52,8 +53,8 @@ fn ip_forward_off_fails_when_the_path_leaves_the_bridge() {
         &values("0", Some("1")),
     );
     assert_eq!(
-        (hop.verdict, hop.reason.as_deref()),
-        (Verdict::Fail, Some("IpForwardDisabled"))
+        (hop.verdict, hop.reason.clone()),
+        (Verdict::Fail, Some(Reason::IpForwardDisabled))
     );
     assert_eq!(
         hop.detail,
@@ -76,8 +77,8 @@ fn ip_forward_off_fails_for_a_service_even_when_every_endpoint_shares_the_bridge
         &values("0", Some("1")),
     );
     assert_eq!(
-        (hop.verdict, hop.reason.as_deref()),
-        (Verdict::Fail, Some("IpForwardDisabled"))
+        (hop.verdict, hop.reason.clone()),
+        (Verdict::Fail, Some(Reason::IpForwardDisabled))
     );
 }
 
@@ -89,8 +90,8 @@ fn ip_forward_off_only_warns_when_the_path_stays_on_the_bridge() {
         &values("0", Some("1")),
     );
     assert_eq!(
-        (hop.verdict, hop.reason.as_deref()),
-        (Verdict::Warn, Some("IpForwardDisabled"))
+        (hop.verdict, hop.reason.clone()),
+        (Verdict::Warn, Some(Reason::IpForwardDisabled))
     );
 }
 
@@ -103,8 +104,8 @@ fn bridge_netfilter_off_fails_a_service_with_an_endpoint_on_the_same_bridge() {
             &values("1", brnf),
         );
         assert_eq!(
-            (hop.verdict, hop.reason.as_deref()),
-            (Verdict::Fail, Some("BridgeNetfilterDisabled")),
+            (hop.verdict, hop.reason.clone()),
+            (Verdict::Fail, Some(Reason::BridgeNetfilterDisabled)),
             "{brnf:?}"
         );
         assert!(
@@ -145,8 +146,8 @@ fn strict_rp_filter_warns_only_on_an_asymmetric_path() {
     v.reverse[0].1 = Some("eth0".into());
     let hop = judge("node-a", &inp, &v);
     assert_eq!(
-        (hop.verdict, hop.reason.as_deref()),
-        (Verdict::Warn, Some("StrictRpFilter"))
+        (hop.verdict, hop.reason.clone()),
+        (Verdict::Warn, Some(Reason::StrictRpFilter))
     );
     assert!(
         hop.detail.contains("the route back leaves by eth0"),

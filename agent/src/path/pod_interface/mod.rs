@@ -5,6 +5,7 @@
 
 pub mod resolv;
 
+use netdiag_model::Reason;
 use netdiag_model::report::{HopDetail, PodInterfaceDetail};
 use netdiag_model::{Hop, HopKind, Verdict};
 
@@ -70,7 +71,7 @@ pub fn judge(node: &str, pod: &PodNetns, facts: &Result<PodFacts, String>) -> Ho
                 Verdict::Fail,
                 format!("cannot read the pod's interfaces: {e}"),
             )
-            .with_reason("PodNetnsUnreadable");
+            .with_reason(Reason::PodNetnsUnreadable);
         }
     };
     let Some(eth0) = &facts.eth0 else {
@@ -84,7 +85,7 @@ pub fn judge(node: &str, pod: &PodNetns, facts: &Result<PodFacts, String>) -> Ho
                 pod.ifname, pod.ifindex, pod.label
             ),
         )
-        .with_reason("PodInterfaceMissing");
+        .with_reason(Reason::PodInterfaceMissing);
     };
     let addrs: Vec<String> = facts.addresses.iter().map(ToString::to_string).collect();
     let neighbour = facts
@@ -135,7 +136,7 @@ pub fn judge(node: &str, pod: &PodNetns, facts: &Result<PodFacts, String>) -> Ho
                 eth0.name, pod.label, eth0.name
             ),
         )
-        .with_reason("PodInterfaceDown");
+        .with_reason(Reason::PodInterfaceDown);
     }
     if !eth0.is_usable() {
         // The peer being down shows here as no carrier; the HostVeth hop names the cause.
@@ -146,11 +147,11 @@ pub fn judge(node: &str, pod: &PodNetns, facts: &Result<PodFacts, String>) -> Ho
                 eth0.oper_state
             ),
         )
-        .with_reason("PodInterfaceNoCarrier");
+        .with_reason(Reason::PodInterfaceNoCarrier);
     }
     if facts.gateway.is_none() {
         return hop(Verdict::Fail, format!("{detail}: without a default route the pod reaches only its own subnet, not Services or other nodes"))
-            .with_reason("NoDefaultRoute");
+            .with_reason(Reason::NoDefaultRoute);
     }
     if let Some(n) = &facts.gateway_neighbour
         && n.state.is_unresolved()
@@ -159,7 +160,7 @@ pub fn judge(node: &str, pod: &PodNetns, facts: &Result<PodFacts, String>) -> Ho
             Verdict::Warn,
             format!("{detail}: the gateway does not answer ARP"),
         )
-        .with_reason("GatewayUnresolved");
+        .with_reason(Reason::GatewayUnresolved);
     }
     hop(Verdict::Ok, detail)
 }

@@ -154,6 +154,7 @@ pub fn service_rules_walk(target: &PlanTarget, entry: Entry) -> Result<ServiceWa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netdiag_model::Reason;
     use netdiag_model::{Protocol, Verdict};
 
     #[test]
@@ -178,7 +179,7 @@ mod tests {
             &e,
         );
         assert_eq!(hop.verdict, Verdict::Warn);
-        assert_eq!(hop.reason.as_deref(), Some("RulesUnreadable"));
+        assert_eq!(hop.reason.clone(), Some(Reason::RulesUnreadable));
         assert!(
             hop.detail.contains("install the iptables package"),
             "{}",

@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use netdiag_model::Reason;
 use netdiag_model::{DnsResult, Hop, HopKind, Verdict};
 
 use super::DnsTarget;
@@ -51,14 +52,14 @@ fn judge_one(
     name: &str,
     expect: Option<Ipv4Addr>,
     timeout: Duration,
-) -> (DnsResult, Option<&'static str>) {
+) -> (DnsResult, Option<Reason>) {
     let server = who(&a.target);
     let (rcode, answers, latency, verdict, reason, message): (
         String,
         Vec<String>,
         Option<f64>,
         Verdict,
-        Option<&'static str>,
+        Option<Reason>,
         String,
     ) = match &a.reply {
         Reply::Answer {
@@ -71,12 +72,12 @@ fn judge_one(
                 "NOERROR" => match (expect, ips.first()) {
                     (_, None) => (
                         Verdict::Fail,
-                        Some("DnsNoAddress"),
+                        Some(Reason::DnsNoAddress),
                         format!("{server} knows {name} but returns no IPv4 address for it"),
                     ),
                     (Some(want), Some(first)) if !ips.contains(&want) => (
                         Verdict::Fail,
-                        Some("DnsWrongAnswer"),
+                        Some(Reason::DnsWrongAnswer),
                         format!(
                             "{name} resolves to {first}, not the Service's ClusterIP {want} (answer from {server})"
                         ),
@@ -89,24 +90,24 @@ fn judge_one(
                 },
                 "NXDOMAIN" => (
                     Verdict::Fail,
-                    Some("DnsNxdomain"),
+                    Some(Reason::DnsNxdomain),
                     format!("{server} says {name} does not exist (NXDOMAIN)"),
                 ),
                 "SERVFAIL" => (
                     Verdict::Fail,
-                    Some("DnsServfail"),
+                    Some(Reason::DnsServfail),
                     format!(
                         "{server} fails to resolve {name} (SERVFAIL): its upstream or its own lookup failed"
                     ),
                 ),
                 "REFUSED" => (
                     Verdict::Fail,
-                    Some("DnsRefused"),
+                    Some(Reason::DnsRefused),
                     format!("{server} refuses to answer for {name} (REFUSED)"),
                 ),
                 other => (
                     Verdict::Fail,
-                    Some("DnsError"),
+                    Some(Reason::DnsError),
                     format!("{server} answers {other} for {name}"),
                 ),
             };
@@ -160,7 +161,7 @@ pub fn judge(
     asked: &[Asked],
     timeout: Duration,
 ) -> (Hop, Vec<DnsResult>) {
-    let judged: Vec<(DnsResult, Option<&'static str>)> = asked
+    let judged: Vec<(DnsResult, Option<Reason>)> = asked
         .iter()
         .map(|a| judge_one(a, name, expect, timeout))
         .collect();
@@ -177,12 +178,12 @@ pub fn judge(
         .collect();
 
     let mut parts: Vec<String> = Vec::new();
-    let mut reason: Option<&'static str> = None;
+    let mut reason: Option<Reason> = None;
     if asked.is_empty() {
         parts.push(format!(
             "no DNS server to ask for {name}: the pod's resolv.conf lists no nameserver"
         ));
-        reason = Some("DnsNoServer");
+        reason = Some(Reason::DnsNoServer);
     } else if answering.is_empty() {
         parts.push(format!(
             "no DNS server answers for {name} within {}: {}",
@@ -193,7 +194,7 @@ pub fn judge(
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        reason = Some("DnsTimeout");
+        reason = Some(Reason::DnsTimeout);
     } else if !silent.is_empty() {
         let verb = if silent.len() == 1 { "does" } else { "do" };
         let helper = if answering.len() == 1 { "does" } else { "do" };
@@ -202,13 +203,13 @@ pub fn judge(
             silent.join(" and "),
             answering.join(" and ")
         ));
-        reason = Some("DnsServerSilent");
+        reason = Some(Reason::DnsServerSilent);
     }
     // What the answering servers said wrong, in server order.
     for (result, why) in &judged {
         if let (Some(why), Some(msg)) = (why, &result.message) {
             parts.push(msg.clone());
-            reason.get_or_insert(why);
+            reason.get_or_insert_with(|| why.clone());
         }
     }
     let (verdict, detail) = match reason {

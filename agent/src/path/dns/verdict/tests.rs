@@ -1,6 +1,7 @@
 //! The Dns hop's verdicts, from replies built by hand.
 
 use super::*;
+use netdiag_model::Reason;
 
 const NAME: &str = "echo-service.default.svc.cluster.local";
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 96, 45, 10);
@@ -73,7 +74,7 @@ fn a_silent_nodelocaldns_is_named_next_to_the_kube_dns_that_answers() {
     ];
     let (hop, results) = judge("n", NAME, Some(VIP), &asked, T);
     assert_eq!(hop.verdict, Verdict::Fail);
-    assert_eq!(hop.reason.as_deref(), Some("DnsServerSilent"));
+    assert_eq!(hop.reason.clone(), Some(Reason::DnsServerSilent));
     assert_eq!(
         hop.detail,
         "nodelocaldns at 169.254.25.10 does not answer; kube-dns at 10.96.0.10 does"
@@ -91,7 +92,7 @@ fn all_silent_is_a_timeout() {
         ask(kube_dns(), Reply::Unreachable("connection refused".into())),
     ];
     let (hop, results) = judge("n", NAME, None, &asked, T);
-    assert_eq!(hop.reason.as_deref(), Some("DnsTimeout"));
+    assert_eq!(hop.reason.clone(), Some(Reason::DnsTimeout));
     assert!(
         hop.detail.contains("does not answer within 2s"),
         "{}",
@@ -113,7 +114,7 @@ fn nxdomain_and_servfail_name_the_server() {
         &[ask(kube_dns(), answer("NXDOMAIN", &[]))],
         T,
     );
-    assert_eq!(hop.reason.as_deref(), Some("DnsNxdomain"));
+    assert_eq!(hop.reason.clone(), Some(Reason::DnsNxdomain));
     assert_eq!(
         hop.detail,
         format!("kube-dns at 10.96.0.10 says {NAME} does not exist (NXDOMAIN)")
@@ -126,7 +127,7 @@ fn nxdomain_and_servfail_name_the_server() {
         &[ask(nodelocal(), answer("SERVFAIL", &[]))],
         T,
     );
-    assert_eq!(hop.reason.as_deref(), Some("DnsServfail"));
+    assert_eq!(hop.reason.clone(), Some(Reason::DnsServfail));
     assert!(
         hop.detail
             .starts_with("nodelocaldns at 169.254.25.10 fails to resolve")
@@ -140,7 +141,7 @@ fn a_different_answer_than_the_cluster_ip_is_wrong() {
         answer("NOERROR", &[Ipv4Addr::new(10, 96, 1, 1)]),
     )];
     let (hop, results) = judge("n", NAME, Some(VIP), &asked, T);
-    assert_eq!(hop.reason.as_deref(), Some("DnsWrongAnswer"));
+    assert_eq!(hop.reason.clone(), Some(Reason::DnsWrongAnswer));
     assert!(
         hop.detail.starts_with(&format!(
             "{NAME} resolves to 10.96.1.1, not the Service's ClusterIP 10.96.45.10"
@@ -159,7 +160,7 @@ fn each_result_keeps_its_own_verdict_when_servers_disagree() {
     ];
     let (hop, results) = judge("n", NAME, Some(VIP), &asked, T);
     assert_eq!(hop.verdict, Verdict::Fail);
-    assert_eq!(hop.reason.as_deref(), Some("DnsNxdomain"));
+    assert_eq!(hop.reason.clone(), Some(Reason::DnsNxdomain));
     assert_eq!(results[0].verdict, Verdict::Ok);
     assert_eq!(results[1].verdict, Verdict::Fail);
 }
@@ -171,7 +172,7 @@ fn a_silent_server_and_a_wrong_answer_are_both_told() {
         ask(kube_dns(), answer("NXDOMAIN", &[])),
     ];
     let (hop, _) = judge("n", NAME, None, &asked, T);
-    assert_eq!(hop.reason.as_deref(), Some("DnsServerSilent"));
+    assert_eq!(hop.reason.clone(), Some(Reason::DnsServerSilent));
     assert!(
         hop.detail
             .contains("does not answer; kube-dns at 10.96.0.10 does; kube-dns"),
@@ -184,7 +185,7 @@ fn a_silent_server_and_a_wrong_answer_are_both_told() {
 #[test]
 fn no_server_at_all_fails() {
     let (hop, results) = judge("n", NAME, None, &[], T);
-    assert_eq!(hop.reason.as_deref(), Some("DnsNoServer"));
+    assert_eq!(hop.reason.clone(), Some(Reason::DnsNoServer));
     assert!(results.is_empty());
 }
 
@@ -197,7 +198,7 @@ fn noerror_without_an_address_fails() {
         &[ask(kube_dns(), answer("NOERROR", &[]))],
         T,
     );
-    assert_eq!(hop.reason.as_deref(), Some("DnsNoAddress"));
+    assert_eq!(hop.reason.clone(), Some(Reason::DnsNoAddress));
 }
 
 #[test]

@@ -1,0 +1,72 @@
+//! `docs/hops-and-reasons.md`, generated from the hop kinds and the [`Reason`] table so the doc
+//! cannot drift from the code. `model/tests/reasons_doc.rs` fails when the checked-in file
+//! differs; `NETDIAG_WRITE_DOCS=1 cargo test -p netdiag-model --test reasons_doc` rewrites it.
+
+use std::fmt::Write as _;
+
+use crate::reason::Reason;
+
+/// The prose before the reasons table: verdicts and the path order.
+const INTRO: &str = r#"# Hops, verdicts and reasons
+
+A trace is one ordered path of hops. Each hop has a `kind`, a `verdict` (`Ok`, `Info`, `Warn`, `Fail`), a one-line
+`detail`, and for `Warn` and `Fail` a stable CamelCase `reason` that alerts and dashboards can key on. The
+`firstFailure` of a path is its first hop whose verdict is `Fail`.
+
+## Path order
+
+Hops are ordered by where they sit on the path, then by node (the source node first):
+
+| # | kind | what it checks | the manual equivalent |
+|---|---|---|---|
+| 1 | `PodInterface` | the pod's namespace (found by its IP), its `eth0`, MTU, default gateway and the neighbour entry for it, its resolv.conf | `ip netns list`, `ip -n NS addr`, `ip -n NS route`, `ip -n NS neigh` |
+| 2 | `HostVeth` | the node side of the pod's veth: state, MTU | `ip link` on the node, matching `eth0@ifN` |
+| 3 | `Bridge` | the veth's bridge (`cni0`, `kube-bridge`...) or "none (routed)" | `ip link show master ...`, `brctl show` |
+| 4 | `NodeSettings` | `net.ipv4.ip_forward`, `net.bridge.bridge-nf-call-iptables`, `rp_filter` where the pod's traffic enters | `sysctl ...` |
+| 5 | `ServiceRules` | kube-proxy's rules for the VIP (a Service target, or an address target, which is an Info hop when kube-proxy has no rule for it): KUBE-SERVICES -> SVC/SVL/EXT -> SEP -> DNAT, shares, affinity, masquerade, filter REJECT | `iptables -t nat -S KUBE-SERVICES`, `-S KUBE-SVC-...` |
+| 6 | `Conntrack` | the probe connection's own entry: original and reply tuples, state, the endpoint DNAT chose; table pressure | `conntrack -G ...`, `conntrack -S` |
+| 7 | `Route` | the node's route to the chosen endpoint (and any endpoint it cannot reach) | `ip route get IP` |
+| 10 | `Listener` | on the endpoint's node: does anything listen on the port in the endpoint's namespace | `ss -ltn` in the pod's namespace |
+| 11 | `Dns` | the name asked of every nameserver in the pod's resolv.conf and of kube-dns | `dig @SERVER NAME` from the pod |
+| 12 | `Connect` | a real TCP connect (or UDP exchange) from inside the pod | `curl`, `nc` from the pod |
+
+(`Tunnel` and `NodeInterface`, positions 8 and 9, are reserved for overlay CNIs.)
+
+`Connect` comes last on purpose: it is the end-to-end symptom, and a broken hop before it is the cause. `Dns` sits
+after the path because kube-dns sits behind the same routes and rules: when both fail, the path is the cause.
+
+"#;
+
+/// The prose after the reasons table.
+const OUTRO: &str = r#"Hop kinds and reasons are plain strings in the CRD. A reason, hop kind or detail kind that this version does not
+know (written by a newer agent or controller) is shown by its name, and an unknown verdict as `Unknown`; none is an
+error, so `kubectl netdiag get` and `describe` keep working across versions.
+
+A refused TCP connection leaves no conntrack entry to read (the kernel deletes it when the only answer is a RST).
+The agent subscribes to conntrack's NEW events before it connects, so it still learns which endpoint DNAT chose.
+"#;
+
+/// The whole document, as checked in at `docs/hops-and-reasons.md`.
+pub fn hops_and_reasons() -> String {
+    let mut out = String::from(INTRO);
+    out.push_str("## Reasons\n\n");
+    out.push_str(
+        "Generated from `model/src/reason.rs`: each reason, the hop that carries it, the verdict it carries at worst,\n\
+         and what to check next.\n\n",
+    );
+    out.push_str("| hop | reason | verdict | meaning and what to check next |\n");
+    out.push_str("|---|---|---|---|\n");
+    for r in Reason::ALL {
+        let hop = r.hop_kind().map(|k| k.to_string()).unwrap_or_default();
+        let verdict = r.verdict().map(|v| v.to_string()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {hop} | `{}` | {verdict} | {} |",
+            r.as_str(),
+            r.next_step().replace('|', "\\|")
+        );
+    }
+    out.push('\n');
+    out.push_str(OUTRO);
+    out
+}
