@@ -111,7 +111,10 @@ fn a_host_veth_set_down_fails_the_host_veth_hop() {
 
     let path = trace_from(&lab.netns_path("node-a"), CURL);
     let hop = &path.hops[1];
-    assert_eq!((&hop.kind, hop.verdict), (&HopKind::HostVeth, Verdict::Fail));
+    assert_eq!(
+        (&hop.kind, hop.verdict),
+        (&HopKind::HostVeth, Verdict::Fail)
+    );
     assert_eq!(hop.reason.clone(), Some(Reason::HostVethDown));
     assert_eq!(
         hop.detail,
