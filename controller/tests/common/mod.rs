@@ -1,6 +1,7 @@
 //! Fixtures and builders shared by the controller's tests.
 #![allow(dead_code)]
 
+pub mod flow;
 pub mod verifier;
 
 use std::path::PathBuf;

@@ -1,0 +1,333 @@
+//! API-level tests of the reconciler after its first run: adoption after a restart, runs under
+//! way, pods that never start, invalid specs, missing sources, reruns, TTLs and generations. Each
+//! states every request it makes against a tower-test mock API server (see api.rs).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::flow::*;
+use common::verifier::{AGENT_IMAGE, test_context};
+use common::{pod, probe, reports};
+use k8s_openapi::api::core::v1::Pod;
+use kube::runtime::controller::Action;
+use netdiag_controller::netprobe::reconcile;
+use netdiag_crds::{NetProbe, Phase};
+use serde_json::{Value, json};
+
+fn existing_source_pod(run_status: Value) -> Value {
+    // The very pod the controller would have created, found by label after a restart.
+    let p = probe(
+        "default",
+        "p",
+        "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}",
+    );
+    let facts = netdiag_controller::netprobe::resolve::Resolved {
+        source: netdiag_controller::netprobe::resolve::source_from_pod(
+            "default",
+            "curl1",
+            Some(&pod("default", "curl1")),
+        )
+        .expect("src"),
+        target: netdiag_controller::netprobe::resolve::ResolvedTarget::Address {
+            ip: "10.96.0.10".into(),
+            port: 53,
+            protocol: netdiag_crds::Protocol::UDP,
+        },
+        dns_name: None,
+        dns_servers: vec![],
+    };
+    let spec = netdiag_controller::netprobe::spec::ValidSpec::new(&p.spec).expect("valid");
+    let plan = netdiag_controller::netprobe::plan::source_plan(&spec, &facts);
+    let id = netdiag_controller::agents::pod::ProbeRef {
+        namespace: "default".into(),
+        name: "p".into(),
+        uid: UID.into(),
+        generation: 1,
+        run: 1,
+    };
+    let settings = netdiag_controller::agents::pod::AgentSettings {
+        image: AGENT_IMAGE.into(),
+        namespace: "netdiag-system".into(),
+    };
+    let pod: Pod =
+        netdiag_controller::agents::pod::agent_pod(&settings, &id, &plan, 30).expect("pod");
+    agent(&to_json(&pod), "2026-01-01T00:00:00Z", run_status)
+}
+
+fn address_probe() -> NetProbe {
+    probe(
+        "default",
+        "p",
+        "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}",
+    )
+}
+
+#[tokio::test]
+async fn a_restarted_controller_adopts_the_agent_pod_it_finds_and_creates_none() {
+    let (ctx, mut api) = test_context();
+    let running = json!({"phase": "Running"});
+    let existing = existing_source_pod(running);
+    let server = tokio::spawn(async move {
+        // The status write of the first run was lost: the controller starts over, finds the pod.
+        api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
+            .await
+            .ok(&to_json(&pod("default", "curl1")));
+        expect_list_agents(&mut api, vec![existing]).await;
+        let patch = api.expect("PATCH", STATUS).await;
+        let s = applied_status(&patch);
+        assert_eq!(s.phase, Some(Phase::Running));
+        assert_eq!(
+            s.start_time.as_deref(),
+            Some("2026-01-01T00:00:00Z"),
+            "the run began when the adopted pod was made"
+        );
+        assert_eq!(s.nodes[0].phase.as_deref(), Some("Running"));
+        patch.applied();
+        expect_event(&mut api, "Started").await;
+        api.done().await; // no POST: nothing duplicated
+    });
+    reconcile(Arc::new(address_probe()), ctx)
+        .await
+        .expect("reconcile");
+    server.await.expect("verifier");
+}
+
+#[tokio::test]
+async fn a_run_under_way_with_its_pod_running_only_looks() {
+    let (ctx, mut api) = test_context();
+    let existing = existing_source_pod(json!({"phase": "Running"}));
+    let now = jiff::Timestamp::now().to_string();
+    let p = with_status(
+        address_probe(),
+        json!({"phase": "Running", "observedGeneration": 1, "startTime": now,
+               "nodes": [{"name": "node-a", "agentPod": format!("netdiag-{UID}-r1-source"), "phase": "Running"}]}),
+    );
+    let server = tokio::spawn(async move {
+        expect_list_agents(&mut api, vec![existing]).await;
+        api.done().await;
+    });
+    let action = reconcile(Arc::new(p), ctx).await.expect("reconcile");
+    assert_eq!(action, Action::requeue(Duration::from_secs(5)));
+    server.await.expect("verifier");
+}
+
+#[tokio::test]
+async fn an_agent_pod_pending_past_the_timeout_fails_the_probe_with_the_pods_reason_and_is_deleted()
+{
+    let (ctx, mut api) = test_context();
+    let pending = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+        "message": "0/3 nodes are available: 1 node(s) had untolerated taint"}]});
+    let existing = existing_source_pod(pending);
+    let p = with_status(
+        address_probe(),
+        json!({"phase": "Running", "observedGeneration": 1, "startTime": "2026-01-01T00:00:00Z"}),
+    );
+    let server = tokio::spawn(async move {
+        expect_list_agents(&mut api, vec![existing]).await;
+        let patch = api.expect("PATCH", STATUS).await;
+        let s = applied_status(&patch);
+        assert_eq!(s.phase, Some(Phase::Failed));
+        assert_eq!(condition(&s, "Completed"), ("True", "Unschedulable"));
+        assert_eq!(condition(&s, "Reachable"), ("Unknown", "Unschedulable"));
+        assert_eq!(condition(&s, "Ready"), ("False", "Unschedulable"));
+        let msg = s
+            .condition("Completed")
+            .and_then(|c| c.message.clone())
+            .unwrap_or_default();
+        assert!(msg.contains("untolerated taint"), "{msg}");
+        assert_eq!(s.runs, Some(1));
+        patch.applied();
+        expect_event(&mut api, "ProbeFailed").await;
+        api.expect("DELETE", &format!("{AGENTS}/netdiag-{UID}-r1-source"))
+            .await
+            .ok(&json!({}));
+        api.done().await;
+    });
+    let action = reconcile(Arc::new(p), ctx).await.expect("reconcile");
+    assert_eq!(action, Action::await_change());
+    server.await.expect("verifier");
+}
+
+#[tokio::test]
+async fn an_invalid_spec_fails_with_invalid_spec_and_starts_no_pod() {
+    let (ctx, mut api) = test_context();
+    let p = probe(
+        "default",
+        "p",
+        "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 70000}}, intervalSeconds: 5}",
+    );
+    let server = tokio::spawn(async move {
+        let patch = api.expect("PATCH", STATUS).await;
+        let s = applied_status(&patch);
+        assert_eq!(s.phase, Some(Phase::Failed));
+        assert_eq!(condition(&s, "Completed"), ("True", "InvalidSpec"));
+        let msg = s
+            .condition("Completed")
+            .and_then(|c| c.message.clone())
+            .unwrap_or_default();
+        assert!(
+            msg.contains("spec.target.address.port") && msg.contains("spec.intervalSeconds"),
+            "{msg}"
+        );
+        assert_eq!(s.runs, None, "an invalid spec never ran");
+        patch.applied();
+        expect_event(&mut api, "ProbeFailed").await;
+        api.done().await;
+    });
+    let action = reconcile(Arc::new(p), ctx.clone())
+        .await
+        .expect("reconcile");
+    assert_eq!(action, Action::await_change(), "only a spec change helps");
+    server.await.expect("verifier");
+}
+
+#[tokio::test]
+async fn a_missing_source_pod_fails_with_its_reason_and_starts_no_pod() {
+    let (ctx, mut api) = test_context();
+    let server = tokio::spawn(async move {
+        api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
+            .await
+            .not_found();
+        let patch = api.expect("PATCH", STATUS).await;
+        let s = applied_status(&patch);
+        assert_eq!(condition(&s, "Ready"), ("False", "SourcePodNotFound"));
+        patch.applied();
+        expect_event(&mut api, "ProbeFailed").await;
+        api.done().await;
+    });
+    reconcile(Arc::new(address_probe()), ctx)
+        .await
+        .expect("reconcile");
+    server.await.expect("verifier");
+}
+
+#[tokio::test]
+async fn a_periodic_probe_is_requeued_at_its_interval_after_a_run_and_waits_out_the_rest() {
+    let (ctx, mut api) = test_context();
+    let mut p = address_probe();
+    p.spec.interval_seconds = Some(300);
+    let p_running = with_status(
+        p.clone(),
+        json!({"phase": "Running", "observedGeneration": 1, "startTime": jiff::Timestamp::now().to_string()}),
+    );
+    let done = existing_source_pod(succeeded());
+    let server = tokio::spawn(async move {
+        expect_list_agents(&mut api, vec![done]).await;
+        let mut report = reports()[0].clone();
+        report
+            .hops
+            .retain(|h| h.kind != netdiag_model::HopKind::Connect);
+        report.hops.push(netdiag_model::Hop::new(
+            "node-a",
+            netdiag_model::HopKind::Connect,
+            "10.96.0.10:53",
+            netdiag_model::Verdict::Ok,
+            "answered",
+        ));
+        let log = format!("{}\n", serde_json::to_string(&report).expect("json"));
+        api.expect("GET", &format!("{AGENTS}/netdiag-{UID}-r1-source/log"))
+            .await
+            .text(&log);
+        let patch = api.expect("PATCH", STATUS).await;
+        let s = applied_status(&patch);
+        assert_eq!(condition(&s, "Ready"), ("True", "Connected"));
+        assert_eq!(s.runs, Some(1));
+        patch.applied();
+        expect_event(&mut api, "Completed").await;
+        api.expect("DELETE", &format!("{AGENTS}/netdiag-{UID}-r1-source"))
+            .await
+            .ok(&json!({}));
+        api.done().await;
+    });
+    let action = reconcile(Arc::new(p_running), ctx.clone())
+        .await
+        .expect("reconcile");
+    assert_eq!(action, Action::requeue(Duration::from_secs(300)));
+    server.await.expect("verifier");
+
+    // 100 s after it finished: nothing to do for 200 s more, and no request at all.
+    let (ctx, api) = test_context();
+    let finished_at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(100);
+    let p_done = with_status(
+        p,
+        json!({"phase": "Succeeded", "observedGeneration": 1, "runs": 1,
+        "completionTime": netdiag_controller::netprobe::status::rfc3339(finished_at)}),
+    );
+    let action = reconcile(Arc::new(p_done), ctx).await.expect("reconcile");
+    // Action hides its duration; its Debug form is `Action { requeue_after: Some(199.99..s) }`.
+    let debug = format!("{action:?}");
+    let secs: f64 = debug
+        .split("Some(")
+        .nth(1)
+        .and_then(|r| r.split('s').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a requeue: {debug}"));
+    assert!(
+        (195.0..=201.0).contains(&secs),
+        "requeued in about 200 s: {debug}"
+    );
+    api.done().await;
+}
+
+#[tokio::test]
+async fn a_finished_one_shot_probe_past_its_ttl_is_deleted() {
+    let (ctx, mut api) = test_context();
+    let mut p = address_probe();
+    p.spec.ttl_seconds_after_finished = Some(60);
+    let p = with_status(
+        p,
+        json!({"phase": "Succeeded", "observedGeneration": 1, "runs": 1, "completionTime": "2026-01-01T00:00:00Z"}),
+    );
+    let server = tokio::spawn(async move {
+        let d = api
+            .expect(
+                "DELETE",
+                "/apis/netdiag.dev/v1alpha1/namespaces/default/netprobes/p",
+            )
+            .await;
+        d.ok(&json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}));
+        api.done().await;
+    });
+    assert_eq!(
+        reconcile(Arc::new(p), ctx).await.expect("reconcile"),
+        Action::await_change()
+    );
+    server.await.expect("verifier");
+}
+
+#[tokio::test]
+async fn a_generation_bump_deletes_the_old_runs_pod_and_starts_fresh() {
+    let (ctx, mut api) = test_context();
+    let old = existing_source_pod(json!({"phase": "Running"}));
+    let mut p = with_status(
+        address_probe(),
+        json!({"phase": "Running", "observedGeneration": 1, "startTime": "2026-01-01T00:00:00Z"}),
+    );
+    p.metadata.generation = Some(2);
+    let server = tokio::spawn(async move {
+        api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
+            .await
+            .ok(&to_json(&pod("default", "curl1")));
+        expect_list_agents(&mut api, vec![old]).await;
+        api.expect("DELETE", &format!("{AGENTS}/netdiag-{UID}-r1-source"))
+            .await
+            .ok(&json!({}));
+        let post = api.expect("POST", AGENTS).await;
+        assert_eq!(
+            post.body["metadata"]["labels"]["netdiag.dev/generation"],
+            "2"
+        );
+        post.echo();
+        let patch = api.expect("PATCH", STATUS).await;
+        let s = applied_status(&patch);
+        assert_eq!(s.observed_generation, Some(2));
+        assert_eq!(s.phase, Some(Phase::Running));
+        patch.applied();
+        expect_event(&mut api, "Started").await;
+        api.done().await;
+    });
+    reconcile(Arc::new(p), ctx).await.expect("reconcile");
+    server.await.expect("verifier");
+}

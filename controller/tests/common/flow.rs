@@ -1,0 +1,139 @@
+//! The reconciler's API flows as the tests state them: the request paths, the agent pods' shape,
+//! the reads and writes a run makes, shared by api.rs and api_runs.rs.
+
+use netdiag_crds::{NetProbe, NetProbeStatus};
+use serde_json::{Value, json};
+
+use super::verifier::{AGENT_IMAGE, ApiServerVerifier};
+use super::{pod, reports, service, slices};
+
+pub const AGENTS: &str = "/api/v1/namespaces/netdiag-system/pods";
+pub const STATUS: &str = "/apis/netdiag.dev/v1alpha1/namespaces/default/netprobes/p/status";
+pub const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
+pub const UID: &str = "0a1b2c3d-1111-4222-8333-444455556666";
+
+pub fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("json")
+}
+
+pub fn list(items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items})
+}
+
+/// The agent pod as the API server returns it: what the controller posted, plus a creation
+/// time and a status.
+pub fn agent(posted: &Value, created: &str, status: Value) -> Value {
+    let mut p = posted.clone();
+    p["metadata"]["creationTimestamp"] = json!(created);
+    p["metadata"]["uid"] = json!("pod-uid");
+    p["status"] = status;
+    p
+}
+
+pub fn succeeded() -> Value {
+    json!({"phase": "Succeeded", "containerStatuses": [{"name": "agent", "ready": false, "restartCount": 0, "image": AGENT_IMAGE, "imageID": "", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]})
+}
+
+pub fn report_log(i: usize) -> String {
+    format!(
+        "starting trace\n{}\n",
+        serde_json::to_string(&reports()[i]).expect("json")
+    )
+}
+
+pub fn with_status(mut p: NetProbe, status: Value) -> NetProbe {
+    p.status = Some(serde_json::from_value(status).expect("status"));
+    p
+}
+
+/// Apply-patch body: the status, checked to be a server-side apply of this kind.
+pub fn applied_status(seen: &super::verifier::Seen) -> NetProbeStatus {
+    assert!(
+        seen.query.contains("fieldManager=netdiag-controller") && seen.query.contains("force=true"),
+        "{}",
+        seen.query
+    );
+    assert_eq!(seen.body["apiVersion"], "netdiag.dev/v1alpha1");
+    assert_eq!(seen.body["kind"], "NetProbe");
+    serde_json::from_value(seen.body["status"].clone()).expect("a NetProbeStatus")
+}
+
+pub fn condition<'a>(s: &'a NetProbeStatus, t: &str) -> (&'a str, &'a str) {
+    let c = s.condition(t).unwrap_or_else(|| panic!("no {t} condition"));
+    (c.status.as_str(), c.reason.as_deref().unwrap_or(""))
+}
+
+pub async fn expect_event(api: &mut ApiServerVerifier, reason: &str) {
+    let ev = api.expect("POST", EVENTS).await;
+    assert_eq!(ev.body["reason"], reason);
+    assert_eq!(ev.body["regarding"]["kind"], "NetProbe");
+    ev.echo();
+}
+
+/// The resolve reads for a Service target: source pod, Service, its EndpointSlices, kube-dns.
+pub async fn expect_resolve_echo(api: &mut ApiServerVerifier) {
+    api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
+        .await
+        .ok(&to_json(&pod("default", "curl1")));
+    api.expect("GET", "/api/v1/namespaces/default/services/echo")
+        .await
+        .ok(&to_json(&service("default", "echo")));
+    let sl = api
+        .expect(
+            "GET",
+            "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+        )
+        .await;
+    assert!(
+        sl.query
+            .contains("labelSelector=kubernetes.io%2Fservice-name%3Decho"),
+        "{}",
+        sl.query
+    );
+    sl.ok(&list(
+        slices("default", "echo").iter().map(to_json).collect(),
+    ));
+    api.expect("GET", "/api/v1/namespaces/kube-system/services/kube-dns")
+        .await
+        .ok(&to_json(&service("kube-system", "kube-dns")));
+}
+
+pub async fn expect_list_agents(api: &mut ApiServerVerifier, pods: Vec<Value>) {
+    let l = api.expect("GET", AGENTS).await;
+    assert!(
+        l.query
+            .contains(&format!("labelSelector=netdiag.dev%2Fprobe%3D{UID}")),
+        "{}",
+        l.query
+    );
+    l.ok(&list(pods));
+}
+
+/// Check a posted agent pod against the audited essentials and return it.
+pub fn audited(posted: &Value, node: &str, role: &str) -> Value {
+    let spec = &posted["spec"];
+    assert_eq!(posted["metadata"]["namespace"], "netdiag-system");
+    assert_eq!(
+        posted["metadata"]["name"],
+        format!("netdiag-{UID}-r1-{role}")
+    );
+    assert_eq!(posted["metadata"]["labels"]["netdiag.dev/probe"], UID);
+    assert_eq!(posted["metadata"]["labels"]["netdiag.dev/node"], node);
+    assert_eq!(spec["nodeName"], node);
+    assert_eq!(
+        (spec["hostNetwork"].clone(), spec["hostPID"].clone()),
+        (json!(true), json!(true))
+    );
+    assert_eq!(spec["automountServiceAccountToken"], false);
+    assert_eq!(spec["activeDeadlineSeconds"], 30);
+    assert_eq!(spec["tolerations"], json!([{"operator": "Exists"}]));
+    let c = &spec["containers"][0];
+    assert_eq!(c["image"], AGENT_IMAGE);
+    assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
+    assert_eq!(c["securityContext"]["privileged"], false);
+    assert!(
+        posted["metadata"].get("ownerReferences").is_none(),
+        "no owner reference across namespaces"
+    );
+    posted.clone()
+}
