@@ -2,6 +2,8 @@
 //! answers the requests the plugin must make, in order, and fails on an unexpected one.
 #![allow(dead_code)]
 
+pub mod trace;
+
 use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
