@@ -76,11 +76,22 @@ pub async fn until_finished(
             .timeout(secs);
         // Bounded too: a server that accepts the request but never answers must not outlast
         // the deadline.
-        let stream = match tokio::time::timeout_at(deadline, api.watch(&wp, &version)).await {
-            Ok(r) => r.map_err(|e| error::api("watch", "netprobes", Some(&ns), e))?,
-            Err(_) => {
-                progress.finish();
-                return Err(deadline_passed(&last, ns, name, cfg.deadline));
+        let from = version.clone();
+        let watch = api.watch(&wp, &from);
+        let mut watch = std::pin::pin!(watch);
+        let stream = loop {
+            tokio::select! {
+                r = &mut watch => break r.map_err(|e| error::api("watch", "netprobes", Some(&ns), e))?,
+                _ = tokio::time::sleep_until(warn_at), if !warned => {
+                    warned = true;
+                    if !picked_up(&last) {
+                        progress.warn(&pending_warning(&ns, &name, cfg.pending_warning));
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    progress.finish();
+                    return Err(deadline_passed(&last, ns, name, cfg.deadline));
+                }
             }
         };
         let mut stream = std::pin::pin!(stream);
@@ -130,12 +141,7 @@ pub async fn until_finished(
                 _ = tokio::time::sleep_until(warn_at), if !warned => {
                     warned = true;
                     if !picked_up(&last) {
-                        progress.warn(&format!(
-                            "NetProbe {ns}/{name} is still Pending after {}: is the netdiag controller running? Check `kubectl -n {} get deployment {}`",
-                            seconds(cfg.pending_warning),
-                            error::CONTROLLER_NAMESPACE,
-                            error::CONTROLLER_DEPLOYMENT,
-                        ));
+                        progress.warn(&pending_warning(&ns, &name, cfg.pending_warning));
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => {
@@ -146,6 +152,16 @@ pub async fn until_finished(
             }
         }
     }
+}
+
+/// The warning for a probe nobody has picked up yet.
+fn pending_warning(ns: &str, name: &str, after: Duration) -> String {
+    format!(
+        "NetProbe {ns}/{name} is still Pending after {}: is the netdiag controller running? Check `kubectl -n {} get deployment {}`",
+        seconds(after),
+        error::CONTROLLER_NAMESPACE,
+        error::CONTROLLER_DEPLOYMENT,
+    )
 }
 
 /// The deadline passed: a probe the controller never touched means no controller runs.
