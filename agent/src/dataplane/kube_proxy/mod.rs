@@ -10,7 +10,8 @@ pub mod model;
 use netdiag_model::{Endpoint, Hop, PlanTarget};
 
 pub use model::{
-    BlockAction, BlockCause, Blocked, Lookup, ProgrammedEndpoint, ProxyMode, ServiceProgram,
+    BlockAction, BlockCause, Blocked, Lookup, ProgrammedEndpoint, ProxyMode, Replacement,
+    ServiceProgram,
 };
 
 /// Why kube-proxy's state could not be read.

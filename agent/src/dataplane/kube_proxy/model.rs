@@ -1,15 +1,58 @@
 //! What kube-proxy programs for one Service address, whatever its mode: the mode-neutral model
-//! every mode's reader fills in and [`super::judge`] judges. The iptables walker produces it
-//! today; the nftables and IPVS readers will produce the same, so the verdicts (missing rule,
-//! stale endpoint, no endpoints, reject) and everything after this hop stay the same.
+//! every mode's reader fills in and [`super::judge`] judges. The iptables walker, the nftables
+//! walker and the IPVS reader all produce it, so the verdicts (missing rule, stale endpoint, no
+//! endpoints, reject) and everything after this hop stay the same.
 
 use crate::dataplane::netfilter::iptables::IptablesBackend;
 
-/// How kube-proxy implements Services on this node.
+/// How Services are implemented on this node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProxyMode {
-    /// iptables mode, on the backend that held its rules (None: neither held any).
+    /// kube-proxy's iptables mode, on the backend that held its rules (None: neither held any).
     Iptables(Option<IptablesBackend>),
+    /// kube-proxy's nftables mode: `table ip kube-proxy`.
+    Nftables,
+    /// kube-proxy's IPVS mode (or kube-router's proxy, which also programs IPVS).
+    Ipvs,
+    /// No kube-proxy: something else balances Services, mostly in eBPF.
+    Replaced(Replacement),
+}
+
+/// What balances Services on a node without kube-proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replacement {
+    /// Cilium's kube-proxy replacement (`cilium_host`/`cilium_net`, no kube-proxy state).
+    Cilium,
+    /// Calico's eBPF data plane (`bpfEnabled`).
+    CalicoEbpf,
+    /// Nothing netdiag recognises: no kube-proxy state of any mode.
+    Unknown,
+}
+
+impl Replacement {
+    /// The component's name for a human.
+    pub fn name(self) -> &'static str {
+        match self {
+            Replacement::Cilium => "Cilium's kube-proxy replacement",
+            Replacement::CalicoEbpf => "Calico's eBPF data plane",
+            Replacement::Unknown => "no kube-proxy",
+        }
+    }
+
+    /// What to run on the node instead, to see its Service table.
+    pub fn instead(self) -> &'static str {
+        match self {
+            Replacement::Cilium => {
+                "run `cilium-dbg service list` (or `cilium-dbg bpf lb list`) in the node's cilium agent pod"
+            }
+            Replacement::CalicoEbpf => {
+                "run `calico-node -bpf nat dump` in the node's calico-node pod (or `calicoctl`)"
+            }
+            Replacement::Unknown => {
+                "check which component balances Services on this node (kube-proxy is not running, and no iptables, nftables or IPVS Service state was found)"
+            }
+        }
+    }
 }
 
 impl ProxyMode {
@@ -17,6 +60,11 @@ impl ProxyMode {
     pub fn name(self) -> &'static str {
         match self {
             ProxyMode::Iptables(_) => "iptables",
+            ProxyMode::Nftables => "nftables",
+            ProxyMode::Ipvs => "ipvs",
+            ProxyMode::Replaced(Replacement::Cilium) => "cilium",
+            ProxyMode::Replaced(Replacement::CalicoEbpf) => "calico-ebpf",
+            ProxyMode::Replaced(Replacement::Unknown) => "none",
         }
     }
 
@@ -24,6 +72,7 @@ impl ProxyMode {
     pub fn backend(self) -> Option<&'static str> {
         match self {
             ProxyMode::Iptables(b) => b.map(IptablesBackend::as_str),
+            _ => None,
         }
     }
 
@@ -33,6 +82,11 @@ impl ProxyMode {
             ProxyMode::Iptables(_) => {
                 "the nat table has no KUBE-SERVICES chain (is kube-proxy running in iptables mode?)"
             }
+            ProxyMode::Nftables => {
+                "there is no `table ip kube-proxy` (is kube-proxy running in nftables mode?)"
+            }
+            ProxyMode::Ipvs => "IPVS has no virtual services (is kube-proxy running in IPVS mode?)",
+            ProxyMode::Replaced(_) => "kube-proxy does not run on this node",
         }
     }
 }
