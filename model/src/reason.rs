@@ -87,11 +87,14 @@ reasons! {
     IpForwardDisabled => NodeSettings, Fail, "net.ipv4.ip_forward=0: the node drops pod traffic it must route, which is all traffic to a Service VIP; set it to 1.";
     BridgeNetfilterDisabled => NodeSettings, Fail, "bridge-nf-call-iptables is 0 or br_netfilter is missing while the source and an endpoint share a bridge: replies skip the un-DNAT; load br_netfilter and set it to 1.";
     StrictRpFilter => NodeSettings, Warn, "Strict reverse-path filtering where the route back leaves by another interface: the kernel drops such traffic; set rp_filter to 2 (loose) or fix the routes.";
-    NoServiceRule => ServiceRules, Fail, "kube-proxy has no KUBE-SERVICES rule for the VIP while the Service has ready endpoints: kube-proxy is not syncing on this node; check its logs.";
-    MissingEndpoint => ServiceRules, Fail, "A ready endpoint has no KUBE-SEP rule on this node: kube-proxy is behind; check its logs and sync errors.";
+    NoServiceRule => ServiceRules, Fail, "kube-proxy has no rule for the VIP (a KUBE-SERVICES rule, a service-ips element, an IPVS virtual service) while the Service has ready endpoints: kube-proxy is not syncing on this node; check its logs.";
+    MissingEndpoint => ServiceRules, Fail, "A ready endpoint has no rule on this node (no KUBE-SEP chain, endpoint- chain or IPVS real server): kube-proxy is behind; check its logs and sync errors.";
     StaleEndpoint => ServiceRules, Fail, "A rule DNATs to an address that is not a ready endpoint: kube-proxy's rules are stale; check its logs.";
-    NoEndpoints => ServiceRules, Fail, "The filter table REJECTs or DROPs the Service because it has no endpoints: check the Service's selector and its pods' readiness.";
-    RulesUnreadable => ServiceRules, Warn, "The iptables tools could not be run or read: check the agent image has iptables and runs with CAP_NET_ADMIN.";
+    NoEndpoints => ServiceRules, Fail, "kube-proxy REJECTs or DROPs the Service because it has no endpoints: check the Service's selector and its pods' readiness.";
+    NotAServicePort => ServiceRules, Fail, "The address is a ClusterIP, but no Service serves this port and protocol on it, so kube-proxy rejects it: use one of the ports the hop names.";
+    UnallocatedClusterIp => ServiceRules, Fail, "The address is in the service CIDR but no Service holds it, so kube-proxy drops it: check the address (a deleted or recreated Service?).";
+    ProxyLeftovers => ServiceRules, Warn, "Rules of another proxy mode are left on the node: they do nothing but mislead anyone reading rules by hand; remove them (`kube-proxy --cleanup`) once the mode is settled.";
+    RulesUnreadable => ServiceRules, Warn, "kube-proxy's state could not be read (the iptables or nft tools, nf_tables or IPVS netlink): check the agent image has iptables and nftables and runs with CAP_NET_ADMIN.";
     NoConntrackEntry => Conntrack, Warn, "The connection never passed the node's netfilter (dropped in the pod, on its veth, or by routing), or is not tracked: check the hops before it.";
     ConntrackUnreplied => Conntrack, Warn, "The connection's entry never saw a reply: the endpoint DNAT chose did not answer; check that endpoint's Listener and Route hops.";
     ConntrackUnreadable => Conntrack, Warn, "The conntrack table could not be read: check the agent has CAP_NET_ADMIN and nf_conntrack is loaded.";

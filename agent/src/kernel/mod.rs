@@ -4,6 +4,7 @@
 //! - [`netlink`]: the one netlink socket and request/dump transport, every read with a deadline;
 //! - [`rtnl`]: links, addresses, neighbours, routes and namespace ids over it (`ip`);
 //! - [`conntrack`]: conntrack entries, statistics and events over it (`conntrack`);
+//! - [`nftables`]: nf_tables tables and set elements over it (`nft get element`);
 //! - [`sock_diag`]: listening sockets over it (`ss`).
 //!
 //! Kernel states are enums ([`rtnl::OperState`], [`rtnl::NeighbourState`], [`rtnl::RouteKind`]),
@@ -13,5 +14,6 @@
 pub mod conntrack;
 pub mod netlink;
 pub mod netns;
+pub mod nftables;
 pub mod rtnl;
 pub mod sock_diag;

@@ -111,6 +111,7 @@ mod tests {
             masquerade: false,
             local_only: false,
             blocked: None,
+            service_ports: vec![],
             notes: vec![],
         }
     }

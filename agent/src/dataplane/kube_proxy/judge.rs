@@ -9,7 +9,7 @@ use netdiag_model::Reason;
 use netdiag_model::report::{RuleEndpoint, ServiceRulesDetail};
 use netdiag_model::{Endpoint, Hop, HopDetail, HopKind, Verdict};
 
-use super::model::{BlockAction, BlockCause, Lookup, ProxyMode, ServiceProgram};
+use super::model::{BlockAction, BlockCause, Blocked, Lookup, ProxyMode, ServiceProgram};
 
 /// The typed detail of a program.
 pub fn detail(walk: &ServiceProgram) -> ServiceRulesDetail {
@@ -76,22 +76,7 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
     };
 
     if let Some(b) = &walk.blocked {
-        let cause = match (b.cause, b.comment.as_deref()) {
-            (_, Some(c)) => format!("\"{c}\""),
-            (BlockCause::NoEndpoints, None) => "no endpoints".into(),
-            (BlockCause::NoLocalEndpoints, None) => "no local endpoints".into(),
-            (BlockCause::Other, None) => "no comment".into(),
-        };
-        let verb = if b.action == BlockAction::Reject {
-            "rejects"
-        } else {
-            "drops"
-        };
-        let text = format!(
-            "kube-proxy on {node} {verb} {addr} in {} {} ({cause}){ready}",
-            b.table, b.chain
-        );
-        return hop(Verdict::Fail, text).with_reason(Reason::NoEndpoints);
+        return blocked_hop(node, walk, b, &ready, hop);
     }
 
     if walk.lookup != Lookup::Matched {
@@ -102,7 +87,8 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
             )
         } else if expected.is_empty() {
             format!(
-                "kube-proxy on {node} has no rule for {addr}: no kube-proxy rule exists for it in KUBE-SERVICES"
+                "kube-proxy on {node} has no rule for {addr}: nothing matches it in {}",
+                walk.mode.entry()
             )
         } else {
             format!("kube-proxy on {node} has no rule for {addr}{ready}")
@@ -115,7 +101,7 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
             .chains
             .last()
             .map(String::as_str)
-            .unwrap_or("KUBE-SERVICES");
+            .unwrap_or(walk.mode.entry());
         let text = format!(
             "kube-proxy on {node} matches {addr} ({svc}) but {chain} leads to no endpoint{ready}"
         );
@@ -190,6 +176,53 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
         text.push_str("; not compared with the API (no endpoints given)");
     }
     hop(Verdict::Ok, text)
+}
+
+/// The hop for a rule that rejects or drops the address.
+fn blocked_hop(
+    node: &str,
+    walk: &ServiceProgram,
+    b: &Blocked,
+    ready: &str,
+    hop: impl Fn(Verdict, String) -> Hop,
+) -> Hop {
+    let addr = walk.address.as_str();
+    let verb = if b.action == BlockAction::Reject {
+        "rejects"
+    } else {
+        "drops"
+    };
+    let place = format!("{} {}", b.table, b.chain);
+    match b.cause {
+        BlockCause::NotAServicePort => {
+            let serves = if walk.service_ports.is_empty() {
+                String::new()
+            } else {
+                format!(": it serves {}", walk.service_ports.join(", "))
+            };
+            let text = format!(
+                "kube-proxy on {node} {verb} {addr} in {place}: the ClusterIP has no Service port {}{serves}",
+                addr.rsplit_once(':').map_or(addr, |(_, p)| p)
+            );
+            hop(Verdict::Fail, text).with_reason(Reason::NotAServicePort)
+        }
+        BlockCause::UnallocatedClusterIp => {
+            let text = format!(
+                "kube-proxy on {node} {verb} {addr} in {place}: no Service holds this address of the service CIDR"
+            );
+            hop(Verdict::Fail, text).with_reason(Reason::UnallocatedClusterIp)
+        }
+        cause => {
+            let why = match (cause, b.comment.as_deref()) {
+                (_, Some(c)) => format!("\"{c}\""),
+                (BlockCause::NoLocalEndpoints, None) => "no local endpoints".into(),
+                (BlockCause::Other, None) => "no comment".into(),
+                _ => "no endpoints".into(),
+            };
+            let text = format!("kube-proxy on {node} {verb} {addr} in {place} ({why}){ready}");
+            hop(Verdict::Fail, text).with_reason(Reason::NoEndpoints)
+        }
+    }
 }
 
 /// The hop when the rules of `mode` could not be read at all.

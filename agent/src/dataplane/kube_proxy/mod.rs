@@ -6,6 +6,7 @@
 pub mod iptables;
 pub mod judge;
 pub mod model;
+pub mod nftables;
 
 use netdiag_model::{Endpoint, Hop, PlanTarget};
 

@@ -76,6 +76,16 @@ impl ProxyMode {
         }
     }
 
+    /// Where the mode looks a Service address up, for a human.
+    pub fn entry(self) -> &'static str {
+        match self {
+            ProxyMode::Iptables(_) => "KUBE-SERVICES",
+            ProxyMode::Nftables => "@service-ips",
+            ProxyMode::Ipvs => "the IPVS virtual services",
+            ProxyMode::Replaced(_) => "kube-proxy's rules",
+        }
+    }
+
     /// What is missing when this mode's state is absent altogether, for a human.
     pub fn missing_state(self) -> &'static str {
         match self {
@@ -120,6 +130,11 @@ pub enum BlockCause {
     NoEndpoints,
     /// `"<svc> has no local endpoints"` (a Local traffic policy with no endpoint on this node).
     NoLocalEndpoints,
+    /// A ClusterIP on a port and protocol none of its Services serves (nftables mode's
+    /// `cluster-ips-check` rejects it).
+    NotAServicePort,
+    /// An address of the service CIDR that no Service holds (`cluster-ips-check` drops it).
+    UnallocatedClusterIp,
     /// A REJECT/DROP whose comment says neither (large-cluster mode, or something else).
     Other,
 }
@@ -191,6 +206,8 @@ pub struct ServiceProgram {
     /// Only node-local endpoints are picked (a Local traffic policy).
     pub local_only: bool,
     pub blocked: Option<Blocked>,
+    /// The ports the address does serve (`80/tcp (ns/svc:http)`), when it was asked on another.
+    pub service_ports: Vec<String>,
     /// Oddities met on the way (a jump to a missing chain, an endpoint without DNAT...).
     pub notes: Vec<String>,
 }

@@ -1,4 +1,6 @@
-//! Netfilter as this node holds it, parsed and modelled: [`iptables`] today (both backends);
-//! nf_tables objects (kube-proxy's nftables mode, rule tracing) go beside it.
+//! Netfilter as this node holds it, parsed and modelled: [`iptables`] (both backends) and
+//! [`nftables`] rules; rule tracing goes beside them.
 
+pub mod command;
 pub mod iptables;
+pub mod nftables;

@@ -96,6 +96,7 @@ impl ServiceWalk {
             masquerade: self.masquerade,
             local_only: self.local_only,
             blocked: self.blocked.clone(),
+            service_ports: Vec::new(),
             notes: self.notes.clone(),
         }
     }

@@ -1,0 +1,274 @@
+//! nf_tables messages as bytes: an nfnetlink message of any type with its attributes kept raw,
+//! and the few attribute layouts the agent asks and reads (uapi `linux/netfilter/nf_tables.h`).
+//! `netlink-packet-netfilter` knows conntrack but not nf_tables, so these are built and read
+//! here, and tested byte for byte without a kernel.
+
+use netlink_packet_core::{NetlinkDeserializable, NetlinkHeader, NetlinkSerializable};
+
+/// `NFNL_SUBSYS_NFTABLES`.
+const SUBSYS_NFTABLES: u16 = 10;
+/// `NFT_MSG_GETTABLE`.
+pub const MSG_GETTABLE: u8 = 1;
+/// `NFT_MSG_NEWSETELEM`: the kernel's answer to a set element get.
+pub const MSG_NEWSETELEM: u8 = 12;
+/// `NFT_MSG_GETSETELEM`.
+pub const MSG_GETSETELEM: u8 = 13;
+
+/// `NFTA_TABLE_NAME`.
+pub const TABLE_NAME: u16 = 1;
+/// `NFTA_SET_ELEM_LIST_TABLE`, `_SET`, `_ELEMENTS`.
+pub const ELEM_LIST_TABLE: u16 = 1;
+pub const ELEM_LIST_SET: u16 = 2;
+pub const ELEM_LIST_ELEMENTS: u16 = 3;
+/// `NFTA_LIST_ELEM`.
+pub const LIST_ELEM: u16 = 1;
+/// `NFTA_SET_ELEM_KEY`, `_DATA`, `_USERDATA`.
+pub const ELEM_KEY: u16 = 1;
+pub const ELEM_DATA: u16 = 2;
+pub const ELEM_USERDATA: u16 = 6;
+/// `NFTA_DATA_VALUE`, `NFTA_DATA_VERDICT`.
+pub const DATA_VALUE: u16 = 1;
+pub const DATA_VERDICT: u16 = 2;
+/// `NFTA_VERDICT_CODE`, `NFTA_VERDICT_CHAIN`.
+pub const VERDICT_CODE: u16 = 1;
+pub const VERDICT_CHAIN: u16 = 2;
+/// libnftnl's `NFTNL_UDATA_SET_ELEM_COMMENT`: where `nft` keeps an element's comment.
+const UDATA_SET_ELEM_COMMENT: u8 = 0;
+
+/// `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER`: flags in an attribute's type, not part of it.
+const NLA_TYPE_MASK: u16 = 0x3fff;
+const NLA_F_NESTED: u16 = 0x8000;
+
+/// One nfnetlink message: its nf_tables message type, the `nfgenmsg` header and the attribute
+/// bytes that follow it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NftMessage {
+    pub msg: u8,
+    /// `nfgen_family`: `NFPROTO_IPV4` for `table ip`.
+    pub family: u8,
+    pub attrs: Vec<u8>,
+}
+
+/// `NFPROTO_IPV4`: the family of `table ip kube-proxy`.
+pub const NFPROTO_IPV4: u8 = 2;
+
+impl NftMessage {
+    pub fn new(msg: u8, family: u8, attrs: Vec<u8>) -> NftMessage {
+        NftMessage { msg, family, attrs }
+    }
+}
+
+const NFGENMSG_LEN: usize = 4;
+
+impl NetlinkSerializable for NftMessage {
+    fn message_type(&self) -> u16 {
+        (SUBSYS_NFTABLES << 8) | u16::from(self.msg)
+    }
+    fn buffer_len(&self) -> usize {
+        NFGENMSG_LEN + self.attrs.len()
+    }
+    fn serialize(&self, buffer: &mut [u8]) {
+        // nfgen_family, version NFNETLINK_V0, res_id 0 (big endian).
+        buffer[..NFGENMSG_LEN].copy_from_slice(&[self.family, 0, 0, 0]);
+        buffer[NFGENMSG_LEN..].copy_from_slice(&self.attrs);
+    }
+}
+
+/// An nfnetlink answer that is too short for its header.
+#[derive(Debug, thiserror::Error)]
+#[error("an nf_tables message of {0} bytes is shorter than its header")]
+pub struct ShortMessage(usize);
+
+impl NetlinkDeserializable for NftMessage {
+    type Error = ShortMessage;
+    fn deserialize(header: &NetlinkHeader, payload: &[u8]) -> Result<Self, ShortMessage> {
+        if payload.len() < NFGENMSG_LEN {
+            return Err(ShortMessage(payload.len()));
+        }
+        Ok(NftMessage {
+            // The low byte is the message type within the subsystem.
+            msg: header.message_type.to_le_bytes()[0],
+            family: payload[0],
+            attrs: payload[NFGENMSG_LEN..].to_vec(),
+        })
+    }
+}
+
+/// Appends attributes in netlink's layout: a 4-byte header, the value, padding to 4.
+#[derive(Default)]
+pub struct AttrWriter {
+    buf: Vec<u8>,
+}
+
+impl AttrWriter {
+    pub fn bytes(mut self, kind: u16, value: &[u8]) -> Self {
+        self.put(kind, value);
+        self
+    }
+
+    /// A NUL-terminated string, as the kernel expects names.
+    pub fn string(self, kind: u16, value: &str) -> Self {
+        let mut v = value.as_bytes().to_vec();
+        v.push(0);
+        self.bytes(kind, &v)
+    }
+
+    pub fn nested(mut self, kind: u16, inner: AttrWriter) -> Self {
+        self.put(kind | NLA_F_NESTED, &inner.buf);
+        self
+    }
+
+    fn put(&mut self, kind: u16, value: &[u8]) {
+        // Values here are names and keys of a few bytes; a u16 length cannot overflow.
+        let len = u16::try_from(4 + value.len()).unwrap_or(u16::MAX);
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        self.buf.extend_from_slice(value);
+        while !self.buf.len().is_multiple_of(4) {
+            self.buf.push(0);
+        }
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// The attributes of `data` as (type without flags, value). A truncated attribute ends the
+/// walk: what came before it is still read.
+pub fn attrs(data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        if rest.len() < 4 {
+            return None;
+        }
+        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & NLA_TYPE_MASK;
+        if len < 4 || len > rest.len() {
+            rest = &[];
+            return None;
+        }
+        let value = &rest[4..len];
+        rest = &rest[((len + 3) & !3).min(rest.len())..];
+        Some((kind, value))
+    })
+}
+
+/// The first attribute of type `kind`.
+pub fn attr(data: &[u8], kind: u16) -> Option<&[u8]> {
+    attrs(data).find(|(k, _)| *k == kind).map(|(_, v)| v)
+}
+
+/// A NUL-terminated string attribute.
+pub fn string(value: &[u8]) -> String {
+    let end = value.iter().position(|b| *b == 0).unwrap_or(value.len());
+    String::from_utf8_lossy(&value[..end]).into_owned()
+}
+
+/// What an nf_tables verdict says (`NFTA_DATA_VERDICT`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NftVerdict {
+    Accept,
+    Drop,
+    Continue,
+    Return,
+    Jump(String),
+    Goto(String),
+    /// A code this version does not name.
+    Other(i32),
+}
+
+impl std::fmt::Display for NftVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NftVerdict::Accept => f.write_str("accept"),
+            NftVerdict::Drop => f.write_str("drop"),
+            NftVerdict::Continue => f.write_str("continue"),
+            NftVerdict::Return => f.write_str("return"),
+            NftVerdict::Jump(c) => write!(f, "jump {c}"),
+            NftVerdict::Goto(c) => write!(f, "goto {c}"),
+            NftVerdict::Other(code) => write!(f, "verdict {code}"),
+        }
+    }
+}
+
+/// Decode `NFTA_DATA_VERDICT`'s nested attributes. Codes are big-endian (`NF_DROP` 0,
+/// `NF_ACCEPT` 1, `NFT_CONTINUE` -1, `NFT_RETURN` -5, `NFT_JUMP` -3, `NFT_GOTO` -4).
+pub fn verdict(nested: &[u8]) -> Option<NftVerdict> {
+    let code = attr(nested, VERDICT_CODE)?;
+    let code = i32::from_be_bytes(code.get(..4)?.try_into().ok()?);
+    let chain = || attr(nested, VERDICT_CHAIN).map(string).unwrap_or_default();
+    Some(match code {
+        0 => NftVerdict::Drop,
+        1 => NftVerdict::Accept,
+        -1 => NftVerdict::Continue,
+        -3 => NftVerdict::Jump(chain()),
+        -4 => NftVerdict::Goto(chain()),
+        -5 => NftVerdict::Return,
+        other => NftVerdict::Other(other),
+    })
+}
+
+/// The comment in an element's user data (libnftnl's TLVs: type, length, value).
+pub fn element_comment(udata: &[u8]) -> Option<String> {
+    let mut rest = udata;
+    while rest.len() >= 2 {
+        let (kind, len) = (rest[0], usize::from(rest[1]));
+        let value = rest.get(2..2 + len)?;
+        if kind == UDATA_SET_ELEM_COMMENT {
+            return Some(string(value));
+        }
+        rest = &rest[2 + len..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_are_padded_nested_and_read_back() {
+        let bytes = AttrWriter::default()
+            .string(1, "kube-proxy")
+            .nested(3, AttrWriter::default().bytes(1, &[10, 96, 0, 10]))
+            .finish();
+        // "kube-proxy\0" is 11 bytes: 4 + 11 = 15, padded to 16.
+        assert_eq!(&bytes[..4], &[15, 0, 1, 0]);
+        assert_eq!(bytes.len(), 16 + 4 + 8);
+        let read: Vec<_> = attrs(&bytes).collect();
+        assert_eq!(read.len(), 2);
+        assert_eq!(string(read[0].1), "kube-proxy");
+        assert_eq!(read[1].0, 3, "the nested flag is not part of the type");
+        assert_eq!(attr(read[1].1, 1), Some(&[10, 96, 0, 10][..]));
+    }
+
+    #[test]
+    fn a_truncated_attribute_ends_the_walk_without_panicking() {
+        let mut bytes = AttrWriter::default().bytes(1, &[1, 2, 3, 4]).finish();
+        bytes.extend_from_slice(&[40, 0, 2, 0, 9]);
+        assert_eq!(attrs(&bytes).count(), 1);
+        assert_eq!(attrs(&[3, 0, 1]).count(), 0);
+    }
+
+    #[test]
+    fn verdicts_decode_with_their_chain() {
+        let goto = AttrWriter::default()
+            .bytes(VERDICT_CODE, &(-4i32).to_be_bytes())
+            .string(VERDICT_CHAIN, "service-X")
+            .finish();
+        assert_eq!(verdict(&goto), Some(NftVerdict::Goto("service-X".into())));
+        let drop = AttrWriter::default()
+            .bytes(VERDICT_CODE, &0i32.to_be_bytes())
+            .finish();
+        assert_eq!(verdict(&drop), Some(NftVerdict::Drop));
+        assert_eq!(verdict(&[]), None);
+    }
+
+    #[test]
+    fn an_element_comment_is_found_among_other_user_data() {
+        let udata = [1, 2, 0xaa, 0xbb, 0, 4, b'n', b's', b'6', 0];
+        assert_eq!(element_comment(&udata).as_deref(), Some("ns6"));
+        assert_eq!(element_comment(&[0, 9, b'x']), None);
+    }
+}
