@@ -6,20 +6,22 @@
 
 use netdiag_model::{Endpoint, Hop, HopKind, PlanTarget, Verdict};
 
-use crate::dataplane::kube_proxy::{self, Lookup, ReadError, ServiceProgram};
+use crate::dataplane::kube_proxy::{self, Lookup, ProxyMode, Reading};
 
 /// The hop, and what the rest of the trace learns from it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceRulesOutcome {
     pub hop: Hop,
-    /// Whether the target is still taken for a Service (kube-proxy DNATs it).
+    /// Whether the target is still taken for a Service (its proxy DNATs it).
     pub is_service: bool,
-    /// The endpoints kube-proxy may pick, in rule order.
+    /// The endpoints the proxy may pick, in rule order (the API's, when its table is not read).
     pub endpoints: Vec<Endpoint>,
+    /// Something other than kube-proxy balances Services (and tracks their connections).
+    pub replaced: bool,
 }
 
-/// Read kube-proxy's state for `target` in the calling thread's namespace (the node's).
-pub fn read(target: &PlanTarget) -> Result<ServiceProgram, ReadError> {
+/// Detect the node's data plane and read it for `target`, in the calling thread's namespace.
+pub fn read(target: &PlanTarget) -> Reading {
     kube_proxy::read(target)
 }
 
@@ -28,21 +30,20 @@ pub fn read(target: &PlanTarget) -> Result<ServiceProgram, ReadError> {
 pub fn judge(
     node: &str,
     target: &PlanTarget,
-    read: &Result<ServiceProgram, ReadError>,
+    reading: &Reading,
     expected: &[Endpoint],
 ) -> ServiceRulesOutcome {
-    let program = match read {
-        Ok(p) => p,
-        Err(e) => {
+    let address = target.to_string();
+    let replaced = matches!(reading.detection.mode, ProxyMode::Replaced(_));
+    let program = match &reading.program {
+        Some(Ok(p)) => p,
+        // Unreadable or not read: the trace goes on with the API's endpoints.
+        _ => {
             return ServiceRulesOutcome {
-                hop: kube_proxy::judge::unreadable(
-                    node,
-                    kube_proxy::mode_read(),
-                    &target.to_string(),
-                    e,
-                ),
-                is_service: true,
-                endpoints: Vec::new(),
+                hop: kube_proxy::judge::reading(node, &address, reading, expected),
+                is_service: !replaced || !expected.is_empty(),
+                endpoints: expected.to_vec(),
+                replaced,
             };
         }
     };
@@ -53,7 +54,7 @@ pub fn judge(
             hop: Hop::new(
                 node,
                 HopKind::ServiceRules,
-                target.to_string(),
+                address,
                 Verdict::Info,
                 format!(
                     "kube-proxy on {node} has no rule for {target}: traced as a plain pod address"
@@ -61,10 +62,11 @@ pub fn judge(
             ),
             is_service: false,
             endpoints: Vec::new(),
+            replaced,
         };
     }
     ServiceRulesOutcome {
-        hop: kube_proxy::judge::judge(node, program, expected),
+        hop: kube_proxy::judge::reading(node, &address, reading, expected),
         is_service: true,
         endpoints: program
             .endpoints
@@ -74,13 +76,15 @@ pub fn judge(
                 port: e.port,
             })
             .collect(),
+        replaced,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataplane::kube_proxy::{ProgrammedEndpoint, ProxyMode};
+    use crate::dataplane::kube_proxy::detect::Detection;
+    use crate::dataplane::kube_proxy::{ProgrammedEndpoint, ServiceProgram};
     use netdiag_model::Protocol;
 
     fn target() -> PlanTarget {
@@ -88,6 +92,17 @@ mod tests {
             ip: "10.96.0.50".into(),
             port: 80,
             protocol: Protocol::TCP,
+        }
+    }
+
+    fn iptables(program: ServiceProgram) -> Reading {
+        Reading {
+            detection: Detection {
+                mode: ProxyMode::Iptables(None),
+                how: "the nat table has kube-proxy's KUBE-SERVICES chain".into(),
+                leftovers: vec![],
+            },
+            program: Some(Ok(program)),
         }
     }
 
@@ -118,7 +133,12 @@ mod tests {
 
     #[test]
     fn a_bare_address_without_rules_is_traced_as_a_pod_address() {
-        let out = judge("node-a", &target(), &Ok(program(Lookup::NoRule, &[])), &[]);
+        let out = judge(
+            "node-a",
+            &target(),
+            &iptables(program(Lookup::NoRule, &[])),
+            &[],
+        );
         assert_eq!(out.hop.verdict, Verdict::Info);
         assert!(!out.is_service);
         assert_eq!(
@@ -136,7 +156,7 @@ mod tests {
         let out = judge(
             "node-a",
             &target(),
-            &Ok(program(Lookup::NoRule, &[])),
+            &iptables(program(Lookup::NoRule, &[])),
             &expected,
         );
         assert_eq!(out.hop.verdict, Verdict::Fail);
@@ -144,10 +164,65 @@ mod tests {
         let out = judge(
             "node-a",
             &target(),
-            &Ok(program(Lookup::Matched, &["10.244.1.5"])),
+            &iptables(program(Lookup::Matched, &["10.244.1.5"])),
             &expected,
         );
         assert_eq!(out.hop.verdict, Verdict::Ok, "{}", out.hop.detail);
         assert_eq!(out.endpoints, expected);
+    }
+
+    #[test]
+    fn a_cilium_node_gives_an_info_hop_and_the_trace_goes_on_with_the_apis_endpoints() {
+        use crate::dataplane::kube_proxy::Replacement;
+        let reading = Reading {
+            detection: Detection {
+                mode: ProxyMode::Replaced(Replacement::Cilium),
+                how: "cilium_host/cilium_net exist and there is no kube-proxy state".into(),
+                leftovers: vec![],
+            },
+            program: None,
+        };
+        let expected = [Endpoint {
+            ip: "10.244.1.5".into(),
+            port: 8080,
+        }];
+        let out = judge("node-a", &target(), &reading, &expected);
+        assert_eq!(out.hop.verdict, Verdict::Info);
+        assert!(out.replaced && out.is_service);
+        assert_eq!(out.endpoints, expected);
+        assert!(
+            out.hop.detail.contains("Cilium's kube-proxy replacement")
+                && out.hop.detail.contains("cilium-dbg service list"),
+            "{}",
+            out.hop.detail
+        );
+        let Some(netdiag_model::HopDetail::ServiceRules(d)) = &out.hop.details else {
+            panic!("a ServiceRules detail");
+        };
+        assert_eq!(d.mode, "cilium");
+        assert_eq!(
+            d.detected_by.as_deref(),
+            Some("cilium_host/cilium_net exist and there is no kube-proxy state")
+        );
+    }
+
+    #[test]
+    fn leftovers_of_another_mode_turn_a_healthy_hop_into_a_warn_that_names_them() {
+        let expected = [Endpoint {
+            ip: "10.244.1.5".into(),
+            port: 8080,
+        }];
+        let mut reading = iptables(program(Lookup::Matched, &["10.244.1.5"]));
+        reading.detection.leftovers = vec!["table ip kube-proxy from nftables mode".into()];
+        let out = judge("node-a", &target(), &reading, &expected);
+        assert_eq!(out.hop.verdict, Verdict::Warn);
+        assert_eq!(out.hop.reason, Some(netdiag_model::Reason::ProxyLeftovers));
+        assert!(
+            out.hop.detail.ends_with(
+                "; left on the node by another mode: table ip kube-proxy from nftables mode"
+            ),
+            "{}",
+            out.hop.detail
+        );
     }
 }

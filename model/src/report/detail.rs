@@ -164,8 +164,14 @@ pub struct NodeSetting {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceRulesDetail {
-    /// iptables, nftables or ipvs.
+    /// iptables, nftables or ipvs; cilium, calico-ebpf or none when kube-proxy is replaced.
     pub mode: String,
+    /// How the mode was determined (kube-proxy's /proxyMode, or the fingerprint found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_by: Option<String>,
+    /// Objects another proxy mode left on the node, each named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<String>,
     /// For iptables: `nf_tables` or `legacy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,

@@ -9,12 +9,16 @@ use netdiag_model::Reason;
 use netdiag_model::report::{RuleEndpoint, ServiceRulesDetail};
 use netdiag_model::{Endpoint, Hop, HopDetail, HopKind, Verdict};
 
+use super::Reading;
+use super::detect::Detection;
 use super::model::{BlockAction, BlockCause, Blocked, Lookup, ProxyMode, ServiceProgram};
 
 /// The typed detail of a program.
 pub fn detail(walk: &ServiceProgram) -> ServiceRulesDetail {
     ServiceRulesDetail {
         mode: walk.mode.name().into(),
+        detected_by: None,
+        leftovers: Vec::new(),
         backend: walk.mode.backend().map(str::to_string),
         service_address: walk.address.clone(),
         service: walk.service.clone(),
@@ -248,4 +252,59 @@ pub fn unreadable(
         service_address: address.to_string(),
         ..Default::default()
     }))
+}
+
+/// The hop for everything read on a node: the program judged, or why there is none, with how
+/// the mode was determined and what other modes left behind.
+pub fn reading(node: &str, address: &str, reading: &Reading, expected: &[Endpoint]) -> Hop {
+    let d = &reading.detection;
+    let hop = match &reading.program {
+        Some(Ok(program)) => judge(node, program, expected),
+        Some(Err(e)) => unreadable(node, d.mode, address, e),
+        None => not_read(node, address, d),
+    };
+    with_detection(hop, d)
+}
+
+/// The Info hop when kube-proxy's own state is not read: an eBPF load balancer (or nothing
+/// netdiag knows) replaces it, or a mode whose table this version does not read.
+fn not_read(node: &str, address: &str, d: &Detection) -> Hop {
+    let text = match d.mode {
+        ProxyMode::Replaced(r) => format!(
+            "Services on {node} are balanced by {}, not by kube-proxy rules netdiag can read: {}; the trace goes on with the connection itself",
+            r.name(),
+            r.instead()
+        ),
+        mode => format!(
+            "kube-proxy on {node} runs in {} mode, whose Service table this version does not read: run `ipvsadm -Ln -t {address}` on the node; the trace goes on with the connection itself",
+            mode.name()
+        ),
+    };
+    Hop::new(node, HopKind::ServiceRules, address, Verdict::Info, text).with_details(
+        HopDetail::ServiceRules(ServiceRulesDetail {
+            mode: d.mode.name().into(),
+            service_address: address.to_string(),
+            ..Default::default()
+        }),
+    )
+}
+
+/// Record how the mode was found; leftovers of another mode make a healthy hop a Warn.
+fn with_detection(mut hop: Hop, d: &Detection) -> Hop {
+    if let Some(HopDetail::ServiceRules(detail)) = hop.details.as_mut() {
+        detail.detected_by = Some(d.how.clone());
+        detail.leftovers = d.leftovers.clone();
+    }
+    if d.leftovers.is_empty() {
+        return hop;
+    }
+    hop.detail.push_str(&format!(
+        "; left on the node by another mode: {}",
+        d.leftovers.join(", ")
+    ));
+    if hop.verdict == Verdict::Ok {
+        hop.verdict = Verdict::Warn;
+        hop = hop.with_reason(Reason::ProxyLeftovers);
+    }
+    hop
 }

@@ -1,40 +1,80 @@
-//! kube-proxy's Service data plane on this node: a mode-neutral model ([`model`]) and judge
-//! ([`judge`]), and one module per mode that reads the node's state into that model
-//! ([`iptables`] today; `nftables`, `ipvs` and eBPF detection go beside it). Mode detection will
-//! choose among them in [`read`]; every mode's answer is judged the same way.
+//! The Service data plane on this node: which one runs ([`detect`]), a mode-neutral model
+//! ([`model`]) and judge ([`judge`]), and one reader per mode that fills the model
+//! ([`iptables`], [`nftables`]). Every mode's answer is judged the same way; a node whose
+//! Services are balanced by something other than kube-proxy gets an honest Info, not a Fail.
 
+pub mod detect;
 pub mod iptables;
 pub mod judge;
 pub mod model;
 pub mod nftables;
 
+use std::time::Duration;
+
 use netdiag_model::{Endpoint, Hop, PlanTarget};
 
+pub use detect::Detection;
 pub use model::{
     BlockAction, BlockCause, Blocked, Lookup, ProgrammedEndpoint, ProxyMode, Replacement,
     ServiceProgram,
 };
 
+use iptables::Entry;
+
 /// Why kube-proxy's state could not be read.
-pub type ReadError = iptables::ReadError;
-
-/// Read what kube-proxy programs for `target` (a ClusterIP, external or LB address) in the
-/// calling thread's network namespace. Only iptables mode is read today.
-pub fn read(target: &PlanTarget) -> Result<ServiceProgram, ReadError> {
-    iptables::service_rules_walk(target, iptables::Entry::ServiceIp).map(|w| w.program())
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Iptables(#[from] iptables::ReadError),
+    #[error(transparent)]
+    Nftables(#[from] nftables::NftReadError),
 }
 
-/// The mode that [`read`] failed to read, for the report.
-pub fn mode_read() -> ProxyMode {
-    ProxyMode::Iptables(None)
+/// What the node runs, and what its proxy programs for one address.
+#[derive(Debug)]
+pub struct Reading {
+    pub detection: Detection,
+    /// None when no kube-proxy runs: there is nothing of its to read.
+    pub program: Option<Result<ServiceProgram, ReadError>>,
 }
 
-/// The ServiceRules hop for `target` on `node`: kube-proxy's rules for the VIP, judged against
-/// the Service's ready endpoints (`expected`; empty when unknown). Read errors become a Warn hop
-/// with reason `RulesUnreadable`.
-pub fn service_rules(node: &str, target: &PlanTarget, expected: &[Endpoint]) -> Hop {
-    match read(target) {
-        Ok(program) => judge::judge(node, &program, expected),
-        Err(e) => judge::unreadable(node, mode_read(), &target.to_string(), &e),
+/// How long the kernel may stay silent on one nf_tables netlink exchange.
+const NETLINK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Detect the node's Service data plane and read what it programs for `target` (a ClusterIP,
+/// external or LB address), in the calling thread's network namespace.
+pub fn read(target: &PlanTarget) -> Reading {
+    let detection = detect::decide(&detect::gather::gather());
+    let program = read_mode(detection.mode, target, Entry::ServiceIp);
+    Reading { detection, program }
+}
+
+/// Read `mode`'s state for `target` from `entry`.
+pub fn read_mode(
+    mode: ProxyMode,
+    target: &PlanTarget,
+    entry: Entry,
+) -> Option<Result<ServiceProgram, ReadError>> {
+    match mode {
+        ProxyMode::Iptables(backend) => Some(
+            iptables::read::walk_backend(target, entry, backend)
+                .map(|w| w.program())
+                .map_err(ReadError::from),
+        ),
+        ProxyMode::Nftables => Some(
+            nftables::NodeNft::open(NETLINK_TIMEOUT)
+                .and_then(|mut src| nftables::walk(&mut src, target, entry))
+                .map_err(ReadError::from),
+        ),
+        // IPVS's own table is not read yet: its iptables side still is (KUBE-SERVICES
+        // matches the ipsets; no DNAT), so say plainly what was not read.
+        ProxyMode::Ipvs => None,
+        ProxyMode::Replaced(_) => None,
     }
+}
+
+/// The ServiceRules hop for `target` on `node`: the node's Service data plane for the VIP,
+/// judged against the Service's ready endpoints (`expected`; empty when unknown).
+pub fn service_rules(node: &str, target: &PlanTarget, expected: &[Endpoint]) -> Hop {
+    judge::reading(node, &target.to_string(), &read(target), expected)
 }

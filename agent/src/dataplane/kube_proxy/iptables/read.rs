@@ -2,8 +2,8 @@
 //! entered the node's; child processes inherit it). Replaces `iptables-save | grep VIP` and the
 //! `iptables -t nat -S KUBE-SVC-...` chase by hand.
 //!
-//! Backend choice follows kube-proxy's iptables-wrapper: the backend whose tables hold KUBE-
-//! chains. On nf_tables only the chains the VIP reaches are listed (`iptables-nft -S CHAIN` is a
+//! The backend is chosen by detection (`super::super::detect`), the way kubelet and
+//! iptables-wrappers choose. On nf_tables only the chains the VIP reaches are listed (`iptables-nft -S CHAIN` is a
 //! few ms, the whole dump seconds at 10,000 Services). Legacy x_tables hands out whole tables
 //! only, so there each table is fetched from the kernel once and only the chains the walker
 //! reaches are decoded ([`super::xtables`]); no `iptables-legacy` binary is needed.
@@ -66,36 +66,19 @@ impl ChainSource for NftChains {
     }
 }
 
-/// Walk the rules for `target` on whichever backend holds kube-proxy's chains.
+/// Walk the rules for `target` on `backend`, the one detection found holding kube-proxy's
+/// chains (None: neither does; then nf_tables, the default, is read and reports no state).
 ///
 /// Like `iptables-nft -t nat -S KUBE-SERVICES | grep 10.96.45.10`, then following each jump.
-pub fn service_rules_walk(target: &PlanTarget, entry: Entry) -> Result<ServiceWalk, ReadError> {
-    let mut nft = NftChains::default();
-    let nft_found = match nft.chain("nat", "KUBE-SERVICES") {
-        Ok(services) => Some(services.is_some()),
-        Err(ReadError::Command(CommandError::NotFound { .. })) => None,
-        Err(e) => return Err(e),
+pub fn walk_backend(
+    target: &PlanTarget,
+    entry: Entry,
+    backend: Option<IptablesBackend>,
+) -> Result<ServiceWalk, ReadError> {
+    let mut w = match backend {
+        Some(IptablesBackend::Legacy) => walk(&mut LegacyTables::open()?, target, entry)?,
+        _ => walk(&mut NftChains::default(), target, entry)?,
     };
-    if nft_found == Some(true) {
-        let mut w = walk(&mut nft, target, entry)?;
-        w.backend = Some(IptablesBackend::NfTables);
-        return Ok(w);
-    }
-    let mut legacy = LegacyTables::open()?;
-    let legacy_found = legacy
-        .table("nat")?
-        .is_some_and(|nat| nat.has_chain("KUBE-SERVICES"));
-    if !legacy_found {
-        return match nft_found {
-            // Neither backend holds kube-proxy's chains: report from nft (the default backend).
-            Some(_) => walk(&mut nft, target, entry),
-            None => Err(ReadError::Command(CommandError::NotFound {
-                program: NFT,
-                package: IPTABLES_NFT.package,
-            })),
-        };
-    }
-    let mut w = walk(&mut legacy, target, entry)?;
-    w.backend = Some(IptablesBackend::Legacy);
+    w.backend = backend;
     Ok(w)
 }
