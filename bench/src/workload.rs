@@ -97,6 +97,9 @@ impl Workload {
                 affinity_seconds: (i % 7 == 1).then_some(10800),
                 external_traffic_local: node_port.is_some() && i % 3 == 0,
                 internal_traffic_local: i % 50 == 25,
+                external_ips: Vec::new(),
+                load_balancer_ips: Vec::new(),
+                load_balancer_source_ranges: Vec::new(),
             });
         }
         Ok(out)
@@ -118,6 +121,7 @@ impl Workload {
             local_endpoint_ips,
             // Comments on, as in the 24.5 MB dump of reference/dataplane.md: the larger text.
             comments: true,
+            service_cidr: "10.96.0.0/12".into(),
         }
     }
 

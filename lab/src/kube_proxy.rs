@@ -39,6 +39,9 @@ pub fn gen_input(spec: &LabSpec, node: &str) -> (Vec<GenService>, GenConfig) {
                 affinity_seconds: None,
                 external_traffic_local: false,
                 internal_traffic_local: false,
+                external_ips: Vec::new(),
+                load_balancer_ips: Vec::new(),
+                load_balancer_source_ranges: Vec::new(),
             }
         })
         .collect();
@@ -47,6 +50,7 @@ pub fn gen_input(spec: &LabSpec, node: &str) -> (Vec<GenService>, GenConfig) {
         node_ips: spec.node(node).map(|n| vec![n.ip]).unwrap_or_default(),
         local_endpoint_ips: spec.pods_on(node).map(|p| p.ip).collect(),
         comments: true,
+        service_cidr: spec.service_cidr.to_string(),
     };
     (services, cfg)
 }
