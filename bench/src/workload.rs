@@ -10,7 +10,7 @@
 
 use std::net::Ipv4Addr;
 
-use netdiag_lab::generate::{GenConfig, GenPort, GenService};
+use netdiag_lab::generate::{GenConfig, GenPort, GenService, render_nft};
 use netdiag_model::{Endpoint, PlanTarget, Protocol};
 
 /// Endpoints live in 10.244.0.0/16 (the cluster CIDR), 250 per /24: this many fit.
@@ -103,6 +103,16 @@ impl Workload {
             });
         }
         Ok(out)
+    }
+
+    /// The `nft -f` script of this workload: `table ip kube-proxy` as kube-proxy in nftables
+    /// mode leaves it for these Services on the bench's node, from the same generator input as
+    /// the iptables rules (`render_restore(&services, &w.config(&services))`).
+    // The input of B1's coming nftables row; until it lands only the tests call it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn nft_script(self) -> Result<String, TooLarge> {
+        let services = self.services()?;
+        Ok(render_nft(&services, &self.config(&services)))
     }
 
     /// The node the rules are for: its pods are the endpoints in 10.244.0.0/24.
