@@ -1,5 +1,5 @@
-//! Running a build plan: each action through `ip`, `sysctl`, `iptables-restore` or a detached
-//! spawn, with every created thing recorded in the state file before the next step.
+//! Running a build plan: each action through `ip`, `sysctl`, `iptables-restore`, `nft` or a
+//! detached spawn, with every created thing recorded in the state file before the next step.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::LabError;
 use super::build::{Action, HostTools};
 use super::process;
+use super::spec::ProxyMode;
 use super::state::{ProcessRecord, StateWriter};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -54,17 +55,27 @@ pub fn is_root() -> bool {
     unsafe { nix::libc::geteuid() == 0 }
 }
 
-/// Check we are root and every tool is there; say how to get what is missing.
-pub fn preflight() -> Result<HostTools, LabError> {
+/// Check we are root and every tool a lab in `mode` runs is there; say how to get what is
+/// missing.
+pub fn preflight(mode: ProxyMode) -> Result<HostTools, LabError> {
     if !is_root() {
         return Err(LabError::NotRoot);
     }
     let need = |tool: &'static str, package: &'static str| {
         find_tool(tool).ok_or(LabError::MissingTool { tool, package })
     };
+    let (iptables_restore, nft) = match mode {
+        ProxyMode::Iptables => (need("iptables-restore", "iptables")?, find_tool("nft")),
+        // An nftables-only node (RHEL 10) has no iptables: the lab then never runs it.
+        ProxyMode::Nftables => (
+            find_tool("iptables-restore").unwrap_or_else(|| "iptables-restore".into()),
+            Some(need("nft", "nftables")?),
+        ),
+    };
     Ok(HostTools {
         ip: need("ip", "iproute2")?,
-        iptables_restore: need("iptables-restore", "iptables")?,
+        iptables_restore,
+        nft,
         sysctl: need("sysctl", "procps")?,
         dnsmasq: need("dnsmasq", "dnsmasq-base")?,
     })
@@ -162,6 +173,15 @@ pub fn execute(action: &Action, host: &HostTools, w: &mut StateWriter) -> Result
             let mut c = Command::new(&host.ip);
             c.args(["netns", "exec", netns]).arg(&host.iptables_restore);
             run(&mut c, Some(rules))?;
+        }
+        Action::NftLoad { netns, script } => {
+            let nft = host.nft.as_ref().ok_or(LabError::MissingTool {
+                tool: "nft",
+                package: "nftables",
+            })?;
+            let mut c = Command::new(&host.ip);
+            c.args(["netns", "exec", netns]).arg(nft).args(["-f", "-"]);
+            run(&mut c, Some(script))?;
         }
         Action::MakeDir(path) => {
             w.record(|s| s.dirs.push(path.clone()))?;

@@ -1,10 +1,11 @@
-//! kube-proxy's rules for one lab node: the `iptables-restore` input the lab loads into the node's
-//! namespace, as kube-proxy in iptables mode would program it, from the shared generator
-//! ([`crate::generate`]). The lab produces rules through [`kube_proxy_rules`] only.
+//! kube-proxy's rules for one lab node: the `iptables-restore` input (iptables mode) or the
+//! `nft -f` script (nftables mode) the lab loads into the node's namespace, as kube-proxy would
+//! program it, from the shared generator ([`crate::generate`]). The lab produces rules through
+//! [`kube_proxy_rules`] and [`kube_proxy_nft`] only.
 
 use std::net::Ipv4Addr;
 
-use crate::generate::{GenConfig, GenPort, GenService, render_restore};
+use crate::generate::{GenConfig, GenPort, GenService, render_nft, render_restore};
 
 use super::spec::LabSpec;
 
@@ -39,6 +40,9 @@ pub fn gen_input(spec: &LabSpec, node: &str) -> (Vec<GenService>, GenConfig) {
                 affinity_seconds: None,
                 external_traffic_local: false,
                 internal_traffic_local: false,
+                external_ips: Vec::new(),
+                load_balancer_ips: Vec::new(),
+                load_balancer_source_ranges: Vec::new(),
             }
         })
         .collect();
@@ -47,6 +51,7 @@ pub fn gen_input(spec: &LabSpec, node: &str) -> (Vec<GenService>, GenConfig) {
         node_ips: spec.node(node).map(|n| vec![n.ip]).unwrap_or_default(),
         local_endpoint_ips: spec.pods_on(node).map(|p| p.ip).collect(),
         comments: true,
+        service_cidr: spec.service_cidr.to_string(),
     };
     (services, cfg)
 }
@@ -55,6 +60,12 @@ pub fn gen_input(spec: &LabSpec, node: &str) -> (Vec<GenService>, GenConfig) {
 pub fn kube_proxy_rules(spec: &LabSpec, node: &str) -> String {
     let (services, cfg) = gen_input(spec, node);
     render_restore(&services, &cfg)
+}
+
+/// The `nft -f` script for `node`: `table ip kube-proxy` as kube-proxy in nftables mode leaves it.
+pub fn kube_proxy_nft(spec: &LabSpec, node: &str) -> String {
+    let (services, cfg) = gen_input(spec, node);
+    render_nft(&services, &cfg)
 }
 
 #[cfg(test)]
@@ -93,5 +104,38 @@ mod tests {
         // upstream's hash for "kube-system/kube-dns:dns" + "udp" (reference/dataplane.md)
         assert!(rules.contains("KUBE-SVC-TCOU7JCQXEZGVUNU"), "{rules}");
         assert!(rules.contains("-d 10.96.0.10/32 -p udp"));
+    }
+
+    #[test]
+    fn the_nft_script_dispatches_both_vips_and_the_node_port_on_the_node_ip() {
+        let s = kube_proxy_nft(&LabSpec::default(), "node-b");
+        assert!(
+            s.contains("add element ip kube-proxy nodeport-ips { 172.18.0.3 }\n"),
+            "{s}"
+        );
+        assert!(s.contains("ip daddr { 10.96.0.0/12 } drop"), "{s}");
+        for key in [
+            "10.96.45.10 . tcp . 80",
+            "10.96.0.10 . udp . 53",
+            "10.96.0.10 . tcp . 53",
+        ] {
+            assert!(
+                s.contains(&format!("service-ips {{ {key} : goto service-")),
+                "{key}"
+            );
+        }
+        assert!(
+            s.contains("service-nodeports { tcp . 30080 : goto external-"),
+            "{s}"
+        );
+        assert!(s.contains("numgen random mod 3 vmap"), "{s}");
+        assert!(
+            s.contains("ip saddr != 10.244.0.0/16 jump mark-for-masquerade"),
+            "{s}"
+        );
+        assert!(
+            s.contains("meta l4proto tcp dnat to 10.244.2.3:8080"),
+            "{s}"
+        );
     }
 }

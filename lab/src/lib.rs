@@ -40,7 +40,7 @@ use std::path::PathBuf;
 
 pub use build::Parts;
 pub use names::{DEFAULT_LAB, LabNames};
-pub use spec::{LabSpec, SpecError};
+pub use spec::{LabSpec, ProxyMode, SpecError};
 pub use state::{LabState, StateError};
 pub use teardown::TeardownReport;
 pub use trace::{LabTrace, trace};
@@ -174,7 +174,7 @@ impl Lab {
             return Err(LabError::BadName(name.into()));
         }
         spec.validate()?;
-        let host = exec::preflight()?;
+        let host = exec::preflight(spec.proxy_mode)?;
         let names = LabNames::new(name);
         let leftovers = std::fs::read_dir(names::NETNS_DIR)
             .map(|rd| {

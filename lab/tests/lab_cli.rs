@@ -18,6 +18,7 @@ fn lab_up_status_and_down_through_the_cli() {
         LabCommand::Up {
             name: name.clone(),
             spec: None,
+            proxy_mode: None,
         },
         &tools,
     );
@@ -26,6 +27,7 @@ fn lab_up_status_and_down_through_the_cli() {
         LabCommand::Up {
             name: name.clone(),
             spec: None,
+            proxy_mode: None,
         },
         &tools,
     );
@@ -72,6 +74,7 @@ fn a_lab_spec_file_that_does_not_parse_is_refused_with_exit_2() {
         LabCommand::Up {
             name: name.clone(),
             spec: Some(file.clone()),
+            proxy_mode: None,
         },
         &lab_tools(),
     );

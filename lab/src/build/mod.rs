@@ -7,7 +7,8 @@
 //! - `nd-<lab>-net`: a bridge `br0` standing in for the nodes' shared network, no uplink;
 //! - each node `nd-<lab>-<node>`: `eth0` on that network, `cni0` bridge with the pod gateway,
 //!   routes to other nodes' pod CIDRs via their node IPs, the Service CIDR on `eth0`,
-//!   `ip_forward=1`, `bridge-nf-call-iptables=1`, kube-proxy's rules, and nodelocaldns on an
+//!   `ip_forward=1`, `bridge-nf-call-iptables=1`, kube-proxy's rules (iptables chains, or
+//!   `table ip kube-proxy` in nftables mode), and nodelocaldns on an
 //!   `ifb` link named `nodelocaldns` (this kernel has no `dummy` links);
 //! - each pod `nd-<lab>-<pod>`: `eth0` (veth to `veth<hash>` on `cni0`), default route via
 //!   the gateway, `/etc/netns/<ns>/resolv.conf`, and one long-lived process.
@@ -17,15 +18,18 @@ use std::path::PathBuf;
 
 use super::LabTools;
 use super::dns;
-use super::kube_proxy::kube_proxy_rules;
+use super::kube_proxy::{kube_proxy_nft, kube_proxy_rules};
 use super::names::{LabNames, cluster_port, host_veth};
-use super::spec::LabSpec;
+use super::spec::{LabSpec, ProxyMode};
 
 /// Absolute paths of the host tools the lab runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostTools {
     pub ip: PathBuf,
+    /// Needed in iptables mode; in nftables mode only found if installed (else the bare name).
     pub iptables_restore: PathBuf,
+    /// Needed in nftables mode; `None` when not installed.
+    pub nft: Option<PathBuf>,
     pub sysctl: PathBuf,
     pub dnsmasq: PathBuf,
 }
@@ -50,6 +54,8 @@ pub enum Action {
     NodeLocalAddress { netns: String, addr: Ipv4Addr },
     /// `ip netns exec NETNS iptables-restore` with `rules` on stdin.
     IptablesRestore { netns: String, rules: String },
+    /// `ip netns exec NETNS nft -f -` with `script` on stdin.
+    NftLoad { netns: String, script: String },
     /// A directory; recorded.
     MakeDir(PathBuf),
     /// A file; recorded.
@@ -94,7 +100,7 @@ pub fn process_marker(names: &LabNames) -> String {
 /// servers or DNS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Parts {
-    /// kube-proxy's iptables rules for the Services, in every node.
+    /// kube-proxy's rules for the Services (in the spec's proxy mode), in every node.
     pub kube_proxy: bool,
     /// kube-dns and nodelocaldns: the dnsmasq processes and the nodelocaldns address.
     pub dns: bool,
@@ -128,9 +134,16 @@ pub fn plan(
     let mut a = network(spec, names);
     if parts.kube_proxy {
         for node in &spec.nodes {
-            a.push(Action::IptablesRestore {
-                netns: names.netns(&node.name),
-                rules: kube_proxy_rules(spec, &node.name),
+            let netns = names.netns(&node.name);
+            a.push(match spec.proxy_mode {
+                ProxyMode::Iptables => Action::IptablesRestore {
+                    netns,
+                    rules: kube_proxy_rules(spec, &node.name),
+                },
+                ProxyMode::Nftables => Action::NftLoad {
+                    netns,
+                    script: kube_proxy_nft(spec, &node.name),
+                },
             });
         }
     }

@@ -4,6 +4,7 @@ fn host() -> HostTools {
     HostTools {
         ip: "/sbin/ip".into(),
         iptables_restore: "/sbin/iptables-restore".into(),
+        nft: Some("/usr/sbin/nft".into()),
         sysctl: "/sbin/sysctl".into(),
         dnsmasq: "/usr/sbin/dnsmasq".into(),
     }
@@ -181,4 +182,28 @@ fn a_network_only_plan_builds_the_same_namespaces_without_rules_or_processes() {
         spawned,
         ["kube-dns", "nodelocaldns-node-a", "nodelocaldns-node-b"]
     );
+}
+
+#[test]
+fn nftables_mode_loads_an_nft_script_into_every_node_instead_of_iptables_rules() {
+    let spec = LabSpec {
+        proxy_mode: ProxyMode::Nftables,
+        ..LabSpec::default()
+    };
+    let a = plan(&spec, &LabNames::new("t1"), &host(), &tools(), Parts::ALL);
+    assert!(
+        !a.iter()
+            .any(|a| matches!(a, Action::IptablesRestore { .. }))
+    );
+    let loads: Vec<&str> = a
+        .iter()
+        .filter_map(|a| match a {
+            Action::NftLoad { netns, script } => {
+                assert!(script.starts_with("add table ip kube-proxy "), "{script}");
+                Some(netns.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(loads, ["nd-t1-node-a", "nd-t1-node-b"]);
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::names::DEFAULT_LAB;
-use super::{Lab, LabError, LabSpec, LabTools, process};
+use super::{Lab, LabError, LabSpec, LabTools, ProxyMode, process};
 
 /// `about` for the `lab` command itself, for the binary that mounts [`LabCommand`].
 pub const LAB_ABOUT: &str =
@@ -16,10 +16,12 @@ pub const LAB_ABOUT: &str =
 pub const LAB_LONG_ABOUT: &str = "\
 Build a small Kubernetes data plane on this Linux machine out of real kernel parts, with no
 cluster: node and pod network namespaces, a cni0 bridge per node with veth pairs to the pods,
-routes between the nodes' pod CIDRs, kube-proxy's iptables rules for every Service, dnsmasq as
+routes between the nodes' pod CIDRs, kube-proxy's rules for every Service (iptables mode, or
+nftables mode with --proxy-mode nftables), dnsmasq as
 kube-dns behind 10.96.0.10 and as nodelocaldns on 169.254.25.10 in every node, and a small echo
 server in each pod. Then trace through it the way netdiag does on a real cluster, or poke at it
-by hand with `ip netns exec`, `ip a`, `iptables -t nat -L`, `conntrack -L` and `dig`.
+by hand with `ip netns exec`, `ip a`, `iptables -t nat -L` (or `nft list table ip kube-proxy`),
+`conntrack -L` and `dig`.
 
 Nothing in the lab can reach your real network: the nodes have no uplink and the DNS servers
 never forward outside the lab. Needs root (sudo), iproute2, iptables and dnsmasq
@@ -43,14 +45,25 @@ node-b (10.244.2.0/24, 172.18.0.3); pods default/curl and default/echo-1 on node
 default/echo-2, default/echo-3 and kube-system/coredns on node-b; Services default/echo-service
 (10.96.45.10, http 80 -> 8080, NodePort 30080) and kube-system/kube-dns (10.96.0.10, 53/UDP+TCP).
 Network namespaces are named nd-<name>-<node or pod>; state lives in /run/netdiag/labs/<name>.
-Ctrl-C during the build removes what was built. Needs root.")]
+Ctrl-C during the build removes what was built. Needs root.
+
+--proxy-mode picks the kube-proxy mode whose rules every node gets: iptables (the default;
+KUBE-SERVICES, KUBE-SVC-*, KUBE-SEP-* chains loaded with iptables-restore) or nftables (`table ip
+kube-proxy` with its service-ips map, service-*/endpoint-* chains and numgen load balancing,
+loaded with `nft -f`; needs nft). Both are written by the same generator from the same Services,
+in kube-proxy's exact shapes and names.")]
     Up {
         /// The lab's name (1-12 lower-case letters or digits); several labs can coexist.
         #[arg(long, default_value = DEFAULT_LAB)]
         name: String,
-        /// A YAML or JSON lab spec instead of the default lab (nodes, pods, services, dns).
+        /// A YAML or JSON lab spec instead of the default lab (nodes, pods, services, dns,
+        /// proxyMode).
         #[arg(long, value_name = "FILE")]
         spec: Option<PathBuf>,
+        /// kube-proxy's mode in every node: iptables or nftables [default: the spec's
+        /// proxyMode, else iptables].
+        #[arg(long, value_enum, value_name = "MODE")]
+        proxy_mode: Option<ProxyMode>,
     },
     /// Show a lab's nodes, pods, Services, and whether its processes are alive.
     Status {
@@ -86,7 +99,11 @@ Ctrl-C during the build removes what was built. Needs root.")]
 /// Run a lab command; errors are printed to stderr.
 pub fn run(cmd: LabCommand, tools: &LabTools) -> ExitCode {
     let result = match cmd {
-        LabCommand::Up { name, spec } => up(&name, spec, tools),
+        LabCommand::Up {
+            name,
+            spec,
+            proxy_mode,
+        } => up(&name, spec, proxy_mode, tools),
         LabCommand::Status { name } => status(&name),
         LabCommand::Trace {
             name,
@@ -106,11 +123,19 @@ pub fn run(cmd: LabCommand, tools: &LabTools) -> ExitCode {
     }
 }
 
-fn up(name: &str, spec: Option<PathBuf>, tools: &LabTools) -> Result<ExitCode, LabError> {
-    let spec = match spec {
+fn up(
+    name: &str,
+    spec: Option<PathBuf>,
+    proxy_mode: Option<ProxyMode>,
+    tools: &LabTools,
+) -> Result<ExitCode, LabError> {
+    let mut spec = match spec {
         Some(path) => LabSpec::load(&path)?,
         None => LabSpec::default(),
     };
+    if let Some(mode) = proxy_mode {
+        spec.proxy_mode = mode;
+    }
     super::exec::install_interrupt_handler()?;
     let started = Instant::now();
     let lab = Lab::up(&spec, name, tools)?;
@@ -148,9 +173,13 @@ pub fn up_summary(lab: &Lab, seconds: f64) -> String {
             pod_ns = lab.names.netns(first_pod),
         );
     }
+    let rules = match spec.proxy_mode {
+        ProxyMode::Iptables => "iptables -t nat -L KUBE-SERVICES -n",
+        ProxyMode::Nftables => "nft list map ip kube-proxy service-ips",
+    };
     let _ = write!(
         out,
-        "  sudo ip netns exec {node_ns} iptables -t nat -L KUBE-SERVICES -n\n  \
+        "  sudo ip netns exec {node_ns} {rules}\n  \
          kubectl netdiag lab down --name {n}\n",
         node_ns = lab.names.netns(first_node),
     );
@@ -246,7 +275,17 @@ fn describe(lab: &Lab, alive: Option<AliveFn>) -> String {
             let _ = writeln!(out, "  {what:<24} {s}");
         }
     }
+    let _ = writeln!(out, "{}", proxy_line(spec.proxy_mode));
     out
+}
+
+/// The kube-proxy line of `up` and `status`: the mode, and where its rules are.
+pub fn proxy_line(mode: ProxyMode) -> String {
+    let rules = match mode {
+        ProxyMode::Iptables => "KUBE-SERVICES in the nat table",
+        ProxyMode::Nftables => "table ip kube-proxy",
+    };
+    format!("kube-proxy: {mode} mode ({rules} in every node)")
 }
 
 fn status(name: &str) -> Result<ExitCode, LabError> {

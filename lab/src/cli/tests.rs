@@ -28,10 +28,49 @@ fn subcommands_parse_with_their_defaults() {
         c,
         LabCommand::Up {
             name: "l2".into(),
-            spec: Some("x.yaml".into())
+            spec: Some("x.yaml".into()),
+            proxy_mode: None,
         }
     );
     assert!(Cli::try_parse_from(["lab", "trace", "-o", "yaml"]).is_err());
+}
+
+#[test]
+fn up_takes_a_proxy_mode_and_its_help_explains_both() {
+    use clap::CommandFactory as _;
+    let c = Cli::try_parse_from(["lab", "up", "--proxy-mode", "nftables"])
+        .unwrap()
+        .cmd;
+    assert!(
+        matches!(
+            c,
+            LabCommand::Up {
+                proxy_mode: Some(ProxyMode::Nftables),
+                ..
+            }
+        ),
+        "{c:?}"
+    );
+    let err = Cli::try_parse_from(["lab", "up", "--proxy-mode", "ipvs"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("iptables") && err.contains("nftables"),
+        "{err}"
+    );
+    let mut cmd = Cli::command();
+    let up = cmd.find_subcommand_mut("up").unwrap();
+    let help = up.render_long_help().to_string();
+    assert!(help.contains("--proxy-mode <MODE>"), "{help}");
+    assert!(
+        help.contains("table ip") && help.contains("nft -f"),
+        "{help}"
+    );
+    assert_eq!(
+        proxy_line(ProxyMode::Nftables),
+        "kube-proxy: nftables mode (table ip kube-proxy in every node)"
+    );
 }
 
 #[test]

@@ -11,7 +11,12 @@ use netdiag_model::Protocol;
 use netdiag_agent::dataplane::netfilter::iptables::tokenize::quote;
 
 pub mod names;
+pub mod nft;
 mod service;
+
+pub use nft::render_nft;
+
+use crate::cidr::Ipv4Net;
 
 /// The node the rules are for.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,7 +29,11 @@ pub struct GenConfig {
     /// Endpoints that live on this node: the KUBE-SVL (Local policy) chains use only these.
     pub local_endpoint_ips: Vec<Ipv4Addr>,
     /// Per-endpoint comments; `false` is kube-proxy's large-cluster mode (> 1000 endpoints).
+    /// (iptables only: the nftables proxier has no such mode.)
     pub comments: bool,
+    /// The Service CIDR(s), comma-separated as kube-proxy holds them: in nftables mode,
+    /// traffic to an unallocated ClusterIP in it is dropped. Empty: no such rule.
+    pub service_cidr: String,
 }
 
 impl GenConfig {
@@ -35,6 +44,7 @@ impl GenConfig {
             node_ips: Vec::new(),
             local_endpoint_ips: Vec::new(),
             comments: true,
+            service_cidr: String::new(),
         }
     }
 }
@@ -52,6 +62,12 @@ pub struct GenService {
     pub external_traffic_local: bool,
     /// internalTrafficPolicy=Local.
     pub internal_traffic_local: bool,
+    /// `spec.externalIPs` (nftables only, so far).
+    pub external_ips: Vec<Ipv4Addr>,
+    /// `status.loadBalancer.ingress[].ip` (nftables only, so far).
+    pub load_balancer_ips: Vec<Ipv4Addr>,
+    /// `spec.loadBalancerSourceRanges`: with load-balancer IPs, a `firewall-` chain.
+    pub load_balancer_source_ranges: Vec<Ipv4Net>,
 }
 
 impl GenService {
@@ -69,6 +85,9 @@ impl GenService {
             affinity_seconds: None,
             external_traffic_local: false,
             internal_traffic_local: false,
+            external_ips: Vec::new(),
+            load_balancer_ips: Vec::new(),
+            load_balancer_source_ranges: Vec::new(),
         }
     }
 

@@ -27,6 +27,37 @@ pub struct LabSpec {
     pub pods: Vec<PodSpec>,
     pub services: Vec<ServiceSpec>,
     pub dns: DnsSpec,
+    /// Which kube-proxy mode programs the nodes' Service rules (`iptables` when absent).
+    #[serde(default)]
+    pub proxy_mode: ProxyMode,
+}
+
+/// The kube-proxy mode whose rules the lab loads into every node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyMode {
+    /// KUBE-SERVICES and its chains in the nat and filter tables, loaded with
+    /// `iptables-restore`.
+    #[default]
+    Iptables,
+    /// `table ip kube-proxy` with its maps and chains, loaded with `nft -f`.
+    Nftables,
+}
+
+impl ProxyMode {
+    /// The name kube-proxy's `--proxy-mode` and `/proxyMode` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyMode::Iptables => "iptables",
+            ProxyMode::Nftables => "nftables",
+        }
+    }
+}
+
+impl std::fmt::Display for ProxyMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -364,6 +395,7 @@ impl Default for LabSpec {
                 node_local: ip("169.254.25.10"),
                 domain: "cluster.local".into(),
             },
+            proxy_mode: ProxyMode::Iptables,
         }
     }
 }

@@ -87,3 +87,20 @@ fn unknown_nodes_endpoints_and_dns_pods_are_rejected() {
     spec.services[1].endpoints.clear();
     assert!(spec.validate().unwrap_err().to_string().contains("dns"));
 }
+
+#[test]
+fn the_proxy_mode_defaults_to_iptables_and_reads_nftables() {
+    let mut spec = LabSpec::default();
+    assert_eq!(spec.proxy_mode, ProxyMode::Iptables);
+    spec.proxy_mode = ProxyMode::Nftables;
+    let json = serde_json::to_string(&spec).unwrap();
+    assert!(json.contains("\"proxyMode\":\"nftables\""), "{json}");
+    let back: LabSpec = serde_saphyr::from_str(&json).unwrap();
+    assert_eq!(back.proxy_mode, ProxyMode::Nftables);
+    // a spec (or a state file) written before the field existed is iptables
+    let old = json.replace(",\"proxyMode\":\"nftables\"", "");
+    let back: LabSpec = serde_saphyr::from_str(&old).unwrap();
+    assert_eq!(back.proxy_mode, ProxyMode::Iptables);
+    let bad = json.replace("\"nftables\"", "\"ipvs\"");
+    assert!(serde_saphyr::from_str::<LabSpec>(&bad).is_err());
+}
