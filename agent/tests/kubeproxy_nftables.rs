@@ -7,6 +7,7 @@ use netdiag_agent::dataplane::kube_proxy::iptables::walk::Entry;
 use netdiag_agent::dataplane::kube_proxy::judge;
 use netdiag_agent::dataplane::kube_proxy::nftables::{NodeNft, walk};
 use netdiag_agent::dataplane::kube_proxy::{BlockAction, BlockCause, Lookup, ServiceProgram};
+use netdiag_lab::generate::nft::declarations_first;
 use netdiag_model::{Endpoint, PlanTarget, Protocol, Reason, Verdict};
 use netdiag_testkit::Fixture;
 
@@ -17,23 +18,9 @@ fn root_or_skip() -> bool {
     netdiag_testkit::root_or_skip("kubeproxy_nftables")
 }
 
-/// kube-proxy's expectation is a sorted dump whose rules name chains declared further down;
-/// kube-proxy's own transactions declare every object first, and so does this.
-fn hoisted(script: &str) -> String {
-    let is_decl = |l: &&str| {
-        ["add table", "add set", "add map", "add chain"]
-            .iter()
-            .any(|p| l.starts_with(p))
-    };
-    let lines: Vec<&str> = script.lines().filter(|l| l.starts_with("add ")).collect();
-    let mut out: Vec<&str> = lines.iter().copied().filter(is_decl).collect();
-    out.extend(lines.iter().copied().filter(|l| !is_decl(l)));
-    out.join("\n") + "\n"
-}
-
 fn node_with_overall() -> Fixture {
     let f = Fixture::builder("kpnft").network_only().up();
-    f.exec_stdin(NODE, &["nft", "-f", "-"], &hoisted(OVERALL));
+    f.exec_stdin(NODE, &["nft", "-f", "-"], &declarations_first(OVERALL));
     f
 }
 

@@ -16,6 +16,12 @@ pub fn default_lab(tag: &str) -> Fixture {
     Fixture::builder(tag).up()
 }
 
+/// [`default_lab`] with kube-proxy's rules in `mode`.
+pub fn lab_in(tag: &str, mode: netdiag_lab::ProxyMode) -> Fixture {
+    require_lab_prerequisites();
+    Fixture::builder(tag).edit(|s| s.proxy_mode = mode).up()
+}
+
 /// Trace curl -> echo-service in a lab, as `lab trace` does.
 pub fn trace_echo(lab: &Lab) -> LabTrace {
     netdiag_lab::trace(lab, "curl", "svc/echo-service", &workspace_tools())

@@ -1,12 +1,42 @@
 //! The fault matrix: each injected fault must make the right hop Fail with a cause a human
 //! understands, and no other hop may fail falsely. Each test builds its own lab (unique name),
-//! breaks one thing inside it, traces curl -> echo-service, and tears the lab down.
+//! breaks one thing inside it, traces curl -> echo-service, and tears the lab down. Every fault
+//! runs twice, with kube-proxy's rules in iptables mode and in nftables mode: the same hop must
+//! be named either way.
 
 use netdiag_e2e::*;
+use netdiag_lab::ProxyMode;
 use netdiag_model::Reason;
 use netdiag_model::{HopKind, Verdict};
 
 const VIP: &str = "10.96.45.10";
+
+/// Both modes' tests for each fault: `fN::iptables` and `fN::nftables`.
+macro_rules! in_both_modes {
+    ($($fault:ident),* $(,)?) => {$(
+        mod $fault {
+            #[test]
+            fn iptables() {
+                super::$fault(super::ProxyMode::Iptables)
+            }
+            #[test]
+            fn nftables() {
+                super::$fault(super::ProxyMode::Nftables)
+            }
+        }
+    )*};
+}
+
+in_both_modes!(
+    f1_stopped_endpoint_servers_fail_the_listener_naming_the_endpoint,
+    f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expected,
+    f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint,
+    f4_a_silent_nodelocaldns_is_named_while_kube_dns_answers,
+    f5_a_missing_route_to_the_other_nodes_pod_cidr_fails_the_route,
+    f6_a_host_veth_set_down_fails_the_host_veth,
+    f7_ip_forward_off_on_the_source_node_fails_node_settings,
+    f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints,
+);
 
 /// The hops that failed must be `cause` first, then only hops in `consequences`.
 fn assert_failure(
@@ -32,9 +62,8 @@ fn assert_failure(
     }
 }
 
-#[test]
-fn f1_stopped_endpoint_servers_fail_the_listener_naming_the_endpoint() {
-    let lab = default_lab("fa");
+fn f1_stopped_endpoint_servers_fail_the_listener_naming_the_endpoint(mode: ProxyMode) {
+    let lab = lab_in("fa", mode);
     for pod in ["echo-1", "echo-2", "echo-3"] {
         lab.stop_process(&format!("pod-{pod}"));
     }
@@ -66,21 +95,41 @@ fn f1_stopped_endpoint_servers_fail_the_listener_naming_the_endpoint() {
     assert!(connect.detail.contains("refused"), "{}", connect.detail);
 }
 
-#[test]
-fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expected() {
-    let lab = default_lab("fb");
-    let rules = lab.exec(
-        "node-a",
-        &["iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES"],
-    );
-    let rule = rules
-        .lines()
-        .find(|l| l.contains(&format!("-d {VIP}/32")))
-        .unwrap_or_else(|| panic!("no KUBE-SERVICES rule for {VIP} in:\n{rules}"));
-    let mut delete = vec!["iptables", "-w", "-t", "nat", "-D"];
-    let words = shell_words(rule.trim_start_matches("-A "));
-    delete.extend(words.iter().map(String::as_str));
-    lab.exec("node-a", &delete);
+fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expected(
+    mode: ProxyMode,
+) {
+    let lab = lab_in("fb", mode);
+    match mode {
+        ProxyMode::Iptables => {
+            let rules = lab.exec(
+                "node-a",
+                &["iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES"],
+            );
+            let rule = rules
+                .lines()
+                .find(|l| l.contains(&format!("-d {VIP}/32")))
+                .unwrap_or_else(|| panic!("no KUBE-SERVICES rule for {VIP} in:\n{rules}"));
+            let mut delete = vec!["iptables", "-w", "-t", "nat", "-D"];
+            let words = shell_words(rule.trim_start_matches("-A "));
+            delete.extend(words.iter().map(String::as_str));
+            lab.exec("node-a", &delete);
+        }
+        ProxyMode::Nftables => {
+            let element = format!("{{ {VIP} . tcp . 80 }}");
+            lab.exec(
+                "node-a",
+                &[
+                    "nft",
+                    "delete",
+                    "element",
+                    "ip",
+                    "kube-proxy",
+                    "service-ips",
+                    &element,
+                ],
+            );
+        }
+    }
 
     let t = trace_echo(&lab);
     assert_failure(
@@ -96,33 +145,34 @@ fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expec
     );
 }
 
-#[test]
-fn f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint() {
-    let lab = default_lab("fc");
+fn f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint(mode: ProxyMode) {
+    let lab = lab_in("fc", mode);
     let echo3 = lab.spec().pod("echo-3").expect("echo-3").ip.to_string();
-    let nat = lab.exec("node-a", &["iptables-save", "-t", "nat"]);
     let stale = "10.244.2.99";
-    let rewritten = nat.replace(
-        &format!("--to-destination {echo3}:8080"),
-        &format!("--to-destination {stale}:8080"),
-    );
-    assert_ne!(nat, rewritten, "no DNAT to {echo3}:8080 in the nat table");
-    let ns = lab.names.netns("node-a");
-    let mut child = std::process::Command::new("ip")
-        .args(["netns", "exec", &ns, "iptables-restore", "-w"])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("iptables-restore runs");
-    {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(rewritten.as_bytes())
-            .expect("rules written");
+    match mode {
+        ProxyMode::Iptables => {
+            let nat = lab.exec("node-a", &["iptables-save", "-t", "nat"]);
+            let rewritten = nat.replace(
+                &format!("--to-destination {echo3}:8080"),
+                &format!("--to-destination {stale}:8080"),
+            );
+            assert_ne!(nat, rewritten, "no DNAT to {echo3}:8080 in the nat table");
+            lab.exec_stdin("node-a", &["iptables-restore", "-w"], &rewritten);
+        }
+        ProxyMode::Nftables => {
+            let table = lab.exec("node-a", &["nft", "list", "table", "ip", "kube-proxy"]);
+            let rewritten = table.replace(
+                &format!("dnat to {echo3}:8080"),
+                &format!("dnat to {stale}:8080"),
+            );
+            assert_ne!(
+                table, rewritten,
+                "no dnat to {echo3}:8080 in table ip kube-proxy"
+            );
+            let script = format!("delete table ip kube-proxy\n{rewritten}");
+            lab.exec_stdin("node-a", &["nft", "-f", "-"], &script);
+        }
     }
-    assert!(child.wait().expect("iptables-restore finishes").success());
 
     let t = trace_echo(&lab);
     // Connect fails only when DNAT picks the stale address; conntrack may then see no reply.
@@ -139,9 +189,8 @@ fn f3_a_dnat_to_an_address_no_pod_has_is_a_stale_endpoint() {
     );
 }
 
-#[test]
-fn f4_a_silent_nodelocaldns_is_named_while_kube_dns_answers() {
-    let lab = default_lab("fd");
+fn f4_a_silent_nodelocaldns_is_named_while_kube_dns_answers(mode: ProxyMode) {
+    let lab = lab_in("fd", mode);
     lab.stop_process("nodelocaldns-node-a");
     let t = trace_echo(&lab);
     assert_failure(&t, HopKind::Dns, Reason::DnsServerSilent, &[]);
@@ -158,9 +207,8 @@ fn f4_a_silent_nodelocaldns_is_named_while_kube_dns_answers() {
     );
 }
 
-#[test]
-fn f5_a_missing_route_to_the_other_nodes_pod_cidr_fails_the_route() {
-    let lab = default_lab("fe");
+fn f5_a_missing_route_to_the_other_nodes_pod_cidr_fails_the_route(mode: ProxyMode) {
+    let lab = lab_in("fe", mode);
     let cidr = lab
         .spec()
         .node("node-b")
@@ -186,9 +234,8 @@ fn f5_a_missing_route_to_the_other_nodes_pod_cidr_fails_the_route() {
     );
 }
 
-#[test]
-fn f6_a_host_veth_set_down_fails_the_host_veth() {
-    let lab = default_lab("ff");
+fn f6_a_host_veth_set_down_fails_the_host_veth(mode: ProxyMode) {
+    let lab = lab_in("ff", mode);
     let veth = netdiag_lab::names::host_veth("curl");
     lab.exec("node-a", &["ip", "link", "set", &veth, "down"]);
     let t = trace_echo(&lab);
@@ -202,9 +249,8 @@ fn f6_a_host_veth_set_down_fails_the_host_veth() {
     assert!(first_message(&t).contains(&veth));
 }
 
-#[test]
-fn f7_ip_forward_off_on_the_source_node_fails_node_settings() {
-    let lab = default_lab("fg");
+fn f7_ip_forward_off_on_the_source_node_fails_node_settings(mode: ProxyMode) {
+    let lab = lab_in("fg", mode);
     lab.exec("node-a", &["sysctl", "-qw", "net.ipv4.ip_forward=0"]);
     let t = trace_echo(&lab);
     assert_failure(
@@ -216,9 +262,8 @@ fn f7_ip_forward_off_on_the_source_node_fails_node_settings() {
     assert!(first_message(&t).contains("net.ipv4.ip_forward"));
 }
 
-#[test]
-fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints() {
-    let lab = default_lab("fh");
+fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints(mode: ProxyMode) {
+    let lab = lab_in("fh", mode);
     lab.exec(
         "node-a",
         &["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"],

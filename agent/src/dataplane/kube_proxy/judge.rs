@@ -198,6 +198,14 @@ fn blocked_hop(
     };
     let place = format!("{} {}", b.table, b.chain);
     match b.cause {
+        // The API says the Service serves this port: the element is what is missing.
+        BlockCause::NotAServicePort if !ready.is_empty() => {
+            let text = format!(
+                "kube-proxy on {node} has no rule for {addr} in {} ({place} rejects it instead){ready}",
+                walk.mode.entry()
+            );
+            hop(Verdict::Fail, text).with_reason(Reason::NoServiceRule)
+        }
         BlockCause::NotAServicePort => {
             let serves = if walk.service_ports.is_empty() {
                 String::new()
