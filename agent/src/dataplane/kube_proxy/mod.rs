@@ -4,6 +4,7 @@
 //! choose among them in [`read`]; every mode's answer is judged the same way.
 
 pub mod iptables;
+pub mod ipvs;
 pub mod judge;
 pub mod model;
 
