@@ -423,3 +423,11 @@ pub fn genl_messages(data: &[u8]) -> Result<Vec<GenlMessage>, DecodeError> {
 pub fn decode_service_dump(data: &[u8]) -> Result<Vec<IpvsService>, DecodeError> {
     genl_messages(data)?.iter().map(decode_service).collect()
 }
+
+/// A whole destination dump of one service of family `af`, from its bytes.
+pub fn decode_dest_dump(data: &[u8], af: u16) -> Result<Vec<IpvsDest>, DecodeError> {
+    genl_messages(data)?
+        .iter()
+        .map(|m| decode_dest(m, af))
+        .collect()
+}
