@@ -8,6 +8,7 @@
 //! machine's kernel has no `ip_vs`, so the socket's own exchange with IPVS is not run here.
 
 pub mod decode;
+mod model;
 mod socket;
 pub mod uapi;
 pub mod wire;
