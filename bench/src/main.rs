@@ -1,4 +1,4 @@
-//! `netdiag-bench`: the benchmarks of issue 6, and the table B1-B4 that `scripts/bench` prints.
+//! `netdiag-bench`: the benchmarks of issue 6 (and issue 10's IPVS row), and the table B1-B4 that `scripts/bench` prints.
 //!
 //! Each step writes its results as JSON into `--out`; `table` reads them back (with criterion's
 //! estimates for B2), so steps can be re-run one at a time. Everything created outside the process
@@ -10,6 +10,7 @@ mod b4;
 mod cleanup;
 mod cmd;
 mod error;
+mod ipvs;
 mod memory;
 mod probe;
 mod stats;
@@ -57,6 +58,17 @@ enum Cmd {
         /// Seconds of full dumps per row after which the dump is not repeated (at least one).
         #[arg(long, default_value_t = 20.0)]
         dump_budget: f64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// B1's IPVS row: decode a constructed IPVS dump of N Services x M real servers.
+    Ipvs {
+        #[arg(long, default_value_t = 10_000)]
+        services: usize,
+        #[arg(long, default_value_t = 5)]
+        endpoints: usize,
+        #[arg(long, default_value_t = 15)]
+        runs: usize,
         #[arg(long)]
         out: PathBuf,
     },
@@ -179,6 +191,15 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             };
             write_json(&out, "b1.json", &b1::run(&cfg)?)
         }
+        Cmd::Ipvs {
+            services,
+            endpoints,
+            runs,
+            out,
+        } => {
+            mkdir(&out)?;
+            write_json(&out, "ipvs.json", &ipvs::run(services, endpoints, runs)?)
+        }
         Cmd::B3 { runs, out } => {
             mkdir(&out)?;
             write_json(&out, "b3.json", &b3::run(runs)?)
@@ -190,6 +211,7 @@ fn run(cli: Cli) -> Result<(), BenchError> {
         Cmd::Table { out, criterion } => {
             let results = table::Results {
                 b1: table::load(&out.join("b1.json"))?,
+                ipvs: table::load(&out.join("ipvs.json"))?,
                 b2: table::read_criterion(&criterion, "parse_walk"),
                 b3: table::load(&out.join("b3.json"))?,
                 b4: table::load(&out.join("b4.json"))?,

@@ -5,13 +5,17 @@
 //! - [`rtnl`]: links, addresses, neighbours, routes and namespace ids over it (`ip`);
 //! - [`conntrack`]: conntrack entries, statistics and events over it (`conntrack`);
 //! - [`nftables`]: nf_tables tables and set elements over it (`nft get element`);
-//! - [`sock_diag`]: listening sockets over it (`ss`).
+//! - [`sock_diag`]: listening sockets over it (`ss`);
+//! - [`genl`]: generic netlink families resolved by name over it (`genl ctrl`);
+//! - [`ipvs`]: IPVS virtual services and real servers over generic netlink (`ipvsadm -Ln`).
 //!
 //! Kernel states are enums ([`rtnl::OperState`], [`rtnl::NeighbourState`], [`rtnl::RouteKind`]),
 //! so the judges in [`crate::path`] match on them instead of comparing strings. AF_PACKET capture
 //! and nf_tables tracing will sit beside these.
 
 pub mod conntrack;
+pub mod genl;
+pub mod ipvs;
 pub mod netlink;
 pub mod netns;
 pub mod nftables;

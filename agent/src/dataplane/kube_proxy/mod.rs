@@ -5,6 +5,7 @@
 
 pub mod detect;
 pub mod iptables;
+pub mod ipvs;
 pub mod judge;
 pub mod model;
 pub mod nftables;

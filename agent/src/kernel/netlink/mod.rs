@@ -26,6 +26,8 @@ pub enum Family {
     Netfilter,
     /// NETLINK_SOCK_DIAG: sockets (what `ss` uses).
     SockDiag,
+    /// NETLINK_GENERIC: families resolved by name, IPVS among them (what `ipvsadm` uses).
+    Generic,
 }
 
 impl Family {
@@ -34,6 +36,7 @@ impl Family {
             Family::Route => protocols::NETLINK_ROUTE,
             Family::Netfilter => protocols::NETLINK_NETFILTER,
             Family::SockDiag => protocols::NETLINK_SOCK_DIAG,
+            Family::Generic => protocols::NETLINK_GENERIC,
         }
     }
 
@@ -43,6 +46,7 @@ impl Family {
             Family::Route => "rtnetlink",
             Family::Netfilter => "netfilter netlink",
             Family::SockDiag => "sock_diag netlink",
+            Family::Generic => "generic netlink",
         }
     }
 }
