@@ -101,10 +101,9 @@ fn the_sample_dump_has_no_rule_for_an_unknown_vip() {
     );
     let hop = judge("node-a", &w.program(), &[]);
     assert_eq!(hop.reason.clone(), Some(Reason::NoServiceRule));
-    assert!(
-        hop.detail.contains("no kube-proxy rule exists"),
-        "{}",
-        hop.detail
+    assert_eq!(
+        hop.detail,
+        "kube-proxy on node-a has no rule for 10.96.45.10:443/tcp: nothing matches it in KUBE-SERVICES"
     );
     // UDP on the same port is another service.
     let Ok(w) = walk(

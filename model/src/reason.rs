@@ -93,6 +93,7 @@ reasons! {
     NoEndpoints => ServiceRules, Fail, "kube-proxy REJECTs or DROPs the Service because it has no endpoints: check the Service's selector and its pods' readiness.";
     NotAServicePort => ServiceRules, Fail, "The address is a ClusterIP, but no Service serves this port and protocol on it, so kube-proxy rejects it: use one of the ports the hop names.";
     UnallocatedClusterIp => ServiceRules, Fail, "The address is in the service CIDR but no Service holds it, so kube-proxy drops it: check the address (a deleted or recreated Service?).";
+    VipNotLocal => ServiceRules, Fail, "IPVS has the virtual service but the VIP is not on kube-ipvs0, so the node never delivers its packets to IPVS: check kube-proxy's sync errors and `ip addr show kube-ipvs0`.";
     ProxyLeftovers => ServiceRules, Warn, "Rules of another proxy mode are left on the node: they do nothing but mislead anyone reading rules by hand; remove them (`kube-proxy --cleanup`) once the mode is settled.";
     RulesUnreadable => ServiceRules, Warn, "kube-proxy's state could not be read (the iptables or nft tools, nf_tables or IPVS netlink): check the agent image has iptables and nftables and runs with CAP_NET_ADMIN.";
     NoConntrackEntry => Conntrack, Warn, "The connection never passed the node's netfilter (dropped in the pod, on its veth, or by routing), or is not tracked: check the hops before it.";

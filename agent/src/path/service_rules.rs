@@ -127,6 +127,7 @@ mod tests {
             local_only: false,
             blocked: None,
             service_ports: vec![],
+            not_local: None,
             notes: vec![],
         }
     }

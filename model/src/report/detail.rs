@@ -194,6 +194,9 @@ pub struct ServiceRulesDetail {
     /// The filter-table rule that rejects or drops this service, if one does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected_by: Option<String>,
+    /// What the reader noticed on the way (a draining real server, a jump to a missing chain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One DNAT target as kube-proxy programmed it.

@@ -43,6 +43,7 @@ pub fn detail(walk: &ServiceProgram) -> ServiceRulesDetail {
                 .unwrap_or_default();
             format!("{} {} {}{comment}", b.table, b.chain, b.action)
         }),
+        notes: walk.notes.clone(),
     }
 }
 
@@ -81,6 +82,10 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
 
     if let Some(b) = &walk.blocked {
         return blocked_hop(node, walk, b, &ready, hop);
+    }
+    if let Some(why) = &walk.not_local {
+        let text = format!("kube-proxy on {node} balances {addr} in IPVS, but {why}{ready}");
+        return hop(Verdict::Fail, text).with_reason(Reason::VipNotLocal);
     }
 
     if walk.lookup != Lookup::Matched {
@@ -275,7 +280,7 @@ pub fn reading(node: &str, address: &str, reading: &Reading, expected: &[Endpoin
 }
 
 /// The Info hop when kube-proxy's own state is not read: an eBPF load balancer (or nothing
-/// netdiag knows) replaces it, or a mode whose table this version does not read.
+/// netdiag knows) replaces it.
 fn not_read(node: &str, address: &str, d: &Detection) -> Hop {
     let text = match d.mode {
         ProxyMode::Replaced(r) => format!(
@@ -284,7 +289,7 @@ fn not_read(node: &str, address: &str, d: &Detection) -> Hop {
             r.instead()
         ),
         mode => format!(
-            "kube-proxy on {node} runs in {} mode, whose Service table this version does not read: run `ipvsadm -Ln -t {address}` on the node; the trace goes on with the connection itself",
+            "kube-proxy on {node} runs in {} mode, whose Service table this version does not read; the trace goes on with the connection itself",
             mode.name()
         ),
     };

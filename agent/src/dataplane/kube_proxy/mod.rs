@@ -1,6 +1,6 @@
 //! The Service data plane on this node: which one runs ([`detect`]), a mode-neutral model
 //! ([`model`]) and judge ([`judge`]), and one reader per mode that fills the model
-//! ([`iptables`], [`nftables`]). Every mode's answer is judged the same way; a node whose
+//! ([`iptables`], [`nftables`], [`ipvs`]). Every mode's answer is judged the same way; a node whose
 //! Services are balanced by something other than kube-proxy gets an honest Info, not a Fail.
 
 pub mod detect;
@@ -29,6 +29,8 @@ pub enum ReadError {
     Iptables(#[from] iptables::ReadError),
     #[error(transparent)]
     Nftables(#[from] nftables::NftReadError),
+    #[error(transparent)]
+    Ipvs(#[from] ipvs::IpvsReadError),
 }
 
 /// What the node runs, and what its proxy programs for one address.
@@ -67,9 +69,8 @@ pub fn read_mode(
                 .and_then(|mut src| nftables::walk(&mut src, target, entry))
                 .map_err(ReadError::from),
         ),
-        // IPVS's own table is not read yet: its iptables side still is (KUBE-SERVICES
-        // matches the ipsets; no DNAT), so say plainly what was not read.
-        ProxyMode::Ipvs => None,
+        // A NodePort's virtual service is keyed by the node's address like any other VIP.
+        ProxyMode::Ipvs => Some(ipvs::read(target).map_err(ReadError::from)),
         ProxyMode::Replaced(_) => None,
     }
 }

@@ -208,6 +208,9 @@ pub struct ServiceProgram {
     pub blocked: Option<Blocked>,
     /// The ports the address does serve (`80/tcp (ns/svc:http)`), when it was asked on another.
     pub service_ports: Vec<String>,
+    /// Why the node would not even take packets to the address as its own, when it would not
+    /// (IPVS balances only what is delivered locally: the VIP must be on kube-ipvs0).
+    pub not_local: Option<String>,
     /// Oddities met on the way (a jump to a missing chain, an endpoint without DNAT...).
     pub notes: Vec<String>,
 }

@@ -97,6 +97,7 @@ impl ServiceWalk {
             local_only: self.local_only,
             blocked: self.blocked.clone(),
             service_ports: Vec::new(),
+            not_local: None,
             notes: self.notes.clone(),
         }
     }

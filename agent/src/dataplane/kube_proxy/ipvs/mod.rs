@@ -135,6 +135,8 @@ fn empty(target: &PlanTarget, lookup: Lookup) -> ServiceProgram {
         masquerade: false,
         local_only: false,
         blocked: None,
+        service_ports: Vec::new(),
+        not_local: None,
         notes: Vec::new(),
     }
 }
@@ -228,9 +230,7 @@ pub fn program(
             svc.scheduler
         ));
     }
-    if let Some(note) = vip_note(svc, vip) {
-        p.notes.push(note);
-    }
+    p.not_local = vip_note(svc, vip);
     p
 }
 

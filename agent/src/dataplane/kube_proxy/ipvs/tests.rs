@@ -279,18 +279,40 @@ fn the_vip_must_be_an_address_of_kube_ipvs0() {
     let t = target("10.0.0.10", 53, Protocol::UDP);
     let p = read_program(&mut reference(), &t, VipBinding::NotOnKubeIpvs0).expect("answers");
     assert!(
-        p.notes
-            .iter()
-            .any(|n| n.contains("10.0.0.10 is not an address of kube-ipvs0")),
+        p.not_local
+            .as_deref()
+            .is_some_and(|n| n.contains("10.0.0.10 is not an address of kube-ipvs0")),
         "{:?}",
-        p.notes
+        p.not_local
+    );
+    // The node never hands such packets to IPVS: a Fail that says why, whatever the rules say.
+    let expected = [Endpoint {
+        ip: "172.17.0.2".into(),
+        port: 53,
+    }];
+    let hop = crate::dataplane::kube_proxy::judge::judge("node-a", &p, &expected);
+    assert_eq!(
+        hop.reason,
+        Some(netdiag_model::Reason::VipNotLocal),
+        "{}",
+        hop.detail
+    );
+    assert!(
+        hop.detail
+            .contains("balances 10.0.0.10:53/udp in IPVS, but"),
+        "{}",
+        hop.detail
     );
     let p = read_program(&mut reference(), &t, VipBinding::NoKubeIpvs0).expect("answers");
     assert!(
-        p.notes.iter().any(|n| n.contains("no kube-ipvs0 device")),
+        p.not_local
+            .as_deref()
+            .is_some_and(|n| n.contains("no kube-ipvs0 device")),
         "{:?}",
-        p.notes
+        p.not_local
     );
+    let p = read_program(&mut reference(), &t, VipBinding::OnKubeIpvs0).expect("answers");
+    assert_eq!(p.not_local, None);
 }
 
 #[test]

@@ -38,6 +38,7 @@ pub fn walk<S: NftSource>(
         local_only: false,
         blocked: None,
         service_ports: Vec::new(),
+        not_local: None,
         notes: Vec::new(),
     };
     if !src.has_table()? {
