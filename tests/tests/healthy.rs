@@ -3,6 +3,7 @@
 //! Service's ClusterIP.
 
 use netdiag_e2e::*;
+use netdiag_lab::ProxyMode;
 use netdiag_model::report::HopDetail;
 use netdiag_model::{HopKind, NodeReport, Verdict};
 
@@ -17,7 +18,16 @@ fn echo_endpoints(lab: &Fixture) -> Vec<String> {
 
 #[test]
 fn every_hop_of_a_healthy_path_is_ok_and_conntrack_names_a_real_endpoint() {
-    let lab = default_lab("ok");
+    healthy_path(ProxyMode::Iptables);
+}
+
+#[test]
+fn a_healthy_path_in_kube_proxys_nftables_mode_is_as_healthy() {
+    healthy_path(ProxyMode::Nftables);
+}
+
+fn healthy_path(mode: ProxyMode) {
+    let lab = lab_in("ok", mode);
     let t = trace_echo(&lab);
     let hops = &t.path.hops;
     assert!(
@@ -51,6 +61,14 @@ fn every_hop_of_a_healthy_path_is_ok_and_conntrack_names_a_real_endpoint() {
     let Some(HopDetail::ServiceRules(d)) = &rules.details else {
         panic!("ServiceRules without details")
     };
+    // Detected, not assumed: nothing answers on :10249 in the lab, so by fingerprint.
+    assert_eq!(d.mode, mode.as_str());
+    let how = d.detected_by.as_deref().unwrap_or_default();
+    let fingerprint = match mode {
+        ProxyMode::Iptables => "KUBE-SERVICES chain",
+        ProxyMode::Nftables => "table ip kube-proxy exists",
+    };
+    assert!(how.contains(fingerprint), "{how}");
     let mut programmed: Vec<String> = d
         .endpoints
         .iter()
