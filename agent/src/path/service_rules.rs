@@ -6,7 +6,7 @@
 
 use netdiag_model::{Endpoint, Hop, HopKind, PlanTarget, Verdict};
 
-use crate::dataplane::kube_proxy::{self, Lookup, ProxyMode, Reading};
+use crate::dataplane::kube_proxy::{self, Lookup, ProxyMode, Reading, Replacement};
 
 /// The hop, and what the rest of the trace learns from it.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,8 +16,8 @@ pub struct ServiceRulesOutcome {
     pub is_service: bool,
     /// The endpoints the proxy may pick, in rule order (the API's, when its table is not read).
     pub endpoints: Vec<Endpoint>,
-    /// Something other than kube-proxy balances Services (and tracks their connections).
-    pub replaced: bool,
+    /// What balances Services (and tracks their connections) instead of kube-proxy, if anything.
+    pub replaced: Option<Replacement>,
 }
 
 /// Detect the node's data plane and read it for `target`, in the calling thread's namespace.
@@ -34,14 +34,17 @@ pub fn judge(
     expected: &[Endpoint],
 ) -> ServiceRulesOutcome {
     let address = target.to_string();
-    let replaced = matches!(reading.detection.mode, ProxyMode::Replaced(_));
+    let replaced = match reading.detection.mode {
+        ProxyMode::Replaced(r) => Some(r),
+        _ => None,
+    };
     let program = match &reading.program {
         Some(Ok(p)) => p,
         // Unreadable or not read: the trace goes on with the API's endpoints.
         _ => {
             return ServiceRulesOutcome {
                 hop: kube_proxy::judge::reading(node, &address, reading, expected),
-                is_service: !replaced || !expected.is_empty(),
+                is_service: replaced.is_none() || !expected.is_empty(),
                 endpoints: expected.to_vec(),
                 replaced,
             };
@@ -174,7 +177,6 @@ mod tests {
 
     #[test]
     fn a_cilium_node_gives_an_info_hop_and_the_trace_goes_on_with_the_apis_endpoints() {
-        use crate::dataplane::kube_proxy::Replacement;
         let reading = Reading {
             detection: Detection {
                 mode: ProxyMode::Replaced(Replacement::Cilium),
@@ -189,7 +191,8 @@ mod tests {
         }];
         let out = judge("node-a", &target(), &reading, &expected);
         assert_eq!(out.hop.verdict, Verdict::Info);
-        assert!(out.replaced && out.is_service);
+        assert_eq!(out.replaced, Some(Replacement::Cilium));
+        assert!(out.is_service);
         assert_eq!(out.endpoints, expected);
         assert!(
             out.hop.detail.contains("Cilium's kube-proxy replacement")

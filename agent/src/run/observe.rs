@@ -10,6 +10,7 @@ use std::net::SocketAddrV4;
 
 use netdiag_model::{Check, Endpoint, Hop, Protocol, TracePlan};
 
+use crate::dataplane::kube_proxy::Replacement;
 use crate::kernel::conntrack::CtEvents;
 use crate::path::conntrack;
 
@@ -19,6 +20,8 @@ pub struct Probe {
     pub node: String,
     pub protocol: Protocol,
     pub target: SocketAddrV4,
+    /// What balances Services instead of kube-proxy on this node, if anything.
+    pub replaced: Option<Replacement>,
 }
 
 /// What the connect did, as observers need it to find its traces.
@@ -81,8 +84,12 @@ impl Armed for ArmedConntrack {
         };
         let p = &self.probe;
         let ct = conntrack::lookup_watched(&p.node, p.protocol, local, p.target, self.events);
+        let hop = match p.replaced {
+            Some(r) => conntrack::verdict::kept_elsewhere(ct.hop, r),
+            None => ct.hop,
+        };
         Observation {
-            hops: vec![ct.hop],
+            hops: vec![hop],
             chosen: ct.chosen,
         }
     }

@@ -10,6 +10,7 @@ use netdiag_model::{DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, Trace
 
 use super::observe::{Connected, Probe, observers};
 use super::{AgentEnv, PlanError, Step, parse_ip};
+use crate::dataplane::kube_proxy::Replacement;
 use crate::kernel::netns::discover::{PodNetns, find_pod_netns};
 use crate::kernel::rtnl::RouteInfo;
 use crate::path::{self, PodPath, connect, dns, listener, node_settings, route, service_rules};
@@ -34,6 +35,8 @@ pub(super) struct Trace<'a> {
     is_service: bool,
     /// The endpoints kube-proxy's rules may pick.
     rule_endpoints: Vec<Endpoint>,
+    /// What balances Services instead of kube-proxy (and keeps its own connection tracking).
+    replaced: Option<Replacement>,
     /// The endpoint the connect's observers saw chosen.
     chosen: Option<Endpoint>,
     /// The routes found by the Route step, for the node settings.
@@ -67,6 +70,7 @@ impl<'a> Trace<'a> {
             pod: None,
             is_service: plan.target_is_service,
             rule_endpoints: Vec::new(),
+            replaced: None,
             chosen: None,
             routes: Vec::new(),
             stopped: false,
@@ -146,6 +150,7 @@ impl<'a> Trace<'a> {
         let outcome = service_rules::judge(self.node(), t, &read, &self.plan.expected_endpoints);
         self.is_service = outcome.is_service;
         self.rule_endpoints = outcome.endpoints;
+        self.replaced = outcome.replaced;
         hops.push(outcome.hop);
     }
 
@@ -180,6 +185,7 @@ impl<'a> Trace<'a> {
             node: self.node().to_string(),
             protocol,
             target,
+            replaced: self.replaced,
         };
         let armed: Vec<_> = observers(self.plan)
             .into_iter()

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddrV4;
 
+use crate::dataplane::kube_proxy::Replacement;
 use netdiag_model::Reason;
 use netdiag_model::report::ConntrackDetail;
 use netdiag_model::{Endpoint, Hop, HopDetail, HopKind, Protocol, Verdict};
@@ -146,6 +147,36 @@ pub fn original_tuple(protocol: Protocol, src: SocketAddrV4, dst: SocketAddrV4) 
     }
 }
 
+/// The hop on a node whose Service load balancer keeps its own connection tracking (Cilium's
+/// eBPF maps): the kernel's table never holding the probe's entry is expected there, not a sign
+/// the packets were lost, so it is an Info that says where to look instead.
+pub fn kept_elsewhere(hop: Hop, replaced: Replacement) -> Hop {
+    if hop.reason != Some(Reason::NoConntrackEntry) {
+        return hop;
+    }
+    let instead = match replaced {
+        Replacement::Cilium => {
+            "Cilium tracks connections in its own eBPF maps (`cilium-dbg bpf ct list global` in the node's cilium agent pod)"
+        }
+        Replacement::CalicoEbpf => {
+            "Calico's eBPF data plane tracks connections in its own maps (`calico-node -bpf conntrack dump` in the node's calico-node pod)"
+        }
+        Replacement::Unknown => {
+            "kube-proxy does not run here, and what balances Services may track connections outside the kernel's table"
+        }
+    };
+    let mut hop = Hop {
+        verdict: Verdict::Info,
+        reason: None,
+        ..hop
+    };
+    hop.detail = format!(
+        "the kernel's conntrack table has no entry for {}: {instead}",
+        hop.name
+    );
+    hop
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::entry::decode;
@@ -222,6 +253,30 @@ mod tests {
             hop.detail
         );
         assert!(chosen.is_some());
+    }
+
+    #[test]
+    fn on_cilium_a_missing_kernel_entry_is_an_info_that_names_ciliums_own_table() {
+        let (hop, _) = judge("n", Protocol::TCP, src(), vip(), &Found::NotFound, &quiet());
+        assert_eq!(hop.reason, Some(Reason::NoConntrackEntry));
+        let hop = kept_elsewhere(hop, Replacement::Cilium);
+        assert_eq!((hop.verdict, hop.reason.clone()), (Verdict::Info, None));
+        assert!(
+            hop.detail.contains("cilium-dbg bpf ct list global"),
+            "{}",
+            hop.detail
+        );
+        // Anything else the kernel's table says still stands.
+        let (full, _) = judge(
+            "n",
+            Protocol::TCP,
+            src(),
+            vip(),
+            &Found::Unreadable("no CAP_NET_ADMIN".into()),
+            &quiet(),
+        );
+        let kept = kept_elsewhere(full.clone(), Replacement::Cilium);
+        assert_eq!(kept, full);
     }
 
     #[test]
