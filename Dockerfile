@@ -14,11 +14,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && install -D -m 0755 target/release/netdiag-agent /out/netdiag-agent
 
 FROM debian:bookworm-slim
-# The agent lists kube-proxy's nf_tables-backend rules with iptables-nft; legacy tables it reads
-# from the kernel itself.
+# The agent lists kube-proxy's nf_tables-backend rules with iptables-nft and its nftables-mode
+# chains with nft (elements it asks the kernel for itself); legacy tables and IPVS it reads from
+# the kernel directly.
 # No iproute2: the agent speaks netlink itself.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iptables ca-certificates \
+ && apt-get install -y --no-install-recommends iptables nftables ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/netdiag-controller /out/netdiag-agent /usr/local/bin/
 # The controller's user; the agent pod's securityContext sets runAsUser: 0.
