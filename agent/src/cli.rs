@@ -204,7 +204,13 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         endpoint: None,
         dns_name: args.dns_name.clone(),
         dns_servers,
-        checks: vec![Check::Path, Check::Connect, Check::Conntrack, Check::DNS],
+        checks: vec![
+            Check::Path,
+            Check::Connect,
+            Check::Conntrack,
+            Check::DNS,
+            Check::Evidence,
+        ],
         step_timeout_ms: args.step_timeout_ms,
     })
 }

@@ -205,7 +205,7 @@ pub struct TraceArgs {
     /// What to reach: svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp] or dns/NAME.
     #[arg(value_name = "TARGET", value_parser = parse_target)]
     pub target: TargetArg,
-    /// Which checks to run, comma-separated: path, connect, conntrack, dns (default: all that apply).
+    /// Which checks to run, comma-separated: path, connect, conntrack, dns, evidence (default: all that apply).
     #[arg(long, value_name = "LIST", value_parser = parse_checks)]
     pub checks: Option<Checks>,
     /// How long the probe may take, agent pods included: 30s, 2m (1s to 10m). The API reads

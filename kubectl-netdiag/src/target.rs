@@ -114,9 +114,11 @@ pub enum ArgError {
     BadProtocol { input: String, protocol: String },
     #[error("{input:?}: {name:?} is not a DNS name")]
     BadDnsName { input: String, name: String },
-    #[error("--checks: unknown check {check:?}; choose from path, connect, conntrack, dns")]
+    #[error(
+        "--checks: unknown check {check:?}; choose from path, connect, conntrack, dns, evidence"
+    )]
     UnknownCheck { check: String },
-    #[error("--checks is empty; choose from path, connect, conntrack, dns")]
+    #[error("--checks is empty; choose from path, connect, conntrack, dns, evidence")]
     NoChecks,
 }
 
@@ -364,7 +366,7 @@ fn parse_address(input: &str) -> Result<TargetArg, ArgError> {
     Ok(TargetArg::Address { ip, port, protocol })
 }
 
-/// `path,connect,conntrack,dns` (any case).
+/// `path,connect,conntrack,dns,evidence` (any case).
 pub fn parse_checks(input: &str) -> Result<Checks, ArgError> {
     let mut out = Vec::new();
     for c in input.split(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -373,6 +375,7 @@ pub fn parse_checks(input: &str) -> Result<Checks, ArgError> {
             "connect" => Check::Connect,
             "conntrack" => Check::Conntrack,
             "dns" => Check::DNS,
+            "evidence" => Check::Evidence,
             _ => return Err(ArgError::UnknownCheck { check: c.into() }),
         };
         if !out.contains(&check) {

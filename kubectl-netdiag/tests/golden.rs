@@ -149,7 +149,7 @@ fn a_status_from_a_newer_controller_renders_everywhere() {
     );
     let table = render(&p, TraceOutput::Table);
     assert!(
-        table.contains("✗ First failure at Firewall on node-b: rule 12 of inet filter input drops"),
+        table.contains("✗ First failure at Capture on node-b: rule 12 of inet filter input drops"),
         "{table}"
     );
     assert!(table.contains("(FirewallDrop)."), "{table}");

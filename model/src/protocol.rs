@@ -56,6 +56,8 @@ pub enum Check {
     Conntrack,
     /// DNS queries through each of the pod's nameservers and cluster DNS.
     DNS,
+    /// Evidence of the probe's own packets: the nf_tables rules they meet (which one drops them).
+    Evidence,
     /// A check this version does not know (a newer controller's): the agent runs the checks it
     /// knows and skips this one.
     #[serde(other)]
@@ -70,6 +72,7 @@ impl std::fmt::Display for Check {
             Check::Connect => "Connect",
             Check::Conntrack => "Conntrack",
             Check::DNS => "DNS",
+            Check::Evidence => "Evidence",
             Check::Unknown => "Unknown",
         })
     }

@@ -108,6 +108,7 @@ fn node_stmt(i: usize, h: &Hop, failing: bool) -> String {
         HopKind::Bridge => "bridge",
         HopKind::NodeSettings => "node settings",
         HopKind::ServiceRules => "kube-proxy",
+        HopKind::Firewall => "firewall",
         HopKind::Conntrack => "conntrack",
         HopKind::Route => "route",
         HopKind::Tunnel => "tunnel",

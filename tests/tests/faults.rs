@@ -36,6 +36,9 @@ in_both_modes!(
     f6_a_host_veth_set_down_fails_the_host_veth,
     f7_ip_forward_off_on_the_source_node_fails_node_settings,
     f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints,
+    f9_an_iptables_forward_drop_is_named_with_its_rule,
+    f10_a_drop_in_a_separate_nftables_firewall_table_is_named,
+    f11_a_drop_in_a_network_policy_chain_names_kube_router,
 );
 
 /// The hops that failed must be `cause` first, then only hops in `consequences`.
@@ -136,7 +139,8 @@ fn f2_a_missing_kube_services_rule_fails_service_rules_while_endpoints_are_expec
         &t,
         HopKind::ServiceRules,
         Reason::NoServiceRule,
-        &[HopKind::Connect],
+        // nftables mode rejects the VIP in cluster-ips-check, which the rule trace shows.
+        &[HopKind::Firewall, HopKind::Connect],
     );
     let msg = first_message(&t);
     assert!(
@@ -286,6 +290,125 @@ fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints(
         t.path.reachable,
         Some(false),
         "the reply skips the un-DNAT, so the connect fails"
+    );
+}
+
+/// Trace until DNAT picks an endpoint on node-b, whose pod CIDR `drop_rule` blocks on node-a.
+fn trace_to_node_b(lab: &Fixture) -> netdiag_lab::LabTrace {
+    let cidr = lab.spec().node("node-b").expect("node-b").pod_cidr;
+    trace_until(lab, 40, |t| {
+        t.path
+            .hops
+            .iter()
+            .any(|h| h.kind == HopKind::Firewall && h.verdict == Verdict::Fail)
+            || t.path
+                .chosen_endpoint
+                .as_ref()
+                .and_then(|e| e.ip.parse().ok())
+                .is_some_and(|ip| cidr.contains(ip))
+    })
+}
+
+fn f9_an_iptables_forward_drop_is_named_with_its_rule(mode: ProxyMode) {
+    let lab = lab_in("fi", mode);
+    let cidr = lab
+        .spec()
+        .node("node-b")
+        .expect("node-b")
+        .pod_cidr
+        .to_string();
+    lab.exec(
+        "node-a",
+        &[
+            "iptables-nft",
+            "-w",
+            "-I",
+            "FORWARD",
+            "1",
+            "-d",
+            &cidr,
+            "-j",
+            "DROP",
+        ],
+    );
+    let t = trace_to_node_b(&lab);
+    assert_failure(
+        &t,
+        HopKind::Firewall,
+        Reason::DroppedByRule,
+        &[HopKind::Connect, HopKind::Dns],
+    );
+    let msg = first_message(&t);
+    assert!(
+        msg.starts_with(&format!("rule `-A FORWARD -d {cidr} -j DROP`"))
+            && msg.contains("in ip filter FORWARD on node-a")
+            && msg.contains("a node firewall rule"),
+        "{msg}"
+    );
+}
+
+fn f10_a_drop_in_a_separate_nftables_firewall_table_is_named(mode: ProxyMode) {
+    let lab = lab_in("fj", mode);
+    let cidr = lab
+        .spec()
+        .node("node-b")
+        .expect("node-b")
+        .pod_cidr
+        .to_string();
+    let fw = format!(
+        "table inet hostfw {{\n chain forward {{\n type filter hook forward priority 10; policy accept;\n ip daddr {cidr} drop\n }}\n}}\n"
+    );
+    lab.exec_stdin("node-a", &["nft", "-f", "-"], &fw);
+    let t = trace_to_node_b(&lab);
+    assert_failure(
+        &t,
+        HopKind::Firewall,
+        Reason::DroppedByRule,
+        &[HopKind::Connect, HopKind::Dns],
+    );
+    let msg = first_message(&t);
+    assert!(
+        msg.starts_with(&format!("rule `ip daddr {cidr} drop`"))
+            && msg.contains("in inet hostfw forward"),
+        "{msg}"
+    );
+}
+
+fn f11_a_drop_in_a_network_policy_chain_names_kube_router(mode: ProxyMode) {
+    let lab = lab_in("fk", mode);
+    let echo: Vec<String> = ["echo-2", "echo-3"]
+        .iter()
+        .map(|p| lab.spec().pod(p).expect("echo pod").ip.to_string())
+        .collect();
+    // kube-router's shape: FORWARD -> KUBE-ROUTER-FORWARD -> KUBE-POD-FW-* -> KUBE-NWPLCY-*,
+    // whose default for a selected pod is to drop what no policy allows.
+    let mut rules = String::from(
+        "*filter\n:KUBE-ROUTER-FORWARD - [0:0]\n:KUBE-POD-FW-ECHO - [0:0]\n:KUBE-NWPLCY-DEFAULT - [0:0]\n-I FORWARD 1 -j KUBE-ROUTER-FORWARD\n",
+    );
+    for ip in &echo {
+        rules.push_str(&format!(
+            "-A KUBE-ROUTER-FORWARD -d {ip}/32 -j KUBE-POD-FW-ECHO\n"
+        ));
+    }
+    rules.push_str("-A KUBE-POD-FW-ECHO -j KUBE-NWPLCY-DEFAULT\n");
+    rules.push_str("-A KUBE-NWPLCY-DEFAULT -m comment --comment \"default deny: no policy allows this\" -j DROP\nCOMMIT\n");
+    lab.exec_stdin(
+        "node-a",
+        &["iptables-nft-restore", "-w", "--noflush"],
+        &rules,
+    );
+    let t = trace_to_node_b(&lab);
+    assert_failure(
+        &t,
+        HopKind::Firewall,
+        Reason::DroppedByRule,
+        &[HopKind::Connect, HopKind::Dns],
+    );
+    let msg = first_message(&t);
+    assert!(
+        msg.contains("in ip filter KUBE-NWPLCY-DEFAULT")
+            && msg.contains("kube-router NetworkPolicy"),
+        "{msg}"
     );
 }
 

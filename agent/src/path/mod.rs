@@ -10,6 +10,7 @@ pub mod bridge;
 pub mod connect;
 pub mod conntrack;
 pub mod dns;
+pub mod firewall;
 pub mod host_veth;
 pub mod listener;
 pub mod node_settings;

@@ -12,7 +12,7 @@ use netdiag_model::{Check, Endpoint, Hop, Protocol, TracePlan};
 
 use crate::dataplane::kube_proxy::Replacement;
 use crate::kernel::conntrack::CtEvents;
-use crate::path::conntrack;
+use crate::path::{conntrack, firewall};
 
 /// The connection about to be made, as observers see it when they are armed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub struct Probe {
     pub node: String,
     pub protocol: Protocol,
     pub target: SocketAddrV4,
+    /// The probe socket's address in the pod, bound before the connect (None: binding failed).
+    pub source: Option<SocketAddrV4>,
     /// What balances Services instead of kube-proxy on this node, if anything.
     pub replaced: Option<Replacement>,
 }
@@ -52,10 +54,39 @@ pub trait Armed {
 /// The observers a plan asks for, in the order their hops appear.
 pub fn observers(plan: &TracePlan) -> Vec<Box<dyn Observer>> {
     let mut out: Vec<Box<dyn Observer>> = Vec::new();
+    if plan.wants(Check::Evidence) {
+        out.push(Box::new(RuleTraceObserver));
+    }
     if plan.wants(Check::Conntrack) {
         out.push(Box::new(ConntrackObserver));
     }
     out
+}
+
+/// The Firewall hop: an nf_tables trace of the probe's own packets, armed before the connect.
+pub struct RuleTraceObserver;
+
+struct ArmedRuleTrace(Option<firewall::ArmedTrace>);
+
+impl Observer for RuleTraceObserver {
+    fn arm(self: Box<Self>, probe: &Probe) -> Box<dyn Armed> {
+        Box::new(ArmedRuleTrace(probe.source.map(|source| {
+            firewall::arm(&probe.node, probe.protocol, source, probe.target)
+        })))
+    }
+}
+
+impl Armed for ArmedRuleTrace {
+    fn finish(self: Box<Self>, _done: &Connected) -> Observation {
+        Observation {
+            hops: self
+                .0
+                .map(firewall::ArmedTrace::finish)
+                .into_iter()
+                .collect(),
+            chosen: None,
+        }
+    }
 }
 
 /// The Conntrack hop: subscribe to NEW events before the connect (in the node's namespace, the

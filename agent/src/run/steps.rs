@@ -181,23 +181,25 @@ impl<'a> Trace<'a> {
         let (Some((target, protocol)), Some((pod_ns, _))) = (self.target, &self.pod) else {
             return;
         };
+        // Bound first: the source port is known before the first packet, so a rule trace
+        // can match exactly this connection.
+        let bound = connect::bind(&pod_ns.path, protocol);
         let probe = Probe {
             node: self.node().to_string(),
             protocol,
             target,
+            source: bound
+                .as_ref()
+                .ok()
+                .map(|b| SocketAddrV4::new(self.source_ip, b.port)),
             replaced: self.replaced,
         };
         let armed: Vec<_> = observers(self.plan)
             .into_iter()
             .map(|o| o.arm(&probe))
             .collect();
-        let outcome = connect::connect(
-            self.node(),
-            &pod_ns.path,
-            target,
-            protocol,
-            self.step_timeout(),
-        );
+        let outcome =
+            connect::connect_bound(self.node(), bound, target, protocol, self.step_timeout());
         hops.push(outcome.hop);
         let done = Connected {
             local: outcome.local,

@@ -58,6 +58,8 @@ hop_kinds! {
     Bridge,
     NodeSettings,
     ServiceRules,
+    /// The rules the probe's own packets met (nf_tables tracing): which one dropped them.
+    Firewall,
     Conntrack,
     Route,
     Tunnel,
@@ -169,12 +171,9 @@ mod tests {
 
     #[test]
     fn an_unknown_kind_keeps_its_name_and_sorts_just_before_connect() {
-        let k: HopKind = serde_json::from_str("\"Firewall\"").unwrap_or(HopKind::Bridge);
-        assert_eq!(k, HopKind::Other("Firewall".into()));
-        assert_eq!(
-            serde_json::to_string(&k).unwrap_or_default(),
-            "\"Firewall\""
-        );
+        let k: HopKind = serde_json::from_str("\"Capture\"").unwrap_or(HopKind::Bridge);
+        assert_eq!(k, HopKind::Other("Capture".into()));
+        assert_eq!(serde_json::to_string(&k).unwrap_or_default(), "\"Capture\"");
         assert!(k > HopKind::Dns && k < HopKind::Connect);
         for known in HopKind::ALL {
             assert_eq!(&HopKind::from_name(known.as_str()), known);

@@ -39,6 +39,15 @@ const PIPE_SIZE: i32 = 1 << 20;
 
 /// Run `tool` with `args`: its stdout, or `None` when it says the object does not exist.
 pub fn run(tool: &Tool, args: &[&str]) -> Result<Option<Vec<u8>>, CommandError> {
+    run_input(tool, args, None)
+}
+
+/// [`run`] with `input` on the tool's stdin (`nft -f -`).
+pub fn run_input(
+    tool: &Tool,
+    args: &[&str],
+    input: Option<&[u8]>,
+) -> Result<Option<Vec<u8>>, CommandError> {
     let command = format!("{} {}", tool.program, args.join(" "));
     let spawn_error = |source: std::io::Error| match source.kind() {
         std::io::ErrorKind::NotFound => CommandError::NotFound {
@@ -50,13 +59,22 @@ pub fn run(tool: &Tool, args: &[&str]) -> Result<Option<Vec<u8>>, CommandError> 
             source,
         },
     };
-    let child = Command::new(tool.program)
+    let mut child = Command::new(tool.program)
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(spawn_error)?;
+    if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
+        use std::io::Write as _;
+        // A tool that exits early closes its stdin: its status and stderr say why.
+        let _ = stdin.write_all(input);
+    }
     if let Some(stdout) = &child.stdout {
         // Best effort: a smaller pipe is only slower.
         let _ = nix::fcntl::fcntl(stdout, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));

@@ -4,6 +4,7 @@
 //! iptables-nft takes tens of seconds). In the calling thread's network namespace.
 
 pub mod msg;
+pub mod trace;
 
 use std::time::Duration;
 

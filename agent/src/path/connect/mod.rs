@@ -28,6 +28,48 @@ pub struct ConnectOutcome {
     pub local: Option<SocketAddrV4>,
 }
 
+/// A probe socket bound in the pod's namespace to an ephemeral port, not connected yet: its
+/// source port is known before the first packet, so observers (a rule trace) can match the
+/// probe's exact 5-tuple. The socket stays in the pod's namespace wherever it is used from.
+pub struct Bound {
+    socket: Socket,
+    protocol: Protocol,
+    /// The ephemeral port the kernel gave the socket.
+    pub port: u16,
+}
+
+/// Open and bind the probe socket inside the pod namespace at `pod_netns`.
+pub fn bind(pod_netns: &Path, protocol: Protocol) -> Result<Bound, String> {
+    let kind = match protocol {
+        Protocol::TCP => (Type::STREAM, socket2::Protocol::TCP, "TCP"),
+        Protocol::UDP => (Type::DGRAM, socket2::Protocol::UDP, "UDP"),
+        // `run::check_plan` refuses such a plan; a direct caller gets an error, not a guess.
+        Protocol::Unknown => return Err("the target's protocol is not known to this agent".into()),
+    };
+    let (ty, proto, name) = kind;
+    let bound = run_in(pod_netns, move || {
+        let socket = Socket::new(Domain::IPV4, ty, Some(proto))
+            .map_err(|e| format!("cannot open a {name} socket: {e}"))?;
+        let any = SocketAddr::from(([0, 0, 0, 0], 0));
+        socket
+            .bind(&any.into())
+            .map_err(|e| format!("cannot bind the {name} socket: {e}"))?;
+        let port = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket_ipv4())
+            .map(|a| a.port())
+            .unwrap_or(0);
+        Ok::<_, String>((socket, port))
+    });
+    let (socket, port) = bound.map_err(|e| e.to_string())??;
+    Ok(Bound {
+        socket,
+        protocol,
+        port,
+    })
+}
+
 /// Connect to `target` from inside the pod namespace at `pod_netns` and judge the attempt.
 ///
 /// TCP: a handshake with a timeout (like `nc -zv -w2`). UDP port 53: a real DNS query (like
@@ -41,18 +83,24 @@ pub fn connect(
     protocol: Protocol,
     timeout: Duration,
 ) -> ConnectOutcome {
-    let result = run_in(pod_netns, move || match protocol {
-        Protocol::TCP => tcp_attempt(target, timeout),
-        Protocol::UDP => udp_attempt(target, timeout),
-        // `run::check_plan` refuses such a plan; a direct caller gets an error, not a guess.
-        Protocol::Unknown => (
-            Attempt::Error("the target's protocol is not known to this agent".into()),
-            None,
-        ),
-    });
-    let (attempt, local) = match result {
-        Ok(done) => done,
-        Err(e) => (Attempt::Error(e.to_string()), None),
+    connect_bound(node, bind(pod_netns, protocol), target, protocol, timeout)
+}
+
+/// [`connect`] with a socket [`bind`] already opened in the pod: from any thread, as the
+/// socket belongs to the pod's namespace.
+pub fn connect_bound(
+    node: &str,
+    bound: Result<Bound, String>,
+    target: SocketAddrV4,
+    protocol: Protocol,
+    timeout: Duration,
+) -> ConnectOutcome {
+    let (attempt, local) = match bound {
+        Ok(b) => match b.protocol {
+            Protocol::UDP => udp_attempt(b.socket.into(), target, timeout),
+            _ => tcp_attempt(b.socket, target, timeout),
+        },
+        Err(e) => (Attempt::Error(e), None),
     };
     ConnectOutcome {
         hop: judge(node, target, protocol, timeout, &attempt, local),
@@ -61,16 +109,11 @@ pub fn connect(
 }
 
 /// A TCP handshake; socket2 rather than std so the local address survives a failed connect.
-fn tcp_attempt(target: SocketAddrV4, timeout: Duration) -> (Attempt, Option<SocketAddrV4>) {
-    let socket = match Socket::new(Domain::IPV4, Type::STREAM, Some(socket2::Protocol::TCP)) {
-        Ok(s) => s,
-        Err(e) => {
-            return (
-                Attempt::Error(format!("cannot open a TCP socket: {e}")),
-                None,
-            );
-        }
-    };
+fn tcp_attempt(
+    socket: Socket,
+    target: SocketAddrV4,
+    timeout: Duration,
+) -> (Attempt, Option<SocketAddrV4>) {
     let start = Instant::now();
     let result = socket.connect_timeout(&SocketAddr::V4(target).into(), timeout);
     let latency = start.elapsed();
@@ -90,16 +133,11 @@ fn tcp_attempt(target: SocketAddrV4, timeout: Duration) -> (Attempt, Option<Sock
 }
 
 /// Send one datagram (a DNS query on port 53) on a connected UDP socket and wait for a reply.
-fn udp_attempt(target: SocketAddrV4, timeout: Duration) -> (Attempt, Option<SocketAddrV4>) {
-    let socket = match UdpSocket::bind("0.0.0.0:0") {
-        Ok(s) => s,
-        Err(e) => {
-            return (
-                Attempt::Error(format!("cannot open a UDP socket: {e}")),
-                None,
-            );
-        }
-    };
+fn udp_attempt(
+    socket: UdpSocket,
+    target: SocketAddrV4,
+    timeout: Duration,
+) -> (Attempt, Option<SocketAddrV4>) {
     // Connecting the socket makes the kernel report ICMP port unreachable as ECONNREFUSED.
     if let Err(e) = socket.connect(target) {
         return (classify(&e, "connect"), None);
