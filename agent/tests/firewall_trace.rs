@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use netdiag_agent::path::firewall;
 use netdiag_agent::path::firewall::table::{PREFIX, sweep};
+use netdiag_model::report::TracedRule;
 use netdiag_model::{HopKind, Protocol, Reason, Verdict};
 use netdiag_testkit::Fixture;
 
@@ -21,7 +22,7 @@ fn tables(f: &Fixture) -> String {
 }
 
 /// Connect over the node's loopback from a bound socket, with the trace armed around it.
-fn traced_connect(f: &Fixture, port: u16) -> netdiag_model::Hop {
+fn traced_connect(f: &Fixture, port: u16) -> (netdiag_model::Hop, Vec<TracedRule>) {
     let path = f.netns_path(NODE);
     let result = netdiag_agent::kernel::netns::run_in(&path, move || {
         let _ = std::process::Command::new("ip")
@@ -53,7 +54,7 @@ fn a_drop_in_a_host_firewall_table_is_named_and_the_trace_table_is_gone() {
         return;
     }
     let f = Fixture::builder("fwtr").network_only().up();
-    let hop = traced_connect(&f, 18080);
+    let (hop, _) = traced_connect(&f, 18080);
     assert_eq!(hop.kind, HopKind::Firewall);
     assert_eq!(
         hop.verdict,
@@ -67,8 +68,28 @@ fn a_drop_in_a_host_firewall_table_is_named_and_the_trace_table_is_gone() {
         &["nft", "-f", "-"],
         "table inet hostfw {\n chain input {\n type filter hook input priority 0; policy accept;\n tcp dport 18081 drop comment \"block the test port\"\n }\n}\n",
     );
-    let hop = traced_connect(&f, 18081);
+    let (hop, rules) = traced_connect(&f, 18081);
     assert_eq!(hop.verdict, Verdict::Fail, "{}", hop.detail);
+    let drop = rules
+        .iter()
+        .find(|r| r.verdict == "drop")
+        .unwrap_or_else(|| panic!("the drop is in the rule trace: {rules:?}"));
+    assert_eq!(
+        (
+            drop.family.as_str(),
+            drop.table.as_str(),
+            drop.chain.as_str()
+        ),
+        ("inet", "hostfw", "input")
+    );
+    assert_eq!(
+        drop.rule.as_deref(),
+        Some("tcp dport 18081 drop comment \"block the test port\"")
+    );
+    assert!(
+        rules.iter().all(|r| !r.table.starts_with(PREFIX)),
+        "our own table is left out"
+    );
     assert_eq!(hop.reason, Some(Reason::DroppedByRule));
     assert!(
         hop.detail
@@ -102,7 +123,7 @@ fn an_iptables_nft_drop_is_shown_as_iptables_prints_it() {
             "DROP",
         ],
     );
-    let hop = traced_connect(&f, 18082);
+    let (hop, _) = traced_connect(&f, 18082);
     assert_eq!(hop.reason, Some(Reason::DroppedByRule), "{}", hop.detail);
     assert!(
         hop.detail

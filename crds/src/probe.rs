@@ -322,6 +322,9 @@ pub struct NetProbeStatus {
     /// One answer per DNS server asked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<DnsResult>,
+    /// Evidence of the probe's own packets, per node (rule trace, counters, capture).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<netdiag_model::report::Evidence>,
     /// The agent runs of the latest run, one per node.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeRun>,

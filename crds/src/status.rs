@@ -48,13 +48,15 @@ impl NetProbeStatus {
             reachable: self.reachable(),
             chosen_endpoint,
             summary: self.summary.clone().unwrap_or_default(),
+            evidence: self.evidence.clone(),
         }
     }
 
-    /// Copy a merged path into the status: hops, dns, firstFailure, summary.
+    /// Copy a merged path into the status: hops, dns, evidence, firstFailure, summary.
     pub fn apply_path(&mut self, path: &MergedPath) {
         self.hops = path.hops.clone();
         self.dns = path.dns.clone();
+        self.evidence = path.evidence.clone();
         self.first_failure = path.first_failure.clone();
         self.summary = Some(path.summary.clone());
     }

@@ -36,6 +36,7 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
         source,
         target,
     );
+    let evidence = reports.iter().filter_map(|r| r.evidence.clone()).collect();
     MergedPath {
         target: Some(target.to_string()),
         progress: Progress::Done,
@@ -45,6 +46,7 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
         reachable,
         chosen_endpoint,
         summary,
+        evidence,
     }
 }
 

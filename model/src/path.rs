@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::report::Evidence;
 use crate::report::{DnsResult, Endpoint, FirstFailure, Hop};
 
 /// The merged path of one trace: built by [`crate::merge::merge`] from node reports, or read
@@ -26,6 +27,9 @@ pub struct MergedPath {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chosen_endpoint: Option<Endpoint>,
     pub summary: String,
+    /// Evidence of the probe's packets, per node that gathered some.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
 }
 
 /// How far a trace got.

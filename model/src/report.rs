@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::reason::Reason;
 
 mod detail;
+mod evidence;
 mod kind;
 pub use detail::*;
+pub use evidence::*;
 pub use kind::{HopKind, Verdict};
 
 /// One agent run on one node: an ordered list of hops plus DNS answers.
@@ -34,6 +36,9 @@ pub struct NodeReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_failure: Option<FirstFailure>,
     pub summary: String,
+    /// What the node saw of the probe's own packets (rule trace, counters, capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
     /// Agent wall time for the whole run.
     pub duration_ms: f64,
 }

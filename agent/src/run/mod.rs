@@ -15,6 +15,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use netdiag_model::report::Evidence;
 use netdiag_model::{Check, NodeReport, PlanRole, TracePlan, merge};
 
 /// Where the agent runs and where it looks for namespaces.
@@ -158,6 +159,12 @@ pub fn run(plan: &TracePlan, env: &AgentEnv) -> Result<NodeReport, PlanError> {
         }
     }
     report.dns = std::mem::take(&mut trace.dns);
+    let evidence = Evidence {
+        node: env.node.clone(),
+        rule_trace: std::mem::take(&mut trace.rule_trace),
+        ..Default::default()
+    };
+    report.evidence = (!evidence.is_empty()).then_some(evidence);
     report.chosen_endpoint = trace.chosen_endpoint();
     let source = plan.source_ip.clone().unwrap_or_else(|| env.node.clone());
     let target = match (&plan.target, &plan.endpoint, &plan.dns_name) {

@@ -8,6 +8,7 @@
 
 use std::net::SocketAddrV4;
 
+use netdiag_model::report::TracedRule;
 use netdiag_model::{Check, Endpoint, Hop, Protocol, TracePlan};
 
 use crate::dataplane::kube_proxy::Replacement;
@@ -39,6 +40,8 @@ pub struct Connected {
 pub struct Observation {
     pub hops: Vec<Hop>,
     pub chosen: Option<Endpoint>,
+    /// The rules the probe's packets met (evidence).
+    pub rule_trace: Vec<TracedRule>,
 }
 
 /// Something that watches the probe's connection; [`Observer::arm`] runs just before the connect.
@@ -78,13 +81,14 @@ impl Observer for RuleTraceObserver {
 
 impl Armed for ArmedRuleTrace {
     fn finish(self: Box<Self>, _done: &Connected) -> Observation {
+        let Some(armed) = self.0 else {
+            return Observation::default();
+        };
+        let (hop, rule_trace) = armed.finish();
         Observation {
-            hops: self
-                .0
-                .map(firewall::ArmedTrace::finish)
-                .into_iter()
-                .collect(),
+            hops: vec![hop],
             chosen: None,
+            rule_trace,
         }
     }
 }
@@ -122,6 +126,7 @@ impl Armed for ArmedConntrack {
         Observation {
             hops: vec![hop],
             chosen: ct.chosen,
+            rule_trace: Vec::new(),
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::dataplane::kube_proxy::Replacement;
 use crate::kernel::netns::discover::{PodNetns, find_pod_netns};
 use crate::kernel::rtnl::RouteInfo;
 use crate::path::{self, PodPath, connect, dns, listener, node_settings, route, service_rules};
+use netdiag_model::report::TracedRule;
 
 /// Whether the run goes on after a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub(super) struct Trace<'a> {
     routes: Vec<Option<RouteInfo>>,
     stopped: bool,
     pub(super) dns: Vec<DnsResult>,
+    /// The rules the probe's packets met, from the observers.
+    pub(super) rule_trace: Vec<TracedRule>,
 }
 
 impl<'a> Trace<'a> {
@@ -75,6 +78,7 @@ impl<'a> Trace<'a> {
             routes: Vec::new(),
             stopped: false,
             dns: Vec::new(),
+            rule_trace: Vec::new(),
         })
     }
 
@@ -207,6 +211,7 @@ impl<'a> Trace<'a> {
         for a in armed {
             let seen = a.finish(&done);
             hops.extend(seen.hops);
+            self.rule_trace.extend(seen.rule_trace);
             self.chosen = self.chosen.take().or(seen.chosen);
         }
     }

@@ -10,6 +10,7 @@ pub mod table;
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
+use netdiag_model::report::TracedRule;
 use netdiag_model::{Hop, HopKind, Protocol, Reason, Verdict};
 
 use self::judge::{RuleText, family_name, rule_in_listing};
@@ -56,12 +57,12 @@ pub fn arm(
 }
 
 impl ArmedTrace {
-    /// After the connect: the events, the table removed, the hop.
-    pub fn finish(self) -> Hop {
+    /// After the connect: the events, the table removed, the hop and the rules met.
+    pub fn finish(self) -> (Hop, Vec<TracedRule>) {
         let (table, mut events) = match self.table {
             Ok(t) => t,
             Err(e) => {
-                return Hop::new(
+                let hop = Hop::new(
                     &self.node,
                     HopKind::Firewall,
                     self.flow,
@@ -72,12 +73,21 @@ impl ArmedTrace {
                     ),
                 )
                 .with_reason(Reason::TraceUnavailable);
+                return (hop, Vec::new());
             }
         };
         let all = events.drain(Instant::now() + DRAIN_LIMIT);
         let seen: Vec<TraceEvent> = all.into_iter().filter(|e| e.table != table.name).collect();
         drop(table);
-        judge::judge(&self.node, &self.flow, &seen, rule_text)
+        let mut decided: Option<(u32, String)> = None;
+        let hop = judge::judge(&self.node, &self.flow, &seen, |e| {
+            let text = rule_text(e);
+            if let Some(t) = &text {
+                decided = Some((e.id, t.iptables.clone().unwrap_or_else(|| t.nft.clone())));
+            }
+            text
+        });
+        (hop, judge::traced_rules(&seen, decided))
     }
 }
 

@@ -3,6 +3,7 @@
 //! `iptables -t raw -j TRACE` and the kernel log) for one connection. Pure.
 
 use netdiag_model::Reason;
+use netdiag_model::report::TracedRule;
 use netdiag_model::{Hop, HopKind, Verdict};
 
 use crate::kernel::nftables::trace::{TraceEvent, TraceType};
@@ -113,6 +114,41 @@ pub fn judge(
             if chains.len() == 1 { "" } else { "s" },
         ),
     )
+}
+
+/// The events as the report's rule trace; `decided` is the (packet, text) of the dropping rule
+/// whose text was looked up. Pure.
+pub fn traced_rules(events: &[TraceEvent], decided: Option<(u32, String)>) -> Vec<TracedRule> {
+    events
+        .iter()
+        .map(|e| {
+            let verdict = match e.kind {
+                TraceType::Policy => match e.policy {
+                    Some(0) => "policy drop".to_string(),
+                    _ => "policy accept".to_string(),
+                },
+                TraceType::Return => "return".to_string(),
+                _ => e
+                    .verdict
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "continue".into()),
+            };
+            let rule = decided
+                .as_ref()
+                .filter(|(id, _)| *id == e.id && e.drops())
+                .map(|(_, text)| text.clone());
+            TracedRule {
+                packet: e.id,
+                family: family_name(e.family).to_string(),
+                table: e.table.clone(),
+                chain: e.chain.clone(),
+                handle: e.handle,
+                rule,
+                verdict,
+            }
+        })
+        .collect()
 }
 
 /// The rule with `handle` in an `nft -a list chain` listing: its text without the handle

@@ -1,0 +1,98 @@
+//! Evidence of the probe's own packets on one node: the rules they met (nf_tables tracing),
+//! the counters of legacy rules they moved, and what they looked like on the wire. What the
+//! seeds find by hand with `nft monitor trace`, `iptables -Z` and `tcpdump`, for one connection.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything one node saw of the probe's packets.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    pub node: String,
+    /// The rules the traced packets met, in the order they met them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_trace: Vec<TracedRule>,
+    /// DROP and REJECT rules of the legacy iptables backend whose counters the probe moved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counters: Vec<CounterDelta>,
+    /// The probe's packets per interface.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capture: Vec<InterfaceCapture>,
+    /// The captured packets as a pcap file, base64 (headers only, bounded in size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcap: Option<String>,
+}
+
+impl Evidence {
+    pub fn is_empty(&self) -> bool {
+        self.rule_trace.is_empty()
+            && self.counters.is_empty()
+            && self.capture.is_empty()
+            && self.pcap.is_none()
+    }
+}
+
+/// One rule (or chain policy) a traced packet met.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TracedRule {
+    /// The kernel's id of the traced packet: rules of one packet share it.
+    pub packet: u32,
+    /// `ip`, `inet`, `ip6`, `bridge`...
+    pub family: String,
+    pub table: String,
+    pub chain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<u64>,
+    /// The rule's text, when it was looked up (only for the rule that decided).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// `continue`, `jump X`, `accept`, `drop`, `return`, or `policy accept|drop`.
+    pub verdict: String,
+}
+
+/// A legacy rule's counters before and after the connect.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CounterDelta {
+    pub table: String,
+    pub chain: String,
+    /// As `iptables -S` prints it.
+    pub rule: String,
+    /// Packets the rule counted while the probe ran (other traffic can move it too).
+    pub packets: u64,
+}
+
+/// The probe's packets as seen on one interface.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InterfaceCapture {
+    pub interface: String,
+    /// What the interface is on the path: `host veth`, `bridge`, `uplink`, `overlay`.
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packets: Vec<CapturedPacket>,
+}
+
+/// One captured packet, summarised.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CapturedPacket {
+    /// Milliseconds since the capture started.
+    pub at_ms: f64,
+    /// `in` or `out` on the interface.
+    pub direction: String,
+    /// Like tcpdump's line: `10.244.1.2.41234 > 10.96.45.10.80: Flags [S]`, `ARP who-has ...`.
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_mac: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst_mac: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u8>,
+}
