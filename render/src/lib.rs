@@ -6,6 +6,7 @@
 
 mod dot;
 mod encode;
+mod evidence;
 mod facts;
 
 pub use dot::dot;
@@ -99,6 +100,14 @@ pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
             }
             row
         });
+        out.push_str(&kubectl_table(&header, rows, opts.color));
+    }
+    if let Some((header, rows)) = evidence::trace_rows(path, opts.wide) {
+        out.push('\n');
+        out.push_str("TRACE\n");
+        let rows = rows
+            .into_iter()
+            .map(|r| r.into_iter().map(Cell::new).collect());
         out.push_str(&kubectl_table(&header, rows, opts.color));
     }
     out.push('\n');
