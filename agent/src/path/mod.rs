@@ -4,12 +4,13 @@
 //!
 //! [`pod_interface`] -> [`host_veth`] -> [`bridge`] -> [`node_settings`] -> [`service_rules`] ->
 //! [`conntrack`] -> [`route`] -> [`listener`], with [`dns`] and [`connect`] run from inside the
-//! pod. The order a run takes them in is [`crate::run`]'s.
+//! pod; [`hairpin`] judges the bridge port again once the connect has shown where DNAT went. The order a run takes them in is [`crate::run`]'s.
 
 pub mod bridge;
 pub mod connect;
 pub mod conntrack;
 pub mod dns;
+pub mod hairpin;
 pub mod host_veth;
 pub mod listener;
 pub mod node_settings;
@@ -37,6 +38,8 @@ pub struct PodPath {
     pub host_veth: Option<String>,
     /// The bridge the host veth is a port of (`cni0`); None for routed CNIs.
     pub bridge: Option<String>,
+    /// The host veth's flags as a port of that bridge, for the hairpin judgement.
+    pub bridge_port: Option<hairpin::BridgePort>,
     pub pod_mtu: u32,
 }
 
@@ -68,6 +71,7 @@ pub fn judge_pod(
         resolv_conf: None,
         host_veth: None,
         bridge: None,
+        bridge_port: None,
         pod_mtu,
     };
     let (hop, veth) = host_veth::judge(node, pod, node_facts, pod_mtu);
@@ -78,6 +82,7 @@ pub fn judge_pod(
     path.host_veth = Some(veth.name.clone());
     let (hop, bridge) = bridge::judge(node, veth, facts);
     path.bridge = bridge;
+    path.bridge_port = hairpin::BridgePort::of(veth, facts);
     path.hops.push(hop);
     path
 }

@@ -99,6 +99,9 @@ pub enum Step {
     Dns,
     /// Connect from the pod, with the plan's observers (Conntrack) armed around it.
     Connect,
+    /// Whether the pod reached (or may reach) itself through the Service across a bridge port
+    /// without hairpin mode; it judges the Bridge hop again.
+    Hairpin,
     /// The routes to every endpoint the traffic may take; the chosen one's is a hop.
     Route,
     NodeSettings,
@@ -128,7 +131,7 @@ pub fn steps(plan: &TracePlan) -> Vec<Step> {
                     out.push(Step::Connect);
                 }
                 if plan.wants(Check::Path) {
-                    out.extend([Step::Route, Step::NodeSettings]);
+                    out.extend([Step::Hairpin, Step::Route, Step::NodeSettings]);
                 }
                 out.push(Step::Listener);
             }
