@@ -36,6 +36,7 @@ in_both_modes!(
     f6_a_host_veth_set_down_fails_the_host_veth,
     f7_ip_forward_off_on_the_source_node_fails_node_settings,
     f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints,
+    f9_hairpin_off_on_a_pods_port_fails_the_bridge_when_dnat_picks_the_pod_itself,
 );
 
 /// The hops that failed must be `cause` first, then only hops in `consequences`.
@@ -287,6 +288,53 @@ fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints(
         Some(false),
         "the reply skips the un-DNAT, so the connect fails"
     );
+}
+
+fn f9_hairpin_off_on_a_pods_port_fails_the_bridge_when_dnat_picks_the_pod_itself(mode: ProxyMode) {
+    let lab = lab_in("fi", mode);
+    let veth = netdiag_lab::names::host_veth("echo-2");
+    lab.exec(
+        "node-b",
+        &[
+            "ip",
+            "link",
+            "set",
+            "dev",
+            &veth,
+            "type",
+            "bridge_slave",
+            "hairpin",
+            "off",
+        ],
+    );
+    let echo2 = lab.spec().pod("echo-2").expect("echo-2").ip.to_string();
+    // When DNAT picks echo-2 itself the bridge drops the SYN before conntrack confirms the
+    // entry, so conntrack cannot name the endpoint: the failed connect is what marks that trace.
+    let t = trace_until_from(&lab, "echo-2", 40, |t| {
+        t.path.reachable == Some(false)
+            || t.path
+                .chosen_endpoint
+                .as_ref()
+                .is_some_and(|e| e.ip == echo2)
+    });
+    assert_failure(
+        &t,
+        HopKind::Bridge,
+        Reason::HairpinOff,
+        &[HopKind::Connect, HopKind::Conntrack],
+    );
+    let first = t.path.first_failure.as_ref().expect("failure");
+    assert_eq!(first.node, "node-b");
+    assert!(
+        first
+            .message
+            .contains(&format!("hairpin mode is off on {veth}"))
+            && first.message.contains("cni0")
+            && first.message.contains("--hairpin-mode hairpin-veth"),
+        "{}",
+        first.message
+    );
+    assert_eq!(t.path.reachable, Some(false), "the bridge drops the packet");
 }
 
 /// The first failure's message (the test fails when there is none).
