@@ -10,8 +10,10 @@ use netdiag_agent::kernel::netns::discover::find_pod_netns;
 use netdiag_agent::kernel::netns::run_in;
 use netdiag_agent::kernel::rtnl::{self, Link};
 use netdiag_agent::path::hairpin::BridgePort;
-use netdiag_agent::path::trace_pod;
+use netdiag_agent::path::{PodPath, trace_pod};
 use netdiag_lab::names::host_veth;
+use netdiag_model::HopKind;
+use netdiag_model::report::{BridgeDetail, HopDetail};
 use netdiag_testkit::{Fixture, root_or_skip};
 
 /// The default lab's curl pod on node-a.
@@ -30,14 +32,19 @@ fn link<'a>(links: &'a [Link], name: &str) -> &'a Link {
         .unwrap_or_else(|| panic!("no link {name} in {links:?}"))
 }
 
-/// The curl pod's bridge port, as the agent's pod walk reads it.
-fn curl_port(node: &Path) -> Option<BridgePort> {
+/// The curl pod's walk to its bridge, as the agent does it on a node.
+fn curl_path(node: &Path) -> PodPath {
     run_in(node, || {
         let ns = find_pod_netns(CURL, Path::new("/var/run/netns"), Path::new("/proc"))
             .unwrap_or_else(|e| panic!("{e}"));
-        trace_pod("node-a", &ns, Path::new("/proc")).bridge_port
+        trace_pod("node-a", &ns, Path::new("/proc"))
     })
     .expect("enter the node namespace")
+}
+
+/// The curl pod's bridge port, as the agent's pod walk reads it.
+fn curl_port(node: &Path) -> Option<BridgePort> {
+    curl_path(node).bridge_port
 }
 
 #[test]
@@ -67,6 +74,27 @@ fn a_bridge_ports_hairpin_mode_and_the_bridges_promiscuity_are_read_from_the_ker
             hairpin: Some(true),
             bridge_promiscuity: 0,
         })
+    );
+
+    // The Bridge hop carries the flags for -o json.
+    let path = curl_path(&node);
+    let bridge = path
+        .hops
+        .iter()
+        .find(|h| h.kind == HopKind::Bridge)
+        .expect("a Bridge hop");
+    let Some(HopDetail::Bridge(BridgeDetail {
+        port,
+        hairpin,
+        promiscuity,
+        ..
+    })) = &bridge.details
+    else {
+        panic!("a Bridge hop without bridge details: {bridge:?}")
+    };
+    assert_eq!(
+        (port.as_deref(), *hairpin, *promiscuity),
+        (Some(veth.as_str()), Some(true), Some(0))
     );
 
     lab.exec(

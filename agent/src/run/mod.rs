@@ -3,8 +3,9 @@
 //!
 //! The order follows the packet: the pod's namespace and interface, the node side of its veth,
 //! kube-proxy's rules for the target, DNS, a real connect with its observers armed around it
-//! ([`observe`]: the conntrack entry that connect made, which endpoint DNAT chose), the route to
-//! that endpoint, the node settings the path depends on, and whether anything listens there.
+//! ([`observe`]: the conntrack entry that connect made, which endpoint DNAT chose), the bridge
+//! port judged again for hairpin mode once it is known whether DNAT sent the pod to itself (a
+//! Bridge hop, so the merge puts it before the Connect it explains), the route to that endpoint, the node settings the path depends on, and whether anything listens there.
 //! Every step yields hops with verdicts; a failed step never stops the others, because a later
 //! hop often explains an earlier symptom. Only a pod that cannot be found ends a run early.
 
