@@ -84,6 +84,7 @@ reasons! {
     HostVethDown => HostVeth, Fail, "The node side of the pod's veth is down: nothing leaves the pod; check `ip link` on the node.";
     MtuMismatch => HostVeth, Warn, "The pod and the node side of its veth disagree on MTU: large packets are dropped; check the CNI plugin's MTU setting.";
     BridgeDown => Bridge, Fail, "The pod's bridge is down: check `ip link show` for the bridge (cni0, kube-bridge) on the node.";
+    HairpinOff => Bridge, Fail, "The pod is an endpoint of the Service it calls, and its bridge port has hairpin mode off (and the bridge is not promiscuous): the bridge never sends a frame back out the port it came in on, so the pod cannot reach itself through the Service; run kubelet with `--hairpin-mode hairpin-veth` (or `promiscuous-bridge`), or `ip link set dev VETH type bridge_slave hairpin on`.";
     IpForwardDisabled => NodeSettings, Fail, "net.ipv4.ip_forward=0: the node drops pod traffic it must route, which is all traffic to a Service VIP; set it to 1.";
     BridgeNetfilterDisabled => NodeSettings, Fail, "bridge-nf-call-iptables is 0 or br_netfilter is missing while the source and an endpoint share a bridge: replies skip the un-DNAT; load br_netfilter and set it to 1.";
     StrictRpFilter => NodeSettings, Warn, "Strict reverse-path filtering where the route back leaves by another interface: the kernel drops such traffic; set rp_filter to 2 (loose) or fix the routes.";

@@ -47,6 +47,18 @@ pub fn facts(d: &HopDetail) -> String {
             if let Some(s) = &b.oper_state {
                 parts.push(s.clone());
             }
+            if let Some(port) = &b.port {
+                match b.hairpin {
+                    Some(on) => parts.push(format!(
+                        "port {port} hairpin {}",
+                        if on { "on" } else { "off" }
+                    )),
+                    None => parts.push(format!("port {port}")),
+                }
+            }
+            if let Some(n) = b.promiscuity.filter(|n| *n > 0) {
+                parts.push(format!("promiscuity {n}"));
+            }
         }
         HopDetail::NodeSettings(n) => {
             parts.extend(n.settings.iter().map(|s| format!("{}={}", s.name, s.value)));

@@ -242,3 +242,28 @@ fn percentages_read_naturally() {
     assert_eq!(facts::percent(1.0 / 3.0), "33.3%");
     assert_eq!(facts::percent(1.0), "100%");
 }
+
+#[test]
+fn a_bridge_hops_facts_name_the_port_and_its_hairpin_mode() {
+    use netdiag_model::report::{BridgeDetail, HopDetail};
+    let d = HopDetail::Bridge(BridgeDetail {
+        name: Some("cni0".into()),
+        oper_state: Some("up".into()),
+        port: Some("veth1234".into()),
+        hairpin: Some(false),
+        promiscuity: Some(0),
+        ..Default::default()
+    });
+    assert_eq!(facts::facts(&d), "cni0  up  port veth1234 hairpin off");
+    let d = HopDetail::Bridge(BridgeDetail {
+        name: Some("cni0".into()),
+        port: Some("veth1234".into()),
+        hairpin: Some(true),
+        promiscuity: Some(1),
+        ..Default::default()
+    });
+    assert_eq!(
+        facts::facts(&d),
+        "cni0  port veth1234 hairpin on  promiscuity 1"
+    );
+}

@@ -24,15 +24,30 @@ pub fn lab_in(tag: &str, mode: netdiag_lab::ProxyMode) -> Fixture {
 
 /// Trace curl -> echo-service in a lab, as `lab trace` does.
 pub fn trace_echo(lab: &Lab) -> LabTrace {
-    netdiag_lab::trace(lab, "curl", "svc/echo-service", &workspace_tools())
-        .unwrap_or_else(|e| panic!("lab {}: trace failed: {e}", lab.name()))
+    trace_echo_from(lab, "curl")
+}
+
+/// Trace pod `from` -> echo-service in a lab, as `lab trace --from FROM` does.
+pub fn trace_echo_from(lab: &Lab, from: &str) -> LabTrace {
+    netdiag_lab::trace(lab, from, "svc/echo-service", &workspace_tools())
+        .unwrap_or_else(|e| panic!("lab {}: trace from {from} failed: {e}", lab.name()))
 }
 
 /// Trace until `accept` holds, at most `tries` times: DNAT picks endpoints at random.
 pub fn trace_until(lab: &Lab, tries: usize, accept: impl Fn(&LabTrace) -> bool) -> LabTrace {
+    trace_until_from(lab, "curl", tries, accept)
+}
+
+/// [`trace_until`] from pod `from`.
+pub fn trace_until_from(
+    lab: &Lab,
+    from: &str,
+    tries: usize,
+    accept: impl Fn(&LabTrace) -> bool,
+) -> LabTrace {
     let mut last = None;
     for _ in 0..tries {
-        let t = trace_echo(lab);
+        let t = trace_echo_from(lab, from);
         if accept(&t) {
             return t;
         }

@@ -39,6 +39,7 @@ in_both_modes!(
     f9_an_iptables_forward_drop_is_named_with_its_rule,
     f10_a_drop_in_a_separate_nftables_firewall_table_is_named,
     f11_a_drop_in_a_network_policy_chain_names_kube_router,
+    f12_hairpin_off_on_a_pods_port_fails_the_bridge_when_dnat_picks_the_pod_itself,
 );
 
 /// The hops that failed must be `cause` first, then only hops in `consequences`.
@@ -410,6 +411,53 @@ fn f11_a_drop_in_a_network_policy_chain_names_kube_router(mode: ProxyMode) {
             && msg.contains("kube-router NetworkPolicy"),
         "{msg}"
     );
+}
+
+fn f12_hairpin_off_on_a_pods_port_fails_the_bridge_when_dnat_picks_the_pod_itself(mode: ProxyMode) {
+    let lab = lab_in("fl", mode);
+    let veth = netdiag_lab::names::host_veth("echo-2");
+    lab.exec(
+        "node-b",
+        &[
+            "ip",
+            "link",
+            "set",
+            "dev",
+            &veth,
+            "type",
+            "bridge_slave",
+            "hairpin",
+            "off",
+        ],
+    );
+    let echo2 = lab.spec().pod("echo-2").expect("echo-2").ip.to_string();
+    // When DNAT picks echo-2 itself the bridge drops the SYN before conntrack confirms the
+    // entry, so conntrack cannot name the endpoint: the failed connect is what marks that trace.
+    let t = trace_until_from(&lab, "echo-2", 40, |t| {
+        t.path.reachable == Some(false)
+            || t.path
+                .chosen_endpoint
+                .as_ref()
+                .is_some_and(|e| e.ip == echo2)
+    });
+    assert_failure(
+        &t,
+        HopKind::Bridge,
+        Reason::HairpinOff,
+        &[HopKind::Connect, HopKind::Conntrack],
+    );
+    let first = t.path.first_failure.as_ref().expect("failure");
+    assert_eq!(first.node, "node-b");
+    assert!(
+        first
+            .message
+            .contains(&format!("hairpin mode is off on {veth}"))
+            && first.message.contains("cni0")
+            && first.message.contains("--hairpin-mode hairpin-veth"),
+        "{}",
+        first.message
+    );
+    assert_eq!(t.path.reachable, Some(false), "the bridge drops the packet");
 }
 
 /// The first failure's message (the test fails when there is none).

@@ -147,6 +147,35 @@ fn a_trace_that_lands_on_the_other_node_routes_via_that_node_and_finds_the_liste
     assert_eq!(hops.last().map(|h| &h.kind), Some(&HopKind::Connect));
 }
 
+/// A pod calling a Service it backs: when DNAT picks the pod itself, the bridge must send the
+/// packet back out the port it came in on, which the lab's hairpin ports allow (one try in
+/// three picks echo-2 itself, so 30 tries miss it with odds of about 1 in 190,000).
+#[test]
+fn a_pod_reaches_its_own_service_every_time_through_its_hairpin_port() {
+    let lab = default_lab("self");
+    let echo2 = lab.spec().pod("echo-2").expect("echo-2").ip.to_string();
+    let mut reached_itself = 0;
+    for i in 0..30 {
+        let t = trace_echo_from(&lab, "echo-2");
+        assert!(
+            t.path.first_failure.is_none() && t.path.reachable == Some(true),
+            "trace {i} from echo-2 failed:\n{}",
+            describe(&t.path.hops)
+        );
+        if t.path
+            .chosen_endpoint
+            .as_ref()
+            .is_some_and(|e| e.ip == echo2)
+        {
+            reached_itself += 1;
+        }
+    }
+    assert!(
+        reached_itself > 0,
+        "DNAT never picked echo-2 itself in 30 traces: the hairpin path was not exercised"
+    );
+}
+
 #[test]
 fn dns_through_nodelocaldns_answers_the_service_cluster_ip() {
     let lab = default_lab("dns");

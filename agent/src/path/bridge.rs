@@ -67,6 +67,9 @@ pub fn judge(node: &str, veth: &Link, facts: &NodeFacts) -> (Hop, Option<String>
         ifindex: Some(master.index),
         addresses: addresses.clone(),
         oper_state: Some(master.oper_state.to_string()),
+        port: Some(veth.name.clone()),
+        hairpin: veth.hairpin,
+        promiscuity: Some(master.promiscuity),
     });
     if !is_bridge {
         let kind = master

@@ -4,13 +4,14 @@
 //!
 //! [`pod_interface`] -> [`host_veth`] -> [`bridge`] -> [`node_settings`] -> [`service_rules`] ->
 //! [`conntrack`] -> [`route`] -> [`listener`], with [`dns`] and [`connect`] run from inside the
-//! pod. The order a run takes them in is [`crate::run`]'s.
+//! pod; [`hairpin`] judges the bridge port again once the connect has shown where DNAT went. The order a run takes them in is [`crate::run`]'s.
 
 pub mod bridge;
 pub mod connect;
 pub mod conntrack;
 pub mod dns;
 pub mod firewall;
+pub mod hairpin;
 pub mod host_veth;
 pub mod listener;
 pub mod node_settings;
@@ -38,6 +39,8 @@ pub struct PodPath {
     pub host_veth: Option<String>,
     /// The bridge the host veth is a port of (`cni0`); None for routed CNIs.
     pub bridge: Option<String>,
+    /// The host veth's flags as a port of that bridge, for the hairpin judgement.
+    pub bridge_port: Option<hairpin::BridgePort>,
     pub pod_mtu: u32,
 }
 
@@ -69,6 +72,7 @@ pub fn judge_pod(
         resolv_conf: None,
         host_veth: None,
         bridge: None,
+        bridge_port: None,
         pod_mtu,
     };
     let (hop, veth) = host_veth::judge(node, pod, node_facts, pod_mtu);
@@ -79,6 +83,7 @@ pub fn judge_pod(
     path.host_veth = Some(veth.name.clone());
     let (hop, bridge) = bridge::judge(node, veth, facts);
     path.bridge = bridge;
+    path.bridge_port = hairpin::BridgePort::of(veth, facts);
     path.hops.push(hop);
     path
 }

@@ -39,6 +39,8 @@ fn link(index: u32, name: &str, kind: &str, master: Option<u32>) -> Link {
         link: None,
         link_netnsid: None,
         master,
+        hairpin: None,
+        promiscuity: 0,
     }
 }
 

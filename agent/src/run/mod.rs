@@ -3,8 +3,9 @@
 //!
 //! The order follows the packet: the pod's namespace and interface, the node side of its veth,
 //! kube-proxy's rules for the target, DNS, a real connect with its observers armed around it
-//! ([`observe`]: the conntrack entry that connect made, which endpoint DNAT chose), the route to
-//! that endpoint, the node settings the path depends on, and whether anything listens there.
+//! ([`observe`]: the conntrack entry that connect made, which endpoint DNAT chose), the bridge
+//! port judged again for hairpin mode once it is known whether DNAT sent the pod to itself (a
+//! Bridge hop, so the merge puts it before the Connect it explains), the route to that endpoint, the node settings the path depends on, and whether anything listens there.
 //! Every step yields hops with verdicts; a failed step never stops the others, because a later
 //! hop often explains an earlier symptom. Only a pod that cannot be found ends a run early.
 
@@ -100,6 +101,9 @@ pub enum Step {
     Dns,
     /// Connect from the pod, with the plan's observers (Conntrack) armed around it.
     Connect,
+    /// Whether the pod reached (or may reach) itself through the Service across a bridge port
+    /// without hairpin mode; it judges the Bridge hop again.
+    Hairpin,
     /// The routes to every endpoint the traffic may take; the chosen one's is a hop.
     Route,
     NodeSettings,
@@ -129,7 +133,7 @@ pub fn steps(plan: &TracePlan) -> Vec<Step> {
                     out.push(Step::Connect);
                 }
                 if plan.wants(Check::Path) {
-                    out.extend([Step::Route, Step::NodeSettings]);
+                    out.extend([Step::Hairpin, Step::Route, Step::NodeSettings]);
                 }
                 out.push(Step::Listener);
             }

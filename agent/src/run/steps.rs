@@ -13,7 +13,9 @@ use super::{AgentEnv, PlanError, Step, parse_ip};
 use crate::dataplane::kube_proxy::Replacement;
 use crate::kernel::netns::discover::{PodNetns, find_pod_netns};
 use crate::kernel::rtnl::RouteInfo;
-use crate::path::{self, PodPath, connect, dns, listener, node_settings, route, service_rules};
+use crate::path::{
+    self, PodPath, connect, dns, hairpin, listener, node_settings, route, service_rules,
+};
 use netdiag_model::report::TracedRule;
 
 /// Whether the run goes on after a step.
@@ -40,6 +42,8 @@ pub(super) struct Trace<'a> {
     replaced: Option<Replacement>,
     /// The endpoint the connect's observers saw chosen.
     chosen: Option<Endpoint>,
+    /// Whether the connect from the pod failed (false when none ran).
+    connect_failed: bool,
     /// The routes found by the Route step, for the node settings.
     routes: Vec<Option<RouteInfo>>,
     stopped: bool,
@@ -75,6 +79,7 @@ impl<'a> Trace<'a> {
             rule_endpoints: Vec::new(),
             replaced: None,
             chosen: None,
+            connect_failed: false,
             routes: Vec::new(),
             stopped: false,
             dns: Vec::new(),
@@ -112,6 +117,7 @@ impl<'a> Trace<'a> {
             Step::ServiceRules => self.service_rules(hops),
             Step::Dns => self.dns(hops),
             Step::Connect => self.connect(hops),
+            Step::Hairpin => self.hairpin(hops),
             Step::Route => self.route(hops),
             Step::NodeSettings => self.node_settings(hops),
             Step::Listener => self.listener(hops),
@@ -204,6 +210,7 @@ impl<'a> Trace<'a> {
             .collect();
         let outcome =
             connect::connect_bound(self.node(), bound, target, protocol, self.step_timeout());
+        self.connect_failed = outcome.hop.verdict == Verdict::Fail;
         hops.push(outcome.hop);
         let done = Connected {
             local: outcome.local,
@@ -213,6 +220,38 @@ impl<'a> Trace<'a> {
             hops.extend(seen.hops);
             self.rule_trace.extend(seen.rule_trace);
             self.chosen = self.chosen.take().or(seen.chosen);
+        }
+    }
+
+    /// Judge the Bridge hop again now that the connect has shown where DNAT went: a pod that
+    /// reached itself through the Service needs hairpin mode on its bridge port.
+    fn hairpin(&mut self, hops: &mut [Hop]) {
+        let Some((_, pod_path)) = &self.pod else {
+            return;
+        };
+        let Some(port) = pod_path.bridge_port.as_ref().filter(|_| self.is_service) else {
+            return;
+        };
+        let mut programmed = self.rule_endpoints.clone();
+        for e in &self.plan.expected_endpoints {
+            if !programmed.contains(e) {
+                programmed.push(e.clone());
+            }
+        }
+        let input = hairpin::HairpinInput {
+            source: self.source_ip,
+            chosen: self.chosen.as_ref(),
+            programmed: &programmed,
+            connect_failed: self.connect_failed,
+        };
+        let node = self.node();
+        let bridge = hops
+            .iter_mut()
+            .find(|h| h.kind == HopKind::Bridge && h.node == node);
+        if let Some(bridge) = bridge
+            && let Some(judged) = hairpin::judge(bridge, port, &input)
+        {
+            *bridge = judged;
         }
     }
 

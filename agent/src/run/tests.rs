@@ -21,6 +21,7 @@ fn a_service_trace_follows_the_packet() {
             Step::ServiceRules,
             Step::Dns,
             Step::Connect,
+            Step::Hairpin,
             Step::Route,
             Step::NodeSettings,
             Step::Listener,

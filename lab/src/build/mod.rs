@@ -10,8 +10,9 @@
 //!   `ip_forward=1`, `bridge-nf-call-iptables=1`, kube-proxy's rules (iptables chains, or
 //!   `table ip kube-proxy` in nftables mode), and nodelocaldns on an
 //!   `ifb` link named `nodelocaldns` (this kernel has no `dummy` links);
-//! - each pod `nd-<lab>-<pod>`: `eth0` (veth to `veth<hash>` on `cni0`), default route via
-//!   the gateway, `/etc/netns/<ns>/resolv.conf`, and one long-lived process.
+//! - each pod `nd-<lab>-<pod>`: `eth0` (veth to `veth<hash>` on `cni0`, in hairpin mode as
+//!   kubelet's `--hairpin-mode hairpin-veth` sets it, unless the spec says `hairpin: false`),
+//!   default route via the gateway, `/etc/netns/<ns>/resolv.conf`, and one long-lived process.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -256,6 +257,23 @@ fn network(spec: &LabSpec, names: &LabNames) -> Vec<Action> {
             &node_ns,
             &["link", "set", &veth, "master", "cni0", "up"],
         ));
+        if spec.hairpin {
+            // What kubelet's --hairpin-mode hairpin-veth does to each pod veth: without it the
+            // bridge drops a pod's packet to its own Service when DNAT picks the pod itself.
+            a.push(ip(
+                &node_ns,
+                &[
+                    "link",
+                    "set",
+                    "dev",
+                    &veth,
+                    "type",
+                    "bridge_slave",
+                    "hairpin",
+                    "on",
+                ],
+            ));
+        }
         a.push(ip(
             &ns,
             &[

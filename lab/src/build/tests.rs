@@ -207,3 +207,38 @@ fn nftables_mode_loads_an_nft_script_into_every_node_instead_of_iptables_rules()
         .collect();
     assert_eq!(loads, ["nd-t1-node-a", "nd-t1-node-b"]);
 }
+
+#[test]
+fn every_pod_veth_is_in_hairpin_mode_as_kubelet_sets_it_unless_the_spec_says_not() {
+    let built = default_plan();
+    for (node, pod) in [("node-a", "curl"), ("node-b", "echo-2")] {
+        let veth = host_veth(pod);
+        let lines = ip_lines(&built, &format!("nd-t1-{node}"));
+        let attach = lines
+            .iter()
+            .position(|l| *l == format!("link set {veth} master cni0 up"))
+            .expect("the veth is attached");
+        let hairpin = lines
+            .iter()
+            .position(|l| *l == format!("link set dev {veth} type bridge_slave hairpin on"))
+            .expect("hairpin mode is set");
+        assert!(attach < hairpin, "a port only once it is attached");
+    }
+    let spec = LabSpec {
+        hairpin: false,
+        ..LabSpec::default()
+    };
+    let a = plan(&spec, &LabNames::new("t1"), &host(), &tools(), Parts::ALL);
+    let lines = ip_lines(&a, "nd-t1-node-b");
+    assert!(!lines.iter().any(|l| l.contains("hairpin")), "{lines:?}");
+}
+
+#[test]
+fn a_spec_without_the_hairpin_field_builds_hairpin_ports() {
+    let json = serde_json::to_string(&LabSpec::default()).unwrap_or_default();
+    assert!(json.contains("\"hairpin\":true"), "{json}");
+    let old = json.replace(",\"hairpin\":true", "");
+    assert_ne!(old, json);
+    let back: LabSpec = serde_saphyr::from_str(&old).unwrap_or_else(|e| panic!("{e}"));
+    assert!(back.hairpin);
+}

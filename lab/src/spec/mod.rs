@@ -30,6 +30,15 @@ pub struct LabSpec {
     /// Which kube-proxy mode programs the nodes' Service rules (`iptables` when absent).
     #[serde(default)]
     pub proxy_mode: ProxyMode,
+    /// Hairpin mode on every pod's bridge port, as kubelet's `--hairpin-mode hairpin-veth`
+    /// sets it (`true` when absent), so a pod can reach itself through a Service it backs.
+    /// `false` builds the lab as a node whose kubelet does not.
+    #[serde(default = "hairpin_default")]
+    pub hairpin: bool,
+}
+
+fn hairpin_default() -> bool {
+    true
 }
 
 /// The kube-proxy mode whose rules the lab loads into every node.
@@ -396,6 +405,7 @@ impl Default for LabSpec {
                 domain: "cluster.local".into(),
             },
             proxy_mode: ProxyMode::Iptables,
+            hairpin: true,
         }
     }
 }

@@ -137,6 +137,16 @@ pub struct BridgeDetail {
     pub addresses: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oper_state: Option<String>,
+    /// The pod's host veth: the port of this bridge the path enters by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    /// Whether that port is in hairpin mode (`hairpin on` in `ip -d link show PORT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hairpin: Option<bool>,
+    /// The bridge's promiscuity count (`ip -d link show BRIDGE`); above 0 the bridge also
+    /// passes frames up to the node, which hairpins for every port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promiscuity: Option<u32>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]

@@ -249,6 +249,8 @@ mod tests {
             link: Some(7),
             link_netnsid,
             master: None,
+            hairpin: None,
+            promiscuity: 0,
         }
     }
 

@@ -3,7 +3,9 @@
 use std::fmt;
 
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State};
+use netlink_packet_route::link::{
+    InfoBridgePort, InfoPortData, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
+};
 
 use super::Rtnl;
 use crate::kernel::netlink::NetlinkError;
@@ -27,6 +29,14 @@ pub struct Link {
     pub link_netnsid: Option<i32>,
     /// IFLA_MASTER: the bridge (or bond, vrf) this link is a port of.
     pub master: Option<u32>,
+    /// For a bridge port: whether hairpin mode is on (IFLA_LINKINFO -> IFLA_INFO_SLAVE_DATA ->
+    /// IFLA_BRPORT_MODE, `hairpin on|off` in `ip -d link`). None when the link is no bridge
+    /// port, or the kernel did not say.
+    pub hairpin: Option<bool>,
+    /// IFLA_PROMISCUITY: how many users put the link in promiscuous mode (`ip link set X
+    /// promisc on`, a running tcpdump). A bridge above 0 passes every frame up to the node,
+    /// which is how kubelet's `--hairpin-mode promiscuous-bridge` works.
+    pub promiscuity: u32,
 }
 
 impl Link {
@@ -165,6 +175,8 @@ fn link_from(l: &LinkMessage) -> Link {
         link: None,
         link_netnsid: None,
         master: None,
+        hairpin: None,
+        promiscuity: 0,
     };
     for a in &l.attributes {
         match a {
@@ -175,17 +187,31 @@ fn link_from(l: &LinkMessage) -> Link {
             LinkAttribute::Link(i) => link.link = Some(*i),
             LinkAttribute::LinkNetNsId(i) => link.link_netnsid = Some(*i),
             LinkAttribute::Controller(i) => link.master = Some(*i),
+            LinkAttribute::Promiscuity(p) => link.promiscuity = *p,
             LinkAttribute::LinkInfo(infos) => {
                 link.kind = infos.iter().find_map(|i| match i {
                     // The crate's Display prints the kernel's own kind strings.
                     LinkInfo::Kind(k) => Some(LinkKind::from_kernel(&k.to_string())),
                     _ => None,
                 });
+                link.hairpin = bridge_port_hairpin(infos);
             }
             _ => {}
         }
     }
     link
+}
+
+/// The hairpin flag of a bridge port, from the slave data the kernel adds to every dump of a
+/// link that has a bridge master (the AF_UNSPEC dump; no AF_BRIDGE dump needed).
+fn bridge_port_hairpin(infos: &[LinkInfo]) -> Option<bool> {
+    infos.iter().find_map(|i| match i {
+        LinkInfo::PortData(InfoPortData::BridgePort(attrs)) => attrs.iter().find_map(|a| match a {
+            InfoBridgePort::HairpinMode(on) => Some(*on),
+            _ => None,
+        }),
+        _ => None,
+    })
 }
 
 /// `aa:bb:cc:dd:ee:ff`, the way `ip link` prints a hardware address.
@@ -241,6 +267,8 @@ mod tests {
             link: Some(2),
             link_netnsid: Some(0),
             master: None,
+            hairpin: None,
+            promiscuity: 0,
         };
         assert!(l.is_usable());
         l.oper_state = OperState::Unknown;
@@ -250,5 +278,33 @@ mod tests {
         l.oper_state = OperState::Up;
         l.admin_up = false;
         assert!(!l.is_usable());
+    }
+
+    #[test]
+    fn a_bridge_ports_hairpin_flag_and_promiscuity_are_read_from_its_slave_data() {
+        use netlink_packet_route::link::{InfoKind, InfoPortKind};
+        // The shape `ip -d link show vethX` decodes: kind veth, slave kind bridge, slave data.
+        let mut msg = LinkMessage::default();
+        msg.header.index = 5;
+        msg.attributes = vec![
+            LinkAttribute::IfName("vethX".into()),
+            LinkAttribute::Promiscuity(1),
+            LinkAttribute::Controller(3),
+            LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::Veth),
+                LinkInfo::PortKind(InfoPortKind::Bridge),
+                LinkInfo::PortData(InfoPortData::BridgePort(vec![
+                    InfoBridgePort::Priority(32),
+                    InfoBridgePort::HairpinMode(true),
+                ])),
+            ]),
+        ];
+        let l = link_from(&msg);
+        assert_eq!(
+            (l.kind, l.master, l.hairpin, l.promiscuity),
+            (Some(LinkKind::Veth), Some(3), Some(true), 1)
+        );
+        let no_port = LinkMessage::default();
+        assert_eq!(link_from(&no_port).hairpin, None, "no bridge port, no flag");
     }
 }

@@ -250,6 +250,8 @@ fn link(index: u32, name: &str) -> Link {
         link: None,
         link_netnsid: None,
         master: None,
+        hairpin: None,
+        promiscuity: 0,
     }
 }
 
