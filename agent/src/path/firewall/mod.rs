@@ -4,6 +4,7 @@
 //! and removes the trace table, [`crate::kernel::nftables::trace`] reads the events,
 //! [`judge`] names the drop; this module looks up rule texts (I/O).
 
+pub mod counters;
 pub mod judge;
 pub mod table;
 

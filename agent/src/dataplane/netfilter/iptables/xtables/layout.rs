@@ -96,6 +96,8 @@ pub const IP_FLAGS: usize = offset_of!(IptIp, flags);
 pub const IP_INVFLAGS: usize = offset_of!(IptIp, invflags);
 pub const ENTRY_TARGET_OFFSET: usize = offset_of!(IptEntry, target_offset);
 pub const ENTRY_NEXT_OFFSET: usize = offset_of!(IptEntry, next_offset);
+/// `counters.pcnt`: packets the rule matched.
+pub const ENTRY_PACKETS: usize = offset_of!(IptEntry, counters);
 pub const EXT_NAME: usize = offset_of!(ExtensionHeader, name);
 pub const EXT_REVISION: usize = offset_of!(ExtensionHeader, revision);
 

@@ -165,6 +165,34 @@ impl Table {
         Some(Ok(rules))
     }
 
+    /// Every DROP and REJECT rule of the table with its packet counter: (chain, position in
+    /// the chain, rule, packets), like `iptables-legacy -t TABLE -L -v -x` read for its
+    /// dropping lines. Chains that fail to decode are skipped.
+    pub fn drop_counters(&self) -> Vec<(String, usize, Rule, u64)> {
+        let entries = &self.buf[self.start..];
+        let mut out = Vec::new();
+        for (chain, span) in &self.chains {
+            let mut offset = span.start;
+            let mut index = 0;
+            while offset < span.end {
+                let Ok((rule, next)) = self.rule(chain, offset) else {
+                    break;
+                };
+                if matches!(rule.target, Some(Target::Drop | Target::Reject { .. })) {
+                    let packets = entries
+                        .get(offset + ENTRY_PACKETS..offset + ENTRY_PACKETS + 8)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_ne_bytes)
+                        .unwrap_or(0);
+                    out.push((chain.clone(), index, rule, packets));
+                }
+                index += 1;
+                offset += next;
+            }
+        }
+        out
+    }
+
     /// The rule at `offset` and the size of its entry.
     fn rule(&self, chain: &str, offset: usize) -> Result<(Rule, usize), &'static str> {
         let entries = &self.buf[self.start..];
