@@ -40,6 +40,7 @@ in_both_modes!(
     f10_a_drop_in_a_separate_nftables_firewall_table_is_named,
     f11_a_drop_in_a_network_policy_chain_names_kube_router,
     f12_hairpin_off_on_a_pods_port_fails_the_bridge_when_dnat_picks_the_pod_itself,
+    f13_the_same_drop_on_the_legacy_backend_is_named_from_counters,
 );
 
 /// The hops that failed must be `cause` first, then only hops in `consequences`.
@@ -458,6 +459,46 @@ fn f12_hairpin_off_on_a_pods_port_fails_the_bridge_when_dnat_picks_the_pod_itsel
         first.message
     );
     assert_eq!(t.path.reachable, Some(false), "the bridge drops the packet");
+}
+
+fn f13_the_same_drop_on_the_legacy_backend_is_named_from_counters(mode: ProxyMode) {
+    let lab = lab_in("fm", mode);
+    let cidr = lab
+        .spec()
+        .node("node-b")
+        .expect("node-b")
+        .pod_cidr
+        .to_string();
+    lab.exec(
+        "node-a",
+        &[
+            "iptables-legacy",
+            "-w",
+            "-I",
+            "FORWARD",
+            "1",
+            "-d",
+            &cidr,
+            "-j",
+            "DROP",
+        ],
+    );
+    let t = trace_to_node_b(&lab);
+    assert_failure(
+        &t,
+        HopKind::Firewall,
+        Reason::DroppedByRule,
+        &[HopKind::Connect, HopKind::Dns],
+    );
+    let msg = first_message(&t);
+    assert!(
+        msg.starts_with(&format!("rule `-A FORWARD -d {cidr} -j DROP` in legacy iptables filter FORWARD on node-a counted"))
+            && msg.contains("from counters")
+            && msg.contains("most likely its packets"),
+        "{msg}"
+    );
+    let counted = t.path.evidence.iter().flat_map(|e| &e.counters).count();
+    assert!(counted >= 1, "the counter delta is in the evidence");
 }
 
 /// The first failure's message (the test fails when there is none).

@@ -166,6 +166,7 @@ pub fn run(plan: &TracePlan, env: &AgentEnv) -> Result<NodeReport, PlanError> {
     let evidence = Evidence {
         node: env.node.clone(),
         rule_trace: std::mem::take(&mut trace.rule_trace),
+        counters: std::mem::take(&mut trace.counters),
         ..Default::default()
     };
     report.evidence = (!evidence.is_empty()).then_some(evidence);

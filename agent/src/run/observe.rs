@@ -8,7 +8,7 @@
 
 use std::net::SocketAddrV4;
 
-use netdiag_model::report::TracedRule;
+use netdiag_model::report::{CounterDelta, TracedRule};
 use netdiag_model::{Check, Endpoint, Hop, Protocol, TracePlan};
 
 use crate::dataplane::kube_proxy::Replacement;
@@ -25,6 +25,8 @@ pub struct Probe {
     pub source: Option<SocketAddrV4>,
     /// What balances Services instead of kube-proxy on this node, if anything.
     pub replaced: Option<Replacement>,
+    /// The addresses DNAT may send the probe to (the Service's endpoints).
+    pub endpoints: Vec<std::net::Ipv4Addr>,
 }
 
 /// What the connect did, as observers need it to find its traces.
@@ -33,6 +35,8 @@ pub struct Connected {
     /// The probe socket's local address, when the kernel assigned one (also on a refused or
     /// timed-out TCP connect).
     pub local: Option<SocketAddrV4>,
+    /// Whether the connect failed (refused, timed out, unreachable).
+    pub failed: bool,
 }
 
 /// What an observer saw: hops for the path, and the endpoint the kernel chose, when it knows.
@@ -42,6 +46,8 @@ pub struct Observation {
     pub chosen: Option<Endpoint>,
     /// The rules the probe's packets met (evidence).
     pub rule_trace: Vec<TracedRule>,
+    /// Legacy dropping rules whose counters moved while the probe ran (evidence).
+    pub counters: Vec<CounterDelta>,
 }
 
 /// Something that watches the probe's connection; [`Observer::arm`] runs just before the connect.
@@ -59,6 +65,7 @@ pub fn observers(plan: &TracePlan) -> Vec<Box<dyn Observer>> {
     let mut out: Vec<Box<dyn Observer>> = Vec::new();
     if plan.wants(Check::Evidence) {
         out.push(Box::new(RuleTraceObserver));
+        out.push(Box::new(LegacyCounterObserver));
     }
     if plan.wants(Check::Conntrack) {
         out.push(Box::new(ConntrackObserver));
@@ -89,6 +96,50 @@ impl Armed for ArmedRuleTrace {
             hops: vec![hop],
             chosen: None,
             rule_trace,
+            counters: Vec::new(),
+        }
+    }
+}
+
+/// Drop attribution on the legacy iptables backend: DROP/REJECT counters before and after.
+pub struct LegacyCounterObserver;
+
+struct ArmedCounters {
+    probe: Probe,
+    before: Option<firewall::counters::Snapshot>,
+}
+
+impl Observer for LegacyCounterObserver {
+    fn arm(self: Box<Self>, probe: &Probe) -> Box<dyn Armed> {
+        Box::new(ArmedCounters {
+            probe: probe.clone(),
+            before: firewall::counters::snapshot(),
+        })
+    }
+}
+
+impl Armed for ArmedCounters {
+    fn finish(self: Box<Self>, done: &Connected) -> Observation {
+        use firewall::counters::{deltas, judge, moved, rule_text, snapshot};
+        let (Some(before), Some(after)) = (self.before, snapshot()) else {
+            return Observation::default();
+        };
+        let moved = moved(&before, &after);
+        let p = &self.probe;
+        let source = p.source.or(done.local);
+        let flow = match source {
+            Some(s) => format!("{s} -> {}/{}", p.target, p.protocol),
+            None => format!("{}/{}", p.target, p.protocol),
+        };
+        let mut addresses = vec![*p.target.ip()];
+        addresses.extend(source.map(|s| *s.ip()));
+        addresses.extend(p.endpoints.iter().copied());
+        Observation {
+            hops: judge(&p.node, &flow, &moved, &addresses, done.failed, rule_text)
+                .into_iter()
+                .collect(),
+            counters: deltas(&moved, rule_text),
+            ..Default::default()
         }
     }
 }
@@ -126,7 +177,7 @@ impl Armed for ArmedConntrack {
         Observation {
             hops: vec![hop],
             chosen: ct.chosen,
-            rule_trace: Vec::new(),
+            ..Default::default()
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::kernel::rtnl::RouteInfo;
 use crate::path::{
     self, PodPath, connect, dns, hairpin, listener, node_settings, route, service_rules,
 };
-use netdiag_model::report::TracedRule;
+use netdiag_model::report::{CounterDelta, TracedRule};
 
 /// Whether the run goes on after a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +50,8 @@ pub(super) struct Trace<'a> {
     pub(super) dns: Vec<DnsResult>,
     /// The rules the probe's packets met, from the observers.
     pub(super) rule_trace: Vec<TracedRule>,
+    /// Legacy dropping rules whose counters moved, from the observers.
+    pub(super) counters: Vec<CounterDelta>,
 }
 
 impl<'a> Trace<'a> {
@@ -84,6 +86,7 @@ impl<'a> Trace<'a> {
             stopped: false,
             dns: Vec::new(),
             rule_trace: Vec::new(),
+            counters: Vec::new(),
         })
     }
 
@@ -203,6 +206,11 @@ impl<'a> Trace<'a> {
                 .ok()
                 .map(|b| SocketAddrV4::new(self.source_ip, b.port)),
             replaced: self.replaced,
+            endpoints: self
+                .rule_endpoints
+                .iter()
+                .filter_map(|e| e.ip.parse().ok())
+                .collect(),
         };
         let armed: Vec<_> = observers(self.plan)
             .into_iter()
@@ -214,11 +222,13 @@ impl<'a> Trace<'a> {
         hops.push(outcome.hop);
         let done = Connected {
             local: outcome.local,
+            failed: self.connect_failed,
         };
         for a in armed {
             let seen = a.finish(&done);
             hops.extend(seen.hops);
             self.rule_trace.extend(seen.rule_trace);
+            self.counters.extend(seen.counters);
             self.chosen = self.chosen.take().or(seen.chosen);
         }
     }

@@ -104,17 +104,21 @@ fn network(value: &str) -> Option<(u32, u32)> {
 }
 
 /// The Firewall hop for the first moved rule, with `text` the rule as `iptables -S` prints it;
-/// None when no dropping rule moved. Pure.
+/// None when no dropping rule moved. A Fail only when the connect failed and the rule names
+/// the probe's addresses; otherwise the counter may be another flow's, and it is a Warn. Pure.
 pub fn judge(
     node: &str,
     flow: &str,
     moved: &[Moved],
     addresses: &[std::net::Ipv4Addr],
+    connect_failed: bool,
     text: impl Fn(&Moved) -> Option<String>,
 ) -> Option<Hop> {
     let first = moved.first()?;
-    let rule = text(first).unwrap_or_else(|| format!("rule {} of {}", first.index + 1, first.chain));
-    let sure = if names_probe(&first.rule, addresses) {
+    let likely = names_probe(&first.rule, addresses);
+    let rule =
+        text(first).unwrap_or_else(|| format!("rule {} of {}", first.index + 1, first.chain));
+    let sure = if likely {
         "the rule matches the probe's addresses, so these are most likely its packets"
     } else {
         "the rule does not name the probe's addresses, so other traffic may have moved it"
@@ -125,7 +129,11 @@ pub fn judge(
             node,
             HopKind::Firewall,
             flow,
-            Verdict::Fail,
+            if likely && connect_failed {
+                Verdict::Fail
+            } else {
+                Verdict::Warn
+            },
             format!(
                 "rule `{rule}` in legacy iptables {} {} on {node} counted {} packet{} while the probe ran: {who} (from counters, as the legacy backend has no tracing; {sure})",
                 first.table,
@@ -191,23 +199,38 @@ mod tests {
     fn the_rule_whose_counter_moved_is_named_and_how_sure_that_is() {
         let r = drop_to("10.244.2.0/24");
         let other = drop_to("192.168.9.0/24");
-        let before = snap(&[("FORWARD", 0, r.clone(), 10), ("INPUT", 0, other.clone(), 5)]);
-        let after = snap(&[("FORWARD", 0, r.clone(), 13), ("INPUT", 0, other.clone(), 5)]);
+        let before = snap(&[
+            ("FORWARD", 0, r.clone(), 10),
+            ("INPUT", 0, other.clone(), 5),
+        ]);
+        let after = snap(&[
+            ("FORWARD", 0, r.clone(), 13),
+            ("INPUT", 0, other.clone(), 5),
+        ]);
         let m = moved(&before, &after);
         assert_eq!(m.len(), 1);
         assert_eq!((m[0].chain.as_str(), m[0].packets), ("FORWARD", 3));
         let ip: std::net::Ipv4Addr = "10.244.2.7".parse().expect("ip");
         let text = |_: &Moved| Some("-A FORWARD -d 10.244.2.0/24 -j DROP".to_string());
-        let Some(hop) = judge("node-a", "flow", &m, &[ip], text) else {
+        let Some(hop) = judge("node-a", "flow", &m, &[ip], true, text) else {
             panic!("a hop");
         };
+        assert_eq!(hop.verdict, Verdict::Fail);
         assert_eq!(hop.reason, Some(Reason::DroppedByRule));
         assert!(hop.detail.starts_with("rule `-A FORWARD -d 10.244.2.0/24 -j DROP` in legacy iptables filter FORWARD on node-a counted 3 packets"), "{}", hop.detail);
-        assert!(hop.detail.contains("most likely its packets"), "{}", hop.detail);
+        assert!(
+            hop.detail.contains("most likely its packets"),
+            "{}",
+            hop.detail
+        );
         let far: std::net::Ipv4Addr = "10.1.1.1".parse().expect("ip");
-        let hop = judge("node-a", "flow", &m, &[far], text).expect("a hop");
-        assert!(hop.detail.contains("other traffic may have moved it"), "{}", hop.detail);
-        assert_eq!(judge("n", "f", &[], &[ip], text), None);
+        let hop = judge("node-a", "flow", &m, &[far], true, text).expect("a hop");
+        assert!(
+            hop.detail.contains("other traffic may have moved it"),
+            "{}",
+            hop.detail
+        );
+        assert_eq!(judge("n", "f", &[], &[ip], true, text), None);
     }
 
     #[test]
