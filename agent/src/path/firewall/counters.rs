@@ -88,7 +88,7 @@ fn names_probe(rule: &Rule, addresses: &[std::net::Ipv4Addr]) -> bool {
     let covers = |n: &Option<Neg>| {
         n.as_ref()
             .and_then(Neg::positive)
-            .and_then(|v| network(v))
+            .and_then(network)
             .is_some_and(|(net, mask)| addresses.iter().any(|a| u32::from(*a) & mask == net))
     };
     covers(&rule.dst) || covers(&rule.src)
