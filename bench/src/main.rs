@@ -80,7 +80,7 @@ enum Cmd {
         /// Leave out `nft -j list table`.
         #[arg(long)]
         no_json: bool,
-        /// Seconds of full listings per kind after which they are not repeated (at least one).
+        /// Seconds per side (each listing, the lookup) after which it is not repeated (at least one).
         #[arg(long, default_value_t = 20.0)]
         dump_budget: f64,
         #[arg(long)]
