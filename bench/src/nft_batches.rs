@@ -4,9 +4,9 @@
 //! time).
 //!
 //! Measured at 5,000 x 5: one transaction 49 s; the declarations apart and the rest in 10 slices
-//! 15 s. A transaction's cost grows faster than its size (the kernel finds an object added in
-//! the same transaction by walking the transaction's pending list, and every `numgen ... vmap`
-//! is an anonymous set added and then looked up that way). What slicing cannot remove: each new
+//! 15 s. A transaction's cost grows faster than its size, most likely because the kernel finds
+//! an object added in the same transaction by walking the transaction's pending list, and every
+//! `numgen ... vmap` is an anonymous set added and then looked up that way. What slicing cannot remove: each new
 //! anonymous set is named (`__map%d`) by a scan of every set already in the table, so a slice
 //! costs about 1 s at the start and 6 s at the end of 10,000 Services, whatever the slice count
 //! (20 slices: 95 s, 40: 99 s).
