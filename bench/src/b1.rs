@@ -154,7 +154,7 @@ pub fn run(cfg: &B1Config) -> Result<Vec<B1Row>, BenchError> {
     Ok(rows)
 }
 
-fn lookup_args(
+pub fn lookup_args(
     target: &netdiag_model::PlanTarget,
     expected: &[netdiag_model::Endpoint],
 ) -> Vec<String> {

@@ -59,8 +59,6 @@ pub fn restore_in(netns: &Path, restore: &'static str, file: &Path) -> Result<()
 }
 
 /// `nft -f FILE` inside the namespace at `netns`: loads a generated `table ip kube-proxy`.
-// The loader of B1's coming nftables row; until it lands only the tests call it.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn nft_load_in(netns: &Path, file: &Path) -> Result<(), BenchError> {
     let text = format!("nft -f {}", file.display());
     let path = file.to_path_buf();

@@ -5,6 +5,7 @@
 //! (namespaces `ndbench-<pid>-*`, a lab) is removed on exit, on error and on Ctrl-C.
 
 mod b1;
+mod b1_nft;
 mod b3;
 mod b4;
 mod cleanup;
@@ -12,6 +13,7 @@ mod cmd;
 mod error;
 mod ipvs;
 mod memory;
+mod nft_batches;
 mod probe;
 mod stats;
 mod table;
@@ -38,12 +40,15 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Print the iptables-restore input (filter + nat) for N Services x M endpoints, e.g. to load
-    /// into a lab node: `ip netns exec nd-netdiag-node-a iptables-restore < rules`.
+    /// into a lab node: `ip netns exec nd-netdiag-node-a iptables-restore < rules`; with --nft,
+    /// the `nft -f` script of kube-proxy's nftables mode (`table ip kube-proxy`) instead.
     Gen {
         #[arg(long, default_value_t = 10_000)]
         services: usize,
         #[arg(long, default_value_t = 5)]
         endpoints: usize,
+        #[arg(long)]
+        nft: bool,
     },
     /// B1: ServiceRules lookup against `iptables-save -t nat`, nft and legacy backends.
     B1 {
@@ -56,6 +61,26 @@ enum Cmd {
         #[arg(long, value_delimiter = ',', default_value = "nft,legacy")]
         backends: Vec<Backend>,
         /// Seconds of full dumps per row after which the dump is not repeated (at least one).
+        #[arg(long, default_value_t = 20.0)]
+        dump_budget: f64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// B1's nftables row: ServiceRules lookup against `nft list table ip kube-proxy`.
+    Nftables {
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        sizes: Vec<usize>,
+        #[arg(long, default_value_t = 5)]
+        endpoints: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// `nft -f` transactions for the rules and elements, after one for the declarations.
+        #[arg(long, default_value_t = 20)]
+        batches: usize,
+        /// Leave out `nft -j list table`.
+        #[arg(long)]
+        no_json: bool,
+        /// Seconds per side (each listing, the lookup) after which it is not repeated (at least one).
         #[arg(long, default_value_t = 20.0)]
         dump_budget: f64,
         #[arg(long)]
@@ -119,10 +144,18 @@ enum Step {
         /// Also sample the resident memory of the step and its children (slows it slightly).
         #[arg(long)]
         sample_memory: bool,
+        /// The mode detection must find (e.g. nftables) for the answer to count as right.
+        #[arg(long)]
+        want_mode: Option<String>,
     },
     Dump {
         #[arg(long)]
         backend: Backend,
+    },
+    /// `nft [-j] list table ip kube-proxy`.
+    NftList {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -160,13 +193,18 @@ fn run(cli: Cli) -> Result<(), BenchError> {
         Cmd::Gen {
             services,
             endpoints,
+            nft,
         } => {
             let w = workload::Workload {
                 services,
                 endpoints,
             };
             let s = w.services()?;
-            let text = netdiag_lab::generate::render_restore(&s, &w.config(&s));
+            let text = if nft {
+                netdiag_lab::generate::render_nft(&s, &w.config(&s))
+            } else {
+                netdiag_lab::generate::render_restore(&s, &w.config(&s))
+            };
             std::io::stdout()
                 .write_all(text.as_bytes())
                 .map_err(BenchError::io("write", "stdout"))
@@ -191,6 +229,28 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             };
             write_json(&out, "b1.json", &b1::run(&cfg)?)
         }
+        Cmd::Nftables {
+            sizes,
+            endpoints,
+            runs,
+            batches,
+            no_json,
+            dump_budget,
+            out,
+        } => {
+            mkdir(&out)?;
+            cleanup::reap_stale();
+            let cfg = b1_nft::NftConfig {
+                sizes,
+                endpoints,
+                runs,
+                batches,
+                json: !no_json,
+                dump_budget_ms: dump_budget * 1e3,
+                out: out.clone(),
+            };
+            write_json(&out, "nftables.json", &b1_nft::run(&cfg)?)
+        }
         Cmd::Ipvs {
             services,
             endpoints,
@@ -212,6 +272,7 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             let results = table::Results {
                 b1: table::load(&out.join("b1.json"))?,
                 ipvs: table::load(&out.join("ipvs.json"))?,
+                nftables: table::load(&out.join("nftables.json"))?,
                 b2: table::read_criterion(&criterion, "parse_walk"),
                 b3: table::load(&out.join("b3.json"))?,
                 b4: table::load(&out.join("b4.json"))?,
@@ -227,13 +288,16 @@ fn run(cli: Cli) -> Result<(), BenchError> {
                     protocol,
                     expect,
                     sample_memory,
+                    want_mode,
                 } => probe::lookup(
                     &netns,
                     PlanTarget { ip, port, protocol },
                     endpoints(&expect)?,
                     sample_memory,
+                    want_mode.as_deref(),
                 )?,
                 Step::Dump { backend } => probe::dump(&netns, backend.save())?,
+                Step::NftList { json } => probe::nft_list(&netns, json)?,
             };
             let line = serde_json::to_string(&sample).map_err(|source| BenchError::Json {
                 what: "sample".into(),

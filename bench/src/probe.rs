@@ -50,11 +50,13 @@ fn rusage_kb() -> Result<(i64, i64), BenchError> {
 }
 
 /// In the child: the agent's ServiceRules step for `target`, inside `netns`.
+/// With `want_mode`, the answer counts as right only when detection found that mode.
 pub fn lookup(
     netns: &Path,
     target: PlanTarget,
     expected: Vec<Endpoint>,
     sample_memory: bool,
+    want_mode: Option<&str>,
 ) -> Result<Sample, BenchError> {
     let want = expected.len();
     let sampler = if sample_memory {
@@ -70,12 +72,23 @@ pub fn lookup(
     let sampled_kb = sampler.and_then(crate::memory::Sampler::stop);
     let (self_kb, children_kb) = rusage_kb()?;
     let found = match &hop.details {
-        Some(HopDetail::ServiceRules(d)) => Some((d.endpoints.len(), d.backend.clone())),
+        Some(HopDetail::ServiceRules(d)) => Some((d.endpoints.len(), d.backend.clone(), &d.mode)),
         _ => None,
     };
-    let ok = hop.verdict == Verdict::Ok && found.as_ref().is_some_and(|(n, _)| *n == want);
+    let mode_ok = |mode: &String| want_mode.is_none_or(|w| w == mode);
+    let ok = hop.verdict == Verdict::Ok
+        && found
+            .as_ref()
+            .is_some_and(|(n, _, mode)| *n == want && mode_ok(mode));
     let note = match found {
-        Some((n, backend)) if ok => format!("{n} endpoints, {}", backend.unwrap_or_default()),
+        Some((n, backend, _)) if ok && want_mode.is_none() => {
+            format!("{n} endpoints, {}", backend.unwrap_or_default())
+        }
+        Some((n, _, mode)) if ok => format!("{n} endpoints, mode {mode}"),
+        Some((_, _, mode)) if !mode_ok(mode) => format!(
+            "detection found mode {mode}, not {}",
+            want_mode.unwrap_or_default()
+        ),
         _ => format!("{:?}: {}", hop.verdict, hop.detail),
     };
     Ok(Sample {
@@ -114,6 +127,49 @@ pub fn dump(netns: &Path, save: &'static str) -> Result<Sample, BenchError> {
         sampled_kb: None,
         ok: true,
         note: String::new(),
+    })
+}
+
+/// In the child: `nft [-j] list table ip kube-proxy` inside `netns`, the naive full listing of
+/// kube-proxy's nftables table; the note says how many bytes it printed.
+pub fn nft_list(netns: &Path, json: bool) -> Result<Sample, BenchError> {
+    let mut args = vec!["list", "table", "ip", "kube-proxy"];
+    if json {
+        args.insert(0, "-j");
+    }
+    let text = format!("nft {}", args.join(" "));
+    let (elapsed, out) = netdiag_agent::kernel::netns::run_in(netns, move || {
+        let t = Instant::now();
+        let out = Command::new("nft")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                // Read as a tool reading the listing would, without keeping it: the probe's own
+                // memory stays small, and the child's peak is its own.
+                let bytes = match child.stdout.take() {
+                    Some(mut out) => std::io::copy(&mut out, &mut std::io::sink())?,
+                    None => 0,
+                };
+                child.wait_with_output().map(|o| (bytes, o))
+            });
+        (t.elapsed(), out)
+    })?;
+    let (bytes, out) = out.map_err(|source| BenchError::Spawn {
+        cmd: text.clone(),
+        source,
+    })?;
+    cmd::check(text, out)?;
+    let (self_kb, children_kb) = rusage_kb()?;
+    Ok(Sample {
+        ms: elapsed.as_secs_f64() * 1e3,
+        self_kb,
+        children_kb,
+        sampled_kb: None,
+        ok: bytes > 0,
+        note: format!("{bytes} bytes"),
     })
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::b1::{B1Row, Backend};
+use crate::b1_nft::NftRow;
 use crate::b3::B3;
 use crate::b4::B4;
 use crate::error::BenchError;
@@ -64,6 +65,7 @@ pub fn read_criterion(home: &Path, group: &str) -> Vec<B2> {
 pub struct Results {
     pub b1: Option<Vec<B1Row>>,
     pub ipvs: Option<IpvsBench>,
+    pub nftables: Option<Vec<NftRow>>,
     pub b2: Vec<B2>,
     pub b3: Option<B3>,
     pub b4: Option<B4>,
@@ -91,6 +93,7 @@ pub fn render(r: &Results) -> String {
         "result".into(),
     ]];
     let legacy_dump_ms = b1_rows(r, &mut rows);
+    nft_rows(r, &mut rows);
     ipvs_rows(r, &mut rows);
     b2_rows(r, legacy_dump_ms, &mut rows);
     b3_rows(r, &mut rows);
@@ -162,6 +165,73 @@ fn b1_rows(r: &Results, rows: &mut Vec<[String; 4]>) -> Option<(usize, f64)> {
         rows.push(["B1".into(), what, target.into(), result]);
     }
     legacy
+}
+
+/// kube-proxy nftables mode, at [`TARGET_SERVICES`]: the lookup at most a tenth of the plain
+/// listing, and its peak (with its nft children) within this many MB.
+pub const NFT_TARGET_RATIO: f64 = 0.1;
+pub const NFT_TARGET_PEAK_MB: f64 = 32.0;
+
+fn nft_rows(r: &Results, rows: &mut Vec<[String; 4]>) {
+    let Some(nft) = &r.nftables else {
+        rows.push([
+            "B1".into(),
+            "nftables: not run".into(),
+            String::new(),
+            String::new(),
+        ]);
+        return;
+    };
+    for row in nft {
+        let what = format!(
+            "nftables {}x{} in table ip kube-proxy ({} lines, loaded in {:.1} s as {} nft -f transactions): lookup {:.0} ms (n={}) / nft list table {:.0} ms (n={}, {:.1} MB) = {:.3}, peak {:.1} MB (bound {:.1}; list {:.0} MB)",
+            row.services,
+            row.endpoints,
+            row.script_lines,
+            row.load_s,
+            row.transactions,
+            row.lookup_ms,
+            row.lookups.len(),
+            row.list_ms,
+            row.lists.len(),
+            row.list_bytes as f64 / 1e6,
+            row.ratio,
+            mb(row.lookup_peak_kb),
+            mb(row.lookup_bound_kb),
+            mb(row.list_peak_kb),
+        );
+        let met = row.ratio <= NFT_TARGET_RATIO && mb(row.lookup_peak_kb) <= NFT_TARGET_PEAK_MB;
+        let at_target = row.services == TARGET_SERVICES;
+        let verdict = |met: bool| {
+            if !row.ok {
+                format!("WRONG ANSWER: {}", row.note)
+            } else if at_target {
+                mark(met)
+            } else {
+                "(info)".into()
+            }
+        };
+        rows.push([
+            "B1".into(),
+            what,
+            format!("ratio <= {NFT_TARGET_RATIO}, peak <= {NFT_TARGET_PEAK_MB:.0} MB"),
+            verdict(met),
+        ]);
+        if let Some(json_ms) = row.json_ms {
+            let what = format!(
+                "nftables {}x{}: lookup {:.0} ms / nft -j list table {:.0} ms (n={}, {:.1} MB) = {:.3}, list peak {:.0} MB",
+                row.services,
+                row.endpoints,
+                row.lookup_ms,
+                json_ms,
+                row.json_lists.len(),
+                row.json_bytes.unwrap_or(0) as f64 / 1e6,
+                row.lookup_ms / json_ms,
+                mb(row.json_peak_kb.unwrap_or(0)),
+            );
+            rows.push(["B1".into(), what, String::new(), "(info)".into()]);
+        }
+    }
 }
 
 /// IPVS decode target, MB/s. A 10,000 x 5 node's service dump and 10,000 destination dumps are
@@ -273,3 +343,7 @@ fn b4_rows(r: &Results, rows: &mut Vec<[String; 4]>) {
         ]);
     }
 }
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;

@@ -108,8 +108,6 @@ impl Workload {
     /// The `nft -f` script of this workload: `table ip kube-proxy` as kube-proxy in nftables
     /// mode leaves it for these Services on the bench's node, from the same generator input as
     /// the iptables rules (`render_restore(&services, &w.config(&services))`).
-    // The input of B1's coming nftables row; until it lands only the tests call it.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn nft_script(self) -> Result<String, TooLarge> {
         let services = self.services()?;
         Ok(render_nft(&services, &self.config(&services)))
