@@ -22,6 +22,9 @@ pub struct SetElement {
     pub verdict: Option<NftVerdict>,
     /// `nft`'s element comment (kube-proxy writes `ns/svc:port` on no-endpoint elements).
     pub comment: Option<String>,
+    /// In an interval set, this element's key is where the previous interval ends
+    /// (`NFT_SET_ELEM_INTERVAL_END`), not a member.
+    pub interval_end: bool,
 }
 
 /// A netfilter netlink socket for nf_tables objects.
@@ -99,6 +102,104 @@ impl NftSocket {
     }
 }
 
+/// One rule as the kernel holds it: its handle, comment and expressions, undecoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawRule {
+    pub handle: u64,
+    pub comment: Option<String>,
+    /// (expression name, its `NFTA_EXPR_DATA` attributes).
+    pub exprs: Vec<(String, Vec<u8>)>,
+}
+
+impl NftSocket {
+    /// The rules of one chain (`NFT_MSG_GETRULE` dumped for that table and chain only, the
+    /// kernel filtering); `Ok(None)` when the chain does not exist.
+    pub fn rules(
+        &mut self,
+        family: u8,
+        table: &str,
+        chain: &str,
+    ) -> Result<Option<Vec<RawRule>>, NetlinkError> {
+        let attrs = AttrWriter::default()
+            .string(msg::RULE_TABLE, table)
+            .string(msg::RULE_CHAIN, chain)
+            .finish();
+        let request = NftMessage::new(msg::MSG_GETRULE, family, attrs);
+        let op = "dump a chain's rules (NFT_MSG_GETRULE)";
+        let mut out = Vec::new();
+        let result = self
+            .socket
+            .exchange(op, request, NLM_F_REQUEST | NLM_F_DUMP, |m| {
+                // Kernels that ignore the chain filter dump the table: keep this chain's.
+                if let Some((c, rule)) = raw_rule(&m)
+                    && c == chain
+                {
+                    out.push(rule);
+                }
+                true
+            });
+        match result {
+            Ok(()) => Ok(Some(out)),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A set's `timeout` in milliseconds (`NFT_MSG_GETSET`); None when it has none or does
+    /// not exist.
+    pub fn set_timeout_ms(
+        &mut self,
+        family: u8,
+        table: &str,
+        set: &str,
+    ) -> Result<Option<u64>, NetlinkError> {
+        let attrs = AttrWriter::default()
+            .string(msg::SET_TABLE, table)
+            .string(msg::SET_NAME, set)
+            .finish();
+        let request = NftMessage::new(msg::MSG_GETSET, family, attrs);
+        let op = "look up a set (NFT_MSG_GETSET)";
+        match self.socket.request(op, request, NLM_F_REQUEST) {
+            Ok(answers) => Ok(answers
+                .iter()
+                .filter(|m| m.msg == msg::MSG_NEWSET)
+                .find_map(|m| msg::attr(&m.attrs, msg::SET_TIMEOUT).and_then(msg::be_uint))),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A `NFT_MSG_NEWRULE` answer as (chain, rule). Pure.
+pub fn raw_rule(m: &NftMessage) -> Option<(String, RawRule)> {
+    if m.msg != msg::MSG_NEWRULE {
+        return None;
+    }
+    let chain = msg::string(msg::attr(&m.attrs, msg::RULE_CHAIN)?);
+    let handle = msg::attr(&m.attrs, msg::RULE_HANDLE).and_then(msg::be_uint)?;
+    let comment = msg::attr(&m.attrs, msg::RULE_USERDATA).and_then(msg::element_comment);
+    let exprs = msg::attr(&m.attrs, msg::RULE_EXPRESSIONS)
+        .map(|list| {
+            msg::attrs(list)
+                .filter(|(k, _)| *k == msg::LIST_ELEM)
+                .filter_map(|(_, e)| {
+                    let name = msg::string(msg::attr(e, msg::EXPR_NAME)?);
+                    let data = msg::attr(e, msg::EXPR_DATA).unwrap_or_default().to_vec();
+                    Some((name, data))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((
+        chain,
+        RawRule {
+            handle,
+            comment,
+            exprs,
+        },
+    ))
+}
+
 fn list_header(table: &str, set: &str) -> AttrWriter {
     AttrWriter::default()
         .string(msg::ELEM_LIST_TABLE, table)
@@ -121,10 +222,14 @@ pub fn elements(answer: &NftMessage) -> Vec<SetElement> {
                 .and_then(|d| msg::attr(d, msg::DATA_VERDICT))
                 .and_then(msg::verdict);
             let comment = msg::attr(elem, msg::ELEM_USERDATA).and_then(msg::element_comment);
+            let flags = msg::attr(elem, msg::ELEM_FLAGS)
+                .and_then(msg::be_uint)
+                .unwrap_or(0);
             Some(SetElement {
                 key,
                 verdict,
                 comment,
+                interval_end: flags & 1 != 0,
             })
         })
         .collect()
@@ -168,6 +273,7 @@ mod tests {
                 key: vec![172, 30, 0, 46, 6, 0, 0, 0],
                 verdict: Some(NftVerdict::Goto("reject-chain".into())),
                 comment: Some("ns6/svc6:p80".into()),
+                interval_end: false,
             }]
         );
         let other = NftMessage::new(msg::MSG_GETTABLE, msg::NFPROTO_IPV4, vec![]);

@@ -14,6 +14,26 @@ pub const MSG_NEWSETELEM: u8 = 12;
 /// `NFT_MSG_GETSETELEM`.
 pub const MSG_GETSETELEM: u8 = 13;
 
+/// `NFT_MSG_NEWSET`, `NFT_MSG_GETSET`: a set and the kernel's answer.
+pub const MSG_NEWSET: u8 = 9;
+pub const MSG_GETSET: u8 = 10;
+/// `NFT_MSG_NEWRULE`, `NFT_MSG_GETRULE`.
+pub const MSG_NEWRULE: u8 = 6;
+pub const MSG_GETRULE: u8 = 7;
+/// `NFTA_SET_TABLE`, `NFTA_SET_NAME`, `NFTA_SET_TIMEOUT` (be64 ms).
+pub const SET_TABLE: u16 = 1;
+pub const SET_NAME: u16 = 2;
+pub const SET_TIMEOUT: u16 = 11;
+/// `NFTA_RULE_TABLE`, `_CHAIN`, `_HANDLE`, `_EXPRESSIONS`, `_USERDATA`.
+pub const RULE_TABLE: u16 = 1;
+pub const RULE_CHAIN: u16 = 2;
+pub const RULE_HANDLE: u16 = 3;
+pub const RULE_EXPRESSIONS: u16 = 4;
+pub const RULE_USERDATA: u16 = 7;
+/// `NFTA_EXPR_NAME`, `NFTA_EXPR_DATA`.
+pub const EXPR_NAME: u16 = 1;
+pub const EXPR_DATA: u16 = 2;
+
 /// `NFTA_TABLE_NAME`.
 pub const TABLE_NAME: u16 = 1;
 /// `NFTA_SET_ELEM_LIST_TABLE`, `_SET`, `_ELEMENTS`.
@@ -25,6 +45,8 @@ pub const LIST_ELEM: u16 = 1;
 /// `NFTA_SET_ELEM_KEY`, `_DATA`, `_USERDATA`.
 pub const ELEM_KEY: u16 = 1;
 pub const ELEM_DATA: u16 = 2;
+/// `NFTA_SET_ELEM_FLAGS` (be32; `NFT_SET_ELEM_INTERVAL_END` is 1).
+pub const ELEM_FLAGS: u16 = 3;
 pub const ELEM_USERDATA: u16 = 6;
 /// `NFTA_DATA_VALUE`, `NFTA_DATA_VERDICT`.
 pub const DATA_VALUE: u16 = 1;
@@ -209,7 +231,16 @@ pub fn verdict(nested: &[u8]) -> Option<NftVerdict> {
     })
 }
 
-/// The comment in an element's user data (libnftnl's TLVs: type, length, value).
+/// A big-endian integer attribute of up to 8 bytes.
+pub fn be_uint(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || value.len() > 8 {
+        return None;
+    }
+    Some(value.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+}
+
+/// The comment in an element's or a rule's user data (libnftnl's TLVs: type, length, value;
+/// type 0 is the comment for both).
 pub fn element_comment(udata: &[u8]) -> Option<String> {
     let mut rest = udata;
     while rest.len() >= 2 {

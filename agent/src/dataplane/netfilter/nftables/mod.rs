@@ -2,4 +2,7 @@
 //! nftables walker lives in `dataplane::kube_proxy::nftables`. Sets and maps are read from the
 //! kernel directly ([`crate::kernel::nftables`]).
 
+pub mod netlink;
+#[cfg(test)]
+mod netlink_tests;
 pub mod rule;
