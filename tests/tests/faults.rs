@@ -531,3 +531,48 @@ fn shell_words(line: &str) -> Vec<String> {
     }
     words
 }
+
+/// An agent killed by SIGKILL mid-trace leaves its trace table; the next agent on the node
+/// removes it before it traces.
+#[test]
+fn a_trace_table_left_by_a_killed_agent_is_removed_by_the_next_run() {
+    let lab = default_lab("kill");
+    let curl = lab.spec().pod("curl").expect("curl").ip.to_string();
+    // Nothing answers on this address of node-b's pod CIDR: the connect waits its timeout.
+    let silent = "10.244.2.250:80";
+    let tables = || lab.exec("node-a", &["nft", "list", "tables"]);
+    let agent = binary("netdiag-agent").display().to_string();
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &lab.names.netns("node-a"), &agent, "trace"])
+        .args(["--from", &curl, "--to", silent, "--node-name", "node-a"])
+        .args(["--step-timeout-ms", "20000"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the agent starts");
+    // `ip netns exec` execs the agent: this pid is the agent's own.
+    let waited = std::time::Instant::now();
+    while !tables().contains("netdiag-trace-") {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(15),
+            "the agent never installed its trace table: {}",
+            tables()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().expect("SIGKILL the agent we started");
+    let _ = child.wait();
+    let left = tables();
+    assert!(
+        left.contains("netdiag-trace-"),
+        "SIGKILL leaves the table: {left}"
+    );
+
+    let t = trace_echo(&lab);
+    assert_eq!(t.path.reachable, Some(true), "{}", describe(&t.path.hops));
+    let after = tables();
+    assert!(
+        !after.contains("netdiag-trace-"),
+        "the next run removed it: {after}"
+    );
+}
