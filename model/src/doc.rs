@@ -21,16 +21,17 @@ Hops are ordered by where they sit on the path, then by node (the source node fi
 |---|---|---|---|
 | 1 | `PodInterface` | the pod's namespace (found by its IP), its `eth0`, MTU, default gateway and the neighbour entry for it, its resolv.conf | `ip netns list`, `ip -n NS addr`, `ip -n NS route`, `ip -n NS neigh` |
 | 2 | `HostVeth` | the node side of the pod's veth: state, MTU | `ip link` on the node, matching `eth0@ifN` |
-| 3 | `Bridge` | the veth's bridge (`cni0`, `kube-bridge`...) or "none (routed)" | `ip link show master ...`, `brctl show` |
+| 3 | `Bridge` | the veth's bridge (`cni0`, `kube-bridge`...) or "none (routed)"; hairpin mode on the port when the pod reaches itself through a Service | `ip link show master ...`, `bridge -d link show` |
 | 4 | `NodeSettings` | `net.ipv4.ip_forward`, `net.bridge.bridge-nf-call-iptables`, `rp_filter` where the pod's traffic enters | `sysctl ...` |
-| 5 | `ServiceRules` | kube-proxy's rules for the VIP (a Service target, or an address target, which is an Info hop when kube-proxy has no rule for it): KUBE-SERVICES -> SVC/SVL/EXT -> SEP -> DNAT, shares, affinity, masquerade, filter REJECT | `iptables -t nat -S KUBE-SERVICES`, `-S KUBE-SVC-...` |
-| 6 | `Conntrack` | the probe connection's own entry: original and reply tuples, state, the endpoint DNAT chose; table pressure | `conntrack -G ...`, `conntrack -S` |
-| 7 | `Route` | the node's route to the chosen endpoint (and any endpoint it cannot reach) | `ip route get IP` |
-| 10 | `Listener` | on the endpoint's node: does anything listen on the port in the endpoint's namespace | `ss -ltn` in the pod's namespace |
-| 11 | `Dns` | the name asked of every nameserver in the pod's resolv.conf and of kube-dns | `dig @SERVER NAME` from the pod |
-| 12 | `Connect` | a real TCP connect (or UDP exchange) from inside the pod | `curl`, `nc` from the pod |
+| 5 | `ServiceRules` | the node's Service data plane, detected (kube-proxy's `/proxyMode`, then fingerprints) and read for the VIP: iptables (KUBE-SERVICES -> SVC/SVL/EXT -> SEP -> DNAT), nftables (`service-ips` -> `service-`/`external-`/`local-` -> `endpoint-` -> `dnat`), IPVS (virtual service and real servers); shares, affinity, masquerade, rejects; Info where Cilium or Calico eBPF replaces kube-proxy | `iptables -t nat -S KUBE-SERVICES`, `nft list chain ip kube-proxy ...`, `ipvsadm -Ln -t VIP:PORT` |
+| 6 | `Firewall` | the rules the probe's own packets met (nf_tables tracing, iptables-nft rules included) and the one that dropped them with its owner; on the legacy backend, DROP/REJECT counters that moved | `nft monitor trace` with a `meta nftrace set 1` rule, `iptables -Z` / `-L -v -x` |
+| 7 | `Conntrack` | the probe connection's own entry: original and reply tuples, state, the endpoint DNAT chose; table pressure | `conntrack -G ...`, `conntrack -S` |
+| 8 | `Route` | the node's route to the chosen endpoint (and any endpoint it cannot reach) | `ip route get IP` |
+| 11 | `Listener` | on the endpoint's node: does anything listen on the port in the endpoint's namespace | `ss -ltn` in the pod's namespace |
+| 12 | `Dns` | the name asked of every nameserver in the pod's resolv.conf and of kube-dns | `dig @SERVER NAME` from the pod |
+| 13 | `Connect` | a real TCP connect (or UDP exchange) from inside the pod | `curl`, `nc` from the pod |
 
-(`Tunnel` and `NodeInterface`, positions 8 and 9, are reserved for overlay CNIs.)
+(`Tunnel` and `NodeInterface`, positions 9 and 10, are reserved for overlay CNIs.)
 
 `Connect` comes last on purpose: it is the end-to-end symptom, and a broken hop before it is the cause. `Dns` sits
 after the path because kube-dns sits behind the same routes and rules: when both fail, the path is the cause.
