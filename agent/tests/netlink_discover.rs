@@ -133,3 +133,24 @@ fn an_ip_no_pod_of_this_node_holds_is_not_found() {
         "{err}"
     );
 }
+
+#[test]
+fn two_namespaces_claiming_one_ip_are_named_not_picked() {
+    if !root_or_skip("two_namespaces_claiming_one_ip_are_named_not_picked") {
+        return;
+    }
+    let lab = lab("dup");
+    // echo-1 also runs on node-a; give it curl's address too.
+    lab.exec(
+        "echo-1",
+        &["ip", "addr", "add", "10.244.1.2/32", "dev", "eth0"],
+    );
+    let err = find_from(&lab.netns_path("node-a"), CURL, Path::new("/var/run/netns"))
+        .expect_err("a second claimant is an error");
+    assert!(
+        err.starts_with("two network namespaces on this node claim 10.244.1.2: ")
+            && err.contains(&lab.netns_path("curl").display().to_string())
+            && err.contains(&lab.netns_path("echo-1").display().to_string()),
+        "{err}"
+    );
+}

@@ -73,6 +73,7 @@ macro_rules! reasons {
 
 reasons! {
     PodNetnsNotFound => PodInterface, Fail, "No namespace on this node holds the source IP: check the pod runs on this node, and that the agent sees the host's /proc and /var/run/netns.";
+    DuplicatePodIp => PodInterface, Fail, "Two network namespaces on the node hold the source IP: a leaked sandbox or a misbehaving CNI; delete the stale one (the hop names both) before trusting probes from that IP.";
     PodNetnsUnreadable => PodInterface, Fail, "The pod's namespace was found but its interfaces could not be read: check the agent runs as root with CAP_SYS_ADMIN and hostPID.";
     PodInterfaceMissing => PodInterface, Fail, "The pod's namespace holds no interface with the pod's IP: check the CNI plugin's logs for the pod's sandbox.";
     PodInterfaceDown => PodInterface, Fail, "The pod's eth0 is down: nothing leaves the pod; check the CNI plugin and `ip -n NS link`.";

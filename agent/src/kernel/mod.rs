@@ -14,6 +14,7 @@
 //! and nf_tables tracing will sit beside these.
 
 pub mod conntrack;
+pub mod file;
 pub mod genl;
 pub mod ipvs;
 pub mod netlink;

@@ -11,7 +11,7 @@ use netdiag_model::{DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, Trace
 use super::observe::{Connected, Probe, observers};
 use super::{AgentEnv, PlanError, Step, parse_ip};
 use crate::dataplane::kube_proxy::Replacement;
-use crate::kernel::netns::discover::{PodNetns, find_pod_netns};
+use crate::kernel::netns::discover::{DiscoverError, PodNetns, find_pod_netns};
 use crate::kernel::rtnl::RouteInfo;
 use crate::path::{
     self, PodPath, connect, dns, hairpin, listener, node_settings, route, service_rules,
@@ -140,6 +140,10 @@ impl<'a> Trace<'a> {
                 Flow::Continue
             }
             Err(e) => {
+                let reason = match e {
+                    DiscoverError::Claimed { .. } => Reason::DuplicatePodIp,
+                    _ => Reason::PodNetnsNotFound,
+                };
                 hops.push(
                     Hop::new(
                         node,
@@ -148,7 +152,7 @@ impl<'a> Trace<'a> {
                         Verdict::Fail,
                         e.to_string(),
                     )
-                    .with_reason(Reason::PodNetnsNotFound),
+                    .with_reason(reason),
                 );
                 self.stopped = true;
                 Flow::Stop

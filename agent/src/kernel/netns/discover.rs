@@ -49,6 +49,14 @@ pub enum DiscoverError {
         "no network namespace on this node holds {ip}: is the pod on this node, and does the agent see the host's /proc and /var/run/netns?"
     )]
     NotFound { ip: Ipv4Addr },
+    #[error(
+        "two network namespaces on this node claim {ip}: {first} and {second}; one pod holds another's IP (a leaked sandbox, or a misbehaving CNI): delete the stale one before trusting any probe from {ip}"
+    )]
+    Claimed {
+        ip: Ipv4Addr,
+        first: String,
+        second: String,
+    },
     #[error("cannot identify the agent's own network namespace: {0}")]
     OwnNamespace(#[source] NetnsError),
     #[error("cannot read the node's links to confirm the veth peer of {ip}: {source}")]
@@ -102,6 +110,7 @@ pub fn find_pod_netns(
     let node_links = own_rtnl.links().map_err(node_error)?;
     let peer_nsids: HashSet<i32> = node_links.iter().filter_map(|l| l.link_netnsid).collect();
 
+    let mut claimant: Option<PodNetns> = None;
     for cand in candidates {
         // Pre-filter without entering: a namespace none of our veths leads to cannot hold
         // one of our pods. This skips other nodes' (and other labs') pods for one syscall.
@@ -118,7 +127,7 @@ pub fn find_pod_netns(
         if !node_links.iter().any(|l| l.index == holder.peer_ifindex) {
             continue;
         }
-        return Ok(PodNetns {
+        let found = PodNetns {
             label: cand.path.display().to_string(),
             path: cand.path,
             id: cand.id,
@@ -126,9 +135,19 @@ pub fn find_pod_netns(
             ifname: holder.ifname,
             ifindex: holder.ifindex,
             peer_ifindex: holder.peer_ifindex,
-        });
+        };
+        // Every candidate is looked at: a second namespace claiming the IP would otherwise
+        // receive (and answer) probes meant for the first, silently.
+        if let Some(first) = claimant.take() {
+            return Err(DiscoverError::Claimed {
+                ip,
+                first: first.label,
+                second: found.label,
+            });
+        }
+        claimant = Some(found);
     }
-    Err(DiscoverError::NotFound { ip })
+    claimant.ok_or(DiscoverError::NotFound { ip })
 }
 
 /// The distinct namespaces other than `own`: named ones first (their names are what an
@@ -172,7 +191,12 @@ fn candidates(netns_dir: &Path, proc: &Path, own: NsId) -> Vec<Candidate> {
         }
         match by_id.get_mut(&id) {
             Some(c) => {
-                if c.pid.is_none() {
+                // The holder (pause) process rather than a workload: its root is the sandbox's.
+                let better = match c.pid {
+                    None => true,
+                    Some(old) => !is_pause(proc, old) && is_pause(proc, pid),
+                };
+                if better {
                     c.pid = Some(pid);
                 }
             }
@@ -193,6 +217,12 @@ fn candidates(netns_dir: &Path, proc: &Path, own: NsId) -> Vec<Candidate> {
         .into_iter()
         .filter_map(|id| by_id.remove(&id))
         .collect()
+}
+
+/// Whether process `pid` is a pod sandbox's pause process (`/proc/<pid>/comm`).
+fn is_pause(proc: &Path, pid: u32) -> bool {
+    crate::kernel::file::read_bounded(&proc.join(pid.to_string()).join("comm"), 64)
+        .is_ok_and(|c| c.strip_suffix(b"\n").unwrap_or(&c) == b"pause")
 }
 
 fn read_dir_paths(dir: &Path) -> Vec<PathBuf> {

@@ -47,13 +47,11 @@ pub fn parse(text: &str) -> ResolvConf {
 /// its processes), at `<proc>/<pid>/root/etc/resolv.conf`. None when it cannot be read: the
 /// process may be gone, or the agent may lack hostPID.
 pub fn read_pod_resolv(proc: &Path, pid: u32) -> Option<ResolvConf> {
-    let path = proc.join(pid.to_string()).join("root/etc/resolv.conf");
-    // Bounded read: a resolv.conf is tiny, and a hostile pod must not make the agent read a
-    // huge file it replaced resolv.conf with.
-    let file = std::fs::File::open(path).ok()?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::Read::take(file, 64 * 1024), &mut text).ok()?;
-    Some(parse(&text))
+    // Resolved inside the pod's root, regular files only, bounded: a hostile pod must not
+    // point the agent at a host file, hang it with a FIFO, or make it read a huge file.
+    let root = proc.join(pid.to_string()).join("root");
+    let bytes = crate::kernel::file::read_in_root(&root, "etc/resolv.conf", 64 * 1024).ok()?;
+    Some(parse(&String::from_utf8_lossy(&bytes)))
 }
 
 #[cfg(test)]
