@@ -231,3 +231,43 @@ fn affinity_and_comment_less_rules_walk_by_jumps_alone() {
         "kube-proxy on node-a still DNATs 10.96.0.60:80/tcp to 10.244.9.9:8080, which is not a ready endpoint of the Service"
     );
 }
+
+#[test]
+fn shares_through_a_nested_chain_add_up_to_one() {
+    // Half the traffic goes through a nested chain to SEP-1, the rest straight to SEP-2: the
+    // nested chain's endpoints get only the part that reaches it.
+    let dump = "*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-OUTER - [0:0]
+:KUBE-SVC-INNER - [0:0]
+:KUBE-SEP-1 - [0:0]
+:KUBE-SEP-2 - [0:0]
+-A KUBE-SERVICES -d 10.96.0.70/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-OUTER
+-A KUBE-SVC-OUTER -m statistic --mode random --probability 0.50000000000 -j KUBE-SVC-INNER
+-A KUBE-SVC-OUTER -j KUBE-SEP-2
+-A KUBE-SVC-INNER -j KUBE-SEP-1
+-A KUBE-SEP-1 -p tcp -m tcp -j DNAT --to-destination 10.244.1.5:8080
+-A KUBE-SEP-2 -p tcp -m tcp -j DNAT --to-destination 10.244.1.6:8080
+COMMIT
+";
+    let mut dump = parse_save(dump);
+    let Ok(w) = walk(
+        &mut dump,
+        &target("10.96.0.70", 80, Protocol::TCP),
+        Entry::ServiceIp,
+    );
+    let shares: Vec<(String, f64)> = w
+        .endpoints
+        .iter()
+        .map(|e| (e.ip.clone(), e.share))
+        .collect();
+    assert_eq!(
+        shares,
+        [
+            ("10.244.1.5".to_string(), 0.5),
+            ("10.244.1.6".to_string(), 0.5)
+        ]
+    );
+    let total: f64 = w.endpoints.iter().map(|e| e.share).sum();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
+}

@@ -200,14 +200,17 @@ impl<S: ChainSource> Walker<'_, '_, S> {
         let Some(rules) = self.read(name)? else {
             return Ok(());
         };
-        self.service_rules(name, rules, depth)
+        self.service_rules(name, rules, depth, 1.0)
     }
 
+    /// `weight` is the share of new connections that reach this chain at all: a chain entered
+    /// through a `--probability` jump hands its endpoints only that part.
     fn service_rules(
         &mut self,
         name: &str,
         rules: Vec<Rule>,
         depth: usize,
+        weight: f64,
     ) -> Result<(), S::Error> {
         if depth > MAX_DEPTH {
             self.out
@@ -273,6 +276,7 @@ impl<S: ChainSource> Walker<'_, '_, S> {
                             .map(|p| if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) });
                         let share = remaining * p.unwrap_or(1.0);
                         remaining -= share;
+                        let share = share * weight;
                         self.out.endpoints.push(WalkEndpoint {
                             ip,
                             port,
@@ -288,14 +292,19 @@ impl<S: ChainSource> Walker<'_, '_, S> {
                         conditional.push((next, next_rules));
                     } else if !followed {
                         followed = true;
-                        self.service_rules(&next, next_rules, depth + 1)?;
+                        let p = rule
+                            .probability
+                            .map(|p| if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) });
+                        let part = remaining * p.unwrap_or(1.0);
+                        remaining -= part;
+                        self.service_rules(&next, next_rules, depth + 1, weight * part)?;
                     }
                 }
             }
         }
         if !followed && self.out.endpoints.is_empty() {
             if let Some((first, rules)) = conditional.into_iter().next() {
-                self.service_rules(&first, rules, depth + 1)?;
+                self.service_rules(&first, rules, depth + 1, weight * remaining)?;
             }
         } else {
             for (c, _) in conditional {
