@@ -51,7 +51,7 @@ pub struct TraceArgs {
         long,
         value_name = "POD_IP",
         conflicts_with = "plan",
-        required_unless_present = "plan"
+        required_unless_present_any = ["plan", "endpoint"]
     )]
     pub from: Option<String>,
     /// The target: IP:PORT[/tcp|/udp] (a Service VIP or a pod IP).
@@ -322,6 +322,32 @@ mod tests {
         match AgentCli::try_parse_from(argv).expect("parses").command {
             AgentCommand::Trace(a) => a,
         }
+    }
+
+    #[test]
+    fn an_endpoint_check_runs_without_a_source_pod() {
+        let a = args(&["--endpoint", "10.244.2.7:8080"]);
+        let plan = plan_from_args(&a).expect("a plan");
+        assert_eq!(
+            plan.endpoint.map(|e| e.to_string()),
+            Some("10.244.2.7:8080".to_string())
+        );
+        assert!(
+            AgentCli::try_parse_from(["netdiag-agent", "trace", "--to", "10.96.0.1:443"]).is_err(),
+            "a trace still needs --from"
+        );
+        assert!(
+            AgentCli::try_parse_from([
+                "netdiag-agent",
+                "trace",
+                "--from",
+                "10.244.1.2",
+                "--endpoint",
+                "10.244.2.7:8080"
+            ])
+            .is_err(),
+            "--from and --endpoint still conflict"
+        );
     }
 
     #[test]
