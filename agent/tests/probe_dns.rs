@@ -215,3 +215,41 @@ fn no_server_answering_is_a_dns_timeout() {
         out.results[1].message
     );
 }
+
+#[test]
+fn an_answer_too_large_for_udp_is_read_over_tcp() {
+    if !root_or_skip("an_answer_too_large_for_udp_is_read_over_tcp") {
+        return;
+    }
+    let mut lab = Lab::new(&[CLIENT, NO_DNS, DNS]);
+    let client = lab.pod(0);
+    // 300 A records: some 5 KB, far over what dnsmasq sends over UDP without EDNS, so it
+    // sets TC and the whole answer only comes over TCP.
+    let records: Vec<String> = (0..300)
+        .map(|i| {
+            format!(
+                "--host-record=big.example.test,10.200.{}.{}",
+                i / 250,
+                i % 250 + 1
+            )
+        })
+        .collect();
+    let records: Vec<&str> = records.iter().map(String::as_str).collect();
+    lab.dnsmasq(2, DNS, &records);
+    let servers = servers_from(None, &[kube_dns()]);
+    let out = query_all(
+        "node-a",
+        &client,
+        "big.example.test",
+        &servers,
+        None,
+        Duration::from_secs(3),
+    );
+    assert_eq!(out.hop.verdict, Verdict::Ok, "{}", out.hop.detail);
+    assert_eq!(out.results[0].rcode, "NOERROR");
+    assert_eq!(
+        out.results[0].answers.len(),
+        300,
+        "every record, read over TCP"
+    );
+}

@@ -149,7 +149,14 @@ impl Lab {
                 &format!("--listen-address={ip}"),
                 &format!("--pid-file={pid_file}"),
             ])
-            .args(records.iter().map(|r| format!("--address={r}")))
+            // `--option=...` as is (host records, say); anything else is an --address.
+            .args(records.iter().map(|r| {
+                if r.starts_with("--") {
+                    r.to_string()
+                } else {
+                    format!("--address={r}")
+                }
+            }))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

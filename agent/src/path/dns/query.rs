@@ -1,9 +1,9 @@
 //! Asking DNS servers from inside a pod: the I/O of the Dns probe, like running
 //! `dig @server name A` once per nameserver, all at once.
 
-use std::io;
-use std::net::{SocketAddr, UdpSocket};
-use std::path::Path;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::DnsTarget;
@@ -35,12 +35,19 @@ pub fn ask_all(
             .collect()
     })?;
     let deadline = Instant::now() + timeout;
+    let pod = pod_netns.to_path_buf();
     let replies: Vec<Reply> = std::thread::scope(|scope| {
         let waits: Vec<_> = sent
             .into_iter()
-            .map(|s| {
+            .zip(servers.iter().map(|s| s.addr))
+            .map(|(s, addr)| {
+                let pod = pod.clone();
+                let name = name.to_string();
                 scope.spawn(move || match s {
-                    Ok((socket, id, start)) => wait(&socket, id, start, deadline),
+                    Ok((socket, id, start)) => match wait(&socket, id, start, deadline) {
+                        Waited::Truncated => over_tcp(pod, addr, name, id, start, deadline),
+                        Waited::Reply(r) => r,
+                    },
                     Err(reply) => reply,
                 })
             })
@@ -78,26 +85,40 @@ fn send(addr: SocketAddr, name: &str, id: u16) -> Sent {
     Ok((socket, id, start))
 }
 
-fn wait(socket: &UdpSocket, id: u16, start: Instant, deadline: Instant) -> Reply {
-    let mut buf = [0u8; 4096];
+/// What waiting on the UDP socket gave: a reply, or an answer cut short.
+enum Waited {
+    Reply(Reply),
+    Truncated,
+}
+
+/// The largest DNS message (and UDP datagram) there is.
+const MAX_MESSAGE: usize = 65_535;
+
+fn reply(a: wire::Answer, start: Instant) -> Reply {
+    Reply::Answer {
+        latency: start.elapsed(),
+        texts: a.texts(),
+        rcode: a.rcode,
+        ips: a.ips,
+    }
+}
+
+fn wait(socket: &UdpSocket, id: u16, start: Instant, deadline: Instant) -> Waited {
+    let mut buf = vec![0u8; MAX_MESSAGE];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Reply::Timeout;
+            return Waited::Reply(Reply::Timeout);
         }
         if let Err(e) = socket.set_read_timeout(Some(left)) {
-            return Reply::Unreachable(format!("cannot set a receive timeout: {e}"));
+            return Waited::Reply(Reply::Unreachable(format!(
+                "cannot set a receive timeout: {e}"
+            )));
         }
         match socket.recv(&mut buf) {
             Ok(n) => match wire::parse_answer(&buf[..n]) {
-                Ok(a) if a.id == id => {
-                    return Reply::Answer {
-                        latency: start.elapsed(),
-                        texts: a.texts(),
-                        rcode: a.rcode,
-                        ips: a.ips,
-                    };
-                }
+                Ok(a) if a.id == id && a.truncated => return Waited::Truncated,
+                Ok(a) if a.id == id => return Waited::Reply(reply(a, start)),
                 // Not our answer (a late one, or garbage): keep listening until the deadline.
                 _ => continue,
             },
@@ -107,10 +128,63 @@ fn wait(socket: &UdpSocket, id: u16, start: Instant, deadline: Instant) -> Reply
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return Reply::Timeout;
+                return Waited::Reply(Reply::Timeout);
             }
-            Err(e) => return unreachable(&e),
+            Err(e) => return Waited::Reply(unreachable(&e)),
         }
+    }
+}
+
+/// Ask again over TCP from the pod (RFC 7766), as a resolver does after a truncated answer:
+/// a two-byte length, then the message, both ways.
+fn over_tcp(
+    pod: PathBuf,
+    addr: SocketAddr,
+    name: String,
+    id: u16,
+    start: Instant,
+    deadline: Instant,
+) -> Reply {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Reply::Timeout;
+    }
+    let connected = run_in(&pod, move || TcpStream::connect_timeout(&addr, left));
+    let mut stream = match connected {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => return Reply::Timeout,
+        Ok(Err(e)) => return unreachable(&e),
+        Err(e) => return Reply::Unreachable(e.to_string()),
+    };
+    let mut exchange = || -> io::Result<Vec<u8>> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+        let query = wire::a_query(&name, id).map_err(io::Error::other)?;
+        let len = u16::try_from(query.len()).map_err(io::Error::other)?;
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(&query);
+        stream.write_all(&framed)?;
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len)?;
+        let mut answer = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut answer)?;
+        Ok(answer)
+    };
+    match exchange() {
+        Ok(bytes) => match wire::parse_answer(&bytes) {
+            Ok(a) if a.id == id => reply(a, start),
+            Ok(_) => Reply::Unreachable("its TCP answer carries another query's id".into()),
+            Err(e) => Reply::Unreachable(format!("its TCP answer does not decode: {e}")),
+        },
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Reply::Timeout
+        }
+        Err(e) => unreachable(&e),
     }
 }
 

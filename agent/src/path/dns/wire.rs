@@ -59,6 +59,8 @@ pub struct Answer {
     pub ips: Vec<Ipv4Addr>,
     /// CNAME targets, as text (`echo.example.com.`).
     pub cnames: Vec<String>,
+    /// The TC bit: the server cut the answer to fit UDP; ask again over TCP.
+    pub truncated: bool,
 }
 
 impl Answer {
@@ -89,6 +91,7 @@ pub fn parse_answer(bytes: &[u8]) -> Result<Answer, WireError> {
         rcode: rcode_name(u16::from(msg.metadata.response_code)),
         ips,
         cnames,
+        truncated: msg.metadata.truncation,
     })
 }
 
