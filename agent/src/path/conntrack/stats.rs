@@ -84,9 +84,9 @@ pub fn parse_proc_stat(text: &str) -> Result<CpuCounters, StatError> {
                 value: value.to_string(),
             })
         };
-        sum.insert_failed += cell(ifail)?;
-        sum.drop += cell(drop)?;
-        sum.early_drop += cell(early)?;
+        sum.insert_failed = sum.insert_failed.saturating_add(cell(ifail)?);
+        sum.drop = sum.drop.saturating_add(cell(drop)?);
+        sum.early_drop = sum.early_drop.saturating_add(cell(early)?);
     }
     Ok(sum)
 }
@@ -104,9 +104,9 @@ pub fn add_cpu_stats(sum: &mut CpuCounters, attrs: &[(u16, Vec<u8>)]) {
         };
         let n = u64::from(u32::from_be_bytes(bytes));
         match *kind {
-            CTA_STATS_INSERT_FAILED => sum.insert_failed += n,
-            CTA_STATS_DROP => sum.drop += n,
-            CTA_STATS_EARLY_DROP => sum.early_drop += n,
+            CTA_STATS_INSERT_FAILED => sum.insert_failed = sum.insert_failed.saturating_add(n),
+            CTA_STATS_DROP => sum.drop = sum.drop.saturating_add(n),
+            CTA_STATS_EARLY_DROP => sum.early_drop = sum.early_drop.saturating_add(n),
             _ => {}
         }
     }
@@ -120,6 +120,19 @@ pub fn parse_sysctl(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counters_near_the_top_saturate_instead_of_overflowing() {
+        let mut sum = CpuCounters {
+            drop: u64::MAX - 1,
+            ..Default::default()
+        };
+        add_cpu_stats(
+            &mut sum,
+            &[(CTA_STATS_DROP, u32::MAX.to_be_bytes().to_vec())],
+        );
+        assert_eq!(sum.drop, u64::MAX);
+    }
 
     /// `cat /proc/net/stat/nf_conntrack` on a 2-CPU 6.x kernel, with counters edited in.
     const PROC_STAT: &str = "\

@@ -114,7 +114,7 @@ pub fn judge(
     if let (true, Some(count), Some(max)) = (pressure.nearly_full(), pressure.count, pressure.max) {
         line.push_str(&format!(
             "; the conntrack table is {}% full ({count} of {max}): new connections will be dropped",
-            count * 100 / max
+            u128::from(count) * 100 / u128::from(max.max(1))
         ));
         verdict = verdict.max(Verdict::Warn);
         reason = Some(Reason::ConntrackTableFull);

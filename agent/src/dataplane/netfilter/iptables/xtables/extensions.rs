@@ -117,7 +117,8 @@ fn port_range(lo: u16, hi: u16, negated: bool, present: bool) -> Option<Neg> {
 /// parser reads that back: do the same, so both readers agree to the bit.
 fn statistic(rule: &mut Rule, d: &[u8]) -> Option<()> {
     if u16_at(d, 0)? != STATISTIC_MODE_RANDOM {
-        let (every, packet) = (u32_at(d, 4)? + 1, u32_at(d, 8)?);
+        // The kernel stores `every - 1`; u32::MAX from a hostile or odd blob must not overflow.
+        let (every, packet) = (u64::from(u32_at(d, 4)?) + 1, u32_at(d, 8)?);
         rule.other
             .extend(["--mode", "nth", "--every"].map(String::from));
         rule.other
