@@ -101,8 +101,9 @@ pub struct TraceEvents {
 }
 
 /// How long the kernel may stay quiet before the trace is taken as complete: events are sent
-/// as the packet passes, so once the connect has returned they are queued already.
-const QUIET: Duration = Duration::from_millis(20);
+/// synchronously as the packet passes, so once the connect has returned they are queued
+/// already; this only bounds a reader that catches the queue mid-delivery.
+const QUIET: Duration = Duration::from_millis(3);
 
 impl TraceEvents {
     pub fn subscribe() -> Result<TraceEvents, NetlinkError> {
