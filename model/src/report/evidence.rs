@@ -89,6 +89,9 @@ pub struct InterfaceCapture {
     pub role: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packets: Vec<CapturedPacket>,
+    /// Why nothing could be captured here (no CAP_NET_RAW, the interface went away).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One captured packet, summarised.

@@ -136,7 +136,11 @@ mod tests {
         let prog = program(F);
         assert_eq!(run(&prog, &ipv4(6, 0, 41234, 80)), 128);
         assert_eq!(run(&prog, &ipv4(6, 0, 80, 41234)), 128);
-        assert_eq!(run(&prog, &ipv4(6, 0x4000, 41234, 80)), 128, "DF is not a fragment");
+        assert_eq!(
+            run(&prog, &ipv4(6, 0x4000, 41234, 80)),
+            128,
+            "DF is not a fragment"
+        );
         let mut arp = vec![0u8; 12];
         arp.extend([0x08, 0x06]);
         arp.extend([0u8; 28]);
@@ -148,7 +152,11 @@ mod tests {
         let prog = program(F);
         assert_eq!(run(&prog, &ipv4(6, 0, 41235, 80)), 0, "another port");
         assert_eq!(run(&prog, &ipv4(17, 0, 41234, 80)), 0, "another protocol");
-        assert_eq!(run(&prog, &ipv4(6, 0x0001, 41234, 80)), 0, "a later fragment");
+        assert_eq!(
+            run(&prog, &ipv4(6, 0x0001, 41234, 80)),
+            0,
+            "a later fragment"
+        );
         let mut v6 = vec![0u8; 12];
         v6.extend([0x86, 0xdd]);
         v6.extend([0u8; 60]);
