@@ -215,6 +215,20 @@ pub fn merge(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, PcapError> {
     Ok(write(&all, usize::MAX).0)
 }
 
+/// Every node's evidence pcap as one file ([`merge`]); None when no node captured anything.
+pub fn merge_evidence(evidence: &[crate::report::Evidence]) -> Result<Option<Vec<u8>>, PcapError> {
+    let mut files = Vec::new();
+    for e in evidence {
+        if let Some(bytes) = e.pcap_bytes()? {
+            files.push((e.node.clone(), bytes));
+        }
+    }
+    if files.is_empty() {
+        return Ok(None);
+    }
+    merge(&files).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +286,33 @@ mod tests {
         assert_eq!(merged.interfaces, ["n1/veth1", "n1/cni0", "n2/eth0"]);
         let order: Vec<u32> = merged.packets.iter().map(|p| p.interface).collect();
         assert_eq!(order, [2, 0, 1]);
+    }
+
+    #[test]
+    fn merges_the_evidence_of_nodes_that_captured() {
+        use crate::report::Evidence;
+        let (a, _) = write(&sample(), MAX_BYTES);
+        let evidence = [
+            Evidence {
+                node: "node-a".into(),
+                pcap: Some(crate::base64::encode(&a)),
+                ..Default::default()
+            },
+            Evidence {
+                node: "node-b".into(),
+                ..Default::default()
+            },
+        ];
+        let merged = read(&merge_evidence(&evidence).unwrap().unwrap()).unwrap();
+        assert_eq!(merged.interfaces, ["node-a/veth1", "node-a/cni0"]);
+        assert_eq!(merged.packets.len(), 2);
+        assert_eq!(merge_evidence(&evidence[1..]), Ok(None));
+        let bad = [Evidence {
+            node: "x".into(),
+            pcap: Some("!!".into()),
+            ..Default::default()
+        }];
+        assert!(merge_evidence(&bad).is_err());
     }
 
     #[test]
