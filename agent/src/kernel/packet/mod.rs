@@ -10,10 +10,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use filter::ProbeFilter;
 
-// linux/if_packet.h, asm-generic/socket.h, linux/sockios.h: stable kernel ABI values.
+// linux/if_packet.h, asm-generic/socket.h: stable kernel ABI values.
 const PACKET_OUTGOING: u8 = 4;
 const SO_ATTACH_FILTER: libc::c_int = 26;
-const SIOCGSTAMP: libc::c_ulong = 0x8906;
+// SO_TIMESTAMP_OLD, also the SCM_TIMESTAMP control message type: a struct timeval.
+const SO_TIMESTAMP: libc::c_int = 29;
 const ETH_P_ALL: u16 = 0x0003;
 
 /// A capture socket that could not be set up.
@@ -83,6 +84,19 @@ impl Capture {
             {
                 return Err(CaptureError::Filter(std::io::Error::last_os_error()));
             }
+            // Each frame comes with its kernel timestamp (SCM_TIMESTAMP). The kernel turns
+            // stamping on for the first such socket only later (a deferred static key), so a
+            // short-lived agent's frames often carry the time of the read instead: order on one
+            // interface is exact, order across interfaces only approximate.
+            // Best effort: a failure costs only timestamp precision.
+            let on: libc::c_int = 1;
+            libc::setsockopt(
+                raw,
+                libc::SOL_SOCKET,
+                SO_TIMESTAMP,
+                (&raw const on).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
             let mut sll: libc::sockaddr_ll = std::mem::zeroed();
             sll.sll_family = libc::AF_PACKET as libc::c_ushort;
             sll.sll_protocol = ETH_P_ALL.to_be();
@@ -138,36 +152,48 @@ impl Capture {
     /// One frame, or None when none is queued (or the socket failed).
     fn recv(&self) -> Option<Frame> {
         let mut buf = vec![0u8; self.snaplen as usize];
-        // SAFETY: the buffer and the address are live locals of the sizes passed.
+        // Room for one SCM_TIMESTAMP (a timeval) with its header, 8-byte aligned.
+        let mut control = [0u64; 8];
+        // SAFETY: every pointer in the msghdr points at a live local of the length given; the
+        // control messages are walked with the kernel's CMSG macros within that buffer.
         unsafe {
             let mut sll: libc::sockaddr_ll = std::mem::zeroed();
-            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            let n = libc::recvfrom(
+            let mut iov = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_name = (&raw mut sll).cast();
+            msg.msg_namelen = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            msg.msg_iov = &raw mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&control);
+            let n = libc::recvmsg(
                 self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
+                &raw mut msg,
                 libc::MSG_TRUNC | libc::MSG_DONTWAIT,
-                (&raw mut sll).cast(),
-                &raw mut len,
             );
             if n < 0 {
                 return None;
             }
             let wire_len = n as usize;
             buf.truncate(wire_len.min(buf.len()));
-            let mut tv = libc::timeval {
-                tv_sec: 0,
-                tv_usec: 0,
-            };
-            let at = if libc::ioctl(self.fd.as_raw_fd(), SIOCGSTAMP, &raw mut tv) == 0 {
-                UNIX_EPOCH
-                    + Duration::from_secs(tv.tv_sec.max(0) as u64)
-                    + Duration::from_micros(tv.tv_usec.max(0) as u64)
-            } else {
-                SystemTime::now()
-            };
+            let mut at = None;
+            let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == SO_TIMESTAMP {
+                    let tv: libc::timeval = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    at = Some(
+                        UNIX_EPOCH
+                            + Duration::from_secs(tv.tv_sec.max(0) as u64)
+                            + Duration::from_micros(tv.tv_usec.max(0) as u64),
+                    );
+                }
+                cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
+            }
             Some(Frame {
-                at,
+                at: at.unwrap_or_else(SystemTime::now),
                 outgoing: sll.sll_pkttype == PACKET_OUTGOING,
                 wire_len: wire_len as u32,
                 data: buf,
