@@ -27,8 +27,15 @@ fn parse_pcapng(b: &[u8]) -> (Vec<String>, Vec<(u32, Vec<u8>)>) {
     let (mut names, mut packets, mut at) = (Vec::new(), Vec::new(), 0);
     while at < b.len() {
         let (kind, len) = (u32_at(at), u32_at(at + 4) as usize);
-        assert!(len >= 12 && at + len <= b.len(), "block at {at} runs past the end");
-        assert_eq!(u32_at(at + len - 4) as usize, len, "trailing length at {at}");
+        assert!(
+            len >= 12 && at + len <= b.len(),
+            "block at {at} runs past the end"
+        );
+        assert_eq!(
+            u32_at(at + len - 4) as usize,
+            len,
+            "trailing length at {at}"
+        );
         match kind {
             1 => {
                 assert_eq!(u16_at(at + 8), 1, "interface is not LINKTYPE_ETHERNET");
@@ -48,7 +55,10 @@ fn parse_pcapng(b: &[u8]) -> (Vec<String>, Vec<(u32, Vec<u8>)>) {
                 let iface = u32_at(at + 8);
                 let caplen = u32_at(at + 20) as usize;
                 assert!(caplen <= 128, "a packet longer than the snaplen");
-                assert!((iface as usize) < names.len(), "packet before its interface");
+                assert!(
+                    (iface as usize) < names.len(),
+                    "packet before its interface"
+                );
                 packets.push((iface, b[at + 28..at + 28 + caplen].to_vec()));
             }
             _ => {}
@@ -100,7 +110,10 @@ fn the_probes_syn_is_captured_on_its_host_veth_and_further_on_and_written_as_pca
         .iter()
         .find(|p| p.summary.ends_with("Flags [S]"))
         .expect("a SYN on the host veth");
-    assert_eq!(syn.direction, "in", "the pod's SYN enters the node on its host veth");
+    assert_eq!(
+        syn.direction, "in",
+        "the pod's SYN enters the node on its host veth"
+    );
     assert_eq!(syn.ttl, Some(64));
     assert!(syn.src_mac.is_some() && syn.dst_mac.is_some());
 
