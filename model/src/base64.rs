@@ -26,7 +26,7 @@ pub fn encode(bytes: &[u8]) -> String {
 /// Decode; None when the text is not padded base64.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim().as_bytes();
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let value = |c: u8| ALPHABET.iter().position(|&a| a == c).map(|v| v as u32);

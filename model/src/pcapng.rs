@@ -142,7 +142,7 @@ pub fn read(bytes: &[u8]) -> Result<Capture, PcapError> {
     while at < bytes.len() {
         let kind = u32_at(bytes, at).ok_or(err(at, "a truncated block header"))?;
         let len = u32_at(bytes, at + 4).ok_or(err(at, "a truncated block header"))? as usize;
-        if len < 12 || len % 4 != 0 || at + len > bytes.len() {
+        if len < 12 || !len.is_multiple_of(4) || at + len > bytes.len() {
             return Err(err(at, "a block length past the end of the file"));
         }
         let body = &bytes[at + 8..at + len - 4];
