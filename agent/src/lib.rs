@@ -3,6 +3,7 @@
 //! the agent, never the other way round).
 //!
 //! - [`run`]: a task becomes an ordered list of steps, with observers armed around the connect;
+//! - [`capture`]: the probe's packets per interface and as pcapng (evidence);
 //! - [`path`]: one module per hop, in path order, each a `read` (I/O) and a pure `judge`;
 //! - [`dataplane`]: what this node runs (kube-proxy's modes, netfilter), parsed and modelled;
 //! - [`kernel`]: I/O only (namespaces, the one netlink transport);
@@ -10,6 +11,7 @@
 //!
 //! The netns lab and the kube-proxy rule generator live in the `netdiag-lab` crate.
 
+pub mod capture;
 pub mod cli;
 pub mod dataplane;
 pub mod kernel;

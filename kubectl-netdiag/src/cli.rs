@@ -235,6 +235,8 @@ pub enum TraceOutput {
     Json,
     Yaml,
     Dot,
+    /// The probe's captured packets of every node as one pcapng file (`> probe.pcap`).
+    Pcap,
 }
 
 #[derive(Args, Debug)]

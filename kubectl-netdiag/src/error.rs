@@ -14,6 +14,9 @@ pub enum Error {
     #[error(transparent)]
     Arg(#[from] ArgError),
 
+    #[error("-o pcap: {0}")]
+    Pcap(String),
+
     #[error(
         "cannot load the kubeconfig: {}; check --kubeconfig, $KUBECONFIG or ~/.kube/config",
         crate::explain::kubeconfig_error(.source)

@@ -42,7 +42,33 @@ pub fn render_probe(probe: &NetProbe, format: TraceOutput, color: bool) -> Resul
         TraceOutput::Dot => render::dot(&path),
         TraceOutput::Json => json(probe)?,
         TraceOutput::Yaml => yaml(probe)?,
+        // Binary: written by `pcap`, never as text.
+        TraceOutput::Pcap => {
+            return Err(Error::Pcap("the capture is binary, not text".into()));
+        }
     })
+}
+
+/// The refusal when `-o pcap` would write to a terminal, checked before the probe is made.
+pub fn pcap_refused(stdout_is_terminal: bool) -> Result<(), Error> {
+    if stdout_is_terminal {
+        return Err(Error::Pcap(
+            "will not write binary packets to a terminal: redirect it, e.g. `> probe.pcap`, or pipe it to `tcpdump -r -`".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Every node's captured packets in the probe's status, as one pcapng file.
+pub fn pcap(probe: &NetProbe) -> Result<Vec<u8>, Error> {
+    let path = probe.status.clone().unwrap_or_default().path();
+    netdiag_model::pcapng::merge_evidence(&path.evidence)
+        .map_err(|e| Error::Pcap(e.to_string()))?
+        .ok_or_else(|| {
+            Error::Pcap(
+                "no node captured packets (evidence is off in --checks, the probe never connected, or the agent could not open capture sockets: see -o yaml's evidence)".into(),
+            )
+        })
 }
 
 /// Pretty JSON with a trailing newline, as `kubectl get -o json` prints it.
@@ -58,6 +84,15 @@ pub fn yaml<T: serde::Serialize>(v: &T) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pcap_is_refused_on_a_terminal() {
+        let e = pcap_refused(true)
+            .map(|()| String::new())
+            .unwrap_or_else(|e| e.to_string());
+        assert!(e.contains("redirect it"), "{e}");
+        assert!(pcap_refused(false).is_ok());
+    }
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {

@@ -98,6 +98,8 @@ impl LabTools {
 pub enum LabError {
     #[error("lab needs root: run it with sudo")]
     NotRoot,
+    #[error("-o pcap: {0}")]
+    Pcap(String),
     #[error("{tool} not found: apt-get install {package}")]
     MissingTool {
         tool: &'static str,

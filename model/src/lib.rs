@@ -2,9 +2,11 @@
 //! their typed details, and the merge into one path. Depends on serde only (schemars behind the
 //! `schema` feature, for the CRD): no kube, no tokio, no netlink.
 
+pub mod base64;
 pub mod doc;
 pub mod merge;
 pub mod path;
+pub mod pcapng;
 pub mod plan;
 pub mod protocol;
 pub mod reason;

@@ -167,7 +167,11 @@ pub fn run(plan: &TracePlan, env: &AgentEnv) -> Result<NodeReport, PlanError> {
         node: env.node.clone(),
         rule_trace: std::mem::take(&mut trace.rule_trace),
         counters: std::mem::take(&mut trace.counters),
-        ..Default::default()
+        capture: std::mem::take(&mut trace.capture),
+        pcap: trace
+            .pcap
+            .take()
+            .map(|bytes| netdiag_model::base64::encode(&bytes)),
     };
     report.evidence = (!evidence.is_empty()).then_some(evidence);
     report.chosen_endpoint = trace.chosen_endpoint();

@@ -1,16 +1,17 @@
 //! Observers of the probe's own connection: whatever must be armed before the connect and read
 //! after it. Conntrack's NEW events today (a refused connection's entry is gone by the time the
 //! table could be read, but its event still names the endpoint DNAT chose); nf_tables rule
-//! tracing and packet capture next, each one more [`Observer`].
+//! tracing and packet capture, each one more [`Observer`].
 //!
 //! An observer is armed once, then finished once; an armed observer that holds kernel state
 //! (a trace table, a capture socket) removes it when dropped, so every exit path cleans up.
 
 use std::net::SocketAddrV4;
 
-use netdiag_model::report::{CounterDelta, TracedRule};
+use netdiag_model::report::{CounterDelta, InterfaceCapture, TracedRule};
 use netdiag_model::{Check, Endpoint, Hop, Protocol, TracePlan};
 
+use crate::capture;
 use crate::dataplane::kube_proxy::Replacement;
 use crate::kernel::conntrack::CtEvents;
 use crate::path::{conntrack, firewall};
@@ -27,6 +28,9 @@ pub struct Probe {
     pub replaced: Option<Replacement>,
     /// The addresses DNAT may send the probe to (the Service's endpoints).
     pub endpoints: Vec<std::net::Ipv4Addr>,
+    /// The node side of the pod's veth, and the bridge it is a port of (capture taps).
+    pub host_veth: Option<String>,
+    pub bridge: Option<String>,
 }
 
 /// What the connect did, as observers need it to find its traces.
@@ -48,6 +52,10 @@ pub struct Observation {
     pub rule_trace: Vec<TracedRule>,
     /// Legacy dropping rules whose counters moved while the probe ran (evidence).
     pub counters: Vec<CounterDelta>,
+    /// The probe's packets per interface (evidence).
+    pub capture: Vec<InterfaceCapture>,
+    /// The same packets as a pcapng file (evidence).
+    pub pcap: Option<Vec<u8>>,
 }
 
 /// Something that watches the probe's connection; [`Observer::arm`] runs just before the connect.
@@ -66,6 +74,7 @@ pub fn observers(plan: &TracePlan) -> Vec<Box<dyn Observer>> {
     if plan.wants(Check::Evidence) {
         out.push(Box::new(RuleTraceObserver));
         out.push(Box::new(LegacyCounterObserver));
+        out.push(Box::new(CaptureObserver));
     }
     if plan.wants(Check::Conntrack) {
         out.push(Box::new(ConntrackObserver));
@@ -96,7 +105,62 @@ impl Armed for ArmedRuleTrace {
             hops: vec![hop],
             chosen: None,
             rule_trace,
-            counters: Vec::new(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Packet evidence: AF_PACKET sockets on the pod's host veth, its bridge and the node's egress
+/// devices, opened (filtered to the probe's port) before the connect and read after it.
+pub struct CaptureObserver;
+
+struct ArmedCapture(Result<capture::Running, String>);
+
+/// The taps cannot be chosen without the probe's port to filter on.
+const NO_PORT: &str = "the probe socket could not be bound first, so there is no port to filter on";
+
+impl Observer for CaptureObserver {
+    fn arm(self: Box<Self>, probe: &Probe) -> Box<dyn Armed> {
+        let running = probe.source.ok_or(NO_PORT.to_string()).and_then(|source| {
+            let mut dsts = vec![*probe.target.ip()];
+            dsts.extend(probe.endpoints.iter().take(4));
+            let taps =
+                capture::find_taps(probe.host_veth.as_deref(), probe.bridge.as_deref(), &dsts)?;
+            let filter = crate::kernel::packet::ProbeFilter {
+                ip_proto: match probe.protocol {
+                    Protocol::UDP => 17,
+                    _ => 6,
+                },
+                port: source.port(),
+                snaplen: netdiag_model::pcapng::SNAPLEN,
+            };
+            Ok(capture::Running::start(taps, filter))
+        });
+        Box::new(ArmedCapture(running))
+    }
+}
+
+impl Armed for ArmedCapture {
+    fn finish(self: Box<Self>, _done: &Connected) -> Observation {
+        let (capture, pcap) = match self.0 {
+            Ok(running) => {
+                let (caps, pcap) = running.finish();
+                (caps, Some(pcap))
+            }
+            Err(e) => (
+                vec![InterfaceCapture {
+                    interface: String::from("-"),
+                    role: String::from("none"),
+                    error: Some(format!("no capture: {e}")),
+                    ..Default::default()
+                }],
+                None,
+            ),
+        };
+        Observation {
+            capture,
+            pcap,
+            ..Default::default()
         }
     }
 }

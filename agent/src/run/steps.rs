@@ -16,7 +16,7 @@ use crate::kernel::rtnl::RouteInfo;
 use crate::path::{
     self, PodPath, connect, dns, hairpin, listener, node_settings, route, service_rules,
 };
-use netdiag_model::report::{CounterDelta, TracedRule};
+use netdiag_model::report::{CounterDelta, InterfaceCapture, TracedRule};
 
 /// Whether the run goes on after a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +52,9 @@ pub(super) struct Trace<'a> {
     pub(super) rule_trace: Vec<TracedRule>,
     /// Legacy dropping rules whose counters moved, from the observers.
     pub(super) counters: Vec<CounterDelta>,
+    /// The probe's packets per interface, and as pcapng, from the capture observer.
+    pub(super) capture: Vec<InterfaceCapture>,
+    pub(super) pcap: Option<Vec<u8>>,
 }
 
 impl<'a> Trace<'a> {
@@ -87,6 +90,8 @@ impl<'a> Trace<'a> {
             dns: Vec::new(),
             rule_trace: Vec::new(),
             counters: Vec::new(),
+            capture: Vec::new(),
+            pcap: None,
         })
     }
 
@@ -195,7 +200,7 @@ impl<'a> Trace<'a> {
     /// The connect from the pod, with every observer armed just before it and finished just
     /// after, in the node's namespace (the caller's).
     fn connect(&mut self, hops: &mut Vec<Hop>) {
-        let (Some((target, protocol)), Some((pod_ns, _))) = (self.target, &self.pod) else {
+        let (Some((target, protocol)), Some((pod_ns, pod_path))) = (self.target, &self.pod) else {
             return;
         };
         // Bound first: the source port is known before the first packet, so a rule trace
@@ -215,6 +220,8 @@ impl<'a> Trace<'a> {
                 .iter()
                 .filter_map(|e| e.ip.parse().ok())
                 .collect(),
+            host_veth: pod_path.host_veth.clone(),
+            bridge: pod_path.bridge.clone(),
         };
         let armed: Vec<_> = observers(self.plan)
             .into_iter()
@@ -233,6 +240,8 @@ impl<'a> Trace<'a> {
             hops.extend(seen.hops);
             self.rule_trace.extend(seen.rule_trace);
             self.counters.extend(seen.counters);
+            self.capture.extend(seen.capture);
+            self.pcap = self.pcap.take().or(seen.pcap);
             self.chosen = self.chosen.take().or(seen.chosen);
         }
     }

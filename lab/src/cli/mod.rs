@@ -34,6 +34,8 @@ where a real node uses a `dummy` link: some kernels, this lab's included, have n
 pub enum TraceFormat {
     Table,
     Json,
+    /// The probe's captured packets of every node as one pcapng file (for `tcpdump -r`).
+    Pcap,
 }
 
 #[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
@@ -333,11 +335,18 @@ fn trace(
     output: TraceFormat,
     tools: &LabTools,
 ) -> Result<ExitCode, LabError> {
+    use std::io::IsTerminal as _;
+    // Refused before the trace runs: binary on a terminal helps nobody.
+    if output == TraceFormat::Pcap && std::io::stdout().is_terminal() {
+        return Err(LabError::Pcap(
+            "will not write binary packets to a terminal: redirect it, e.g. `> probe.pcap`, or pipe it to `tcpdump -r -`".into(),
+        ));
+    }
     let lab = Lab::open(name)?;
     let t = super::trace(&lab, from, to, tools)?;
     match output {
+        TraceFormat::Pcap => write_pcap(&t.path.evidence)?,
         TraceFormat::Table => {
-            use std::io::IsTerminal as _;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             print!("{}", render_table(&t, color));
         }
@@ -357,6 +366,22 @@ fn trace(
             ExitCode::FAILURE
         },
     )
+}
+
+/// Every node's captured packets, merged into one pcapng file, to stdout.
+fn write_pcap(evidence: &[netdiag_model::report::Evidence]) -> Result<(), LabError> {
+    use std::io::Write as _;
+    let bytes = netdiag_model::pcapng::merge_evidence(evidence)
+        .map_err(|e| LabError::Pcap(e.to_string()))?
+        .ok_or_else(|| {
+            LabError::Pcap(
+                "no node captured packets (the probe never connected, or no capture socket could be opened: `-o json` shows each node's evidence)".into(),
+            )
+        })?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| LabError::Pcap(format!("cannot write to stdout: {e}")))
 }
 
 /// The hop table of a lab trace, through the shared renderer so it reads as on a cluster.

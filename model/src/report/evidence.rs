@@ -31,6 +31,19 @@ impl Evidence {
             && self.capture.is_empty()
             && self.pcap.is_none()
     }
+
+    /// The pcapng bytes of [`Evidence::pcap`], when there are any.
+    pub fn pcap_bytes(&self) -> Result<Option<Vec<u8>>, crate::pcapng::PcapError> {
+        self.pcap
+            .as_deref()
+            .map(|text| {
+                crate::base64::decode(text).ok_or(crate::pcapng::PcapError {
+                    offset: 0,
+                    what: "base64 that does not decode",
+                })
+            })
+            .transpose()
+    }
 }
 
 /// One rule (or chain policy) a traced packet met.
@@ -76,6 +89,9 @@ pub struct InterfaceCapture {
     pub role: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packets: Vec<CapturedPacket>,
+    /// Why nothing could be captured here (no CAP_NET_RAW, the interface went away).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One captured packet, summarised.
