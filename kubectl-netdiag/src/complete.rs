@@ -292,7 +292,10 @@ mod tests {
     #[test]
     fn flag_values_complete_after_the_flag_and_after_global_flags() {
         let c = done(&["trace", "-o", ""]);
-        assert_eq!(c.words, words(&["table", "wide", "json", "yaml", "dot"]));
+        assert_eq!(
+            c.words,
+            words(&["table", "wide", "json", "yaml", "dot", "pcap"])
+        );
         let c = done(&["-n", "shop", "get", "-o", "y"]);
         assert_eq!(c.words, words(&["yaml"]));
         let c = done(&["get", "--output=j"]);

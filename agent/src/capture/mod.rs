@@ -105,14 +105,25 @@ impl Running {
         }
     }
 
-    /// Read every socket and summarise; the sockets close here.
+    /// Read every socket and summarise. The sockets are closed on a thread of their own:
+    /// closing a packet socket waits for an RCU grace period (`synchronize_net`), some 10 ms
+    /// each, which the trace need not wait for.
     pub fn finish(self) -> (Vec<InterfaceCapture>, Vec<u8>) {
         let deadline = Instant::now() + GRACE;
+        let mut sockets = Vec::new();
         let seen: Vec<(Tap, Result<Vec<Frame>, String>)> = self
             .open
             .into_iter()
-            .map(|(t, c)| (t, c.map(|c| c.drain(deadline, MAX_FRAMES))))
+            .map(|(t, c)| {
+                let frames = c.map(|c| {
+                    let frames = c.drain(deadline, MAX_FRAMES);
+                    sockets.push(c);
+                    frames
+                });
+                (t, frames)
+            })
             .collect();
+        std::thread::spawn(move || drop(sockets));
         summarise(self.started, &seen)
     }
 }
