@@ -80,7 +80,7 @@ fn bash_completes_nested_subcommands() {
 fn bash_completes_option_values() {
     assert_eq!(
         bash_complete(&["trace", "-o", ""]),
-        ["table", "wide", "json", "yaml", "dot"]
+        ["table", "wide", "json", "yaml", "dot", "pcap"]
             .map(String::from)
             .to_vec()
     );
