@@ -5,7 +5,7 @@
 //! is missing: a skipped data-plane test would hide exactly what netdiag is for.
 
 use netdiag_lab::{Lab, LabTrace};
-use netdiag_model::{Hop, HopKind, Verdict};
+use netdiag_model::{Hop, HopKind, Reason, Verdict};
 use netdiag_testkit::netns::workspace_tools;
 
 pub use netdiag_testkit::{Fixture, binary, require_lab_prerequisites, unique_name};
@@ -89,4 +89,54 @@ pub fn hop<'a>(hops: &'a [Hop], node: &str, kind: HopKind) -> &'a Hop {
     hops.iter()
         .find(|h| h.node == node && h.kind == kind)
         .unwrap_or_else(|| panic!("no {kind} hop on {node} in:\n{}", describe(hops)))
+}
+
+/// Both modes' tests for each fault: `fN::iptables` and `fN::nftables`.
+#[macro_export]
+macro_rules! in_both_modes {
+    ($($fault:ident),* $(,)?) => {$(
+        mod $fault {
+            #[test]
+            fn iptables() {
+                super::$fault(netdiag_lab::ProxyMode::Iptables)
+            }
+            #[test]
+            fn nftables() {
+                super::$fault(netdiag_lab::ProxyMode::Nftables)
+            }
+        }
+    )*};
+}
+
+/// The hops that failed must be `cause` first, then only hops in `consequences`.
+pub fn assert_failure(
+    t: &netdiag_lab::LabTrace,
+    cause: HopKind,
+    reason: Reason,
+    consequences: &[HopKind],
+) {
+    let hops = &t.path.hops;
+    let first = t
+        .path
+        .first_failure
+        .as_ref()
+        .unwrap_or_else(|| panic!("no failure found:\n{}", describe(hops)));
+    assert_eq!(first.hop, cause, "first failure:\n{}", describe(hops));
+    assert_eq!(first.reason, reason, "{first:?}");
+    for kind in failed_kinds(hops) {
+        assert!(
+            kind == cause || consequences.contains(&kind),
+            "{kind} failed falsely (cause {cause}, allowed consequences {consequences:?}):\n{}",
+            describe(hops)
+        );
+    }
+}
+
+/// The first failure's message (the test fails when there is none).
+pub fn first_message(t: &netdiag_lab::LabTrace) -> &str {
+    &t.path
+        .first_failure
+        .as_ref()
+        .expect("a failure was found")
+        .message
 }
