@@ -7,6 +7,7 @@
 //! the whole table, which is seconds and hundreds of MB on a large node.
 
 pub mod read;
+mod shapes;
 pub mod walk;
 
 use std::net::Ipv4Addr;

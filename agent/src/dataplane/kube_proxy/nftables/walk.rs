@@ -8,17 +8,21 @@ use std::net::Ipv4Addr;
 
 use netdiag_model::PlanTarget;
 
+use super::shapes::{
+    affinity_set, blocks, is_payload, matches_fib_local, numgen_targets, operand_contains,
+    operand_text, service_port_name,
+};
 use super::{NftSource, TABLE, decode_service_key, ip_key, service_key};
 use crate::dataplane::kube_proxy::iptables::walk::Entry;
 use crate::dataplane::kube_proxy::model::{
     BlockAction, BlockCause, Blocked, Lookup, ProgrammedEndpoint, ProxyMode, ServiceProgram,
 };
-use crate::dataplane::netfilter::nftables::rule::{Expr, NftRule, NftVerdict, Operand};
+use crate::dataplane::netfilter::nftables::rule::{NftRule, NftVerdict};
 
 /// external -> local|service -> endpoint is 3; anything deeper is a loop or not kube-proxy's.
 const MAX_DEPTH: usize = 6;
 const MARK_MASQ: &str = "mark-for-masquerade";
-const REJECT_CHAIN: &str = "reject-chain";
+pub(super) const REJECT_CHAIN: &str = "reject-chain";
 
 /// Walk `table ip kube-proxy` for `target` from `entry`.
 pub fn walk<S: NftSource>(
@@ -312,101 +316,5 @@ impl<S: NftSource> Walker<'_, S> {
             }
         }
         Ok(())
-    }
-}
-
-/// `ns/svc/proto/port` out of `service-HASH-ns/svc/proto/port` or an endpoint chain's
-/// `endpoint-HASH-ns/svc/proto/port__IP/PORT`, as `ns/svc:port` (kube-proxy's own spelling).
-fn service_port_name(chain: &str) -> Option<String> {
-    let (_, rest) = chain.split_once('-')?;
-    let (_, name) = rest.split_once('-')?;
-    let name = name.split("__").next()?;
-    let parts: Vec<&str> = name.split('/').collect();
-    match parts.as_slice() {
-        [ns, svc, _proto, port] => Some(format!("{ns}/{svc}:{port}")),
-        _ => None,
-    }
-}
-
-/// The endpoint chains of a `numgen random mod N vmap { i : goto endpoint-... }` rule.
-fn numgen_targets(rule: &NftRule) -> Option<Vec<String>> {
-    rule.exprs.iter().find_map(|e| match e {
-        Expr::Vmap {
-            key: Operand::Numgen { .. },
-            data: Operand::Set(entries),
-        } => Some(
-            entries
-                .iter()
-                .filter_map(|m| match m {
-                    Operand::Mapping(_, NftVerdict::Goto(c) | NftVerdict::Jump(c)) => {
-                        Some(c.clone())
-                    }
-                    _ => None,
-                })
-                .collect(),
-        ),
-        _ => None,
-    })
-}
-
-fn blocks(rule: &NftRule) -> Option<BlockAction> {
-    if rule.exprs.contains(&Expr::Reject) {
-        return Some(BlockAction::Reject);
-    }
-    match rule.verdict() {
-        Some(NftVerdict::Drop) => Some(BlockAction::Drop),
-        Some(NftVerdict::Goto(c) | NftVerdict::Jump(c)) if c == REJECT_CHAIN => {
-            Some(BlockAction::Reject)
-        }
-        _ => None,
-    }
-}
-
-fn matches_fib_local(rule: &NftRule) -> bool {
-    rule.matches().any(
-        |(l, _, _)| matches!(l, Operand::Fib { flags, .. } if flags.iter().any(|f| f == "saddr")),
-    )
-}
-
-/// `ip saddr @affinity-...`: the affinity set a returning client is looked up in.
-fn affinity_set(rule: &NftRule) -> Option<String> {
-    rule.matches().find_map(|(l, _, r)| match r {
-        Operand::SetRef(set) if set.starts_with("affinity-") && is_payload(l, "ip", "saddr") => {
-            Some(set.clone())
-        }
-        _ => None,
-    })
-}
-
-fn is_payload(op: &Operand, proto: &str, name: &str) -> bool {
-    matches!(op, Operand::Payload { protocol, field } if protocol == proto && field == name)
-}
-
-/// Whether `ip` is the value, in the prefix, or in the anonymous set.
-fn operand_contains(op: &Operand, ip: Ipv4Addr) -> bool {
-    match op {
-        Operand::Value(v) => v.parse::<Ipv4Addr>().is_ok_and(|a| a == ip),
-        Operand::Prefix { addr, len } => addr.parse::<Ipv4Addr>().is_ok_and(|net| {
-            let mask = u32::MAX
-                .checked_shl(32 - u32::from((*len).min(32)))
-                .unwrap_or(0);
-            u32::from(net) & mask == u32::from(ip) & mask
-        }),
-        Operand::Set(items) => items.iter().any(|i| operand_contains(i, ip)),
-        _ => false,
-    }
-}
-
-fn operand_text(op: &Operand) -> String {
-    match op {
-        Operand::Value(v) => v.clone(),
-        Operand::Prefix { addr, len } => format!("{addr}/{len}"),
-        Operand::Set(items) => items
-            .iter()
-            .map(operand_text)
-            .collect::<Vec<_>>()
-            .join(", "),
-        Operand::SetRef(s) => format!("@{s}"),
-        _ => "?".into(),
     }
 }
