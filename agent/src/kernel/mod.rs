@@ -16,6 +16,7 @@
 pub mod conntrack;
 pub mod file;
 pub mod genl;
+pub mod ipset;
 pub mod ipvs;
 pub mod netlink;
 pub mod netns;

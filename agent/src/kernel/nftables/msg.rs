@@ -60,11 +60,14 @@ const UDATA_SET_ELEM_COMMENT: u8 = 0;
 /// `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER`: flags in an attribute's type, not part of it.
 const NLA_TYPE_MASK: u16 = 0x3fff;
 const NLA_F_NESTED: u16 = 0x8000;
+pub const NLA_F_NET_BYTEORDER: u16 = 0x4000;
 
 /// One nfnetlink message: its nf_tables message type, the `nfgenmsg` header and the attribute
 /// bytes that follow it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NftMessage {
+    /// The nfnetlink subsystem: nf_tables (10) unless made otherwise (ipset is 6).
+    pub subsys: u8,
     pub msg: u8,
     /// `nfgen_family`: `NFPROTO_IPV4` for `table ip`.
     pub family: u8,
@@ -76,7 +79,22 @@ pub const NFPROTO_IPV4: u8 = 2;
 
 impl NftMessage {
     pub fn new(msg: u8, family: u8, attrs: Vec<u8>) -> NftMessage {
-        NftMessage { msg, family, attrs }
+        NftMessage {
+            subsys: SUBSYS_NFTABLES as u8,
+            msg,
+            family,
+            attrs,
+        }
+    }
+
+    /// A message of another nfnetlink subsystem (`NFNL_SUBSYS_IPSET`, say).
+    pub fn of(subsys: u8, msg: u8, family: u8, attrs: Vec<u8>) -> NftMessage {
+        NftMessage {
+            subsys,
+            msg,
+            family,
+            attrs,
+        }
     }
 }
 
@@ -84,7 +102,7 @@ const NFGENMSG_LEN: usize = 4;
 
 impl NetlinkSerializable for NftMessage {
     fn message_type(&self) -> u16 {
-        (SUBSYS_NFTABLES << 8) | u16::from(self.msg)
+        (u16::from(self.subsys) << 8) | u16::from(self.msg)
     }
     fn buffer_len(&self) -> usize {
         NFGENMSG_LEN + self.attrs.len()
@@ -107,9 +125,11 @@ impl NetlinkDeserializable for NftMessage {
         if payload.len() < NFGENMSG_LEN {
             return Err(ShortMessage(payload.len()));
         }
+        let [msg, subsys] = header.message_type.to_le_bytes();
         Ok(NftMessage {
-            // The low byte is the message type within the subsystem.
-            msg: header.message_type.to_le_bytes()[0],
+            // The high byte is the subsystem, the low byte the message type within it.
+            subsys,
+            msg,
             family: payload[0],
             attrs: payload[NFGENMSG_LEN..].to_vec(),
         })

@@ -120,7 +120,46 @@ pub fn read(target: &PlanTarget) -> Result<ServiceProgram, IpvsReadError> {
         }
         IpAddr::V6(_) => VipBinding::Unknown,
     };
-    read_program(&mut src, target, vip)
+    let mut program = read_program(&mut src, target, vip)?;
+    if program.lookup == Lookup::Matched
+        && let IpAddr::V4(ip) = key.addr
+    {
+        let proto = crate::dataplane::kube_proxy::nftables::proto_number(target.protocol);
+        let member: Vec<(&str, Option<bool>)> = SERVICE_SETS
+            .iter()
+            .map(|set| {
+                (
+                    *set,
+                    crate::kernel::ipset::contains(set, ip, proto, target.port)
+                        .ok()
+                        .flatten(),
+                )
+            })
+            .collect();
+        program.notes.extend(ipset_note(&program.address, &member));
+    }
+    Ok(program)
+}
+
+/// kube-proxy's `hash:ip,port` sets of Service addresses in IPVS mode.
+const SERVICE_SETS: [&str; 3] = ["KUBE-CLUSTER-IP", "KUBE-EXTERNAL-IP", "KUBE-LOAD-BALANCER"];
+
+/// A note when the address is in none of kube-proxy's ipsets that exist: its iptables side
+/// (masquerade, filter accept) does not match it. Pure.
+pub fn ipset_note(address: &str, member: &[(&str, Option<bool>)]) -> Option<String> {
+    let existing: Vec<&str> = member
+        .iter()
+        .filter(|(_, m)| m.is_some())
+        .map(|(s, _)| *s)
+        .collect();
+    if existing.is_empty() || member.iter().any(|(_, m)| *m == Some(true)) {
+        return None;
+    }
+    Some(format!(
+        "{address} is in none of kube-proxy's ipsets ({}): the iptables rules that masquerade and accept Service traffic do not match it (kube-proxy is behind; `ipset list {}`)",
+        existing.join(", "),
+        existing[0]
+    ))
 }
 
 fn empty(target: &PlanTarget, lookup: Lookup) -> ServiceProgram {

@@ -344,3 +344,19 @@ fn on_this_kernel_the_real_reader_answers_without_error() {
         );
     }
 }
+
+#[test]
+fn an_address_in_none_of_kube_proxys_ipsets_is_noted() {
+    let none = [("KUBE-CLUSTER-IP", Some(false)), ("KUBE-EXTERNAL-IP", None)];
+    let note = ipset_note("10.0.0.10:53/udp", &none).expect("a note");
+    assert!(
+        note.starts_with("10.0.0.10:53/udp is in none of kube-proxy's ipsets (KUBE-CLUSTER-IP)"),
+        "{note}"
+    );
+    assert_eq!(ipset_note("a", &[("KUBE-CLUSTER-IP", Some(true))]), None);
+    assert_eq!(
+        ipset_note("a", &[("KUBE-CLUSTER-IP", None)]),
+        None,
+        "no ipsets: nothing to say"
+    );
+}
