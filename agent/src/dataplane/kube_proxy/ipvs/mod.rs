@@ -137,8 +137,35 @@ pub fn read(target: &PlanTarget) -> Result<ServiceProgram, IpvsReadError> {
             })
             .collect();
         program.notes.extend(ipset_note(&program.address, &member));
+        let in_cluster_set = member.first().is_some_and(|(_, m)| *m == Some(true));
+        program.masquerade = in_cluster_set && masquerades_cluster_ips(&services_rules());
     }
     Ok(program)
+}
+
+/// nat KUBE-SERVICES from whichever iptables backend holds it (IPVS mode keeps its
+/// masquerade marks there); empty when neither does.
+fn services_rules() -> Vec<crate::dataplane::netfilter::iptables::rule::Rule> {
+    use crate::dataplane::netfilter::iptables::ChainSource;
+    let nft =
+        crate::dataplane::kube_proxy::iptables::NftChains::default().chain("nat", "KUBE-SERVICES");
+    if let Ok(Some(rules)) = nft {
+        return rules;
+    }
+    crate::dataplane::netfilter::iptables::xtables::LegacyTables::open()
+        .ok()
+        .and_then(|mut t| t.chain("nat", "KUBE-SERVICES").ok().flatten())
+        .unwrap_or_default()
+}
+
+/// IPVS mode's `-A KUBE-SERVICES ! -s <cluster CIDR> -m set --match-set KUBE-CLUSTER-IP dst,dst
+/// -j KUBE-MARK-MASQ`: off-cluster traffic to ClusterIPs is masqueraded. Pure.
+pub fn masquerades_cluster_ips(
+    rules: &[crate::dataplane::netfilter::iptables::rule::Rule],
+) -> bool {
+    rules.iter().any(|r| {
+        r.jump() == Some("KUBE-MARK-MASQ") && r.other.iter().any(|o| o == "KUBE-CLUSTER-IP")
+    })
 }
 
 /// kube-proxy's `hash:ip,port` sets of Service addresses in IPVS mode.

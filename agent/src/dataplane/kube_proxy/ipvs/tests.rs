@@ -360,3 +360,12 @@ fn an_address_in_none_of_kube_proxys_ipsets_is_noted() {
         "no ipsets: nothing to say"
     );
 }
+
+#[test]
+fn the_cluster_ip_masquerade_rule_of_ipvs_mode_is_recognised() {
+    use crate::dataplane::netfilter::iptables::save::parse_listing;
+    let listing = "-N KUBE-SERVICES\n-A KUBE-SERVICES ! -s 10.244.0.0/16 -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ\n-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\n";
+    let rules = parse_listing(listing).rules;
+    assert!(masquerades_cluster_ips(&rules));
+    assert!(!masquerades_cluster_ips(&rules[1..]));
+}
