@@ -180,12 +180,20 @@ fn kubeconfig_for(port: u16, tag: &str) -> PathBuf {
 #[test]
 fn resource_names_come_from_the_api_and_a_silent_api_does_not_hang_the_shell() {
     let config = kubeconfig_for(api_server(Some(&["curl-1", "web-2"])), "names");
-    let out = Command::new(BIN)
-        .args(["__complete", "trace", "pod/c"])
-        .env("KUBECONFIG", &config)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Completion gives the API 1.5 s; on a machine loaded by the parallel lab tests a cold
+    // start can miss it once, which is the shell's behaviour, not a wrong answer: retry.
+    let mut stdout = String::new();
+    for _ in 0..3 {
+        let out = Command::new(BIN)
+            .args(["__complete", "trace", "pod/c"])
+            .env("KUBECONFIG", &config)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if stdout != ":4\n" {
+            break;
+        }
+    }
     assert_eq!(stdout, "pod/curl-1\n:4\n");
 
     let config = kubeconfig_for(api_server(None), "silent");
