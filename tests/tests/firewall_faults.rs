@@ -14,6 +14,37 @@ in_both_modes!(
     f13_the_same_drop_on_the_legacy_backend_is_named_from_counters,
 );
 
+/// node-b's pod CIDR: the rules of these faults block it on node-a.
+fn node_b_cidr(lab: &Fixture) -> String {
+    lab.spec()
+        .node("node-b")
+        .expect("node-b")
+        .pod_cidr
+        .to_string()
+}
+
+/// `TOOL -I FORWARD 1 -d CIDR -j DROP` on node-a.
+fn forward_drop(lab: &Fixture, tool: &str, cidr: &str) {
+    lab.exec(
+        "node-a",
+        &[tool, "-w", "-I", "FORWARD", "1", "-d", cidr, "-j", "DROP"],
+    );
+}
+
+/// A trace whose first failure is a rule dropping the probe (DNS and the connect may fail
+/// with it), and that failure's message.
+fn dropped(lab: &Fixture) -> (netdiag_lab::LabTrace, String) {
+    let t = trace_to_node_b(lab);
+    assert_failure(
+        &t,
+        HopKind::Firewall,
+        Reason::DroppedByRule,
+        &[HopKind::Connect, HopKind::Dns],
+    );
+    let msg = first_message(&t).to_string();
+    (t, msg)
+}
+
 /// Trace until DNAT picks an endpoint on node-b, whose pod CIDR `drop_rule` blocks on node-a.
 fn trace_to_node_b(lab: &Fixture) -> netdiag_lab::LabTrace {
     let cidr = lab.spec().node("node-b").expect("node-b").pod_cidr;
@@ -32,34 +63,9 @@ fn trace_to_node_b(lab: &Fixture) -> netdiag_lab::LabTrace {
 
 fn f9_an_iptables_forward_drop_is_named_with_its_rule(mode: ProxyMode) {
     let lab = lab_in("fi", mode);
-    let cidr = lab
-        .spec()
-        .node("node-b")
-        .expect("node-b")
-        .pod_cidr
-        .to_string();
-    lab.exec(
-        "node-a",
-        &[
-            "iptables-nft",
-            "-w",
-            "-I",
-            "FORWARD",
-            "1",
-            "-d",
-            &cidr,
-            "-j",
-            "DROP",
-        ],
-    );
-    let t = trace_to_node_b(&lab);
-    assert_failure(
-        &t,
-        HopKind::Firewall,
-        Reason::DroppedByRule,
-        &[HopKind::Connect, HopKind::Dns],
-    );
-    let msg = first_message(&t);
+    let cidr = node_b_cidr(&lab);
+    forward_drop(&lab, "iptables-nft", &cidr);
+    let (_, msg) = dropped(&lab);
     assert!(
         msg.starts_with(&format!("rule `-A FORWARD -d {cidr} -j DROP`"))
             && msg.contains("in ip filter FORWARD on node-a")
@@ -70,24 +76,12 @@ fn f9_an_iptables_forward_drop_is_named_with_its_rule(mode: ProxyMode) {
 
 fn f10_a_drop_in_a_separate_nftables_firewall_table_is_named(mode: ProxyMode) {
     let lab = lab_in("fj", mode);
-    let cidr = lab
-        .spec()
-        .node("node-b")
-        .expect("node-b")
-        .pod_cidr
-        .to_string();
+    let cidr = node_b_cidr(&lab);
     let fw = format!(
         "table inet hostfw {{\n chain forward {{\n type filter hook forward priority 10; policy accept;\n ip daddr {cidr} drop\n }}\n}}\n"
     );
     lab.exec_stdin("node-a", &["nft", "-f", "-"], &fw);
-    let t = trace_to_node_b(&lab);
-    assert_failure(
-        &t,
-        HopKind::Firewall,
-        Reason::DroppedByRule,
-        &[HopKind::Connect, HopKind::Dns],
-    );
-    let msg = first_message(&t);
+    let (_, msg) = dropped(&lab);
     assert!(
         msg.starts_with(&format!("rule `ip daddr {cidr} drop`"))
             && msg.contains("in inet hostfw forward"),
@@ -118,14 +112,7 @@ fn f11_a_drop_in_a_network_policy_chain_names_kube_router(mode: ProxyMode) {
         &["iptables-nft-restore", "-w", "--noflush"],
         &rules,
     );
-    let t = trace_to_node_b(&lab);
-    assert_failure(
-        &t,
-        HopKind::Firewall,
-        Reason::DroppedByRule,
-        &[HopKind::Connect, HopKind::Dns],
-    );
-    let msg = first_message(&t);
+    let (_, msg) = dropped(&lab);
     assert!(
         msg.contains("in ip filter KUBE-NWPLCY-DEFAULT")
             && msg.contains("kube-router NetworkPolicy"),
@@ -135,34 +122,9 @@ fn f11_a_drop_in_a_network_policy_chain_names_kube_router(mode: ProxyMode) {
 
 fn f13_the_same_drop_on_the_legacy_backend_is_named_from_counters(mode: ProxyMode) {
     let lab = lab_in("fm", mode);
-    let cidr = lab
-        .spec()
-        .node("node-b")
-        .expect("node-b")
-        .pod_cidr
-        .to_string();
-    lab.exec(
-        "node-a",
-        &[
-            "iptables-legacy",
-            "-w",
-            "-I",
-            "FORWARD",
-            "1",
-            "-d",
-            &cidr,
-            "-j",
-            "DROP",
-        ],
-    );
-    let t = trace_to_node_b(&lab);
-    assert_failure(
-        &t,
-        HopKind::Firewall,
-        Reason::DroppedByRule,
-        &[HopKind::Connect, HopKind::Dns],
-    );
-    let msg = first_message(&t);
+    let cidr = node_b_cidr(&lab);
+    forward_drop(&lab, "iptables-legacy", &cidr);
+    let (t, msg) = dropped(&lab);
     assert!(
         msg.starts_with(&format!("rule `-A FORWARD -d {cidr} -j DROP` in legacy iptables filter FORWARD on node-a counted"))
             && msg.contains("from counters")

@@ -47,20 +47,22 @@ const NETLINK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Detect the node's Service data plane and read what it programs for `target` (a ClusterIP,
 /// external or LB address), in the calling thread's network namespace.
 pub fn read(target: &PlanTarget) -> Reading {
-    let detection = detect::decide(&detect::gather::gather());
-    let program = read_mode(detection.mode, target, Entry::ServiceIp);
+    let mut sources = iptables::IptablesSources::open();
+    let detection = detect::decide(&detect::gather::gather(&mut sources));
+    let program = read_mode(&mut sources, detection.mode, target, Entry::ServiceIp);
     Reading { detection, program }
 }
 
-/// Read `mode`'s state for `target` from `entry`.
+/// Read `mode`'s state for `target` from `entry`; `sources` hold what detection read already.
 pub fn read_mode(
+    sources: &mut iptables::IptablesSources,
     mode: ProxyMode,
     target: &PlanTarget,
     entry: Entry,
 ) -> Option<Result<ServiceProgram, ReadError>> {
     match mode {
         ProxyMode::Iptables(backend) => Some(
-            iptables::read::walk_backend(target, entry, backend)
+            iptables::read::walk_backend(sources, target, entry, backend)
                 .map(|w| w.program())
                 .map_err(ReadError::from),
         ),
@@ -70,7 +72,9 @@ pub fn read_mode(
                 .map_err(ReadError::from),
         ),
         // A NodePort's virtual service is keyed by the node's address like any other VIP.
-        ProxyMode::Ipvs => Some(ipvs::read(target).map_err(ReadError::from)),
+        ProxyMode::Ipvs => {
+            Some(ipvs::read(target, &sources.kube_services()).map_err(ReadError::from))
+        }
         ProxyMode::Replaced(_) => None,
     }
 }

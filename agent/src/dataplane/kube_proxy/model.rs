@@ -214,3 +214,24 @@ pub struct ServiceProgram {
     /// Oddities met on the way (a jump to a missing chain, an endpoint without DNAT...).
     pub notes: Vec<String>,
 }
+
+impl ServiceProgram {
+    /// A program of `mode` for `address` that found nothing yet: readers fill it in.
+    pub fn empty(mode: ProxyMode, address: String, lookup: Lookup) -> ServiceProgram {
+        ServiceProgram {
+            mode,
+            address,
+            lookup,
+            service: None,
+            chains: Vec::new(),
+            endpoints: Vec::new(),
+            affinity_seconds: None,
+            masquerade: false,
+            local_only: false,
+            blocked: None,
+            service_ports: Vec::new(),
+            not_local: None,
+            notes: Vec::new(),
+        }
+    }
+}

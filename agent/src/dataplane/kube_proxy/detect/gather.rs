@@ -7,11 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{Facts, IptablesFacts, LINKS, proxy_mode};
-use crate::dataplane::kube_proxy::iptables::NftChains;
+use crate::dataplane::kube_proxy::iptables::IptablesSources;
 use crate::dataplane::kube_proxy::nftables::TABLE;
 use crate::dataplane::netfilter::iptables::ChainSource;
 use crate::dataplane::netfilter::iptables::rule::Rule;
-use crate::dataplane::netfilter::iptables::xtables::LegacyTables;
 use crate::kernel::nftables::NftSocket;
 use crate::kernel::nftables::msg::NFPROTO_IPV4;
 use crate::kernel::rtnl;
@@ -21,14 +20,13 @@ const HINT_CHAINS: [&str; 2] = ["KUBE-IPTABLES-HINT", "KUBE-KUBELET-CANARY"];
 /// Calico's eBPF data plane pins its maps here.
 const CALICO_BPF_DIR: &str = "/sys/fs/bpf/tc/globals";
 
-/// Everything detection needs, read from the node.
-pub fn gather() -> Facts {
+/// Everything detection needs, read from the node; the iptables chains read stay in `sources`
+/// for the walk.
+pub fn gather(sources: &mut IptablesSources) -> Facts {
     let mut facts = Facts {
         proxy_mode: proxy_mode::ask(),
-        iptables_nft: iptables_facts(&mut NftChains::default()),
-        iptables_legacy: LegacyTables::open()
-            .ok()
-            .and_then(|mut t| iptables_facts(&mut t)),
+        iptables_nft: iptables_facts(&mut sources.nft),
+        iptables_legacy: sources.legacy.as_mut().and_then(iptables_facts),
         links: rtnl::links()
             .map(|links| {
                 links

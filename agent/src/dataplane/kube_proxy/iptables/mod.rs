@@ -5,5 +5,5 @@
 pub mod read;
 pub mod walk;
 
-pub use read::{NftChains, ReadError, walk_backend};
+pub use read::{IptablesSources, NftChains, ReadError, walk_backend};
 pub use walk::{Entry, ServiceWalk, WalkEndpoint, walk};

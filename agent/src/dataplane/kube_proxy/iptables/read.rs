@@ -66,18 +66,48 @@ impl ChainSource for NftChains {
     }
 }
 
+/// Both iptables backends of the node, each chain or table read at most once: detection and
+/// the walk after it share what was read.
+pub struct IptablesSources {
+    pub nft: NftChains,
+    /// None when the kernel's legacy tables cannot be opened.
+    pub legacy: Option<LegacyTables>,
+}
+
+impl IptablesSources {
+    pub fn open() -> IptablesSources {
+        IptablesSources {
+            nft: NftChains::default(),
+            legacy: LegacyTables::open().ok(),
+        }
+    }
+
+    /// nat KUBE-SERVICES from nf_tables, else from legacy; empty when neither holds it.
+    pub fn kube_services(&mut self) -> Vec<Rule> {
+        if let Ok(Some(rules)) = self.nft.chain("nat", "KUBE-SERVICES") {
+            return rules;
+        }
+        self.legacy
+            .as_mut()
+            .and_then(|t| t.chain("nat", "KUBE-SERVICES").ok().flatten())
+            .unwrap_or_default()
+    }
+}
+
 /// Walk the rules for `target` on `backend`, the one detection found holding kube-proxy's
 /// chains (None: neither does; then nf_tables, the default, is read and reports no state).
 ///
 /// Like `iptables-nft -t nat -S KUBE-SERVICES | grep 10.96.45.10`, then following each jump.
 pub fn walk_backend(
+    sources: &mut IptablesSources,
     target: &PlanTarget,
     entry: Entry,
     backend: Option<IptablesBackend>,
 ) -> Result<ServiceWalk, ReadError> {
-    let mut w = match backend {
-        Some(IptablesBackend::Legacy) => walk(&mut LegacyTables::open()?, target, entry)?,
-        _ => walk(&mut NftChains::default(), target, entry)?,
+    let mut w = match (backend, sources.legacy.as_mut()) {
+        (Some(IptablesBackend::Legacy), Some(legacy)) => walk(legacy, target, entry)?,
+        (Some(IptablesBackend::Legacy), None) => walk(&mut LegacyTables::open()?, target, entry)?,
+        _ => walk(&mut sources.nft, target, entry)?,
     };
     w.backend = backend;
     Ok(w)

@@ -102,9 +102,13 @@ where
     Ok(program(target, &svc, &dests, vip))
 }
 
-/// Read `target`'s IPVS state in the calling thread's network namespace (the node's). A kernel
+/// Read `target`'s IPVS state in the calling thread's network namespace (the node's), with
+/// `kube_services` the nat KUBE-SERVICES rules detection read (for the masquerade rule). A kernel
 /// without IPVS is not an error: the program says the mode's state is absent.
-pub fn read(target: &PlanTarget) -> Result<ServiceProgram, IpvsReadError> {
+pub fn read(
+    target: &PlanTarget,
+    kube_services: &[crate::dataplane::netfilter::iptables::rule::Rule],
+) -> Result<ServiceProgram, IpvsReadError> {
     let key = key_of(target)?;
     let mut src = match IpvsSocket::open() {
         Ok(s) => s,
@@ -138,24 +142,9 @@ pub fn read(target: &PlanTarget) -> Result<ServiceProgram, IpvsReadError> {
             .collect();
         program.notes.extend(ipset_note(&program.address, &member));
         let in_cluster_set = member.first().is_some_and(|(_, m)| *m == Some(true));
-        program.masquerade = in_cluster_set && masquerades_cluster_ips(&services_rules());
+        program.masquerade = in_cluster_set && masquerades_cluster_ips(kube_services);
     }
     Ok(program)
-}
-
-/// nat KUBE-SERVICES from whichever iptables backend holds it (IPVS mode keeps its
-/// masquerade marks there); empty when neither does.
-fn services_rules() -> Vec<crate::dataplane::netfilter::iptables::rule::Rule> {
-    use crate::dataplane::netfilter::iptables::ChainSource;
-    let nft =
-        crate::dataplane::kube_proxy::iptables::NftChains::default().chain("nat", "KUBE-SERVICES");
-    if let Ok(Some(rules)) = nft {
-        return rules;
-    }
-    crate::dataplane::netfilter::iptables::xtables::LegacyTables::open()
-        .ok()
-        .and_then(|mut t| t.chain("nat", "KUBE-SERVICES").ok().flatten())
-        .unwrap_or_default()
 }
 
 /// IPVS mode's `-A KUBE-SERVICES ! -s <cluster CIDR> -m set --match-set KUBE-CLUSTER-IP dst,dst
@@ -190,21 +179,7 @@ pub fn ipset_note(address: &str, member: &[(&str, Option<bool>)]) -> Option<Stri
 }
 
 fn empty(target: &PlanTarget, lookup: Lookup) -> ServiceProgram {
-    ServiceProgram {
-        mode: ProxyMode::Ipvs,
-        address: target.to_string(),
-        lookup,
-        service: None,
-        chains: Vec::new(),
-        endpoints: Vec::new(),
-        affinity_seconds: None,
-        masquerade: false,
-        local_only: false,
-        blocked: None,
-        service_ports: Vec::new(),
-        not_local: None,
-        notes: Vec::new(),
-    }
+    ServiceProgram::empty(ProxyMode::Ipvs, target.to_string(), lookup)
 }
 
 /// The program on a kernel without IPVS at all.

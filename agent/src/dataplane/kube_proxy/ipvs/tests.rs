@@ -332,7 +332,7 @@ fn a_target_ipvs_cannot_be_asked_about_is_a_clear_error() {
 fn on_this_kernel_the_real_reader_answers_without_error() {
     // Real: the socket, rtnetlink and the family lookup in this namespace. Without ip_vs the
     // answer is "no IPVS state"; with it, a key no Service uses is no rule or no state.
-    let p = super::read(&target("127.0.0.1", 9, Protocol::TCP)).expect("reads");
+    let p = super::read(&target("127.0.0.1", 9, Protocol::TCP), &[]).expect("reads");
     assert_eq!(p.mode, ProxyMode::Ipvs);
     assert_ne!(p.lookup, Lookup::Matched);
     if !std::path::Path::new("/sys/module/ip_vs").exists() {

@@ -30,21 +30,11 @@ pub fn walk<S: NftSource>(
     target: &PlanTarget,
     entry: Entry,
 ) -> Result<ServiceProgram, S::Error> {
-    let mut out = ServiceProgram {
-        mode: ProxyMode::Nftables,
-        address: target.to_string(),
-        lookup: Lookup::NoProxyState,
-        service: None,
-        chains: Vec::new(),
-        endpoints: Vec::new(),
-        affinity_seconds: None,
-        masquerade: false,
-        local_only: false,
-        blocked: None,
-        service_ports: Vec::new(),
-        not_local: None,
-        notes: Vec::new(),
-    };
+    let mut out = ServiceProgram::empty(
+        ProxyMode::Nftables,
+        target.to_string(),
+        Lookup::NoProxyState,
+    );
     if !src.has_table()? {
         return Ok(out);
     }
