@@ -1,8 +1,10 @@
-//! The trace plan: the one argument an agent pod receives, as JSON. The controller and the lab
-//! write it; `netdiag-agent trace --plan` reads it. It holds addresses and names only: nothing in
-//! it can name a command, an image, a path or a node.
+//! The trace plan an agent carries out, as JSON. The controller writes it into a ConfigMap the
+//! agent pod mounts (`netdiag-agent trace --plan-file`), the lab pipes it in (`--plan -`). It
+//! holds addresses and names only: nothing in it can name a command, an image, a path or a node.
 
 use serde::{Deserialize, Serialize};
+
+pub mod endpoints_wire;
 
 use crate::protocol::{Check, Protocol};
 use crate::report::Endpoint;
@@ -25,7 +27,12 @@ pub struct TracePlan {
     #[serde(default)]
     pub target_is_service: bool,
     /// Ready endpoints the API knows for the Service, to compare with kube-proxy's rules.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// On the wire grouped by port ([`endpoints_wire`]): a large Service must fit a ConfigMap.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "endpoints_wire")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Vec<endpoints_wire::EndpointGroup>")
+    )]
     pub expected_endpoints: Vec<Endpoint>,
     /// Endpoint role: the endpoint to check on this node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
