@@ -1,7 +1,9 @@
 //! The `netdiag-agent` command line. Also mounted, hidden, under `kubectl netdiag agent`, so the
 //! lab needs only the plugin binary. It has no lab commands: the lab's pods run `lab pod`.
 
-use std::io::{IsTerminal, Read};
+mod plan_input;
+
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,7 +12,10 @@ use netdiag_model::{
     Check, DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, Protocol, TracePlan,
 };
 
+use crate::kernel::file::ReadFileError;
 use crate::run::{AgentEnv, dns_server_addr};
+
+pub use plan_input::{MAX_PLAN_BYTES, PlanSource, read_plan};
 
 /// netdiag's node agent: traces one pod's path to a target through this node's real data plane
 /// (pod netns, veth, bridge, kube-proxy rules, conntrack, routes, listeners, DNS) and prints one
@@ -39,8 +44,11 @@ Examples:
   netdiag-agent trace --from 10.244.1.2 --to 10.96.45.10:80 \\
       --dns-name echo-service.default.svc.cluster.local --dns-server 10.96.0.10
 
-  # The controller's form: a JSON plan (inline, from a file, or - for stdin)
-  netdiag-agent trace --plan plan.json -o json
+  # The controller's form: a JSON plan file (an agent pod mounts its run's ConfigMap there)
+  netdiag-agent trace --plan-file /etc/netdiag/plan/plan.json -o json
+
+  # A plan on stdin (or inline JSON: --plan '{...}')
+  netdiag-agent trace --plan - < plan.json
 
 Exit status: 0 when a report was written (whatever it found), 2 when the agent could not run.";
 
@@ -50,12 +58,12 @@ pub struct TraceArgs {
     #[arg(
         long,
         value_name = "POD_IP",
-        conflicts_with = "plan",
-        required_unless_present_any = ["plan", "endpoint"]
+        conflicts_with_all = ["plan", "plan_file"],
+        required_unless_present_any = ["plan", "plan_file", "endpoint"]
     )]
     pub from: Option<String>,
     /// The target: IP:PORT[/tcp|/udp] (a Service VIP or a pod IP).
-    #[arg(long, value_name = "IP:PORT[/PROTO]", conflicts_with = "plan")]
+    #[arg(long, value_name = "IP:PORT[/PROTO]", conflicts_with_all = ["plan", "plan_file"])]
     pub to: Option<String>,
     /// Resolve this name from the pod, through each nameserver it uses.
     #[arg(long, value_name = "NAME")]
@@ -68,11 +76,15 @@ pub struct TraceArgs {
     #[arg(long, value_name = "IP:PORT")]
     pub expect_endpoint: Vec<String>,
     /// Check only this endpoint on this node (route and listener): the endpoint side of a trace.
-    #[arg(long, value_name = "IP:PORT[/PROTO]", conflicts_with_all = ["plan", "from"])]
+    #[arg(long, value_name = "IP:PORT[/PROTO]", conflicts_with_all = ["plan", "plan_file", "from"])]
     pub endpoint: Option<String>,
     /// The whole request as a JSON plan: inline JSON, a file, or - for stdin.
-    #[arg(long, value_name = "JSON|FILE|-")]
+    #[arg(long, value_name = "JSON|FILE|-", conflicts_with = "plan_file")]
     pub plan: Option<String>,
+    /// The whole request as a JSON plan file (how an agent pod gets it): a regular file of at
+    /// most 4 MiB.
+    #[arg(long, value_name = "PATH")]
+    pub plan_file: Option<PathBuf>,
     /// Wait at most this long for each connect or DNS answer.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub step_timeout_ms: u64,
@@ -105,7 +117,7 @@ pub enum CliError {
     BadEndpoint(String),
     #[error("--dns-server {0:?}: expected IP or IP:PORT, e.g. 10.96.0.10")]
     BadDnsServer(String),
-    #[error("nothing to trace: give --to, --dns-name, --endpoint or --plan")]
+    #[error("nothing to trace: give --to, --dns-name, --endpoint, --plan or --plan-file")]
     NothingToDo,
     #[error("cannot read the plan from {from}: {source}")]
     ReadPlan {
@@ -113,6 +125,14 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "cannot read the plan file: {0}; give the path of a regular file (an agent pod mounts its run's ConfigMap)"
+    )]
+    PlanFile(#[from] ReadFileError),
+    #[error(
+        "the plan from {from} is larger than {max} bytes: not read (no plan the controller writes is that large)"
+    )]
+    PlanTooLarge { from: String, max: u64 },
     #[error("the plan from {from} is not valid JSON for a TracePlan: {source}")]
     ParsePlan {
         from: String,
@@ -153,8 +173,11 @@ fn parse_endpoint(s: &str) -> Result<Endpoint, CliError> {
 
 /// Build the plan the flags describe (the same plan the controller would send).
 pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
+    if let Some(path) = &args.plan_file {
+        return read_plan(PlanSource::File(path));
+    }
     if let Some(src) = &args.plan {
-        return read_plan(src);
+        return read_plan(PlanSource::of_plan_arg(src));
     }
     let dns_servers = args
         .dns_server
@@ -215,28 +238,6 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
     })
 }
 
-fn read_plan(src: &str) -> Result<TracePlan, CliError> {
-    let (from, text) = if src.trim_start().starts_with('{') {
-        ("the --plan argument".to_string(), src.to_string())
-    } else if src == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|source| CliError::ReadPlan {
-                from: "stdin".into(),
-                source,
-            })?;
-        ("stdin".to_string(), text)
-    } else {
-        let text = std::fs::read_to_string(src).map_err(|source| CliError::ReadPlan {
-            from: src.into(),
-            source,
-        })?;
-        (src.to_string(), text)
-    };
-    serde_json::from_str(&text).map_err(|source| CliError::ParsePlan { from, source })
-}
-
 fn node_name(args: &TraceArgs) -> String {
     if let Some(n) = &args.node_name {
         return n.clone();
@@ -290,118 +291,4 @@ pub fn print_report(report: &NodeReport, output: Output) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets_parse_with_and_without_protocol() {
-        let t = parse_target("10.96.0.10:53/udp").expect("valid");
-        assert_eq!(
-            (t.ip.as_str(), t.port, t.protocol),
-            ("10.96.0.10", 53, Protocol::UDP)
-        );
-        assert_eq!(
-            parse_target("10.96.45.10:80").expect("valid").protocol,
-            Protocol::TCP
-        );
-        for bad in [
-            "10.96.45.10",
-            "10.96.45.10:0",
-            "10.96.45.10:80/sctp",
-            "host:80",
-            "10.96.45.10:99999",
-        ] {
-            let e = parse_target(bad).expect_err(bad);
-            assert!(e.to_string().contains("IP:PORT"), "{e}");
-        }
-    }
-
-    fn args(extra: &[&str]) -> TraceArgs {
-        let mut argv = vec!["netdiag-agent", "trace"];
-        argv.extend_from_slice(extra);
-        match AgentCli::try_parse_from(argv).expect("parses").command {
-            AgentCommand::Trace(a) => a,
-        }
-    }
-
-    #[test]
-    fn an_endpoint_check_runs_without_a_source_pod() {
-        let a = args(&["--endpoint", "10.244.2.7:8080"]);
-        let plan = plan_from_args(&a).expect("a plan");
-        assert_eq!(
-            plan.endpoint.map(|e| e.to_string()),
-            Some("10.244.2.7:8080".to_string())
-        );
-        assert!(
-            AgentCli::try_parse_from(["netdiag-agent", "trace", "--to", "10.96.0.1:443"]).is_err(),
-            "a trace still needs --from"
-        );
-        assert!(
-            AgentCli::try_parse_from([
-                "netdiag-agent",
-                "trace",
-                "--from",
-                "10.244.1.2",
-                "--endpoint",
-                "10.244.2.7:8080"
-            ])
-            .is_err(),
-            "--from and --endpoint still conflict"
-        );
-    }
-
-    #[test]
-    fn the_node_agent_does_not_carry_the_lab_pod_server() {
-        let e = AgentCli::try_parse_from(["netdiag-agent", "lab-pod", "--name", "x"]);
-        assert!(e.is_err(), "lab-pod parsed");
-    }
-
-    #[test]
-    fn flags_make_the_same_plan_the_controller_would_send() {
-        let a = args(&[
-            "--from",
-            "10.244.1.2",
-            "--to",
-            "10.96.45.10:80",
-            "--expect-endpoint",
-            "10.244.1.5:8080",
-            "--dns-name",
-            "echo",
-            "--dns-server",
-            "10.96.0.10",
-        ]);
-        let plan = plan_from_args(&a).expect("plan");
-        assert_eq!(plan.role, PlanRole::Source);
-        assert_eq!(
-            plan.expected_endpoints,
-            vec![Endpoint {
-                ip: "10.244.1.5".into(),
-                port: 8080
-            }]
-        );
-        assert_eq!(
-            plan.dns_servers,
-            vec![DnsServer {
-                address: "10.96.0.10:53".into(),
-                role: "kube-dns".into()
-            }]
-        );
-        assert!(plan.target_is_service);
-    }
-
-    #[test]
-    fn an_inline_plan_is_read_as_json() {
-        let a = args(&[
-            "--plan",
-            r#"{"role":"Endpoint","endpoint":{"ip":"10.244.2.7","port":8080}}"#,
-        ]);
-        let plan = plan_from_args(&a).expect("plan");
-        assert_eq!(plan.role, PlanRole::Endpoint);
-        assert_eq!(plan.step_timeout_ms, 2000);
-        let bad = args(&["--plan", "{not json"]);
-        assert!(matches!(
-            plan_from_args(&bad),
-            Err(CliError::ParsePlan { .. })
-        ));
-    }
-}
+mod tests;
