@@ -1,10 +1,12 @@
 //! Ready endpoints of a Service port, from its EndpointSlices (which already carry the resolved
 //! targetPort, named container ports included), as `kubectl get endpointslices` shows them.
 
+use std::collections::HashSet;
+
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 /// One endpoint address of a Service port, with the node it runs on when the slice says.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Endpoint {
     pub ip: String,
     pub port: u16,
@@ -25,6 +27,9 @@ pub struct Endpoints {
 /// terminating.
 pub fn for_port(slices: &[EndpointSlice], port_name: &str) -> Endpoints {
     let mut out = Endpoints::default();
+    // A Service may have tens of thousands of endpoints: duplicates are found by hash, not by
+    // scanning what was collected so far.
+    let mut seen: HashSet<Endpoint> = HashSet::new();
     for slice in slices.iter().filter(|s| s.address_type == "IPv4") {
         let Some(port) = slice.ports.as_ref().and_then(|ps| {
             ps.iter()
@@ -48,7 +53,7 @@ pub fn for_port(slices: &[EndpointSlice], port_name: &str) -> Endpoints {
                     port,
                     node: ep.node_name.clone(),
                 };
-                if !out.ready.contains(&e) {
+                if seen.insert(e.clone()) {
                     out.ready.push(e);
                 }
             }
@@ -150,5 +155,30 @@ mod tests {
             json!([ep("10.0.0.5", json!({}))]),
         );
         assert_eq!(ips(&for_port(&[unnamed_elsewhere], "")), ["10.0.0.5"]);
+    }
+
+    #[test]
+    fn fifty_thousand_endpoints_are_collected_in_linear_time() {
+        // 500 slices of 100, as the EndpointSlice controller cuts a 50,000-endpoint Service.
+        let slices: Vec<EndpointSlice> = (0..500)
+            .map(|s| {
+                let eps: Vec<Value> = (0..100)
+                    .map(|i| {
+                        ep(
+                            &format!("10.{}.{}.{}", 100 + s / 250, s % 250, i),
+                            json!({}),
+                        )
+                    })
+                    .collect();
+                slice("IPv4", json!([{"name": "http", "port": 8080}]), json!(eps))
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let e = for_port(&slices, "http");
+        let took = started.elapsed();
+        assert_eq!(e.ready.len(), 50_000);
+        // Linear work takes milliseconds; the pairwise duplicate check this replaced took
+        // tens of seconds at this size (1.25 billion comparisons) in a debug build.
+        assert!(took < std::time::Duration::from_secs(3), "{took:?}");
     }
 }
