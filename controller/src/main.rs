@@ -46,7 +46,8 @@ struct Common {
 enum Command {
     /// Run the controller (the default).
     Run(RunArgs),
-    /// Print the exact agent pod the controller would create for a NetProbe on a node.
+    /// Print the exact agent pod (and its plan ConfigMap) the controller would create for a
+    /// NetProbe on a node.
     RenderAgentPod(RenderArgs),
 }
 
@@ -82,6 +83,11 @@ struct RenderArgs {
     node: String,
     #[arg(long, value_enum, default_value_t = Role::Source)]
     role: Role,
+    /// The API objects the probe names (its source pod, target Service or pod, the Service's
+    /// EndpointSlices, kube-system/kube-dns), as `kubectl get ... -o yaml|json` prints them:
+    /// the plan is resolved from them instead of shown with placeholders.
+    #[arg(long, value_name = "FILE")]
+    objects: Option<String>,
 }
 
 fn agent_settings(c: &Common) -> AgentSettings {
@@ -129,13 +135,14 @@ async fn main() -> ExitCode {
                 Role::Source => PlanRole::Source,
                 Role::Endpoint => PlanRole::Endpoint,
             };
-            match render::render_file(
-                &agent_settings(&cli.common),
-                &args.probe,
-                &args.node,
+            let req = render::RenderRequest {
+                probe_path: &args.probe,
+                node: &args.node,
                 role,
-                &cli.common.cluster_domain,
-            ) {
+                cluster_domain: &cli.common.cluster_domain,
+                objects_path: args.objects.as_deref(),
+            };
+            match render::render_file(&agent_settings(&cli.common), &req) {
                 Ok(yaml) => {
                     print!("{yaml}");
                     ExitCode::SUCCESS

@@ -74,6 +74,13 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission {
         scope: Scope::OwnNamespace,
         api_group: "",
+        resource: "configmaps",
+        verbs: &["create", "update", "delete", "list"],
+        used_by: "agent_pods (each run's plan: create, replace a stale one, delete), gc::sweep",
+    },
+    Permission {
+        scope: Scope::OwnNamespace,
+        api_group: "",
         resource: "pods/log",
         verbs: &["get"],
         used_by: "collect::read_log",

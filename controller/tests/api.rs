@@ -13,7 +13,6 @@ use common::verifier::test_context;
 use kube::runtime::controller::Action;
 use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::Phase;
-use serde_json::json;
 
 #[tokio::test]
 async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_reports_and_cleans_up() {
@@ -28,21 +27,13 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
     let server = tokio::spawn(async move {
         expect_resolve_echo(&mut api).await;
         expect_list_agents(&mut api, vec![]).await;
-        let post = api.expect("POST", AGENTS).await;
-        let posted = audited(&post.body, "node-a", "source");
-        let plan: netdiag_model::TracePlan = serde_json::from_str(
-            posted["spec"]["containers"][0]["args"][2]
-                .as_str()
-                .expect("plan"),
-        )
-        .expect("plan json");
+        let (posted, plan) = expect_create_agent(&mut api, "node-a", "source").await;
         assert_eq!(
             plan.target.as_ref().map(|t| t.ip.as_str()),
             Some("10.96.0.50")
         );
         assert_eq!(plan.source_ip.as_deref(), Some("10.244.1.2"));
         assert_eq!(plan.expected_endpoints.len(), 2);
-        post.echo();
         let patch = api.expect("PATCH", STATUS).await;
         let s = applied_status(&patch);
         assert_eq!(s.phase, Some(Phase::Running));
@@ -82,20 +73,12 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
         );
         log.text(&report_log(0));
         expect_resolve_echo(&mut api).await;
-        let post = api.expect("POST", AGENTS).await;
-        let posted = audited(&post.body, "node-b", "endpoint");
-        let plan: netdiag_model::TracePlan = serde_json::from_str(
-            posted["spec"]["containers"][0]["args"][2]
-                .as_str()
-                .expect("plan"),
-        )
-        .expect("plan json");
+        let (posted, plan) = expect_create_agent(&mut api, "node-b", "endpoint").await;
         assert_eq!(
             plan.endpoint.as_ref().map(|e| e.to_string()).as_deref(),
             Some("10.244.2.7:5678"),
             "DNAT's choice"
         );
-        post.echo();
         let patch = api.expect("PATCH", STATUS).await;
         let s = applied_status(&patch);
         assert_eq!(
@@ -146,14 +129,8 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
         patch.applied();
         expect_event(&mut api, "FailureFound").await;
         expect_event(&mut api, "Completed").await;
-        let d1 = api
-            .expect("DELETE", &format!("{AGENTS}/netdiag-{UID}-r1-source"))
-            .await;
-        assert_eq!(d1.body["propagationPolicy"], "Background");
-        d1.ok(&json!({}));
-        api.expect("DELETE", &format!("{AGENTS}/netdiag-{UID}-r1-endpoint"))
-            .await
-            .ok(&json!({}));
+        expect_delete_agent(&mut api, &format!("netdiag-{UID}-r1-source")).await;
+        expect_delete_agent(&mut api, &format!("netdiag-{UID}-r1-endpoint")).await;
         api.done().await;
     });
     let action = reconcile(Arc::new(p3), ctx).await.expect("reconcile 3");

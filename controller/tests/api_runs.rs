@@ -51,8 +51,9 @@ fn existing_source_pod(run_status: Value) -> Value {
         image: AGENT_IMAGE.into(),
         namespace: "netdiag-system".into(),
     };
-    let pod: Pod =
-        netdiag_controller::agents::pod::agent_pod(&settings, &id, &plan, 30).expect("pod");
+    let pod: Pod = netdiag_controller::agents::pod::agent_objects(&settings, &id, &plan, 30)
+        .expect("pod")
+        .pod;
     agent(&to_json(&pod), "2026-01-01T00:00:00Z", run_status)
 }
 
@@ -140,9 +141,7 @@ async fn an_agent_pod_pending_past_the_timeout_fails_the_probe_with_the_pods_rea
         assert_eq!(s.runs, Some(1));
         patch.applied();
         expect_event(&mut api, "ProbeFailed").await;
-        api.expect("DELETE", &format!("{AGENTS}/netdiag-{UID}-r1-source"))
-            .await
-            .ok(&json!({}));
+        expect_delete_agent(&mut api, &format!("netdiag-{UID}-r1-source")).await;
         api.done().await;
     });
     let action = reconcile(Arc::new(p), ctx).await.expect("reconcile");
@@ -236,9 +235,7 @@ async fn a_periodic_probe_is_requeued_at_its_interval_after_a_run_and_waits_out_
         assert_eq!(s.runs, Some(1));
         patch.applied();
         expect_event(&mut api, "Completed").await;
-        api.expect("DELETE", &format!("{AGENTS}/netdiag-{UID}-r1-source"))
-            .await
-            .ok(&json!({}));
+        expect_delete_agent(&mut api, &format!("netdiag-{UID}-r1-source")).await;
         api.done().await;
     });
     let action = reconcile(Arc::new(p_running), ctx.clone())
@@ -311,9 +308,10 @@ async fn a_generation_bump_deletes_the_old_runs_pod_and_starts_fresh() {
             .await
             .ok(&to_json(&pod("default", "curl1")));
         expect_list_agents(&mut api, vec![old]).await;
-        api.expect("DELETE", &format!("{AGENTS}/netdiag-{UID}-r1-source"))
-            .await
-            .ok(&json!({}));
+        expect_delete_agent(&mut api, &format!("netdiag-{UID}-r1-source")).await;
+        let cm = api.expect("POST", PLANS).await;
+        assert_eq!(cm.body["metadata"]["labels"]["netdiag.dev/generation"], "2");
+        cm.echo();
         let post = api.expect("POST", AGENTS).await;
         assert_eq!(
             post.body["metadata"]["labels"]["netdiag.dev/generation"],

@@ -165,6 +165,12 @@ fn rbac_grants_exactly_what_the_code_calls() {
             .iter()
             .any(|(s, g, r, v)| *s == Scope::Cluster && g.is_empty() && r == "pods" && v != "get")
     );
+    // Nor touch ConfigMaps: the plans live in netdiag-system only.
+    assert!(
+        !granted
+            .iter()
+            .any(|(s, _, r, _)| *s == Scope::Cluster && r == "configmaps")
+    );
     for binding in ["rbac/cluster_role_binding.yaml", "rbac/role_binding.yaml"] {
         let b = config(binding);
         assert_eq!(
@@ -197,6 +203,7 @@ fn every_api_the_source_touches_is_in_the_permission_table() {
     read_rs(&repo().join("controller/src"), &mut src);
     let types = [
         ("Pod", "pods"),
+        ("ConfigMap", "configmaps"),
         ("Service", "services"),
         ("EndpointSlice", "endpointslices"),
         ("NetProbe", "netprobes"),
@@ -236,6 +243,9 @@ fn every_api_the_source_touches_is_in_the_permission_table() {
         ("LeaseManagerBuilder", "leases", "patch"),
         ("get_opt(", "pods", "get"),
         (".create(&PostParams", "pods", "create"),
+        ("config_maps.create(", "configmaps", "create"),
+        (".replace(&name, &PostParams", "configmaps", "update"),
+        ("config_maps.delete(", "configmaps", "delete"),
         ("Controller::for_stream_with", "netprobes", "watch"),
     ] {
         assert!(

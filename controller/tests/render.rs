@@ -5,11 +5,12 @@ mod common;
 
 use std::process::Command;
 
+use common::render::{plan_of, render_cli};
 use k8s_openapi::api::core::v1::Pod;
 use netdiag_controller::agents::pod::{self, AgentSettings, ProbeRef};
-use netdiag_controller::agents::render::render_pod;
+use netdiag_controller::agents::render::render_objects;
 use netdiag_crds::{NODE_LABEL, PROBE_LABEL};
-use netdiag_model::{PlanRole, TracePlan};
+use netdiag_model::PlanRole;
 
 fn settings() -> AgentSettings {
     AgentSettings {
@@ -22,29 +23,17 @@ fn sample(name: &str) -> String {
     format!("{}/../config/samples/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn render_cli(file: &str, node: &str, role: &str) -> (String, Pod) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netdiag-controller"))
-        .args([
-            "render-agent-pod",
-            "--probe",
-            file,
-            "--node",
-            node,
-            "--role",
-            role,
-        ])
-        .env("NETDIAG_AGENT_IMAGE", "registry.example/netdiag:9.9.9")
-        .env_remove("POD_NAMESPACE")
-        .output()
-        .expect("run netdiag-controller");
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let pod: Pod = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    (text, pod)
+fn render_pod(p: &netdiag_crds::NetProbe) -> Pod {
+    render_objects(
+        &settings(),
+        p,
+        "node-a",
+        PlanRole::Source,
+        "cluster.local",
+        None,
+    )
+    .expect("renders")
+    .pod
 }
 
 /// Every rule of section 4, on one pod.
@@ -116,10 +105,12 @@ fn assert_audited(pod: &Pod, node: &str, probe_ns: &str) {
         Some(&["netdiag-agent".to_string()][..])
     );
     let args = c.args.clone().expect("args");
-    assert_eq!(args[..2], ["trace", "--plan"]);
     assert_eq!(
-        args[3..],
+        args,
         [
+            "trace",
+            "--plan-file",
+            "/etc/netdiag/plan/plan.json",
             "-o",
             "json",
             "--node-name",
@@ -128,11 +119,9 @@ fn assert_audited(pod: &Pod, node: &str, probe_ns: &str) {
             "/var/run/netns",
             "--proc",
             "/proc"
-        ]
+        ],
+        "fixed flags only: the plan is a file"
     );
-    let plan: TracePlan = serde_json::from_str(&args[2]).expect("the plan is JSON");
-    assert!(args[2].starts_with('{'));
-    let _ = plan;
     assert!(c.env.is_none() && c.env_from.is_none());
     let sc = c.security_context.as_ref().expect("securityContext");
     assert_eq!(sc.privileged, Some(false));
@@ -155,7 +144,12 @@ fn assert_audited(pod: &Pod, node: &str, probe_ns: &str) {
     }
 
     let mounts = c.volume_mounts.clone().expect("mounts");
-    assert_eq!(mounts.len(), 2, "only the two host paths");
+    assert_eq!(mounts.len(), 3, "the two host paths and the plan");
+    let plan = mounts
+        .iter()
+        .find(|m| m.mount_path == "/etc/netdiag/plan")
+        .expect("plan mount");
+    assert_eq!(plan.read_only, Some(true));
     let netns = mounts
         .iter()
         .find(|m| m.mount_path == "/var/run/netns")
@@ -174,29 +168,30 @@ fn assert_audited(pod: &Pod, node: &str, probe_ns: &str) {
     let volumes = spec.volumes.clone().expect("volumes");
     let paths: Vec<_> = volumes
         .iter()
-        .map(|v| {
-            v.host_path
-                .as_ref()
-                .map(|h| h.path.as_str())
-                .expect("only hostPath volumes")
-        })
+        .filter_map(|v| v.host_path.as_ref().map(|h| h.path.as_str()))
         .collect();
     assert_eq!(paths, ["/var/run/netns", "/run/xtables.lock"]);
+    let plan = volumes
+        .iter()
+        .find_map(|v| v.config_map.as_ref())
+        .expect("the plan volume");
+    assert_eq!(Some(&plan.name), meta.name.as_ref(), "its own run's plan");
+    assert_eq!(plan.default_mode, Some(0o444));
+    assert_eq!(volumes.len(), 3, "nothing else is mounted");
 }
 
 #[test]
 fn render_agent_pod_prints_the_audited_source_pod() {
-    let (text, pod) = render_cli(&sample("netprobe-service.yaml"), "node-a", "source");
-    assert!(text.starts_with("# The agent pod"), "{text}");
-    assert_audited(&pod, "node-a", "default");
-    let spec = pod.spec.as_ref().expect("spec");
+    let r = render_cli(&sample("netprobe-service.yaml"), "node-a", "source", &[]);
+    assert!(r.text.starts_with("# The agent pod"), "{}", r.text);
+    assert_audited(&r.pod, "node-a", "default");
+    let spec = r.pod.spec.as_ref().expect("spec");
     assert_eq!(
         spec.active_deadline_seconds,
         Some(30),
         "the sample's timeoutSeconds"
     );
-    let args = spec.containers[0].args.clone().expect("args");
-    let plan: TracePlan = serde_json::from_str(&args[2]).expect("plan");
+    let plan = plan_of(&r.config_map);
     assert_eq!(plan.role, PlanRole::Source);
     assert_eq!(
         plan.dns_name.as_deref(),
@@ -220,7 +215,7 @@ fn render_agent_pod_prints_the_endpoint_pod_and_the_default_image() {
         .output()
         .expect("run");
     assert!(out.status.success());
-    let pod: Pod = serde_saphyr::from_str(&String::from_utf8_lossy(&out.stdout)).expect("pod");
+    let pod: Pod = common::render::documents(&String::from_utf8_lossy(&out.stdout)).1;
     let image = pod
         .spec
         .as_ref()
@@ -255,8 +250,8 @@ fn every_sample_renders_an_audited_pod() {
             .and_then(|f| f.to_str())
             .is_some_and(|f| f.starts_with("netprobe-"))
         {
-            let (_, pod) = render_cli(path.to_str().expect("utf-8 path"), "node-a", "source");
-            assert_audited(&pod, "node-a", "default");
+            let r = render_cli(path.to_str().expect("utf-8 path"), "node-a", "source", &[]);
+            assert_audited(&r.pod, "node-a", "default");
             n += 1;
         }
     }
@@ -271,8 +266,7 @@ fn a_probe_in_the_controllers_namespace_gets_a_controller_owner_reference() {
         "{source: {pod: curl1}, target: {dns: {name: kubernetes.default}}}",
     );
     p.metadata.generation = Some(3);
-    let pod =
-        render_pod(&settings(), &p, "node-a", PlanRole::Source, "cluster.local").expect("renders");
+    let pod = render_pod(&p);
     assert_audited(&pod, "node-a", "netdiag-system");
     let owner = &pod.metadata.owner_references.as_ref().expect("owner")[0];
     assert_eq!(owner.uid, "0a1b2c3d-1111-4222-8333-444455556666");
@@ -289,7 +283,15 @@ fn nothing_from_the_spec_reaches_image_command_paths_or_node() {
     );
     p.spec.source.pod = "--proc=/etc".into();
     assert!(
-        render_pod(&settings(), &p, "node-a", PlanRole::Source, "cluster.local").is_err(),
+        render_objects(
+            &settings(),
+            &p,
+            "node-a",
+            PlanRole::Source,
+            "cluster.local",
+            None
+        )
+        .is_err(),
         "refused by validation"
     );
     let p = common::probe(
@@ -297,18 +299,15 @@ fn nothing_from_the_spec_reaches_image_command_paths_or_node() {
         "evil",
         "{source: {pod: curl1}, target: {dns: {name: node-b.evil}}, dnsName: netns-dir.x}",
     );
-    let pod =
-        render_pod(&settings(), &p, "node-a", PlanRole::Source, "cluster.local").expect("renders");
+    let pod = render_pod(&p);
     let c = &pod.spec.as_ref().expect("spec").containers[0];
     let args = c.args.clone().expect("args");
-    // The spec's names appear only inside the JSON plan argument.
+    // The spec's names appear only in the plan ConfigMap, never in an argument.
     for (i, a) in args.iter().enumerate() {
-        if i != 2 {
-            assert!(
-                !a.contains("evil") && !a.contains("netns-dir.x"),
-                "arg {i}: {a}"
-            );
-        }
+        assert!(
+            !a.contains("evil") && !a.contains("netns-dir.x"),
+            "arg {i}: {a}"
+        );
     }
     assert_eq!(
         pod.spec.as_ref().and_then(|s| s.node_name.as_deref()),

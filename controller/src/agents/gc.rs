@@ -1,15 +1,17 @@
-//! Clean-up of agent pods that outlived their purpose: pods of a NetProbe that is gone (its
-//! owner reference cannot do this across namespaces), of an older generation, or of a run that
-//! already finished. The decision is pure ([`is_garbage`]); [`sweep`] lists and deletes.
+//! Clean-up of agent pods and their plan ConfigMaps that outlived their purpose: those of a
+//! NetProbe that is gone (its owner reference cannot do this across namespaces), of an older
+//! generation, or of a run that already finished. The decision is pure ([`is_garbage`]);
+//! [`sweep`] lists and deletes.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{DeleteParams, DynamicObject, ListParams};
 use kube::runtime::reflector::Store;
-use kube::{Api, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 use netdiag_crds::{PROBE_LABEL, Phase};
+use serde::de::DeserializeOwned;
 
 use crate::agents::pod::{
     GENERATION_LABEL, PROBE_NAME_ANNOTATION, PROBE_NAMESPACE_ANNOTATION, RUN_LABEL, agent_selector,
@@ -18,12 +20,12 @@ use crate::agents::pod::{
 /// How often the sweep runs.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
-fn label_i64(pod: &Pod, key: &str) -> Option<i64> {
-    pod.labels().get(key).and_then(|v| v.parse().ok())
+fn label_i64(obj: &impl ResourceExt, key: &str) -> Option<i64> {
+    obj.labels().get(key).and_then(|v| v.parse().ok())
 }
 
-/// Whether an agent pod serves this generation's current run.
-pub fn belongs_to_run(pod: &Pod, generation: i64, run: i64) -> bool {
+/// Whether an agent pod (or its plan ConfigMap) serves this generation's current run.
+pub fn belongs_to_run(pod: &impl ResourceExt, generation: i64, run: i64) -> bool {
     label_i64(pod, GENERATION_LABEL) == Some(generation) && label_i64(pod, RUN_LABEL) == Some(run)
 }
 
@@ -38,8 +40,8 @@ pub struct LiveProbe {
     pub running: bool,
 }
 
-/// Why an agent pod is garbage, or `None` when it still serves a run (pure).
-pub fn is_garbage(pod: &Pod, probe: Option<&LiveProbe>) -> Option<&'static str> {
+/// Why an agent pod or plan ConfigMap is garbage, or `None` when it still serves a run (pure).
+pub fn is_garbage(pod: &impl ResourceExt, probe: Option<&LiveProbe>) -> Option<&'static str> {
     let Some(probe) = probe else {
         return Some("NetProbeGone");
     };
@@ -90,44 +92,54 @@ fn live_probes(store: &Store<DynamicObject>) -> HashMap<(String, String), LivePr
         .collect()
 }
 
-/// One sweep over the agent pods in the controller's namespace. Errors are logged; the next
-/// sweep tries again.
-pub async fn sweep(pods: &Api<Pod>, store: &Store<DynamicObject>) {
-    let list = match pods
+/// Delete the objects of one kind that [`is_garbage`] names. Errors are logged; the next sweep
+/// tries again.
+async fn sweep_kind<K>(api: &Api<K>, what: &str, live: &HashMap<(String, String), LiveProbe>)
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let list = match api
         .list(&ListParams::default().labels(&agent_selector()))
         .await
     {
         Ok(l) => l.items,
         Err(e) => {
-            tracing::warn!(error = %e, "listing agent pods for clean-up failed");
+            tracing::warn!(what, error = %e, "listing leftovers for clean-up failed");
             return;
         }
     };
-    let live = live_probes(store);
-    for pod in list {
+    for obj in list {
         let key = (
-            pod.annotations()
+            obj.annotations()
                 .get(PROBE_NAMESPACE_ANNOTATION)
                 .cloned()
                 .unwrap_or_default(),
-            pod.annotations()
+            obj.annotations()
                 .get(PROBE_NAME_ANNOTATION)
                 .cloned()
                 .unwrap_or_default(),
         );
-        if let Some(why) = is_garbage(&pod, live.get(&key)) {
-            let name = pod.name_any();
-            tracing::info!(pod = %name, why, "deleting a leftover agent pod");
-            if let Err(e) = pods.delete(&name, &DeleteParams::background()).await {
-                tracing::warn!(pod = %name, error = %e, "deleting a leftover agent pod failed");
+        if let Some(why) = is_garbage(&obj, live.get(&key)) {
+            let name = obj.name_any();
+            tracing::info!(what, name = %name, why, "deleting a leftover");
+            if let Err(e) = api.delete(&name, &DeleteParams::background()).await {
+                tracing::warn!(what, name = %name, error = %e, "deleting a leftover failed");
             }
         }
     }
 }
 
+/// One sweep over the agent pods and plan ConfigMaps in the controller's namespace.
+pub async fn sweep(pods: &Api<Pod>, config_maps: &Api<ConfigMap>, store: &Store<DynamicObject>) {
+    let live = live_probes(store);
+    sweep_kind(pods, "agent pod", &live).await;
+    sweep_kind(config_maps, "plan ConfigMap", &live).await;
+}
+
 /// Sweep every [`SWEEP_INTERVAL`] once the NetProbe cache is filled, until `shutdown` fires.
 pub async fn run(
     pods: Api<Pod>,
+    config_maps: Api<ConfigMap>,
     store: Store<DynamicObject>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -137,7 +149,7 @@ pub async fn run(
         r = store.wait_until_ready() => if r.is_err() { return },
     }
     loop {
-        sweep(&pods, &store).await;
+        sweep(&pods, &config_maps, &store).await;
         tokio::select! {
             _ = &mut shutdown => return,
             _ = tokio::time::sleep(SWEEP_INTERVAL) => {}

@@ -6,6 +6,10 @@
 //! is the controller's flag, the node comes from the API (the source pod's or endpoint's node),
 //! and the spec only shapes the JSON plan, whose addresses were validated and resolved.
 //!
+//! The plan is not an argument: Linux caps one argument at 128 KiB, which a Service of about
+//! 3,800 endpoints exceeds. It travels in a ConfigMap of the run ([`super::plan_config_map`]),
+//! created just before the pod, which mounts it read-only and passes the agent its path.
+//!
 //! Why each privilege (the pod is not `privileged`):
 //! - `hostNetwork`: kube-proxy's rules, conntrack, routes and the veths live in the node's
 //!   network namespace.
@@ -22,19 +26,22 @@
 //!
 //! Mounts: `/var/run/netns` read-only with HostToContainer propagation (namespaces the CNI
 //! creates after the pod started still appear); `/run/xtables.lock` read-write, because
-//! `iptables -w` takes its lock by opening and flock-ing that file, shared with kube-proxy.
+//! `iptables -w` takes its lock by opening and flock-ing that file, shared with kube-proxy; the
+//! run's plan ConfigMap read-only at [`PLAN_DIR`].
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, HostPathVolumeSource, Pod, PodSecurityContext, PodSpec,
-    ResourceRequirements, SeccompProfile, SecurityContext, Toleration, Volume, VolumeMount,
+    Capabilities, ConfigMapVolumeSource, Container, HostPathVolumeSource, KeyToPath, Pod,
+    PodSecurityContext, PodSpec, ResourceRequirements, SeccompProfile, SecurityContext, Toleration,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use netdiag_crds::{NODE_LABEL, PROBE_LABEL};
 use netdiag_model::PlanRole;
 
+use super::plan_config_map::{self, PLAN_KEY};
 use crate::netprobe::plan::NodePlan;
 
 /// Label with the agent's role (`source` / `endpoint`).
@@ -62,6 +69,12 @@ pub const CONTAINER: &str = "agent";
 pub const NETNS_DIR: &str = "/var/run/netns";
 /// The iptables lock shared with kube-proxy.
 pub const XTABLES_LOCK: &str = "/run/xtables.lock";
+/// Where the run's plan ConfigMap is mounted.
+pub const PLAN_DIR: &str = "/etc/netdiag/plan";
+/// The plan file the agent reads.
+pub fn plan_path() -> String {
+    format!("{PLAN_DIR}/{PLAN_KEY}")
+}
 
 /// What the controller decides about every agent pod, from its flags.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,13 +97,33 @@ pub struct ProbeRef {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PodError {
-    #[error("serialising the {role:?} plan for node {node} failed: {source}")]
+    #[error("serialising the {role} plan for node {node} failed: {source}")]
     Plan {
         role: PlanRole,
         node: String,
         #[source]
         source: serde_json::Error,
     },
+    #[error(
+        "the {role} plan for node {node} takes {bytes} bytes ({endpoints} expected endpoints), more than the {max} a ConfigMap holds: netdiag traces Services of up to 50,000 ready endpoints; target one of the Service's pods instead"
+    )]
+    PlanTooLarge {
+        role: PlanRole,
+        node: String,
+        endpoints: usize,
+        bytes: usize,
+        max: usize,
+    },
+}
+
+impl PodError {
+    /// The status reason when a run cannot start because of it.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PodError::Plan { .. } => "PlanEncoding",
+            PodError::PlanTooLarge { .. } => "PlanTooLarge",
+        }
+    }
 }
 
 pub fn role_str(role: PlanRole) -> &'static str {
@@ -119,17 +152,12 @@ fn label_value_ok(v: &str) -> bool {
         && v.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric)
 }
 
-/// The agent's command line: the binary's fixed flags plus the JSON plan.
-pub fn agent_args(node_plan: &NodePlan) -> Result<Vec<String>, PodError> {
-    let plan = serde_json::to_string(&node_plan.plan).map_err(|source| PodError::Plan {
-        role: node_plan.role,
-        node: node_plan.node.clone(),
-        source,
-    })?;
-    Ok([
+/// The agent's command line: fixed flags only; the plan is a file from the run's ConfigMap.
+pub fn agent_args(node_plan: &NodePlan) -> Vec<String> {
+    [
         "trace",
-        "--plan",
-        &plan,
+        "--plan-file",
+        &plan_path(),
         "-o",
         "json",
         "--node-name",
@@ -140,7 +168,7 @@ pub fn agent_args(node_plan: &NodePlan) -> Result<Vec<String>, PodError> {
         "/proc",
     ]
     .map(String::from)
-    .to_vec())
+    .to_vec()
 }
 
 fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
@@ -150,15 +178,13 @@ fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
     ])
 }
 
-/// The agent pod for one node run. `deadline_seconds` bounds the pod's life (the probe's
-/// timeout, or what is left of it for a second step).
-pub fn agent_pod(
+/// What the pod and its plan ConfigMap both carry: the deterministic name, the labels the
+/// controller lists them by, the annotations naming the NetProbe, and the owner reference.
+pub fn agent_metadata(
     settings: &AgentSettings,
     probe: &ProbeRef,
     node_plan: &NodePlan,
-    deadline_seconds: i64,
-) -> Result<Pod, PodError> {
-    let args = agent_args(node_plan)?;
+) -> ObjectMeta {
     let mut labels = BTreeMap::from([
         ("app.kubernetes.io/name".to_string(), "netdiag".to_string()),
         (
@@ -184,8 +210,8 @@ pub fn agent_pod(
     ]);
     // Kubernetes forbids owner references across namespaces: the garbage collector treats one
     // as absent and deletes the dependent at once. So the owner reference is set only when the
-    // NetProbe lives in the controller's namespace; otherwise the controller's own sweep
-    // (gc.rs) deletes agent pods whose NetProbe is gone.
+    // NetProbe lives in the controller's namespace; otherwise the run deletes its objects when
+    // it ends, and the controller's sweep (gc.rs) deletes those whose NetProbe is gone.
     let owner_references = (probe.namespace == settings.namespace).then(|| {
         vec![OwnerReference {
             api_version: "netdiag.dev/v1alpha1".to_string(),
@@ -196,19 +222,52 @@ pub fn agent_pod(
             block_owner_deletion: Some(true),
         }]
     });
+    ObjectMeta {
+        name: Some(agent_pod_name(probe, node_plan.role)),
+        namespace: Some(settings.namespace.clone()),
+        labels: Some(labels),
+        annotations: Some(annotations),
+        owner_references,
+        ..Default::default()
+    }
+}
+
+/// What one node run creates, in this order: the plan's ConfigMap, then the pod that mounts it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentObjects {
+    pub config_map: k8s_openapi::api::core::v1::ConfigMap,
+    pub pod: Pod,
+}
+
+/// The plan ConfigMap and the agent pod for one node run. `deadline_seconds` bounds the pod's
+/// life (the probe's timeout, or what is left of it for a second step).
+pub fn agent_objects(
+    settings: &AgentSettings,
+    probe: &ProbeRef,
+    node_plan: &NodePlan,
+    deadline_seconds: i64,
+) -> Result<AgentObjects, PodError> {
+    Ok(AgentObjects {
+        config_map: plan_config_map::config_map(settings, probe, node_plan)?,
+        pod: agent_pod(settings, probe, node_plan, deadline_seconds),
+    })
+}
+
+/// The agent pod for one node run; its plan is the ConfigMap of the same name.
+fn agent_pod(
+    settings: &AgentSettings,
+    probe: &ProbeRef,
+    node_plan: &NodePlan,
+    deadline_seconds: i64,
+) -> Pod {
+    let metadata = agent_metadata(settings, probe, node_plan);
+    let plan_config_map = metadata.name.clone();
     let host_path = |path: &str, kind: &str| HostPathVolumeSource {
         path: path.to_string(),
         type_: Some(kind.to_string()),
     };
-    Ok(Pod {
-        metadata: ObjectMeta {
-            name: Some(agent_pod_name(probe, node_plan.role)),
-            namespace: Some(settings.namespace.clone()),
-            labels: Some(labels),
-            annotations: Some(annotations),
-            owner_references,
-            ..Default::default()
-        },
+    Pod {
+        metadata,
         spec: Some(PodSpec {
             node_name: Some(node_plan.node.clone()),
             host_network: Some(true),
@@ -239,7 +298,7 @@ pub fn agent_pod(
                 image: Some(settings.image.clone()),
                 image_pull_policy: Some("IfNotPresent".to_string()),
                 command: Some(vec!["netdiag-agent".to_string()]),
-                args: Some(args),
+                args: Some(agent_args(node_plan)),
                 security_context: Some(SecurityContext {
                     privileged: Some(false),
                     read_only_root_filesystem: Some(true),
@@ -275,6 +334,12 @@ pub fn agent_pod(
                         read_only: Some(false),
                         ..Default::default()
                     },
+                    VolumeMount {
+                        name: "plan".to_string(),
+                        mount_path: PLAN_DIR.to_string(),
+                        read_only: Some(true),
+                        ..Default::default()
+                    },
                 ]),
                 termination_message_policy: Some("FallbackToLogsOnError".to_string()),
                 ..Default::default()
@@ -290,9 +355,24 @@ pub fn agent_pod(
                     host_path: Some(host_path(XTABLES_LOCK, "FileOrCreate")),
                     ..Default::default()
                 },
+                Volume {
+                    name: "plan".to_string(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: plan_config_map.unwrap_or_default(),
+                        items: Some(vec![KeyToPath {
+                            key: PLAN_KEY.to_string(),
+                            path: PLAN_KEY.to_string(),
+                            mode: None,
+                        }]),
+                        default_mode: Some(0o444),
+                        // The pod does not start without its plan.
+                        optional: Some(false),
+                    }),
+                    ..Default::default()
+                },
             ]),
             ..Default::default()
         }),
         status: None,
-    })
+    }
 }

@@ -162,7 +162,8 @@ impl Run<'_> {
             }
         };
         let used = self.now.duration_since(start).as_secs();
-        let name = self.create_pod(&p, (timeout - used).max(1)).await?;
+        let objects = self.objects(&p, (timeout - used).max(1))?;
+        let name = self.create_pod(&p, &objects).await?;
         let mut nodes = node_runs(outcomes);
         nodes.push(NodeRun {
             name: p.node.clone(),

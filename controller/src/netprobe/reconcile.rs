@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::Recorder;
@@ -77,6 +77,20 @@ pub enum ReconcileError {
         #[source]
         source: kube::Error,
     },
+    #[error(
+        "writing the plan ConfigMap {config_map} failed: {source}; check the controller's RBAC on configmaps in its namespace"
+    )]
+    CreatePlan {
+        config_map: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("deleting the plan ConfigMap {config_map} failed: {source}")]
+    DeletePlan {
+        config_map: String,
+        #[source]
+        source: kube::Error,
+    },
     #[error("applying the status of NetProbe {probe} failed: {source}")]
     PatchStatus {
         probe: String,
@@ -102,6 +116,8 @@ impl ReconcileError {
             ReconcileError::ListPods { .. } => "ListPods",
             ReconcileError::CreatePod { .. } => "CreatePod",
             ReconcileError::DeletePod { .. } => "DeletePod",
+            ReconcileError::CreatePlan { .. } => "CreatePlan",
+            ReconcileError::DeletePlan { .. } => "DeletePlan",
             ReconcileError::PatchStatus { .. } => "PatchStatus",
             ReconcileError::DeleteProbe { .. } => "DeleteProbe",
         }
@@ -123,6 +139,8 @@ pub(super) struct Run<'a> {
     pub(super) status: NetProbeStatus,
     pub(super) now: Timestamp,
     pub(super) pods: Api<Pod>,
+    /// The agent pods' plan ConfigMaps, in the same namespace.
+    pub(super) config_maps: Api<ConfigMap>,
 }
 
 pub async fn reconcile(probe: Arc<NetProbe>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
@@ -169,6 +187,7 @@ pub async fn reconcile(probe: Arc<NetProbe>, ctx: Arc<Context>) -> Result<Action
         status,
         now,
         pods: Api::namespaced(ctx.client.clone(), &ctx.settings.agent.namespace),
+        config_maps: Api::namespaced(ctx.client.clone(), &ctx.settings.agent.namespace),
     };
     let span = tracing::info_span!("reconcile", probe = %run.key());
     async {
@@ -256,20 +275,29 @@ impl Run<'_> {
                     Some(_) => self.run_pods().await?,
                     None => Vec::new(),
                 };
-                self.fail(
-                    &failure,
-                    Vec::new(),
-                    keep_start.or(Some(self.now)),
-                    &existing,
-                )
-                .await?;
-                return Ok(self.after_finish());
+                return self.fail_to_start(&failure, keep_start, &existing).await;
             }
             Err(e) => return Err(e.into()),
         };
         let existing = self.run_pods().await?;
         let plans = plan::initial_plans(&spec, &resolved);
         let deadline = spec.timeout_seconds();
+        // Every missing node run is built before any is created: a plan too large for a
+        // ConfigMap fails the run rather than leave half of it started.
+        let mut missing = Vec::new();
+        for p in &plans {
+            if existing.iter().any(|e| role_of(e) == Some(p.role)) {
+                continue;
+            }
+            match self.objects(p, deadline) {
+                Ok(o) => missing.push((p, o)),
+                Err(ReconcileError::Pod(e)) => {
+                    let failure = Failure::of_run(e.reason(), e.to_string());
+                    return self.fail_to_start(&failure, keep_start, &existing).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let mut start = keep_start.unwrap_or(self.now);
         let mut nodes = Vec::new();
         for p in &plans {
@@ -282,7 +310,10 @@ impl Run<'_> {
                     tracing::info!(pod = %found.name_any(), "adopting an existing agent pod");
                     (found.name_any(), collect::pod_outcome(found).phase())
                 }
-                None => (self.create_pod(p, deadline).await?, "Pending"),
+                None => match missing.iter().find(|(m, _)| m.role == p.role) {
+                    Some((_, objects)) => (self.create_pod(p, objects).await?, "Pending"),
+                    None => continue,
+                },
             };
             nodes.push(NodeRun {
                 name: p.node.clone(),
@@ -294,6 +325,18 @@ impl Run<'_> {
         let next = status::running(&self.input(), start, nodes);
         self.apply(&next).await?;
         Ok(Action::requeue(POLL))
+    }
+
+    /// Finish a run that could not start its agents, with the pods a restarted run left.
+    async fn fail_to_start(
+        &self,
+        failure: &Failure,
+        keep_start: Option<Timestamp>,
+        existing: &[Pod],
+    ) -> Result<Action, ReconcileError> {
+        self.fail(failure, Vec::new(), keep_start.or(Some(self.now)), existing)
+            .await?;
+        Ok(self.after_finish())
     }
 
     pub(super) async fn apply(&self, next: &NetProbeStatus) -> Result<(), ReconcileError> {

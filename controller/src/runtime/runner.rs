@@ -104,8 +104,10 @@ pub async fn control(ctx: Arc<Context>, health: Arc<WatchHealth>, stop: watch::R
     .touched_objects();
     let controller = Controller::for_stream_with(probe_events, store.clone(), resource)
         .watches_stream(pod_events, |pod| probe_of(&pod));
+    let config_maps = Api::namespaced(ctx.client.clone(), &ctx.settings.agent.namespace);
     let gc = tokio::spawn(crate::agents::gc::run(
         pods,
+        config_maps,
         store,
         until(stop.clone(), true),
     ));

@@ -8,6 +8,7 @@ use super::verifier::{AGENT_IMAGE, ApiServerVerifier};
 use super::{pod, reports, service, slices};
 
 pub const AGENTS: &str = "/api/v1/namespaces/netdiag-system/pods";
+pub const PLANS: &str = "/api/v1/namespaces/netdiag-system/configmaps";
 pub const STATUS: &str = "/apis/netdiag.dev/v1alpha1/namespaces/default/netprobes/p/status";
 pub const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
 pub const UID: &str = "0a1b2c3d-1111-4222-8333-444455556666";
@@ -107,6 +108,55 @@ pub async fn expect_list_agents(api: &mut ApiServerVerifier, pods: Vec<Value>) {
         l.query
     );
     l.ok(&list(pods));
+}
+
+/// A node run's creation: its plan ConfigMap, then the audited pod that mounts it. Both are
+/// answered; returns the posted pod and the plan the ConfigMap holds.
+pub async fn expect_create_agent(
+    api: &mut ApiServerVerifier,
+    node: &str,
+    role: &str,
+) -> (Value, netdiag_model::TracePlan) {
+    let cm = api.expect("POST", PLANS).await;
+    let name = format!("netdiag-{UID}-r1-{role}");
+    assert_eq!(cm.body["metadata"]["name"], name);
+    assert_eq!(cm.body["metadata"]["labels"]["netdiag.dev/probe"], UID);
+    assert_eq!(
+        cm.body["metadata"]["labels"]["app.kubernetes.io/component"],
+        "agent"
+    );
+    let plan: netdiag_model::TracePlan = serde_json::from_str(
+        cm.body["data"]["plan.json"]
+            .as_str()
+            .expect("the ConfigMap holds plan.json"),
+    )
+    .expect("plan json");
+    cm.echo();
+    let post = api.expect("POST", AGENTS).await;
+    let posted = audited(&post.body, node, role);
+    let volume = posted["spec"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == "plan")
+        .cloned()
+        .expect("a plan volume");
+    assert_eq!(volume["configMap"]["name"], name, "the pod mounts its plan");
+    let args = &posted["spec"]["containers"][0]["args"];
+    assert_eq!(args[1], "--plan-file");
+    assert_eq!(args[2], "/etc/netdiag/plan/plan.json");
+    post.echo();
+    (posted, plan)
+}
+
+/// A node run's clean-up: its pod, then its plan ConfigMap.
+pub async fn expect_delete_agent(api: &mut ApiServerVerifier, name: &str) {
+    let d = api.expect("DELETE", &format!("{AGENTS}/{name}")).await;
+    assert_eq!(d.body["propagationPolicy"], "Background");
+    d.ok(&json!({}));
+    api.expect("DELETE", &format!("{PLANS}/{name}"))
+        .await
+        .ok(&json!({}));
 }
 
 /// Check a posted agent pod against the audited essentials and return it.

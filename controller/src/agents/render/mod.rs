@@ -1,18 +1,21 @@
-//! `netdiag-controller render-agent-pod`: the exact agent pod for a NetProbe file and a node,
-//! without a cluster. Values that only the cluster knows (the source pod's IP, a Service's
-//! ClusterIP and endpoints) are shown as placeholders in the plan; everything that decides
-//! what runs on the node (image, command, privileges, mounts, node, deadline) is exact.
+//! `netdiag-controller render-agent-pod`: the exact agent pod and its plan ConfigMap for a
+//! NetProbe file and a node, without a cluster. Values that only the cluster knows (the source
+//! pod's IP, a Service's ClusterIP and endpoints) are shown as placeholders in the plan, unless
+//! the objects are given (`--objects`, [`objects`]); everything that decides what runs on the
+//! node (image, command, privileges, mounts, node, deadline) is exact either way.
 
-use k8s_openapi::api::core::v1::Pod;
+pub mod objects;
+
 use netdiag_crds::{NetProbe, PortRef, TargetRef};
 use netdiag_model::PlanRole;
 
-use crate::agents::pod::{self, AgentSettings, PodError, ProbeRef};
+use crate::agents::pod::{self, AgentObjects, AgentSettings, PodError, ProbeRef};
 use crate::netprobe::plan::{self, NodePlan};
 use crate::netprobe::resolve::{
     self, ReadyEndpoint, Resolved, ResolvedPod, ResolvedService, ResolvedTarget, SourcePod,
 };
 use crate::netprobe::spec::ValidSpec;
+use objects::{Objects, ObjectsError};
 
 /// Placeholder for an address the cluster fills in.
 pub const PLACEHOLDER_IP: &str = "<resolved-at-run-time>";
@@ -35,6 +38,8 @@ pub enum RenderError {
     Invalid(#[from] netdiag_crds::validate::SpecErrors),
     #[error(transparent)]
     Pod(#[from] PodError),
+    #[error(transparent)]
+    Objects(#[from] ObjectsError),
     #[error("printing the pod as YAML failed: {0}")]
     Yaml(#[from] serde_saphyr::ser::Error),
 }
@@ -44,6 +49,21 @@ fn port_number(p: Option<&PortRef>) -> u16 {
     match p {
         Some(PortRef::Number(n)) => u16::try_from(*n).unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// The targets that need no API object: an address or a DNS name, as the spec gives them.
+fn fixed_target(kind: Option<TargetRef<'_>>) -> Option<ResolvedTarget> {
+    match kind? {
+        TargetRef::Address(a) => Some(ResolvedTarget::Address {
+            ip: a.ip.clone(),
+            port: u16::try_from(a.port).unwrap_or(0),
+            protocol: a.protocol,
+        }),
+        TargetRef::Dns(d) => Some(ResolvedTarget::Dns {
+            name: d.name.clone(),
+        }),
+        TargetRef::Service(_) | TargetRef::Pod(_) => None,
     }
 }
 
@@ -86,18 +106,10 @@ fn placeholder_facts(
             port: port_number(Some(&t.port)),
             protocol: Default::default(),
         }),
-        Some(TargetRef::Address(a)) => ResolvedTarget::Address {
-            ip: a.ip.clone(),
-            port: u16::try_from(a.port).unwrap_or(0),
-            protocol: a.protocol,
-        },
-        Some(TargetRef::Dns(d)) => ResolvedTarget::Dns {
-            name: d.name.clone(),
-        },
         // ValidSpec has exactly one target.
-        None => ResolvedTarget::Dns {
+        other => fixed_target(other).unwrap_or(ResolvedTarget::Dns {
             name: String::new(),
-        },
+        }),
     };
     let dns_name = resolve::dns_name_for(spec, probe_ns, cluster_domain);
     Resolved {
@@ -121,21 +133,51 @@ fn placeholder_facts(
     }
 }
 
-/// The pod the controller would create for `probe` on `node` in the given role.
-pub fn render_pod(
+/// The endpoint an endpoint-role render checks on `node`: the target pod, a ready endpoint of
+/// the Service on that node (the controller takes the one DNAT chose), or a placeholder.
+fn endpoint_on(resolved: &Resolved, node: &str) -> netdiag_model::Endpoint {
+    let placeholder = netdiag_model::Endpoint {
+        ip: PLACEHOLDER_IP.into(),
+        port: 0,
+    };
+    match &resolved.target {
+        ResolvedTarget::Pod(p) if p.ip != PLACEHOLDER_IP => netdiag_model::Endpoint {
+            ip: p.ip.clone(),
+            port: p.port,
+        },
+        ResolvedTarget::Service(s) => s
+            .endpoints
+            .iter()
+            .find(|e| e.node.as_deref() == Some(node))
+            .map(|e| netdiag_model::Endpoint {
+                ip: e.ip.clone(),
+                port: e.port,
+            })
+            .unwrap_or(placeholder),
+        _ => placeholder,
+    }
+}
+
+/// The plan ConfigMap and pod the controller would create for `probe` on `node` in the given
+/// role: from `objects` when given (as the controller resolves them), else from placeholders.
+pub fn render_objects(
     settings: &AgentSettings,
     probe: &NetProbe,
     node: &str,
     role: PlanRole,
     cluster_domain: &str,
-) -> Result<Pod, RenderError> {
+    objects: Option<&Objects>,
+) -> Result<AgentObjects, RenderError> {
     let spec = ValidSpec::new(&probe.spec)?;
     let ns = probe
         .metadata
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
-    let resolved = placeholder_facts(&ns, &spec, node, cluster_domain);
+    let resolved = match objects {
+        Some(o) => o.resolve(&ns, &spec, cluster_domain)?,
+        None => placeholder_facts(&ns, &spec, node, cluster_domain),
+    };
     let node_plan = match role {
         // The command line offers only source and endpoint.
         PlanRole::Source | PlanRole::Unknown => plan::source_plan(&spec, &resolved),
@@ -147,10 +189,7 @@ pub fn render_pod(
             p.plan.dns_servers = Vec::new();
             p.plan.expected_endpoints = Vec::new();
             p.plan.target_is_service = false;
-            p.plan.endpoint = Some(netdiag_model::Endpoint {
-                ip: PLACEHOLDER_IP.into(),
-                port: 0,
-            });
+            p.plan.endpoint = Some(endpoint_on(&resolved, node));
             p
         }
     };
@@ -173,7 +212,7 @@ pub fn render_pod(
         generation: probe.metadata.generation.unwrap_or(1),
         run: probe.status.as_ref().and_then(|s| s.runs).unwrap_or(0) + 1,
     };
-    Ok(pod::agent_pod(
+    Ok(pod::agent_objects(
         settings,
         &id,
         &node_plan,
@@ -181,15 +220,25 @@ pub fn render_pod(
     )?)
 }
 
-/// Read a NetProbe manifest and print its agent pod as YAML, with a header saying what the
-/// cluster fills in.
+/// What `render-agent-pod` is asked for.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderRequest<'a> {
+    /// The NetProbe manifest.
+    pub probe_path: &'a str,
+    pub node: &'a str,
+    pub role: PlanRole,
+    pub cluster_domain: &'a str,
+    /// A file of the API objects the probe names (`--objects`), instead of placeholders.
+    pub objects_path: Option<&'a str>,
+}
+
+/// Read a NetProbe manifest and print its plan ConfigMap and agent pod as YAML documents, with
+/// a header saying what the cluster fills in.
 pub fn render_file(
     settings: &AgentSettings,
-    path: &str,
-    node: &str,
-    role: PlanRole,
-    cluster_domain: &str,
+    req: &RenderRequest<'_>,
 ) -> Result<String, RenderError> {
+    let path = req.probe_path;
     let text = std::fs::read_to_string(path).map_err(|source| RenderError::Read {
         path: path.to_string(),
         source,
@@ -198,11 +247,31 @@ pub fn render_file(
         path: path.to_string(),
         source,
     })?;
-    let pod = render_pod(settings, &probe, node, role, cluster_domain)?;
+    let probe_ns = probe.metadata.namespace.as_deref().unwrap_or("default");
+    let objects = req
+        .objects_path
+        .map(|p| Objects::load(p, probe_ns))
+        .transpose()?;
+    let out = render_objects(
+        settings,
+        &probe,
+        req.node,
+        req.role,
+        req.cluster_domain,
+        objects.as_ref(),
+    )?;
+    let facts = match req.objects_path {
+        Some(p) => format!("# The plan's addresses and endpoints are resolved from {p}.\n"),
+        None => format!(
+            "# {PLACEHOLDER_IP} and port 0 in the plan are filled from the API at run time:\n\
+             # the source pod's IP, the Service's ClusterIP, endpoints and kube-dns address\n\
+             # (--objects FILE resolves them from objects instead).\n"
+        ),
+    };
     let header = format!(
-        "# The agent pod netdiag-controller creates for this NetProbe on node {node} ({} role).\n\
-         # {PLACEHOLDER_IP} and port 0 in the plan (args) are filled from the API at run time:\n\
-         # the source pod's IP, the Service's ClusterIP, endpoints and kube-dns address.\n\
+        "# The agent pod netdiag-controller creates for this NetProbe on node {node} ({role} role),\n\
+         # after the ConfigMap holding its plan, which the pod mounts read-only at {dir}.\n\
+         {facts}\
          # Why each privilege (not privileged: true):\n\
          #   hostNetwork  kube-proxy rules, conntrack, routes and veths live in the node's netns\n\
          #   hostPID      pod netns are found via /proc/<pid>/ns/net of the node's processes\n\
@@ -211,7 +280,13 @@ pub fn render_file(
          #   SYS_ADMIN    setns(2) into the source pod's netns for connect and DNS\n\
          #   SYS_PTRACE   open /proc/<pid>/ns/net and /proc/<pid>/root of other pods' processes\n\
          #   /run/xtables.lock is writable: iptables -w opens and flocks it, shared with kube-proxy\n",
-        pod::role_str(role)
+        node = req.node,
+        role = pod::role_str(req.role),
+        dir = pod::PLAN_DIR,
     );
-    Ok(format!("{header}{}", serde_saphyr::to_string(&pod)?))
+    Ok(format!(
+        "{header}{}---\n{}",
+        serde_saphyr::to_string(&out.config_map)?,
+        serde_saphyr::to_string(&out.pod)?
+    ))
 }

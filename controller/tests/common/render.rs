@@ -1,0 +1,67 @@
+//! `render-agent-pod` through the real binary, its output split into the plan ConfigMap and
+//! the pod, shared by render.rs and render_plan.rs.
+
+use std::process::Command;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use netdiag_model::TracePlan;
+
+/// What `render-agent-pod` printed.
+pub struct Rendered {
+    pub text: String,
+    pub config_map: ConfigMap,
+    pub pod: Pod,
+}
+
+/// The two YAML documents of the output, the ConfigMap first.
+pub fn documents(text: &str) -> (ConfigMap, Pod) {
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(docs.len(), 2, "a ConfigMap and a Pod:\n{text}");
+    assert_eq!(docs[0]["kind"], "ConfigMap", "the plan comes first");
+    assert_eq!(docs[1]["kind"], "Pod");
+    (
+        serde_json::from_value(docs[0].clone()).expect("a ConfigMap"),
+        serde_json::from_value(docs[1].clone()).expect("a Pod"),
+    )
+}
+
+pub fn render_cli(file: &str, node: &str, role: &str, extra: &[&str]) -> Rendered {
+    let out = Command::new(env!("CARGO_BIN_EXE_netdiag-controller"))
+        .args([
+            "render-agent-pod",
+            "--probe",
+            file,
+            "--node",
+            node,
+            "--role",
+            role,
+        ])
+        .args(extra)
+        .env("NETDIAG_AGENT_IMAGE", "registry.example/netdiag:9.9.9")
+        .env_remove("POD_NAMESPACE")
+        .output()
+        .expect("run netdiag-controller");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let (config_map, pod) = documents(&text);
+    Rendered {
+        text,
+        config_map,
+        pod,
+    }
+}
+
+/// The plan a ConfigMap holds.
+pub fn plan_of(cm: &ConfigMap) -> TracePlan {
+    let json = cm
+        .data
+        .as_ref()
+        .and_then(|d| d.get("plan.json"))
+        .expect("plan.json");
+    serde_json::from_str(json).expect("the plan is JSON")
+}
