@@ -79,6 +79,31 @@ fn the_sample_dump_walks_to_its_one_complete_endpoint_chain() {
 }
 
 #[test]
+fn fifty_thousand_missing_endpoints_make_one_short_line() {
+    let mut dump = parse_save(SAMPLE);
+    let t = target("10.96.45.10", 80, Protocol::TCP);
+    let Ok(w) = walk(&mut dump, &t, Entry::ServiceIp);
+    let mut expected = vec![ep("10.244.1.5:8080")];
+    expected.extend((0..50_000u32).map(|i| {
+        ep(&format!(
+            "10.{}.{}.{}:8080",
+            200 + i / 65536,
+            (i / 256) % 256,
+            i % 256
+        ))
+    }));
+    let hop = judge("node-a", &w.program(), &expected);
+    assert_eq!(hop.reason.clone(), Some(Reason::MissingEndpoint));
+    assert!(hop.detail.len() < 1000, "{} bytes", hop.detail.len());
+    assert!(
+        hop.detail.contains("10.200.0.9:8080 and 49990 more"),
+        "{}",
+        hop.detail
+    );
+    assert!(hop.detail.contains("of 50001 endpoints"), "{}", hop.detail);
+}
+
+#[test]
 fn the_sample_dump_has_no_rule_for_an_unknown_vip() {
     let mut dump = parse_save(SAMPLE);
     let t = target("10.96.45.10", 443, Protocol::TCP);

@@ -58,6 +58,53 @@ fn lookup_failed(node: &str, dst: Ipv4Addr, e: &dyn std::fmt::Display) -> Hop {
     .with_reason(Reason::RouteLookupFailed)
 }
 
+/// How many other endpoints' broken routes are hops of their own; the rest are counted in one.
+pub const MAX_OTHER_ROUTE_HOPS: usize = 5;
+
+/// The route hops a report keeps (pure): the chosen endpoint's, and the broken ones of the
+/// other endpoints, since DNAT will pick those sooner or later. Past
+/// [`MAX_OTHER_ROUTE_HOPS`], one hop counts the rest, so a Service of 50,000 endpoints on an
+/// unroutable range does not fill the report with 50,000 hops. `judged` pairs each route hop
+/// with whether it is the chosen endpoint's.
+pub fn report_hops(node: &str, judged: impl IntoIterator<Item = (bool, Hop)>) -> Vec<Hop> {
+    let mut out = Vec::new();
+    let mut others = 0;
+    let mut rest: Vec<Hop> = Vec::new();
+    for (chosen, hop) in judged {
+        if chosen {
+            out.push(hop);
+        } else if hop.verdict == Verdict::Fail {
+            others += 1;
+            if others <= MAX_OTHER_ROUTE_HOPS {
+                out.push(hop);
+            } else {
+                rest.push(hop);
+            }
+        }
+    }
+    if let Some(first) = rest.first() {
+        let examples = rest
+            .iter()
+            .take(3)
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut summary = Hop::new(
+            node,
+            HopKind::Route,
+            format!("{} more endpoints", rest.len()),
+            Verdict::Fail,
+            format!(
+                "{node} cannot route to {} more endpoints of the Service either ({examples}, ...): only the first {MAX_OTHER_ROUTE_HOPS} are shown one by one",
+                rest.len()
+            ),
+        );
+        summary.reason = first.reason.clone();
+        out.push(summary);
+    }
+    out
+}
+
 /// Judge a route lookup: pure. `device_kind` is the output device's link kind (bridge, vxlan,
 /// veth...), None for physical devices.
 pub fn judge(node: &str, info: &RouteInfo, device_kind: Option<&LinkKind>) -> Hop {
@@ -128,6 +175,41 @@ fn likely_pod_cidr(dst: Ipv4Addr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broken_routes_of_many_other_endpoints_are_counted_in_one_hop() {
+        let hop = |dst: String, verdict| Hop::new("node-a", HopKind::Route, dst, verdict, "x");
+        let judged = (0..1000).map(|i| {
+            let verdict = if i == 7 { Verdict::Ok } else { Verdict::Fail };
+            (
+                i == 7,
+                hop(format!("10.200.0.{i}"), verdict).with_reason(Reason::NoRoute),
+            )
+        });
+        let out = report_hops("node-a", judged);
+        assert_eq!(
+            out.len(),
+            MAX_OTHER_ROUTE_HOPS + 2,
+            "chosen, five, one summary"
+        );
+        assert!(
+            out.iter()
+                .any(|h| h.name == "10.200.0.7" && h.verdict == Verdict::Ok)
+        );
+        let last = out.last().expect("a summary");
+        assert_eq!(last.name, "994 more endpoints");
+        assert_eq!(last.reason, Some(Reason::NoRoute));
+        assert!(
+            last.detail.contains("10.200.0.6, 10.200.0.8"),
+            "{}",
+            last.detail
+        );
+        let healthy = (0..1000).map(|i| (false, hop(format!("10.244.2.{i}"), Verdict::Ok)));
+        assert!(
+            report_hops("node-a", healthy).is_empty(),
+            "healthy routes are no hops"
+        );
+    }
 
     fn info(kind: RouteKind, gateway: Option<Ipv4Addr>, device: Option<&str>) -> RouteInfo {
         RouteInfo {

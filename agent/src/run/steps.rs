@@ -255,12 +255,14 @@ impl<'a> Trace<'a> {
         let Some(port) = pod_path.bridge_port.as_ref().filter(|_| self.is_service) else {
             return;
         };
+        // By hash: a Service may bring tens of thousands of expected endpoints.
         let mut programmed = self.rule_endpoints.clone();
-        for e in &self.plan.expected_endpoints {
-            if !programmed.contains(e) {
-                programmed.push(e.clone());
-            }
-        }
+        let mut seen: std::collections::HashSet<&Endpoint> = programmed.iter().collect();
+        let extra: Vec<Endpoint> = (self.plan.expected_endpoints.iter())
+            .filter(|e| seen.insert(e))
+            .cloned()
+            .collect();
+        programmed.extend(extra);
         let input = hairpin::HairpinInput {
             source: self.source_ip,
             chosen: self.chosen.as_ref(),
@@ -294,17 +296,15 @@ impl<'a> Trace<'a> {
             .filter_map(|e| e.ip.parse().ok().map(|ip| (e, ip)))
             .collect();
         let dsts: Vec<Ipv4Addr> = candidates.iter().map(|(_, ip)| *ip).collect();
+        let mut judged = Vec::new();
         for ((e, _), (hop, info)) in candidates
             .iter()
             .zip(route::route_to_all(self.node(), &dsts))
         {
-            // The chosen endpoint's route is a hop of the path; another endpoint's route is
-            // one only when it is broken, since DNAT will pick that endpoint sooner or later.
-            if Some(e) == chosen.as_ref() || hop.verdict == Verdict::Fail {
-                hops.push(hop);
-            }
+            judged.push((Some(e) == chosen.as_ref(), hop));
             self.routes.push(info);
         }
+        hops.extend(route::report_hops(self.node(), judged));
     }
 
     fn node_settings(&mut self, hops: &mut Vec<Hop>) {

@@ -55,11 +55,22 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// How many endpoints a message names before it counts the rest.
+const LISTED: usize = 10;
+
+/// Endpoints for a message: the first [`LISTED`], then how many more, so a Service of
+/// 50,000 endpoints kube-proxy has not programmed yet gives one line, not a megabyte.
 fn list(eps: &[&Endpoint]) -> String {
-    eps.iter()
+    let shown = eps
+        .iter()
+        .take(LISTED)
         .map(|e| e.to_string())
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    match eps.len().saturating_sub(LISTED) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
 }
 
 /// The ServiceRules hop for `walk` on `node`, judged against `expected` (the Service's ready
