@@ -66,6 +66,11 @@ impl Seen {
         self.reply_json(StatusCode::NOT_FOUND, &status);
     }
 
+    pub fn already_exists(self) {
+        let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "code": 409, "message": "already exists"});
+        self.reply_json(StatusCode::CONFLICT, &status);
+    }
+
     pub fn text(self, body: &str) {
         let resp = Response::builder()
             .body(Body::from(body.as_bytes().to_vec()))
