@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use netdiag_controller::agents::pod::AgentSettings;
 use netdiag_controller::agents::render;
 use netdiag_controller::netprobe::Settings;
+use netdiag_controller::netprobe::admission::Limits;
 use netdiag_controller::runtime::health::WatchHealth;
 use netdiag_controller::runtime::runner;
 use netdiag_controller::{DEFAULT_NAMESPACE, default_agent_image};
@@ -65,6 +66,27 @@ struct RunArgs {
     /// How long the NetProbe or agent-pod watch may keep failing before /readyz fails.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     watch_failure_grace_seconds: u64,
+    /// Agent pods at work at once, all nodes together; a run that would exceed it is queued
+    /// (condition Queued) and retried.
+    #[arg(long, env = "NETDIAG_MAX_AGENT_PODS", value_name = "N",
+          default_value_t = Limits::default().max_agent_pods, value_parser = at_least_one)]
+    max_agent_pods: usize,
+    /// Agent pods at work at once on one node (each may use 500m CPU and 512Mi).
+    #[arg(long, env = "NETDIAG_MAX_AGENT_PODS_PER_NODE", value_name = "N",
+          default_value_t = Limits::default().max_agent_pods_per_node, value_parser = at_least_one)]
+    max_agent_pods_per_node: usize,
+    /// Runs one namespace may start in any minute; more are queued until the minute moves on.
+    #[arg(long, env = "NETDIAG_MAX_RUNS_PER_NAMESPACE_PER_MINUTE", value_name = "N",
+          default_value_t = Limits::default().max_runs_per_namespace_per_minute, value_parser = at_least_one)]
+    max_runs_per_namespace_per_minute: usize,
+}
+
+/// A limit of zero would queue every run forever: limits start at 1.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?} is not a whole number of at least 1")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -169,9 +191,21 @@ async fn main() -> ExitCode {
             let settings = Settings {
                 agent: agent_settings(&cli.common),
                 cluster_domain: cli.common.cluster_domain.clone(),
+                limits: Limits {
+                    max_agent_pods: args.max_agent_pods,
+                    max_agent_pods_per_node: args.max_agent_pods_per_node,
+                    max_runs_per_namespace_per_minute: args.max_runs_per_namespace_per_minute,
+                },
             };
             let addr = args.metrics_addr;
-            tracing::info!(image = %settings.agent.image, namespace = %settings.agent.namespace, "starting");
+            tracing::info!(
+                image = %settings.agent.image,
+                namespace = %settings.agent.namespace,
+                max_agent_pods = settings.limits.max_agent_pods,
+                max_agent_pods_per_node = settings.limits.max_agent_pods_per_node,
+                max_runs_per_namespace_per_minute = settings.limits.max_runs_per_namespace_per_minute,
+                "starting"
+            );
             let health = Arc::new(WatchHealth::new(Duration::from_secs(
                 args.watch_failure_grace_seconds,
             )));

@@ -27,6 +27,7 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
     let server = tokio::spawn(async move {
         expect_resolve_echo(&mut api).await;
         expect_list_agents(&mut api, vec![]).await;
+        expect_count_agents(&mut api, vec![]).await;
         let (posted, plan) = expect_create_agent(&mut api, "node-a", "source").await;
         assert_eq!(
             plan.target.as_ref().map(|t| t.ip.as_str()),
@@ -73,6 +74,7 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
         );
         log.text(&report_log(0));
         expect_resolve_echo(&mut api).await;
+        expect_count_agents(&mut api, vec![src_done2]).await;
         let (posted, plan) = expect_create_agent(&mut api, "node-b", "endpoint").await;
         assert_eq!(
             plan.endpoint.as_ref().map(|e| e.to_string()).as_deref(),

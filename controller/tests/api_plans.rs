@@ -28,6 +28,7 @@ async fn a_plan_config_map_left_by_an_earlier_attempt_is_replaced_before_the_pod
     let server = tokio::spawn(async move {
         expect_resolve_echo(&mut api).await;
         expect_list_agents(&mut api, vec![]).await;
+        expect_count_agents(&mut api, vec![]).await;
         let name = format!("netdiag-{UID}-r1-source");
         let post = api.expect("POST", PLANS).await;
         let body = post.body.clone();

@@ -309,6 +309,7 @@ async fn a_generation_bump_deletes_the_old_runs_pod_and_starts_fresh() {
             .ok(&to_json(&pod("default", "curl1")));
         expect_list_agents(&mut api, vec![old]).await;
         expect_delete_agent(&mut api, &format!("netdiag-{UID}-r1-source")).await;
+        expect_count_agents(&mut api, vec![]).await;
         let cm = api.expect("POST", PLANS).await;
         assert_eq!(cm.body["metadata"]["labels"]["netdiag.dev/generation"], "2");
         cm.echo();

@@ -267,6 +267,32 @@ fn the_namespace_admits_the_privileged_agents() {
 }
 
 #[test]
+fn the_deployment_spells_out_the_default_limits() {
+    let d = config("manager/deployment.yaml");
+    let args = d["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+    let value = |flag: &str| -> usize {
+        args.as_array()
+            .expect("args")
+            .iter()
+            .filter_map(|a| a.as_str()?.strip_prefix(&format!("{flag}=")))
+            .next()
+            .unwrap_or_else(|| panic!("the Deployment does not set {flag}"))
+            .parse()
+            .expect("a number")
+    };
+    let defaults = netdiag_controller::netprobe::admission::Limits::default();
+    assert_eq!(value("--max-agent-pods"), defaults.max_agent_pods);
+    assert_eq!(
+        value("--max-agent-pods-per-node"),
+        defaults.max_agent_pods_per_node
+    );
+    assert_eq!(
+        value("--max-runs-per-namespace-per-minute"),
+        defaults.max_runs_per_namespace_per_minute
+    );
+}
+
+#[test]
 fn the_controller_deployment_is_unprivileged_and_probed() {
     let d = config("manager/deployment.yaml");
     assert_eq!(d["metadata"]["namespace"], "netdiag-system");

@@ -11,10 +11,12 @@
 //! generation, run number) and named deterministically, so a restarted controller adopts them
 //! and never starts duplicates.
 
+pub mod admission;
 mod agent_pods;
 pub mod decide;
 pub mod decode;
 mod invalid;
+pub mod limiter;
 pub mod plan;
 mod progress;
 mod reconcile;

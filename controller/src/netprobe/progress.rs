@@ -2,6 +2,8 @@
 //! start the endpoint run when the source report names the endpoint, merge, write the status
 //! and clean up.
 
+use std::time::Duration;
+
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
@@ -89,16 +91,21 @@ impl Run<'_> {
         };
         self.observe_pod(source, PlanRole::Source);
         let endpoint_pod = pods.iter().find(|p| role_of(p) == Some(PlanRole::Endpoint));
+        let mut skipped = None;
         if endpoint_pod.is_none()
             && matches!(self.probe.spec.target.kind(), Some(TargetRef::Service(_)))
-            && let Some(action) = self
-                .second_step(&spec, &source_report, start, timeout, &outcomes)
-                .await?
         {
-            return Ok(action);
+            match self
+                .second_step(&spec, &source_report, &facts, start, &outcomes)
+                .await?
+            {
+                Ok(action) => return Ok(action),
+                Err(note) => skipped = note,
+            }
         }
         let mut reports = vec![source_report];
         let mut nodes = node_runs(&outcomes);
+        nodes.extend(skipped);
         if let Some(ep) = endpoint_pod {
             self.observe_pod(ep, PlanRole::Endpoint);
             match collect::pod_outcome(ep) {
@@ -131,16 +138,17 @@ impl Run<'_> {
         Ok(self.after_finish())
     }
 
-    /// Plan and start the endpoint run once the source report names the endpoint. `None` when
-    /// there is nothing to start and the run can complete.
+    /// Plan and start the endpoint run once the source report names the endpoint; while a
+    /// limit queues it, wait (until the deadline). `Err` when the run completes without it, with
+    /// the endpoint node's note when a limit kept it from starting.
     async fn second_step(
         &self,
         spec: &ValidSpec,
         source_report: &NodeReport,
+        facts: &RunFacts<'_>,
         start: Timestamp,
-        timeout: i64,
         outcomes: &[(&Pod, PodOutcome)],
-    ) -> Result<Option<Action>, ReconcileError> {
+    ) -> Result<Result<Action, Option<NodeRun>>, ReconcileError> {
         let resolved = match resolve::resolve(
             &self.ctx.client,
             &self.id.namespace,
@@ -151,29 +159,51 @@ impl Run<'_> {
         {
             Ok(r) => r,
             // The Service changed under the run: complete with the source node's answer.
-            Err(e) if e.is_terminal() => return Ok(None),
+            Err(e) if e.is_terminal() => return Ok(Err(None)),
             Err(e) => return Err(e.into()),
         };
         let p = match plan::endpoint_step(spec, &resolved, source_report) {
             Ok(p) => p,
             Err(why) => {
                 tracing::debug!(why = why.as_str(), "no endpoint run");
-                return Ok(None);
+                return Ok(Err(None));
             }
         };
         let used = self.now.duration_since(start).as_secs();
-        let objects = self.objects(&p, (timeout - used).max(1))?;
-        let name = self.create_pod(&p, &objects).await?;
+        let objects = self.objects(&p, (facts.timeout_seconds - used).max(1))?;
         let mut nodes = node_runs(outcomes);
-        nodes.push(NodeRun {
+        let queued = match self.admit_and_create(&[(&p, objects)], false).await? {
+            Ok(names) => {
+                nodes.extend(names.into_iter().map(|name| NodeRun {
+                    name: p.node.clone(),
+                    agent_pod: Some(name),
+                    phase: Some("Pending".into()),
+                    message: None,
+                }));
+                None
+            }
+            Err(q) => Some(q),
+        };
+        let note = queued.as_ref().map(|q| NodeRun {
             name: p.node.clone(),
-            agent_pod: Some(name),
-            phase: Some("Pending".into()),
-            message: None,
+            agent_pod: None,
+            phase: Some("Queued".into()),
+            message: Some(q.message.clone()),
         });
+        let wait = match &queued {
+            None => POLL,
+            Some(q) => match Duration::try_from(facts.deadline.duration_since(self.now)) {
+                // Wait for a place while the run has time; then answer with the source alone.
+                Ok(left) if !left.is_zero() => q.retry_after.min(left),
+                _ => return Ok(Err(note)),
+            },
+        };
+        nodes.extend(note);
         let next = status::running(&self.input(), start, nodes);
-        self.apply(&next).await?;
-        Ok(Some(Action::requeue(POLL)))
+        if queued.is_none() || next.nodes != self.status.nodes {
+            self.apply(&next).await?;
+        }
+        Ok(Ok(Action::requeue(wait)))
     }
 
     fn observe_pod(&self, pod: &Pod, role: PlanRole) {

@@ -17,6 +17,8 @@ use tracing::Instrument;
 use super::decide::POLL;
 use crate::agents::collect::{self, CollectError};
 use crate::agents::pod::{self, AgentSettings, PodError, ProbeRef};
+use crate::netprobe::admission::Limits;
+use crate::netprobe::limiter::Limiter;
 use crate::netprobe::plan;
 use crate::netprobe::resolve::{self, ResolveError};
 use crate::netprobe::schedule::{self, Next};
@@ -35,6 +37,8 @@ pub struct Settings {
     pub agent: AgentSettings,
     /// The cluster's DNS domain, for a Service's cluster-local name.
     pub cluster_domain: String,
+    /// The limits on agent pods and runs.
+    pub limits: Limits,
 }
 
 /// Everything a reconcile needs.
@@ -43,6 +47,21 @@ pub struct Context {
     pub settings: Settings,
     pub recorder: Recorder,
     pub metrics: Metrics,
+    /// Admission against `settings.limits`, shared by every reconcile.
+    pub limiter: Limiter,
+}
+
+impl Context {
+    /// A context for `settings`, with a limiter on its limits.
+    pub fn new(client: Client, settings: Settings, recorder: Recorder, metrics: Metrics) -> Self {
+        Context {
+            limiter: Limiter::new(settings.limits),
+            client,
+            settings,
+            recorder,
+            metrics,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +87,11 @@ pub enum ReconcileError {
     )]
     CreatePod {
         pod: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("counting the agent pods at work for the limits failed: {source}; retrying")]
+    CountAgentPods {
         #[source]
         source: kube::Error,
     },
@@ -115,6 +139,7 @@ impl ReconcileError {
             ReconcileError::Collect(e) => e.reason(),
             ReconcileError::ListPods { .. } => "ListPods",
             ReconcileError::CreatePod { .. } => "CreatePod",
+            ReconcileError::CountAgentPods { .. } => "CountAgentPods",
             ReconcileError::DeletePod { .. } => "DeletePod",
             ReconcileError::CreatePlan { .. } => "CreatePlan",
             ReconcileError::DeletePlan { .. } => "DeletePlan",
@@ -298,6 +323,20 @@ impl Run<'_> {
                 Err(e) => return Err(e),
             }
         }
+        // A new run, not one restarted or adopted: it counts against the namespace's rate.
+        let new_run = keep_start.is_none() && existing.is_empty();
+        let mut created = Vec::new();
+        if !missing.is_empty() {
+            match self.admit_and_create(&missing, new_run).await? {
+                Ok(names) => created = names,
+                Err(q) => {
+                    let next = status::queued(&self.input(), q.limit.reason(), &q.message);
+                    self.apply(&next).await?;
+                    return Ok(Action::requeue(q.retry_after));
+                }
+            }
+        }
+        let mut created = created.into_iter();
         let mut start = keep_start.unwrap_or(self.now);
         let mut nodes = Vec::new();
         for p in &plans {
@@ -310,8 +349,9 @@ impl Run<'_> {
                     tracing::info!(pod = %found.name_any(), "adopting an existing agent pod");
                     (found.name_any(), collect::pod_outcome(found).phase())
                 }
-                None => match missing.iter().find(|(m, _)| m.role == p.role) {
-                    Some((_, objects)) => (self.create_pod(p, objects).await?, "Pending"),
+                // `missing` holds the plans without a pod, in this order.
+                None => match created.next() {
+                    Some(name) => (name, "Pending"),
                     None => continue,
                 },
             };

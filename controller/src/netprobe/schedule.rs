@@ -1,5 +1,5 @@
-//! When a probe runs (pure, no client required): a fresh generation starts a run, a run under
-//! way continues, a periodic probe re-runs `intervalSeconds` after its last run finished, and a
+//! When a probe runs (pure, no client required): a fresh generation starts a run, a queued one
+//! asks again, a run under way continues, a periodic probe re-runs `intervalSeconds` after its last run finished, and a
 //! finished one-shot probe is deleted `ttlSecondsAfterFinished` after it finished.
 
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use netdiag_crds::{NetProbeSpec, NetProbeStatus, Phase};
 
-use crate::netprobe::status::{COMPLETED, parse_time};
+use crate::netprobe::status::{COMPLETED, QUEUED, parse_time};
 
 /// Reason of a failure that only a spec change can clear.
 pub const INVALID_SPEC: &str = "InvalidSpec";
@@ -41,8 +41,11 @@ pub fn next(spec: &NetProbeSpec, status: &NetProbeStatus, generation: i64, now: 
     if status.observed_generation != Some(generation) {
         return Next::Start;
     }
+    let queued = status.condition(QUEUED).is_some_and(|c| c.status == "True");
     match status.phase {
         None => Next::Start,
+        // A queued run created nothing yet: ask for admission again.
+        Some(Phase::Pending) if queued => Next::Start,
         Some(Phase::Pending | Phase::Running) => Next::Continue {
             start: status
                 .start_time

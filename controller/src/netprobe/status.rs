@@ -5,7 +5,9 @@
 //! - `Completed`: the latest run finished (True) or is under way (False).
 //! - `Reachable`: True / False / Unknown, with the first failure's reason.
 //! - `Ready` (kstatus): True when the latest run completed and the target was reachable.
-//! - `Reconciling` (kstatus): True while a run is under way.
+//! - `Reconciling` (kstatus): True while a run is under way or queued.
+//! - `Queued`: True while a run waits for a limit on agent pods or runs (phase Pending); the
+//!   reason names the limit and the message when it retries. Gone once the run starts.
 //!
 //! While a periodic probe re-runs, the previous run's result (hops, dns, firstFailure, summary,
 //! Reachable, Ready) stays, so dashboards keep the latest answer. A new generation starts clean.
@@ -21,6 +23,7 @@ pub const COMPLETED: &str = "Completed";
 pub const REACHABLE: &str = "Reachable";
 pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
+pub const QUEUED: &str = "Queued";
 
 /// Reason while a run is under way.
 pub const RUN_IN_PROGRESS: &str = "RunInProgress";
@@ -169,21 +172,17 @@ fn carried(input: &StatusInput<'_>, type_: &str) -> Option<StatusCondition> {
         .flatten()
 }
 
-/// A run is under way: agent pods were created (or adopted) at `start`.
-pub fn running(input: &StatusInput<'_>, start: Timestamp, nodes: Vec<NodeRun>) -> NetProbeStatus {
-    let mut s = base(input);
-    s.phase = Some(Phase::Running);
-    s.start_time = Some(rfc3339(start));
-    s.nodes = nodes;
+/// The conditions of a run that has not finished: Completed False and Reconciling True with
+/// `reason`, the last result's Reachable and Ready carried (or Unknown and False).
+fn unfinished(input: &StatusInput<'_>, reason: &str, msg: &str) -> Vec<StatusCondition> {
     let mut conds = Vec::new();
-    let msg = "agent pods are tracing the path";
     set(
         &mut conds,
         input.previous,
         input,
         COMPLETED,
         "False",
-        RUN_IN_PROGRESS,
+        reason,
         msg,
     );
     match carried(input, REACHABLE) {
@@ -194,7 +193,7 @@ pub fn running(input: &StatusInput<'_>, start: Timestamp, nodes: Vec<NodeRun>) -
             input,
             REACHABLE,
             "Unknown",
-            RUN_IN_PROGRESS,
+            reason,
             msg,
         ),
     }
@@ -206,7 +205,7 @@ pub fn running(input: &StatusInput<'_>, start: Timestamp, nodes: Vec<NodeRun>) -
             input,
             READY,
             "False",
-            RUN_IN_PROGRESS,
+            reason,
             msg,
         ),
     }
@@ -216,8 +215,36 @@ pub fn running(input: &StatusInput<'_>, start: Timestamp, nodes: Vec<NodeRun>) -
         input,
         RECONCILING,
         "True",
-        RUN_IN_PROGRESS,
+        reason,
         msg,
+    );
+    conds
+}
+
+/// A run is under way: agent pods were created (or adopted) at `start`.
+pub fn running(input: &StatusInput<'_>, start: Timestamp, nodes: Vec<NodeRun>) -> NetProbeStatus {
+    let mut s = base(input);
+    s.phase = Some(Phase::Running);
+    s.start_time = Some(rfc3339(start));
+    s.nodes = nodes;
+    s.conditions = unfinished(input, RUN_IN_PROGRESS, "agent pods are tracing the path");
+    s
+}
+
+/// A run waits for a limit (`reason` names it, `message` says when it retries): no agent pod
+/// was created yet.
+pub fn queued(input: &StatusInput<'_>, reason: &str, message: &str) -> NetProbeStatus {
+    let mut s = base(input);
+    s.phase = Some(Phase::Pending);
+    let mut conds = unfinished(input, reason, message);
+    set(
+        &mut conds,
+        input.previous,
+        input,
+        QUEUED,
+        "True",
+        reason,
+        message,
     );
     s.conditions = conds;
     s

@@ -236,12 +236,8 @@ pub async fn run_until(
         controller: crate::MANAGER.to_string(),
         instance: Some(identity),
     };
-    let ctx = Arc::new(Context {
-        recorder: Recorder::new(client.clone(), reporter),
-        client,
-        settings,
-        metrics,
-    });
+    let recorder = Recorder::new(client.clone(), reporter);
+    let ctx = Arc::new(Context::new(client, settings, recorder, metrics));
     let clean = lead(ctx, health, election.is_leader.clone(), shutdown_rx).await;
     release(election).await;
     if !clean {

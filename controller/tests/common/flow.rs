@@ -110,6 +110,20 @@ pub async fn expect_list_agents(api: &mut ApiServerVerifier, pods: Vec<Value>) {
     l.ok(&list(pods));
 }
 
+/// The count of agent pods at work that admission makes before creating any (all of this
+/// controller's agent pods, by label); answered with `pods`.
+pub async fn expect_count_agents(api: &mut ApiServerVerifier, pods: Vec<Value>) {
+    let l = api.expect("GET", AGENTS).await;
+    assert!(
+        l.query.contains(
+            "labelSelector=app.kubernetes.io%2Fmanaged-by%3Dnetdiag-controller%2Capp.kubernetes.io%2Fcomponent%3Dagent"
+        ),
+        "{}",
+        l.query
+    );
+    l.ok(&list(pods));
+}
+
 /// A node run's creation: its plan ConfigMap, then the audited pod that mounts it. Both are
 /// answered; returns the posted pod and the plan the ConfigMap holds.
 pub async fn expect_create_agent(

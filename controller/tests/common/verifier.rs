@@ -11,6 +11,7 @@ use kube::Client;
 use kube::client::Body;
 use kube::runtime::events::{Recorder, Reporter};
 use netdiag_controller::agents::pod::AgentSettings;
+use netdiag_controller::netprobe::admission::Limits;
 use netdiag_controller::netprobe::{Context, Settings};
 use netdiag_controller::runtime::metrics::Metrics;
 use serde_json::{Value, json};
@@ -137,23 +138,26 @@ impl ApiServerVerifier {
 
 /// A Context wired to the mock, and the verifier that plays the API server.
 pub fn test_context() -> (Arc<Context>, ApiServerVerifier) {
+    test_context_with(Limits::default())
+}
+
+/// [`test_context`] with these limits on agent pods and runs.
+pub fn test_context_with(limits: Limits) -> (Arc<Context>, ApiServerVerifier) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
     let reporter = Reporter {
         controller: "netdiag-controller".into(),
         instance: Some("test".into()),
     };
-    let ctx = Context {
-        recorder: Recorder::new(client.clone(), reporter),
-        client,
-        settings: Settings {
-            agent: AgentSettings {
-                image: AGENT_IMAGE.into(),
-                namespace: "netdiag-system".into(),
-            },
-            cluster_domain: "cluster.local".into(),
+    let settings = Settings {
+        agent: AgentSettings {
+            image: AGENT_IMAGE.into(),
+            namespace: "netdiag-system".into(),
         },
-        metrics: Metrics::default(),
+        cluster_domain: "cluster.local".into(),
+        limits,
     };
+    let recorder = Recorder::new(client.clone(), reporter);
+    let ctx = Context::new(client, settings, recorder, Metrics::default());
     (Arc::new(ctx), ApiServerVerifier(handle))
 }
