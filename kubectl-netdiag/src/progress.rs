@@ -35,7 +35,13 @@ pub fn line(probe: &NetProbe, elapsed: Duration) -> String {
         .unwrap_or_else(|| "Pending".into());
     let mut out = format!("NetProbe {name}  {phase}");
     let nodes = status.map(|s| s.nodes.as_slice()).unwrap_or_default();
-    if nodes.is_empty() {
+    // The controller holds a run back while a limit on agent pods or runs is reached.
+    let queued = status
+        .and_then(|s| s.condition("Queued"))
+        .filter(|c| c.status == "True");
+    if let Some(q) = queued {
+        out.push_str(&format!("  {}", q.message.as_deref().unwrap_or("queued")));
+    } else if nodes.is_empty() {
         out.push_str("  waiting for the controller");
     }
     for n in nodes {
@@ -127,6 +133,27 @@ mod tests {
         assert_eq!(
             line(&p, Duration::from_millis(2400)),
             "NetProbe curl-to-echo-x7k2q  Running  node-a: Done  node-b: Pending  2.4s"
+        );
+    }
+
+    #[test]
+    fn a_queued_run_says_which_limit_holds_it() {
+        let mut p = NetProbe::new(
+            "q",
+            serde_json::from_value(serde_json::json!({
+                "source": {"pod": "curl"}, "target": {"dns": {"name": "echo"}}
+            }))
+            .unwrap_or_else(|e| panic!("spec fixture: {e}")),
+        );
+        p.status = serde_json::from_value(serde_json::json!({
+            "phase": "Pending",
+            "conditions": [{"type": "Queued", "status": "True", "reason": "NodeAgentPodLimit",
+                "message": "node node-a already runs 2 agent pods (--max-agent-pods-per-node=2): queued, retrying in 10s"}]
+        }))
+        .unwrap_or_else(|e| panic!("status fixture: {e}"));
+        assert_eq!(
+            line(&p, Duration::from_secs(3)),
+            "NetProbe q  Pending  node node-a already runs 2 agent pods (--max-agent-pods-per-node=2): queued, retrying in 10s  3.0s"
         );
     }
 }
