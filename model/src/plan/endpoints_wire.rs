@@ -68,10 +68,9 @@ impl<'de> Visitor<'de> for EntriesVisitor {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(entry) = seq.next_element::<Entry>()? {
             match entry {
-                Entry::Group(g) => out.extend(g.ips.into_iter().map(|ip| Endpoint {
-                    ip,
-                    port: g.port,
-                })),
+                Entry::Group(g) => {
+                    out.extend(g.ips.into_iter().map(|ip| Endpoint { ip, port: g.port }))
+                }
                 Entry::One(e) => out.push(e),
             }
         }
@@ -157,7 +156,12 @@ mod tests {
         let octet = |n: u32| 100 + n % 156;
         let many: Vec<Endpoint> = (0..50_000u32)
             .map(|i| {
-                let ip = format!("255.{}.{}.{}", octet(i / 156 / 156), octet(i / 156), octet(i));
+                let ip = format!(
+                    "255.{}.{}.{}",
+                    octet(i / 156 / 156),
+                    octet(i / 156),
+                    octet(i)
+                );
                 ep(&ip, 65535)
             })
             .collect();

@@ -28,7 +28,11 @@ pub struct TracePlan {
     pub target_is_service: bool,
     /// Ready endpoints the API knows for the Service, to compare with kube-proxy's rules.
     /// On the wire grouped by port ([`endpoints_wire`]): a large Service must fit a ConfigMap.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "endpoints_wire")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "endpoints_wire"
+    )]
     #[cfg_attr(
         feature = "schema",
         schemars(with = "Vec<endpoints_wire::EndpointGroup>")
