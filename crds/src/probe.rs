@@ -304,7 +304,8 @@ pub struct NetProbeStatus {
     pub phase: Option<Phase>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Completed`, `Reachable`, and the kstatus pair `Ready` / `Reconciling`.
+    /// `Completed`, `Reachable`, the kstatus pair `Ready` / `Reconciling`, and `Queued` while a
+    /// limit on agent pods or runs holds a run back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<StatusCondition>,
     /// The target in short form (`svc/echo:http`), for `kubectl get`.
