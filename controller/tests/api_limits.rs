@@ -44,14 +44,7 @@ async fn expect_source_and_own_pods(api: &mut ApiServerVerifier, uid: &str) {
     api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
         .await
         .ok(&to_json(&pod("default", "curl1")));
-    let own = api.expect("GET", AGENTS).await;
-    assert!(
-        own.query
-            .contains(&format!("labelSelector=netdiag.dev%2Fprobe%3D{uid}")),
-        "{}",
-        own.query
-    );
-    own.ok(&list(vec![]));
+    expect_list_agents_of(api, uid, vec![]).await;
 }
 
 #[tokio::test]

@@ -8,8 +8,8 @@ mod common;
 use std::sync::Arc;
 
 use common::flow::*;
+use common::probe;
 use common::verifier::test_context;
-use common::{pod, probe, service};
 use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::Phase;
 use serde_json::json;
@@ -71,21 +71,7 @@ async fn a_service_too_large_for_a_config_map_fails_the_run_and_creates_nothing(
         })
         .collect();
     let server = tokio::spawn(async move {
-        api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
-            .await
-            .ok(&to_json(&pod("default", "curl1")));
-        api.expect("GET", "/api/v1/namespaces/default/services/echo")
-            .await
-            .ok(&to_json(&service("default", "echo")));
-        api.expect(
-            "GET",
-            "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-        )
-        .await
-        .ok(&list(slices));
-        api.expect("GET", "/api/v1/namespaces/kube-system/services/kube-dns")
-            .await
-            .ok(&to_json(&service("kube-system", "kube-dns")));
+        expect_resolve_echo_with(&mut api, slices).await;
         expect_list_agents(&mut api, vec![]).await;
         let patch = api.expect("PATCH", STATUS).await;
         let s = applied_status(&patch);

@@ -73,6 +73,12 @@ pub async fn expect_event(api: &mut ApiServerVerifier, reason: &str) {
 
 /// The resolve reads for a Service target: source pod, Service, its EndpointSlices, kube-dns.
 pub async fn expect_resolve_echo(api: &mut ApiServerVerifier) {
+    let fixture = slices("default", "echo").iter().map(to_json).collect();
+    expect_resolve_echo_with(api, fixture).await;
+}
+
+/// [`expect_resolve_echo`], the EndpointSlice list answered with `slices`.
+pub async fn expect_resolve_echo_with(api: &mut ApiServerVerifier, slices: Vec<Value>) {
     api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
         .await
         .ok(&to_json(&pod("default", "curl1")));
@@ -91,19 +97,22 @@ pub async fn expect_resolve_echo(api: &mut ApiServerVerifier) {
         "{}",
         sl.query
     );
-    sl.ok(&list(
-        slices("default", "echo").iter().map(to_json).collect(),
-    ));
+    sl.ok(&list(slices));
     api.expect("GET", "/api/v1/namespaces/kube-system/services/kube-dns")
         .await
         .ok(&to_json(&service("kube-system", "kube-dns")));
 }
 
 pub async fn expect_list_agents(api: &mut ApiServerVerifier, pods: Vec<Value>) {
+    expect_list_agents_of(api, UID, pods).await;
+}
+
+/// The list of one probe's agent pods (by its UID label), answered with `pods`.
+pub async fn expect_list_agents_of(api: &mut ApiServerVerifier, uid: &str, pods: Vec<Value>) {
     let l = api.expect("GET", AGENTS).await;
     assert!(
         l.query
-            .contains(&format!("labelSelector=netdiag.dev%2Fprobe%3D{UID}")),
+            .contains(&format!("labelSelector=netdiag.dev%2Fprobe%3D{uid}")),
         "{}",
         l.query
     );
