@@ -3,13 +3,9 @@
 
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
-/// One endpoint address of a Service port, with the node it runs on when the slice says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    pub ip: String,
-    pub port: u16,
-    pub node: Option<String>,
-}
+/// One endpoint address of a Service port, with the node it runs on when the slice says: the
+/// planner's type, so what is read here is what gets planned.
+pub use netdiag_model::planner::ReadyEndpoint as Endpoint;
 
 /// A Service port's endpoints: the ready ones (sorted, each once) and how many are not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
