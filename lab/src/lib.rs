@@ -31,6 +31,7 @@ pub mod kube_proxy;
 pub mod names;
 pub mod pod_process;
 pub mod process;
+pub mod resolve;
 pub mod spec;
 pub mod state;
 pub mod teardown;
@@ -43,7 +44,7 @@ pub use names::{DEFAULT_LAB, LabNames};
 pub use spec::{LabSpec, ProxyMode, SpecError};
 pub use state::{LabState, StateError};
 pub use teardown::TeardownReport;
-pub use trace::{LabTrace, trace};
+pub use trace::{LabTrace, TraceRequest, trace, trace_with};
 
 /// How the lab starts a program: `exe`, then `args`, then the subcommand it runs (`pod ...` for
 /// the lab's pod processes, `trace ...` for the agent).
@@ -98,8 +99,8 @@ impl LabTools {
 pub enum LabError {
     #[error("lab needs root: run it with sudo")]
     NotRoot,
-    #[error("-o pcap: {0}")]
-    Pcap(String),
+    #[error("-o: {0}")]
+    Output(String),
     #[error("{tool} not found: apt-get install {package}")]
     MissingTool {
         tool: &'static str,

@@ -44,6 +44,7 @@ fn lab_up_trace_down_works_and_leaves_nothing_behind() {
     ] {
         assert!(out.contains(needle), "{needle} missing from:\n{out}");
     }
+    every_target_form_and_output_format(&name);
 
     let down = plugin(&["lab", "down", "--name", &name]);
     assert!(
@@ -55,6 +56,81 @@ fn lab_up_trace_down_works_and_leaves_nothing_behind() {
     std::mem::forget(cleanup);
 
     assert_nothing_left(&name);
+    // a second down is a no-op that succeeds, for scripts
+    let again = plugin(&["lab", "down", "--name", &name]);
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "second lab down: {again:?}");
+    assert!(said.contains(&format!("no lab named {name}")), "{said}");
+}
+
+/// `lab trace` takes what `trace` takes: every TARGET form and every `-o`.
+fn every_target_form_and_output_format(name: &str) {
+    let ok = |args: &[&str]| -> String {
+        let mut argv = vec!["lab", "trace", "--name", name];
+        argv.extend_from_slice(args);
+        let o = plugin(&argv);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{argv:?} exit {:?}:\n{out}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    for (to, title) in [
+        ("svc/echo-service:http", "-> svc/echo-service:http"),
+        (
+            "svc/kube-system/kube-dns:dns",
+            "-> svc/kube-system/kube-dns:dns",
+        ),
+        ("pod/echo-2:8080", "-> pod/echo-2:8080"),
+        ("10.96.0.10:53/udp", "-> 10.96.0.10:53/udp"),
+        (
+            "dns/echo-service.default.svc.cluster.local",
+            "-> dns/echo-service",
+        ),
+        ("node/node-b:30080", "-> 172.18.0.3:30080/tcp"),
+    ] {
+        let out = ok(&["--from", "curl", "--to", to]);
+        assert!(
+            out.starts_with(&format!("TRACE: default/curl {title}")),
+            "{to}:\n{out}"
+        );
+        assert!(!out.contains("RESULT: unreachable"), "{to}:\n{out}");
+    }
+    let wide = ok(&["--from", "pod/echo-1", "-o", "wide"]);
+    assert!(wide.contains("REASON") && wide.contains("FACTS"), "{wide}");
+    let json: serde_json::Value = serde_json::from_str(&ok(&["-o", "json"])).expect("-o json");
+    assert_eq!(json["kind"], "NetProbe");
+    assert_eq!(json["spec"]["source"]["pod"], "curl");
+    assert!(
+        json["status"]["hops"]
+            .as_array()
+            .is_some_and(|h| h.len() > 5),
+        "{json}"
+    );
+    let yaml = ok(&["-o", "yaml"]);
+    assert!(
+        yaml.contains("kind: NetProbe") && yaml.contains("hops:"),
+        "{yaml}"
+    );
+    let dot = ok(&["-o", "dot"]);
+    assert!(dot.starts_with("digraph"), "{dot}");
+    let pcap = plugin(&["lab", "trace", "--name", name, "-o", "pcap"]);
+    // pcapng files open with a Section Header Block, type 0x0A0D0D0A
+    assert!(
+        pcap.status.success() && pcap.stdout.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]),
+        "-o pcap: {:?} {}",
+        pcap.status,
+        String::from_utf8_lossy(&pcap.stderr)
+    );
+    let bad = plugin(&["lab", "trace", "--name", name, "--to", "echo-service"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("needs a kind: e.g. svc/echo-service"),
+        "{bad:?}"
+    );
 }
 
 /// Remove the lab even when an assertion fails halfway.
