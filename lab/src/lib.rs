@@ -26,6 +26,7 @@ pub mod cidr;
 pub mod cli;
 pub mod dns;
 pub mod exec;
+pub mod faults;
 pub mod generate;
 pub mod kube_proxy;
 pub mod names;
@@ -149,6 +150,12 @@ pub enum LabError {
     },
     #[error(transparent)]
     Trace(#[from] trace::TraceError),
+    #[error("cannot stop {what} (pid {pid}): {why}")]
+    Stop { what: String, pid: u32, why: String },
+    #[error(transparent)]
+    UnknownFault(#[from] faults::UnknownFault),
+    #[error("{0}")]
+    NotApplicable(#[from] faults::actions::NotApplicable),
 }
 
 /// A built lab, as its state file describes it.

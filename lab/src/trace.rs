@@ -165,9 +165,10 @@ pub fn trace_with(
     request: &TraceRequest,
     tools: &LabTools,
 ) -> Result<LabTrace, LabError> {
-    let spec = lab.spec();
+    // what the API would say, faults such as a wrong targetPort included
+    let spec = lab.api_view();
     let probe = resolve(
-        spec,
+        &spec,
         &request.from,
         &request.to,
         request.dns_name.as_deref(),

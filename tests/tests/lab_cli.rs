@@ -45,6 +45,7 @@ fn lab_up_trace_down_works_and_leaves_nothing_behind() {
         assert!(out.contains(needle), "{needle} missing from:\n{out}");
     }
     every_target_form_and_output_format(&name);
+    break_status_fix(&name);
 
     let down = plugin(&["lab", "down", "--name", &name]);
     assert!(
@@ -61,6 +62,48 @@ fn lab_up_trace_down_works_and_leaves_nothing_behind() {
     let said = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success(), "second lab down: {again:?}");
     assert!(said.contains(&format!("no lab named {name}")), "{said}");
+}
+
+/// `lab break`, `lab status` and `lab fix` through the binary: a fault is shown in force, the
+/// trace fails with exit 1 naming its hop, a fault the topology lacks is refused with exit 2.
+fn break_status_fix(name: &str) {
+    let run = |args: &[&str]| {
+        let mut argv = vec!["lab"];
+        argv.extend_from_slice(args);
+        argv.extend(["--name", name]);
+        plugin(&argv)
+    };
+    let list = run(&["break", "--list"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.status.success() && text.contains("firewall-drop"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("nd-{name}-node-a")), "{text}");
+    let na = run(&["break", "no-fdb"]);
+    assert_eq!(na.status.code(), Some(2), "{na:?}");
+    assert!(
+        String::from_utf8_lossy(&na.stderr).contains("no-fdb does not apply"),
+        "{na:?}"
+    );
+    let unknown = run(&["break", "no-such-fault"]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+
+    let broke = run(&["break", "no-vip-rule"]);
+    assert!(broke.status.success(), "{broke:?}");
+    let status = String::from_utf8_lossy(&run(&["status"]).stdout).into_owned();
+    assert!(status.contains("faults: no-vip-rule"), "{status}");
+    let trace = run(&["trace"]);
+    let out = String::from_utf8_lossy(&trace.stdout);
+    assert_eq!(trace.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("First failure at ServiceRules") && out.contains("NoServiceRule"),
+        "{out}"
+    );
+    let fixed = run(&["fix", "--all"]);
+    assert!(fixed.status.success(), "{fixed:?}");
+    assert!(String::from_utf8_lossy(&run(&["status"]).stdout).contains("faults: none"));
+    assert!(run(&["trace"]).status.success());
 }
 
 /// `lab trace` takes what `trace` takes: every TARGET form and every `-o`.

@@ -138,6 +138,18 @@ fn describe(lab: &Lab, alive: Option<AliveFn>) -> String {
         }
     }
     let _ = writeln!(out, "{}", proxy_line(spec.proxy_mode));
+    if alive.is_some() {
+        let faults: Vec<&str> = lab.faults().iter().map(|f| f.name()).collect();
+        let _ = writeln!(
+            out,
+            "faults: {}",
+            if faults.is_empty() {
+                "none (`lab break --list` shows what can break)".to_string()
+            } else {
+                format!("{} (`lab fix --all` restores)", faults.join(", "))
+            }
+        );
+    }
     out
 }
 

@@ -8,9 +8,11 @@ use super::names::DEFAULT_LAB;
 use super::{Lab, LabError, LabSpec, LabTools, ProxyMode};
 
 mod describe;
+mod faults_cli;
 mod trace;
 
 pub use describe::{proxy_line, up_summary};
+pub use faults_cli::{BreakArgs, FixArgs};
 pub use netdiag_render::TraceFormat;
 pub use trace::{TraceArgs, render, render_table};
 
@@ -74,6 +76,11 @@ in kube-proxy's exact shapes and names.")]
     /// netdiag trace` does on a cluster.
     #[command(long_about = trace::TRACE_LONG_ABOUT)]
     Trace(trace::TraceArgs),
+    /// Break something in a lab, the way it breaks on a real node; `--list` shows every fault.
+    #[command(long_about = faults_cli::BREAK_LONG_ABOUT)]
+    Break(faults_cli::BreakArgs),
+    /// Undo faults `lab break` made: the named ones, or every one with --all.
+    Fix(faults_cli::FixArgs),
     /// Remove a lab: its processes, namespaces, /etc/netns entries and state. Also cleans up
     /// after a lab whose `up` crashed. Removing a lab that is not there succeeds (exit 0).
     Down {
@@ -96,6 +103,8 @@ pub fn run(cmd: LabCommand, tools: &LabTools) -> ExitCode {
         } => up(&name, spec, proxy_mode, tools),
         LabCommand::Status { name } => describe::status(&name),
         LabCommand::Trace(args) => trace::trace(&args, tools),
+        LabCommand::Break(args) => faults_cli::break_faults(&args, tools),
+        LabCommand::Fix(args) => faults_cli::fix(&args, tools),
         LabCommand::Down { name } => down(&name),
         LabCommand::Pod(args) => return super::pod_process::run(args),
     };
