@@ -76,6 +76,16 @@ in kube-proxy's exact shapes and names.")]
     /// netdiag trace` does on a cluster.
     #[command(long_about = trace::TRACE_LONG_ABOUT)]
     Trace(trace::TraceArgs),
+    /// Print the spec `lab up` builds by default (YAML), to copy and change for `lab up
+    /// --spec FILE`; or check a spec file. docs/lab.md explains every field.
+    Spec {
+        /// Print the default lab's spec.
+        #[arg(long, required_unless_present = "check", conflicts_with = "check")]
+        print_default: bool,
+        /// Check a YAML or JSON spec file the way `lab up --spec` would, without building it.
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
     /// Break something in a lab, the way it breaks on a real node; `--list` shows every fault.
     #[command(long_about = faults_cli::BREAK_LONG_ABOUT)]
     Break(faults_cli::BreakArgs),
@@ -103,6 +113,10 @@ pub fn run(cmd: LabCommand, tools: &LabTools) -> ExitCode {
         } => up(&name, spec, proxy_mode, tools),
         LabCommand::Status { name } => describe::status(&name),
         LabCommand::Trace(args) => trace::trace(&args, tools),
+        LabCommand::Spec {
+            print_default,
+            check,
+        } => spec(print_default, check),
         LabCommand::Break(args) => faults_cli::break_faults(&args, tools),
         LabCommand::Fix(args) => faults_cli::fix(&args, tools),
         LabCommand::Down { name } => down(&name),
@@ -134,6 +148,25 @@ fn up(
     let started = Instant::now();
     let lab = Lab::up(&spec, name, tools)?;
     print!("{}", up_summary(&lab, started.elapsed().as_secs_f64()));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn spec(print_default: bool, check: Option<PathBuf>) -> Result<ExitCode, LabError> {
+    if let Some(path) = check {
+        let spec = LabSpec::load(&path)?;
+        println!(
+            "{}: a valid lab spec ({} nodes, {} pods, {} Services, kube-proxy {} mode)",
+            path.display(),
+            spec.nodes.len(),
+            spec.pods.len(),
+            spec.services.len(),
+            spec.proxy_mode
+        );
+    } else if print_default {
+        let yaml = netdiag_render::yaml(&LabSpec::default())
+            .map_err(|e| LabError::Output(e.to_string()))?;
+        print!("{yaml}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
