@@ -5,7 +5,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::validate::{is_dns_label, is_dns_label_or_subdomain, is_dns_name};
+use crate::validate::{
+    is_dns_label, is_dns_label_or_subdomain, is_dns_name, is_port_name, is_service_name,
+};
 use crate::{Check, PortRef, Protocol};
 
 /// `--checks path,connect`, parsed: each check once, in the order given.
@@ -231,7 +233,7 @@ pub fn parse_target(input: &str) -> Result<TargetArg, ArgError> {
     match kind.to_ascii_lowercase().as_str() {
         "svc" | "service" | "services" => {
             let (namespace, name, port) = named_with_port(input, "svc", rest)?;
-            if !is_dns_label(&name) {
+            if !is_service_name(&name) {
                 return Err(bad_name(input, &name, "Service", false));
             }
             Ok(TargetArg::Service {
@@ -379,9 +381,7 @@ fn parse_port(input: &str, port: &str) -> Result<PortRef, ArgError> {
             _ => Err(bad()),
         };
     }
-    let is_name =
-        is_dns_label(port) && port.len() <= 15 && port.bytes().any(|b| b.is_ascii_lowercase());
-    if is_name {
+    if is_port_name(port) {
         Ok(PortRef::Name(port.into()))
     } else {
         Err(bad())
