@@ -188,3 +188,36 @@ impl Drop for LabCleanup {
         let _ = netdiag_lab::Lab::down(&self.0);
     }
 }
+
+/// Two `lab down`s at once (a second one while an interrupted first's `ip netns del` still
+/// runs): neither reports a leftover the other removed, and nothing is left.
+#[test]
+fn two_lab_downs_at_once_report_no_false_leftovers() {
+    require_lab_prerequisites();
+    for _ in 0..3 {
+        let name = unique_name("dd");
+        let up = plugin(&["lab", "up", "--name", &name]);
+        let _cleanup = scopeguard(&name);
+        assert!(up.status.success(), "{up:?}");
+        let downs: Vec<_> = (0..2)
+            .map(|_| {
+                Command::new(binary("kubectl-netdiag"))
+                    .args(["lab", "down", "--name", &name])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("lab down starts")
+            })
+            .collect();
+        for d in downs {
+            let out = d.wait_with_output().expect("lab down ends");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && !err.contains("left behind"),
+                "a concurrent lab down: {:?}\n{err}",
+                out.status
+            );
+        }
+        assert_nothing_left(&name);
+    }
+}
