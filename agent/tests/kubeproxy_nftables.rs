@@ -176,6 +176,19 @@ fn wrong_ports_unallocated_addresses_and_nodeports_are_named() {
         hop.detail
     );
     assert_eq!(hop.verdict, Verdict::Fail);
+    // The same drop while the API has a Service there with ready endpoints: kube-proxy is not
+    // syncing it, and its catch-all for unknown ClusterIPs is only the symptom.
+    let hop = judge::judge(NODE, &p, &[ep("10.180.0.7", 8080)]);
+    assert_eq!(hop.reason, Some(Reason::NoServiceRule), "{}", hop.detail);
+    assert!(
+        hop.detail
+            .starts_with("kube-proxy on node-a has no rule for 172.30.0.50:80/tcp in")
+            && hop
+                .detail
+                .contains("cluster-ips-check drops it as an address no Service holds"),
+        "{}",
+        hop.detail
+    );
 
     // Outside the service CIDR and unknown: no rule, which the trace takes for a pod address.
     let p = read(&f, target("10.180.0.9", 80), Entry::ServiceIp);

@@ -5,6 +5,7 @@
 //! (`netdiag-model`); this crate only carries it.
 
 pub mod probe;
+pub mod shorthand;
 mod status;
 pub mod validate;
 

@@ -61,7 +61,9 @@ pub struct NetProbeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9.])?$")
+        regex(
+            pattern = r"^[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?)*\.?$"
+        )
     )]
     pub dns_name: Option<String>,
     /// How long one run may take, agent pods included (default 30).
@@ -94,7 +96,9 @@ pub struct ProbeSource {
     /// Name of a pod in the NetProbe's namespace.
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+        regex(
+            pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+        )
     )]
     pub pod: String,
 }
@@ -144,7 +148,9 @@ pub struct ServiceTarget {
 pub struct PodTarget {
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+        regex(
+            pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+        )
     )]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,7 +187,9 @@ pub struct AddressTarget {
 pub struct DnsTarget {
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9.])?$")
+        regex(
+            pattern = r"^[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?)*\.?$"
+        )
     )]
     pub name: String,
 }
@@ -205,9 +213,14 @@ impl JsonSchema for PortRef {
             "description": "A port by number (1-65535) or by name.",
             "minimum": MIN_PORT,
             "maximum": MAX_PORT,
+            // Applies to strings only: a string is always a name (as Kubernetes reads an
+            // int-or-string port), so a quoted "80" is refused here instead of admitted and
+            // then failed as a name by the controller.
+            "pattern": "^([a-z0-9][-a-z0-9]*)?[a-z]([-a-z0-9]*[a-z0-9])?$",
+            "maxLength": 15,
             "x-kubernetes-validations": [{
-                "rule": "string(self).matches('^[0-9]+$') ? (int(string(self)) >= 1 && int(string(self)) <= 65535) : (string(self).matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(string(self)) <= 15)",
-                "message": "port must be a number between 1 and 65535 or a port name of at most 15 lower-case letters, digits and '-'"
+                "rule": "string(self).matches('^[0-9]+$') ? (int(string(self)) >= 1 && int(string(self)) <= 65535) : (string(self).matches('^([a-z0-9][-a-z0-9]*)?[a-z]([-a-z0-9]*[a-z0-9])?$') && size(string(self)) <= 15)",
+                "message": "port must be a number between 1 and 65535 (unquoted) or a port name of at most 15 lower-case letters, digits and '-', with at least one letter"
             }]
         })
     }

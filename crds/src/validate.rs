@@ -44,7 +44,7 @@ pub fn validate_spec(spec: &NetProbeSpec) -> Result<(), SpecErrors> {
             "must set exactly one of service, pod, address or dns",
         )),
         Some(TargetRef::Service(s)) => {
-            if !is_dns_label(&s.name) {
+            if !is_service_name(&s.name) {
                 errors.push(err(
                     "spec.target.service.name",
                     format!("{:?} is not a valid Service name", s.name),
@@ -195,12 +195,19 @@ pub fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// RFC 1035 label: what Service names must be (a label that starts with a letter, since a
+/// Service's name becomes a DNS name and an environment variable prefix).
+pub fn is_service_name(s: &str) -> bool {
+    is_dns_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
 /// RFC 1123 subdomain: what pod names must be.
 pub fn is_dns_label_or_subdomain(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
-fn is_port_name(s: &str) -> bool {
+/// An IANA_SVC_NAME: what a port name must be.
+pub fn is_port_name(s: &str) -> bool {
     is_dns_label(s) && s.len() <= 15 && s.bytes().any(|b| b.is_ascii_lowercase())
 }
 

@@ -302,3 +302,89 @@ fn integers_past_i32_are_refused_for_every_integer_field() {
         );
     }
 }
+
+/// What the controller makes of a NetProbe the API server admitted: decoded, then validated.
+fn controller_accepts(spec: &Value) -> Result<(), String> {
+    let spec: netdiag_crds::NetProbeSpec =
+        serde_json::from_value(spec.clone()).map_err(|e| format!("decode: {e}"))?;
+    netdiag_crds::validate::validate_spec(&spec).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_schema_and_the_controller_agree_case_by_case() {
+    let long_label = "a".repeat(64);
+    let label_253 = [
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(61),
+    ]
+    .join(".");
+    let label_254 = format!("{label_253}x");
+    let svc = |name: &str, port: Value| json!({"source": {"pod": "curl"}, "target": {"service": {"name": name, "port": port}}});
+    let pod_src = |pod: &str| json!({"source": {"pod": pod}, "target": {"service": {"name": "echo", "port": 80}}});
+    let dns = |name: &str| json!({"source": {"pod": "curl"}, "target": {"dns": {"name": name}}});
+    let cases: Vec<(&str, Value)> = vec![
+        ("port 80", svc("echo", json!(80))),
+        ("port name http", svc("echo", json!("http"))),
+        ("quoted port \"80\"", svc("echo", json!("80"))),
+        ("quoted port \"0080\"", svc("echo", json!("0080"))),
+        ("port 0", svc("echo", json!(0))),
+        ("port name with a capital", svc("echo", json!("Http"))),
+        (
+            "16-character port name",
+            svc("echo", json!("abcdefghijklmnop")),
+        ),
+        ("Service name with a dot", svc("echo.x", json!(80))),
+        (
+            "Service name starting with a digit",
+            svc("1echo", json!(80)),
+        ),
+        ("63-character Service name", svc(&"a".repeat(63), json!(80))),
+        ("64-character Service name", svc(&long_label, json!(80))),
+        ("pod a..b", pod_src("a..b")),
+        ("pod a.b", pod_src("a.b")),
+        ("pod -a", pod_src("-a")),
+        ("253-character pod name", pod_src(&label_253)),
+        ("254-character pod name", pod_src(&label_254)),
+        (
+            "pod with a 64-character label",
+            pod_src(&format!("{long_label}.b")),
+        ),
+        ("dns name", dns("echo.default.svc.cluster.local")),
+        (
+            "dns name with a trailing dot",
+            dns("echo.default.svc.cluster.local."),
+        ),
+        ("dns a..b", dns("a..b")),
+        (
+            "dns with a 64-character label",
+            dns(&format!("{long_label}.svc")),
+        ),
+        ("dns with an underscore", dns("_http._tcp.echo")),
+    ];
+    let mut disagree = Vec::new();
+    for (what, spec) in cases {
+        let schema = admission_errors(&probe(spec.clone()));
+        let controller = controller_accepts(&spec);
+        if schema.is_empty() != controller.is_ok() {
+            disagree.push(format!(
+                "{what}: schema {}, controller {}",
+                if schema.is_empty() {
+                    "admits".to_string()
+                } else {
+                    format!("refuses ({})", schema.join("; "))
+                },
+                match &controller {
+                    Ok(()) => "accepts".to_string(),
+                    Err(e) => format!("refuses ({e})"),
+                }
+            ));
+        }
+    }
+    assert!(
+        disagree.is_empty(),
+        "the CRD and the controller disagree:\n{}",
+        disagree.join("\n")
+    );
+}

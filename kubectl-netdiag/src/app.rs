@@ -140,9 +140,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
 async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
     match cli.command {
         Command::Trace(args) => {
-            if args.output == cli::TraceOutput::Pcap {
-                output::pcap_refused(std::io::stdout().is_terminal())?;
-            }
+            output::pcap_refused(args.output, std::io::stdout().is_terminal())?;
             let mut progress: Box<dyn progress::Progress> = if std::io::stderr().is_terminal() {
                 Box::new(progress::Terminal::default())
             } else {
@@ -150,18 +148,11 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
             };
             let cfg = wait::WaitConfig::for_timeout(args.timeout);
             let run = trace::run(&ctx, &args, cfg, progress.as_mut()).await?;
-            if args.output == cli::TraceOutput::Pcap {
-                let mut out = std::io::stdout().lock();
-                out.write_all(&output::pcap(&run.probe)?)
-                    .and_then(|()| out.flush())
-                    .map_err(|e| Error::Pcap(format!("cannot write to stdout: {e}")))?;
-            } else {
-                print(&output::render_probe(
-                    &run.probe,
-                    args.output,
-                    output::stdout_color(),
-                )?)?;
-            }
+            output::write_stdout(&output::trace_output(
+                &run.probe,
+                args.output,
+                output::stdout_color(),
+            )?)?;
             if let probe::Outcome::ProbeFailed(message) = &run.outcome {
                 eprintln!("error: the probe could not run: {message}");
             }

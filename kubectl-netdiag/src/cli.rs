@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::{parse_duration, parse_timeout};
-use crate::target::{SourceArg, TargetArg, parse_checks, parse_source, parse_target};
+use netdiag_crds::shorthand::{
+    Checks, SourceArg, TargetArg, parse_checks, parse_source, parse_target,
+};
 
 const ABOUT: &str = "Find out why one thing in a Kubernetes cluster cannot reach another";
 
@@ -153,6 +155,8 @@ TARGET is what it should reach:
   IP:PORT[/tcp|udp]        a literal IPv4 address: a ClusterIP (walked through kube-proxy's
                            rules when it has any for it), a pod IP, a node, anything
   dns/NAME                 only resolve NAME through the pod's nameservers and cluster DNS
+  node/NAME:PORT[/tcp|udp] a port on the node's InternalIP: a NodePort (walked through
+                           kube-proxy's NodePort rules) or a hostNetwork pod
 
 Before anything is created, the objects are checked: the source pod must be Running, and a
 Service must exist, have a ClusterIP and at least one ready endpoint.
@@ -202,7 +206,8 @@ pub struct TraceArgs {
     /// Where the traffic starts: pod/NAME, deploy/NAME, sts/NAME, ds/NAME or rs/NAME.
     #[arg(value_name = "SOURCE", value_parser = parse_source)]
     pub source: SourceArg,
-    /// What to reach: svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp] or dns/NAME.
+    /// What to reach: svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp], dns/NAME or
+    /// node/NAME:PORT[/tcp|udp].
     #[arg(value_name = "TARGET", value_parser = parse_target)]
     pub target: TargetArg,
     /// Which checks to run, comma-separated: path, connect, conntrack, dns, evidence (default: all that apply).
@@ -220,24 +225,12 @@ pub struct TraceArgs {
     #[arg(long, value_name = "NAME")]
     pub dns_name: Option<String>,
     /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = TraceOutput::Table)]
-    pub output: TraceOutput,
+    #[arg(short = 'o', long, value_enum, default_value_t = TraceFormat::Table)]
+    pub output: TraceFormat,
 }
 
-/// `--checks path,connect`, parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Checks(pub Vec<netdiag_crds::Check>);
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TraceOutput {
-    Table,
-    Wide,
-    Json,
-    Yaml,
-    Dot,
-    /// The probe's captured packets of every node as one pcapng file (`> probe.pcap`).
-    Pcap,
-}
+/// `trace -o`: the renderer's formats, the same as `lab trace -o`.
+pub use netdiag_render::TraceFormat;
 
 #[derive(Args, Debug)]
 pub struct GetArgs {

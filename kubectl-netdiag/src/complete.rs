@@ -24,6 +24,7 @@ pub enum Resource {
     Services,
     NetProbes,
     Namespaces,
+    Nodes,
 }
 
 /// What the current word can become.
@@ -164,7 +165,11 @@ fn positional_value(path: &[String], index: usize, current: &str) -> Completion 
         (["trace"], 1) => {
             let mut c = kind_or_name(
                 current,
-                &[("svc/", Resource::Services), ("pod/", Resource::Pods)],
+                &[
+                    ("svc/", Resource::Services),
+                    ("pod/", Resource::Pods),
+                    ("node/", Resource::Nodes),
+                ],
             );
             if !current.contains('/') && "dns/".starts_with(current) {
                 c.words.push("dns/".into());
@@ -311,6 +316,10 @@ mod tests {
         assert_eq!(c.fetch, Some((Resource::Pods, "pod/".into())));
         let c = done(&["trace", "pod/curl", "s"]);
         assert_eq!(c.words, words(&["svc/"]));
+        let c = done(&["trace", "pod/curl", ""]);
+        assert_eq!(c.words, words(&["svc/", "pod/", "node/", "dns/"]));
+        let c = done(&["trace", "pod/curl", "node/n"]);
+        assert_eq!(c.fetch, Some((Resource::Nodes, "node/".into())));
         let c = done(&["get", ""]);
         assert_eq!(c.fetch, Some((Resource::NetProbes, String::new())));
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use kube::api::{Api, ListParams};
 use netdiag_crds::NetProbe;
 
@@ -61,6 +61,7 @@ async fn names(words: &[String], resource: Resource) -> Option<Vec<String>> {
         Resource::Services => list!(Service, Api::namespaced(c, &ns)),
         Resource::NetProbes => list!(NetProbe, Api::namespaced(c, &ns)),
         Resource::Namespaces => list!(Namespace, Api::all(c)),
+        Resource::Nodes => list!(Node, Api::all(c)),
     })
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::target::ArgError;
+use netdiag_crds::shorthand::ArgError;
 
 /// The Deployment that fulfils NetProbes, named in the "stuck Pending" advice.
 pub const CONTROLLER_NAMESPACE: &str = "netdiag-system";
@@ -146,6 +146,14 @@ pub enum Error {
 
     #[error("{object} declares no port: give one, e.g. {example}")]
     NoPort { object: String, example: String },
+
+    #[error("node {0:?} not found; list them with `kubectl get nodes`")]
+    NodeNotFound(String),
+
+    #[error(
+        "node {0:?} reports no IPv4 InternalIP or ExternalIP (`kubectl get node {0} -o wide`): trace its address as IP:PORT instead"
+    )]
+    NodeNoAddress(String),
 
     #[error("target pod {namespace}/{pod} has no IP yet ({state}): it cannot be reached")]
     TargetPodNotReady {

@@ -19,7 +19,6 @@ pub mod pick;
 pub mod probe;
 pub mod progress;
 pub mod resolve;
-pub mod target;
 pub mod trace;
 pub mod version;
 pub mod wait;

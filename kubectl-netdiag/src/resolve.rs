@@ -2,7 +2,7 @@
 //! source pod runs, a Service exists, has a ClusterIP, the port, and ready endpoints.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::Api;
@@ -13,7 +13,7 @@ use netdiag_crds::{PortRef, ProbeTarget};
 use crate::client::Ctx;
 use crate::error::{self, Error};
 use crate::pick::{self, PortChoice};
-use crate::target::{SourceArg, SourceKind, TargetArg};
+use netdiag_crds::shorthand::{SourceArg, SourceKind, TargetArg};
 
 /// The pod a trace starts from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,7 +170,37 @@ pub async fn target(ctx: &Ctx, t: &TargetArg) -> Result<ProbeTarget, Error> {
             dns: Some(DnsTarget { name: name.clone() }),
             ..Default::default()
         }),
+        TargetArg::Node {
+            name,
+            port,
+            protocol,
+        } => node(ctx, name, *port, *protocol).await,
     }
+}
+
+/// A node target is an address target on the node's InternalIP: the NetProbe holds the
+/// address, so a probe kept in git still means the same port if the node is renamed.
+async fn node(
+    ctx: &Ctx,
+    name: &str,
+    port: u16,
+    protocol: netdiag_crds::Protocol,
+) -> Result<ProbeTarget, Error> {
+    let node = Api::<Node>::all(ctx.client.clone())
+        .get_opt(name)
+        .await
+        .map_err(|e| error::api("get", "nodes", None, e))?
+        .ok_or_else(|| Error::NodeNotFound(name.into()))?;
+    let ip =
+        netdiag_kube::node::internal_ip(&node).ok_or_else(|| Error::NodeNoAddress(name.into()))?;
+    Ok(ProbeTarget {
+        address: Some(AddressTarget {
+            ip: ip.to_string(),
+            port: i32::from(port),
+            protocol,
+        }),
+        ..Default::default()
+    })
 }
 
 async fn service(

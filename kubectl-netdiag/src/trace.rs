@@ -15,8 +15,8 @@ use crate::error::{self, Error};
 use crate::probe::{self, Outcome, ProbeRequest};
 use crate::progress::Progress;
 use crate::resolve;
-use crate::target::ArgError;
 use crate::wait::{self, WaitConfig};
+use netdiag_crds::shorthand::ArgError;
 
 /// A finished trace.
 #[derive(Debug)]

@@ -58,7 +58,7 @@ async fn trace_creates_watches_until_succeeded_renders_and_deletes() {
     assert_eq!(run.outcome.exit_code(), 0);
     assert!(rec.updates >= 2, "progress saw {} updates", rec.updates);
     assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
-    let text = output::render_probe(&run.probe, kubectl_netdiag::cli::TraceOutput::Table, false)
+    let text = output::render_probe(&run.probe, kubectl_netdiag::cli::TraceFormat::Table, false)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         text.contains("RESULT: reachable via 10.244.2.7:8080 (iptables, 3 endpoints)"),

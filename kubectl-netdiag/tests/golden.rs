@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use k8s_openapi::jiff::Timestamp;
-use kubectl_netdiag::cli::TraceOutput;
+use kubectl_netdiag::cli::TraceFormat;
 use kubectl_netdiag::{list, output};
 use netdiag_crds::NetProbe;
 
@@ -44,16 +44,16 @@ fn check(file: &str, actual: &str) {
     );
 }
 
-fn render(p: &NetProbe, f: TraceOutput) -> String {
+fn render(p: &NetProbe, f: TraceFormat) -> String {
     output::render_probe(p, f, false).unwrap_or_else(|e| panic!("render {f:?}: {e}"))
 }
 
-const FORMATS: [(TraceOutput, &str); 5] = [
-    (TraceOutput::Table, "table.txt"),
-    (TraceOutput::Wide, "wide.txt"),
-    (TraceOutput::Json, "json"),
-    (TraceOutput::Yaml, "yaml"),
-    (TraceOutput::Dot, "dot"),
+const FORMATS: [(TraceFormat, &str); 5] = [
+    (TraceFormat::Table, "table.txt"),
+    (TraceFormat::Wide, "wide.txt"),
+    (TraceFormat::Json, "json"),
+    (TraceFormat::Yaml, "yaml"),
+    (TraceFormat::Dot, "dot"),
 ];
 
 fn all_formats(name: &str) {
@@ -82,9 +82,9 @@ fn dns_failures_in_every_format() {
 fn json_and_yaml_round_trip_to_the_same_probe() {
     for name in ["healthy", "failing", "dns_failure"] {
         let p = fixture(name);
-        let from_json: NetProbe = serde_json::from_str(&render(&p, TraceOutput::Json))
+        let from_json: NetProbe = serde_json::from_str(&render(&p, TraceFormat::Json))
             .unwrap_or_else(|e| panic!("{name} json: {e}"));
-        let from_yaml: NetProbe = serde_saphyr::from_str(&render(&p, TraceOutput::Yaml))
+        let from_yaml: NetProbe = serde_saphyr::from_str(&render(&p, TraceFormat::Yaml))
             .unwrap_or_else(|e| panic!("{name} yaml: {e}"));
         // NetProbe has no PartialEq (kube's derive); compare as JSON values.
         let v = |p: &NetProbe| serde_json::to_value(p).unwrap_or_default();
@@ -95,7 +95,7 @@ fn json_and_yaml_round_trip_to_the_same_probe() {
 
 #[test]
 fn failing_table_names_the_cause_and_the_result() {
-    let out = render(&fixture("failing"), TraceOutput::Table);
+    let out = render(&fixture("failing"), TraceFormat::Table);
     let marked: Vec<&str> = out
         .lines()
         .filter(|l| l.starts_with("node-") && l.contains('✗'))
@@ -147,13 +147,13 @@ fn a_status_from_a_newer_controller_renders_everywhere() {
         "get-newer.txt",
         &list::get_table(std::slice::from_ref(&p), false, true, now()),
     );
-    let table = render(&p, TraceOutput::Table);
+    let table = render(&p, TraceFormat::Table);
     assert!(
         table.contains("✗ First failure at Capture on node-b: rule 12 of inet filter input drops"),
         "{table}"
     );
     assert!(table.contains("(FirewallDrop)."), "{table}");
-    let wide = render(&p, TraceOutput::Wide);
+    let wide = render(&p, TraceFormat::Wide);
     assert!(
         wide.contains("firewall facts (from a newer netdiag)"),
         "{wide}"

@@ -5,13 +5,9 @@ use std::collections::HashSet;
 
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
-/// One endpoint address of a Service port, with the node it runs on when the slice says.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Endpoint {
-    pub ip: String,
-    pub port: u16,
-    pub node: Option<String>,
-}
+/// One endpoint address of a Service port, with the node it runs on when the slice says: the
+/// planner's type, so what is read here is what gets planned.
+pub use netdiag_model::planner::ReadyEndpoint as Endpoint;
 
 /// A Service port's endpoints: the ready ones (sorted, each once) and how many are not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,7 +25,7 @@ pub fn for_port(slices: &[EndpointSlice], port_name: &str) -> Endpoints {
     let mut out = Endpoints::default();
     // A Service may have tens of thousands of endpoints: duplicates are found by hash, not by
     // scanning what was collected so far.
-    let mut seen: HashSet<Endpoint> = HashSet::new();
+    let mut seen: HashSet<(String, u16, Option<String>)> = HashSet::new();
     for slice in slices.iter().filter(|s| s.address_type == "IPv4") {
         let Some(port) = slice.ports.as_ref().and_then(|ps| {
             ps.iter()
@@ -53,7 +49,7 @@ pub fn for_port(slices: &[EndpointSlice], port_name: &str) -> Endpoints {
                     port,
                     node: ep.node_name.clone(),
                 };
-                if seen.insert(e.clone()) {
+                if seen.insert((e.ip.clone(), e.port, e.node.clone())) {
                     out.ready.push(e);
                 }
             }

@@ -13,5 +13,6 @@
 //!   ([`service::choose_port`]).
 
 pub mod endpoints;
+pub mod node;
 pub mod pod;
 pub mod service;

@@ -7,6 +7,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use netdiag_agent::kernel::netns::NsId;
+
 use super::LabError;
 use super::build::{Action, HostTools};
 use super::process;
@@ -198,7 +200,36 @@ pub fn execute(action: &Action, host: &HostTools, w: &mut StateWriter) -> Result
             pid_file,
             log_file,
         } => spawn(what, netns, argv, pid_file, log_file, w)?,
+        Action::Stop { what } => stop(what, w)?,
     }
+    Ok(())
+}
+
+fn stop(what: &str, w: &mut StateWriter) -> Result<(), LabError> {
+    let Some(p) = w.state.processes.iter().find(|p| p.what == what).cloned() else {
+        return Ok(()); // never started: nothing to stop
+    };
+    if let Some(pid) = p.pid {
+        let netns = NsId::of(&Path::new(super::names::NETNS_DIR).join(&p.netns)).ok();
+        match process::stop_if_ours(pid, &p.marker, p.start_time, netns) {
+            process::Stop::Stopped | process::Stop::NotRunning => {}
+            process::Stop::NotOurs(why) => {
+                return Err(LabError::Stop {
+                    what: what.into(),
+                    pid,
+                    why,
+                });
+            }
+            process::Stop::Stuck => {
+                return Err(LabError::Stop {
+                    what: what.into(),
+                    pid,
+                    why: "it survived SIGKILL".into(),
+                });
+            }
+        }
+    }
+    w.record(|s| s.processes.retain(|r| r.what != what))?;
     Ok(())
 }
 
@@ -212,6 +243,7 @@ fn spawn(
 ) -> Result<(), LabError> {
     let marker = super::build::process_marker(&super::names::LabNames::new(&w.state.name));
     w.record(|s| {
+        s.processes.retain(|p| p.what != what);
         s.processes.push(ProcessRecord {
             what: what.into(),
             netns: netns.into(),
@@ -221,6 +253,13 @@ fn spawn(
             marker,
         })
     })?;
+    // A pid file left by an earlier run (a process `lab break` stopped) is not readiness.
+    match std::fs::remove_file(pid_file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(io_err("remove the old pid file", pid_file)(e));
+        }
+        _ => {}
+    }
     process::spawn_detached(argv, log_file).map_err(|source| LabError::Spawn {
         what: what.into(),
         command: argv.join(" "),

@@ -26,11 +26,13 @@ pub mod cidr;
 pub mod cli;
 pub mod dns;
 pub mod exec;
+pub mod faults;
 pub mod generate;
 pub mod kube_proxy;
 pub mod names;
 pub mod pod_process;
 pub mod process;
+pub mod resolve;
 pub mod spec;
 pub mod state;
 pub mod teardown;
@@ -43,7 +45,7 @@ pub use names::{DEFAULT_LAB, LabNames};
 pub use spec::{LabSpec, ProxyMode, SpecError};
 pub use state::{LabState, StateError};
 pub use teardown::TeardownReport;
-pub use trace::{LabTrace, trace};
+pub use trace::{LabTrace, TraceRequest, trace, trace_with};
 
 /// How the lab starts a program: `exe`, then `args`, then the subcommand it runs (`pod ...` for
 /// the lab's pod processes, `trace ...` for the agent).
@@ -98,8 +100,8 @@ impl LabTools {
 pub enum LabError {
     #[error("lab needs root: run it with sudo")]
     NotRoot,
-    #[error("-o pcap: {0}")]
-    Pcap(String),
+    #[error("-o: {0}")]
+    Output(String),
     #[error("{tool} not found: apt-get install {package}")]
     MissingTool {
         tool: &'static str,
@@ -148,6 +150,12 @@ pub enum LabError {
     },
     #[error(transparent)]
     Trace(#[from] trace::TraceError),
+    #[error("cannot stop {what} (pid {pid}): {why}")]
+    Stop { what: String, pid: u32, why: String },
+    #[error(transparent)]
+    UnknownFault(#[from] faults::UnknownFault),
+    #[error("{0}")]
+    NotApplicable(#[from] faults::actions::NotApplicable),
 }
 
 /// A built lab, as its state file describes it.

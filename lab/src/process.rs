@@ -114,6 +114,9 @@ pub fn stop_if_ours(pid: u32, marker: &str, start: Option<u64>, netns: Option<Ns
     }
     match cmdline(pid) {
         Some(c) if c.contains(marker) => {}
+        // Exiting (its memory, and so its command line, is already gone: another `lab down`
+        // stopped it a moment ago) or no longer the process we saw: nothing to stop.
+        Some(c) if c.is_empty() || start_time(pid) != Some(now_start) => return Stop::NotRunning,
         Some(_) => return Stop::NotOurs(format!("its command line lacks {marker}")),
         None => return Stop::NotRunning,
     }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::faults::Fault;
 use super::spec::LabSpec;
 
 /// A long-lived process the lab started (a pod's process or a dnsmasq).
@@ -48,6 +49,9 @@ pub struct LabState {
     pub files: Vec<PathBuf>,
     #[serde(default)]
     pub processes: Vec<ProcessRecord>,
+    /// Faults `lab break` made and `lab fix` has not undone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
 }
 
 /// A state file that cannot be read or written.
@@ -85,6 +89,7 @@ impl LabState {
             dirs: vec![],
             files: vec![],
             processes: vec![],
+            faults: vec![],
         }
     }
 

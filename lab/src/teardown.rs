@@ -122,6 +122,9 @@ pub fn down(name: &str) -> Result<TeardownReport, LabError> {
         }
         match run(Command::new(ip).args(["netns", "del", ns]), None) {
             Ok(_) => report.namespaces.push(ns.clone()),
+            // Gone anyway: an earlier, interrupted `down` left its `ip netns del` running,
+            // and it won the race. Not a leftover.
+            Err(_) if !Path::new(NETNS_DIR).join(ns).exists() => {}
             Err(e) => report.problems.push(e.to_string()),
         }
     }
@@ -155,6 +158,8 @@ pub fn down(name: &str) -> Result<TeardownReport, LabError> {
         };
         match result {
             Ok(()) => report.paths.push(p),
+            // removed meanwhile by a concurrent `down`
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => report
                 .problems
                 .push(format!("cannot remove {}: {e}", p.display())),

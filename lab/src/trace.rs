@@ -1,137 +1,91 @@
-//! `lab trace`: what the controller does for a NetProbe, done locally against a lab. Build a
-//! [`TracePlan`] for the source pod's node, run the agent in that node's namespace, then, when
-//! kube-proxy sent the connection to a pod on another node, run the agent there with the
-//! Endpoint role, and merge the reports into one path.
+//! `lab trace`: what the controller does for a NetProbe, done locally against a lab. Resolve
+//! SOURCE and TARGET against the lab's spec, plan with the controller's planner, run the agent in
+//! each planned node's namespace (the endpoint run waits for the source report when only DNAT
+//! knows the endpoint), and merge the reports into one path.
 //!
-//! Plans, agent command lines and report parsing are pure functions; only [`trace`] runs things.
+//! Agent command lines and report parsing are pure functions; only [`trace_with`] runs things.
 
-use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::Command;
 
+use netdiag_crds::shorthand::{self, ArgError, SourceArg, TargetArg};
+use netdiag_crds::{NetProbe, NetProbeSpec, NetProbeStatus, Phase, ProbeSource};
 use netdiag_model::merge::{MergedPath, merge};
-use netdiag_model::{DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, TracePlan};
+use netdiag_model::planner::{self, NodePlan, PlanOptions};
+use netdiag_model::{Check, NodeReport, TracePlan};
 
 use super::exec::{find_tool, run};
 use super::names::LabNames;
-use super::spec::{LabSpec, PodSpec, ServicePortSpec, ServiceSpec};
+use super::resolve::{LabProbe, resolve};
 use super::{Lab, LabError, LabTools};
+
+/// Longest wait for one connect or DNS answer: the controller's cap (nothing in a lab is far).
+const STEP_TIMEOUT_MS: u64 = 2000;
 
 /// A lab trace that could not be planned or whose agent gave no report.
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
+    #[error(transparent)]
+    Arg(#[from] ArgError),
+    #[error("{0}: the lab has no workloads, only pods: use pod/NAME (`lab status` lists them)")]
+    NotAPod(String),
     #[error("no pod named {0:?} in the lab (`lab status` lists them)")]
     UnknownPod(String),
+    #[error("no node named {0:?} in the lab (`lab status` lists them)")]
+    UnknownNode(String),
     #[error("no Service {0:?} in the lab (`lab status` lists them; e.g. svc/echo-service)")]
     UnknownService(String),
-    #[error("Service {service} has no port {port:?}")]
-    UnknownPort { service: String, port: String },
+    #[error("Service {service} has no port {port:?}; it has: {known}")]
+    UnknownPort {
+        service: String,
+        port: String,
+        known: String,
+    },
+    #[error("Service {service} has several ports: add one of {known} as svc/NAME:PORT")]
+    AmbiguousPort { service: String, known: String },
+    #[error("pod {pod}: {detail}")]
+    PodPort { pod: String, detail: String },
     #[error("the agent on {node} gave no report: {detail}")]
     Agent { node: String, detail: String },
     #[error("the agent on {node} printed no NodeReport JSON as its last line: {detail}")]
     Output { node: String, detail: String },
 }
 
-/// The plans run, the reports they produced, and the merged path.
+/// What to trace, as `lab trace` takes it: `trace`'s SOURCE, TARGET, `--checks` and
+/// `--dns-name`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceRequest {
+    pub from: SourceArg,
+    pub to: TargetArg,
+    /// Empty: every check that applies.
+    pub checks: Vec<Check>,
+    pub dns_name: Option<String>,
+}
+
+impl TraceRequest {
+    /// SOURCE and TARGET in the shorthand `trace` takes (`curl`, `svc/echo-service:http`).
+    pub fn parse(from: &str, to: &str) -> Result<TraceRequest, TraceError> {
+        Ok(TraceRequest {
+            from: shorthand::parse_source(from)?,
+            to: shorthand::parse_target(to)?,
+            checks: Vec::new(),
+            dns_name: None,
+        })
+    }
+}
+
+/// The plans run, the reports they produced, the merged path, and the NetProbe a cluster
+/// would hold for it (what `-o json|yaml` print).
 #[derive(Clone, Debug)]
 pub struct LabTrace {
     /// `default/curl`.
     pub source: String,
-    /// `svc/echo-service:http`.
+    /// `svc/echo-service:http`, as the NetProbe's target displays.
     pub target: String,
     pub plans: Vec<TracePlan>,
     pub reports: Vec<NodeReport>,
     pub path: MergedPath,
-}
-
-/// Find `[svc/][NS/]NAME[:PORT]`; a bare NAME is looked up in the source pod's namespace first.
-pub fn resolve_service<'a>(
-    spec: &'a LabSpec,
-    from: &PodSpec,
-    service: &str,
-) -> Result<(&'a ServiceSpec, &'a ServicePortSpec), TraceError> {
-    let s = service.strip_prefix("svc/").unwrap_or(service);
-    let (s, port) = match s.split_once(':') {
-        Some((s, p)) => (s, Some(p)),
-        None => (s, None),
-    };
-    let (ns, name) = match s.split_once('/') {
-        Some((ns, n)) => (Some(ns), n),
-        None => (None, s),
-    };
-    let svc = spec
-        .services
-        .iter()
-        .filter(|v| v.name == name && ns.is_none_or(|ns| v.namespace == ns))
-        .min_by_key(|v| v.namespace != from.namespace)
-        .ok_or_else(|| TraceError::UnknownService(service.into()))?;
-    let port = match port {
-        None => svc.ports.first(),
-        Some(p) => svc
-            .ports
-            .iter()
-            .find(|sp| sp.name.as_deref() == Some(p) || sp.port.to_string() == p),
-    }
-    .ok_or_else(|| TraceError::UnknownPort {
-        service: format!("{}/{}", svc.namespace, svc.name),
-        port: port.unwrap_or("").into(),
-    })?;
-    Ok((svc, port))
-}
-
-fn expected_endpoints(spec: &LabSpec, svc: &ServiceSpec, port: &ServicePortSpec) -> Vec<Endpoint> {
-    svc.endpoints
-        .iter()
-        .filter_map(|p| spec.pod(p))
-        .map(|p| Endpoint {
-            ip: p.ip.to_string(),
-            port: port.target_port,
-        })
-        .collect()
-}
-
-/// The source node's plan: the whole trace from `from` to the Service's ClusterIP:port.
-pub fn source_plan(
-    spec: &LabSpec,
-    from: &PodSpec,
-    svc: &ServiceSpec,
-    port: &ServicePortSpec,
-) -> TracePlan {
-    TracePlan {
-        role: PlanRole::Source,
-        source_ip: Some(from.ip.to_string()),
-        target: Some(PlanTarget {
-            ip: svc.cluster_ip.to_string(),
-            port: port.port,
-            protocol: port.protocol,
-        }),
-        target_is_service: true,
-        expected_endpoints: expected_endpoints(spec, svc, port),
-        endpoint: None,
-        dns_name: Some(spec.service_fqdn(svc)),
-        dns_servers: vec![DnsServer {
-            address: spec.dns.cluster_ip.to_string(),
-            role: "kube-dns".into(),
-        }],
-        checks: vec![],
-        step_timeout_ms: 2000,
-    }
-}
-
-/// The endpoint node's plan: is `endpoint` there, listening, with a route back.
-pub fn endpoint_plan(source: &TracePlan, endpoint: &Endpoint) -> TracePlan {
-    TracePlan {
-        role: PlanRole::Endpoint,
-        source_ip: source.source_ip.clone(),
-        target: source.target.clone(),
-        target_is_service: source.target_is_service,
-        expected_endpoints: vec![],
-        endpoint: Some(endpoint.clone()),
-        dns_name: None,
-        dns_servers: vec![],
-        checks: vec![],
-        step_timeout_ms: source.step_timeout_ms,
-    }
+    pub probe: NetProbe,
 }
 
 /// `ip netns exec <node ns> <agent> trace --plan - -o json ...`: the agent as a node
@@ -179,19 +133,13 @@ pub fn parse_report(node: &str, stdout: &str) -> Result<NodeReport, TraceError> 
     })
 }
 
-/// The node of the pod that has `endpoint`'s IP, if the lab has one.
-pub fn endpoint_node<'a>(spec: &'a LabSpec, endpoint: &Endpoint) -> Option<&'a str> {
-    let ip: Ipv4Addr = endpoint.ip.parse().ok()?;
-    spec.pod_by_ip(ip).map(|p| p.node.as_str())
-}
-
 fn run_agent(
     lab: &Lab,
-    node: &str,
-    plan: &TracePlan,
+    node_plan: &NodePlan,
     tools: &LabTools,
     ip: &Path,
 ) -> Result<NodeReport, LabError> {
+    let (node, plan) = (node_plan.node.as_str(), &node_plan.plan);
     let argv = agent_command(&lab.names, node, tools, ip);
     let input = serde_json::to_string(plan).map_err(|e| TraceError::Agent {
         node: node.into(),
@@ -206,18 +154,25 @@ fn run_agent(
     Ok(parse_report(node, &stdout)?)
 }
 
-/// Trace from pod `source_pod` to `service` (`[svc/][NS/]NAME[:PORT]`) in a built lab.
-pub fn trace(
+/// Trace from pod `from` to `to`, both in `trace`'s shorthand (`curl`, `svc/echo-service`).
+pub fn trace(lab: &Lab, from: &str, to: &str, tools: &LabTools) -> Result<LabTrace, LabError> {
+    trace_with(lab, &TraceRequest::parse(from, to)?, tools)
+}
+
+/// Trace `request` in a built lab: every run the planner plans, in its node's namespace.
+pub fn trace_with(
     lab: &Lab,
-    source_pod: &str,
-    service: &str,
+    request: &TraceRequest,
     tools: &LabTools,
 ) -> Result<LabTrace, LabError> {
-    let spec = lab.spec();
-    let from = spec
-        .pod(source_pod)
-        .ok_or_else(|| TraceError::UnknownPod(source_pod.into()))?;
-    let (svc, port) = resolve_service(spec, from, service)?;
+    // what the API would say, faults such as a wrong targetPort included
+    let spec = lab.api_view();
+    let probe = resolve(
+        &spec,
+        &request.from,
+        &request.to,
+        request.dns_name.as_deref(),
+    )?;
     if !super::exec::is_root() {
         return Err(LabError::NotRoot);
     }
@@ -225,128 +180,80 @@ pub fn trace(
         tool: "ip",
         package: "iproute2",
     })?;
-    let plan = source_plan(spec, from, svc, port);
-    let mut plans = vec![plan.clone()];
-    let mut reports = vec![run_agent(lab, &from.node, &plan, tools, &ip)?];
-    if let Some(chosen) = reports[0].chosen_endpoint.clone()
-        && let Some(node) = endpoint_node(spec, &chosen)
-        && node != from.node
+    let options = PlanOptions {
+        checks: request.checks.clone(),
+        step_timeout_ms: STEP_TIMEOUT_MS,
+    };
+    let resolved = &probe.resolved;
+    let mut runs = planner::initial_plans(&options, resolved);
+    // The runs that start together run together, as the controller's agent pods do.
+    let mut reports = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|r| s.spawn(|| run_agent(lab, r, tools, &ip)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    if planner::needs_endpoint_step(resolved)
+        && let Ok(step) = planner::endpoint_step(&options, resolved, &reports[0])
     {
-        let ep_plan = endpoint_plan(&plan, &chosen);
-        reports.push(run_agent(lab, node, &ep_plan, tools, &ip)?);
-        plans.push(ep_plan);
+        reports.push(run_agent(lab, &step, tools, &ip)?);
+        runs.push(step);
     }
-    let source = format!("{}/{}", from.namespace, from.name);
-    let port_label = port.name.clone().unwrap_or_else(|| port.port.to_string());
-    let target = format!("svc/{}:{port_label}", svc.name);
+    let source = format!("{}/{}", resolved.source.namespace, resolved.source.name);
+    let target = probe.target.display(&resolved.source.namespace);
     let path = merge(&reports, &source, &target);
+    let probe = lab_probe(lab.name(), &probe, request, &target, &path);
     Ok(LabTrace {
         source,
         target,
-        plans,
+        plans: runs.into_iter().map(|r| r.plan).collect(),
         reports,
         path,
+        probe,
     })
+}
+
+/// The NetProbe a cluster would hold for this trace once it ran: its spec, and the merged path
+/// in its status (the controller adds conditions and node runs, which a lab has no use for).
+fn lab_probe(
+    lab: &str,
+    p: &LabProbe,
+    request: &TraceRequest,
+    target: &str,
+    path: &MergedPath,
+) -> NetProbe {
+    let mut probe = NetProbe::new(
+        &format!("lab-{lab}-trace"),
+        NetProbeSpec {
+            source: ProbeSource {
+                pod: p.resolved.source.name.clone(),
+            },
+            target: p.target.clone(),
+            checks: (!request.checks.is_empty()).then(|| request.checks.clone()),
+            dns_name: request.dns_name.clone(),
+            timeout_seconds: None,
+            interval_seconds: None,
+            ttl_seconds_after_finished: None,
+        },
+    );
+    probe.metadata.namespace = Some(p.resolved.source.namespace.clone());
+    let mut status = NetProbeStatus {
+        phase: Some(Phase::Succeeded),
+        target: Some(target.to_string()),
+        ..Default::default()
+    };
+    status.apply_path(path);
+    probe.status = Some(status);
+    probe
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netdiag_model::Protocol;
-
-    fn curl(spec: &LabSpec) -> &PodSpec {
-        spec.pod("curl").unwrap()
-    }
-
-    #[test]
-    fn services_resolve_by_name_namespace_and_port() {
-        let spec = LabSpec::default();
-        let (s, p) = resolve_service(&spec, curl(&spec), "svc/echo-service").unwrap();
-        assert_eq!((s.name.as_str(), p.port), ("echo-service", 80));
-        let (s, p) = resolve_service(&spec, curl(&spec), "kube-system/kube-dns:dns-tcp").unwrap();
-        assert_eq!((s.name.as_str(), p.protocol), ("kube-dns", Protocol::TCP));
-        let (_, p) = resolve_service(&spec, curl(&spec), "kube-dns:53").unwrap();
-        assert_eq!(p.protocol, Protocol::UDP);
-        assert!(matches!(
-            resolve_service(&spec, curl(&spec), "svc/nope"),
-            Err(TraceError::UnknownService(_))
-        ));
-        assert!(matches!(
-            resolve_service(&spec, curl(&spec), "echo-service:https"),
-            Err(TraceError::UnknownPort { .. })
-        ));
-    }
-
-    #[test]
-    fn the_source_plan_is_what_the_controller_would_send() {
-        let spec = LabSpec::default();
-        let (s, p) = resolve_service(&spec, curl(&spec), "echo-service").unwrap();
-        let plan = source_plan(&spec, curl(&spec), s, p);
-        assert_eq!(plan.role, PlanRole::Source);
-        assert_eq!(plan.source_ip.as_deref(), Some("10.244.1.2"));
-        assert_eq!(
-            plan.target,
-            Some(PlanTarget {
-                ip: "10.96.45.10".into(),
-                port: 80,
-                protocol: Protocol::TCP
-            })
-        );
-        assert!(plan.target_is_service);
-        let eps: Vec<String> = plan
-            .expected_endpoints
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
-        assert_eq!(
-            eps,
-            ["10.244.1.3:8080", "10.244.2.2:8080", "10.244.2.3:8080"]
-        );
-        assert_eq!(
-            plan.dns_name.as_deref(),
-            Some("echo-service.default.svc.cluster.local")
-        );
-        assert_eq!(plan.dns_servers[0].address, "10.96.0.10");
-        assert_eq!(plan.dns_servers[0].role, "kube-dns");
-        // it is valid TracePlan JSON for the agent
-        let back: TracePlan = serde_json::from_str(&serde_json::to_string(&plan).unwrap()).unwrap();
-        assert_eq!(back, plan);
-    }
-
-    #[test]
-    fn the_endpoint_plan_checks_the_chosen_endpoint_on_its_node() {
-        let spec = LabSpec::default();
-        let (s, p) = resolve_service(&spec, curl(&spec), "echo-service").unwrap();
-        let plan = source_plan(&spec, curl(&spec), s, p);
-        let chosen = Endpoint {
-            ip: "10.244.2.3".into(),
-            port: 8080,
-        };
-        let ep = endpoint_plan(&plan, &chosen);
-        assert_eq!(ep.role, PlanRole::Endpoint);
-        assert_eq!(ep.endpoint, Some(chosen.clone()));
-        assert_eq!(endpoint_node(&spec, &chosen), Some("node-b"));
-        assert_eq!(
-            endpoint_node(
-                &spec,
-                &Endpoint {
-                    ip: "10.244.1.3".into(),
-                    port: 8080
-                }
-            ),
-            Some("node-a")
-        );
-        assert_eq!(
-            endpoint_node(
-                &spec,
-                &Endpoint {
-                    ip: "192.0.2.1".into(),
-                    port: 1
-                }
-            ),
-            None
-        );
-    }
 
     #[test]
     fn the_agent_runs_in_the_node_namespace_with_the_plan_on_stdin() {

@@ -8,6 +8,7 @@ pub mod merge;
 pub mod path;
 pub mod pcapng;
 pub mod plan;
+pub mod planner;
 pub mod protocol;
 pub mod reason;
 pub mod report;

@@ -23,7 +23,15 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
         .collect();
     // A stable sort: hops of one kind keep report order.
     hops.sort_by(|(_, a), (_, b)| a.kind.cmp(&b.kind));
-    let hops: Vec<Hop> = hops.into_iter().map(|(_, h)| h.clone()).collect();
+    // Two runs on one node (the source run and the endpoint run, when DNAT picked a pod on
+    // the source's own node) can check the same route and listener: say it once.
+    let mut unique: Vec<Hop> = Vec::with_capacity(hops.len());
+    for (_, h) in hops {
+        if !unique.contains(h) {
+            unique.push(h.clone());
+        }
+    }
+    let hops = unique;
     let dns: Vec<DnsResult> = reports.iter().flat_map(|r| r.dns.iter().cloned()).collect();
     let first_failure = first_failure(&hops);
     let reachable = connect_outcome(&hops);
@@ -119,6 +127,36 @@ mod tests {
             summary: String::new(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_hop_two_runs_on_one_node_both_checked_is_said_once() {
+        let route = Hop::new(
+            "node-a",
+            HopKind::Route,
+            "10.244.1.3",
+            Verdict::Ok,
+            "local bridge cni0",
+        );
+        let listener = Hop::new(
+            "node-a",
+            HopKind::Listener,
+            "10.244.1.3:8080",
+            Verdict::Ok,
+            "0.0.0.0:8080 listens",
+        );
+        let src = report("node-a", vec![route.clone(), listener.clone()]);
+        // the endpoint run on the same node: the same route, and a listener seen differently
+        let other_listener = Hop::new(
+            "node-a",
+            HopKind::Listener,
+            "10.244.1.3:8080",
+            Verdict::Fail,
+            "nothing listens",
+        );
+        let ep = report("node-a", vec![route.clone(), other_listener.clone()]);
+        let path = merge(&[src, ep], "default/curl", "svc/echo:80");
+        assert_eq!(path.hops, vec![route, listener, other_listener]);
     }
 
     #[test]

@@ -8,10 +8,15 @@ mod dot;
 mod encode;
 mod evidence;
 mod facts;
+mod trace_output;
 
 pub use dot::dot;
 pub use encode::{EncodeError, json, yaml};
 pub use facts::facts;
+pub use trace_output::{
+    OutputError, TraceFormat, TraceOutput, refuse_pcap_to_terminal, render_trace, stdout_color,
+    use_color,
+};
 
 use comfy_table::{Attribute, Cell, Color, Table, presets};
 

@@ -29,8 +29,13 @@ pub fn trace_echo(lab: &Lab) -> LabTrace {
 
 /// Trace pod `from` -> echo-service in a lab, as `lab trace --from FROM` does.
 pub fn trace_echo_from(lab: &Lab, from: &str) -> LabTrace {
-    netdiag_lab::trace(lab, from, "svc/echo-service", &workspace_tools())
-        .unwrap_or_else(|e| panic!("lab {}: trace from {from} failed: {e}", lab.name()))
+    trace_to(lab, from, "svc/echo-service")
+}
+
+/// Trace pod `from` -> `to` in a lab, as `lab trace --from FROM --to TO` does.
+pub fn trace_to(lab: &Lab, from: &str, to: &str) -> LabTrace {
+    netdiag_lab::trace(lab, from, to, &workspace_tools())
+        .unwrap_or_else(|e| panic!("lab {}: trace {from} -> {to} failed: {e}", lab.name()))
 }
 
 /// Trace until `accept` holds, at most `tries` times: DNAT picks endpoints at random.
@@ -54,7 +59,8 @@ pub fn trace_until_from(
         last = Some(t);
     }
     panic!(
-        "no trace out of {tries} matched; the last one:\n{}",
+        "no trace out of {tries} matched; the last one: {}\n{}",
+        last.as_ref().map(|t| t.path.summary.as_str()).unwrap_or(""),
         describe(last.as_ref().map(|t| &t.path.hops[..]).unwrap_or(&[]))
     )
 }

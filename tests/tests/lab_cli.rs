@@ -44,6 +44,8 @@ fn lab_up_trace_down_works_and_leaves_nothing_behind() {
     ] {
         assert!(out.contains(needle), "{needle} missing from:\n{out}");
     }
+    every_target_form_and_output_format(&name);
+    break_status_fix(&name);
 
     let down = plugin(&["lab", "down", "--name", &name]);
     assert!(
@@ -55,6 +57,123 @@ fn lab_up_trace_down_works_and_leaves_nothing_behind() {
     std::mem::forget(cleanup);
 
     assert_nothing_left(&name);
+    // a second down is a no-op that succeeds, for scripts
+    let again = plugin(&["lab", "down", "--name", &name]);
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "second lab down: {again:?}");
+    assert!(said.contains(&format!("no lab named {name}")), "{said}");
+}
+
+/// `lab break`, `lab status` and `lab fix` through the binary: a fault is shown in force, the
+/// trace fails with exit 1 naming its hop, a fault the topology lacks is refused with exit 2.
+fn break_status_fix(name: &str) {
+    let run = |args: &[&str]| {
+        let mut argv = vec!["lab"];
+        argv.extend_from_slice(args);
+        argv.extend(["--name", name]);
+        plugin(&argv)
+    };
+    let list = run(&["break", "--list"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.status.success() && text.contains("firewall-drop"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("nd-{name}-node-a")), "{text}");
+    let na = run(&["break", "no-fdb"]);
+    assert_eq!(na.status.code(), Some(2), "{na:?}");
+    assert!(
+        String::from_utf8_lossy(&na.stderr).contains("no-fdb does not apply"),
+        "{na:?}"
+    );
+    let unknown = run(&["break", "no-such-fault"]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+
+    let broke = run(&["break", "no-vip-rule"]);
+    assert!(broke.status.success(), "{broke:?}");
+    let status = String::from_utf8_lossy(&run(&["status"]).stdout).into_owned();
+    assert!(status.contains("faults: no-vip-rule"), "{status}");
+    let trace = run(&["trace"]);
+    let out = String::from_utf8_lossy(&trace.stdout);
+    assert_eq!(trace.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("First failure at ServiceRules") && out.contains("NoServiceRule"),
+        "{out}"
+    );
+    let fixed = run(&["fix", "--all"]);
+    assert!(fixed.status.success(), "{fixed:?}");
+    assert!(String::from_utf8_lossy(&run(&["status"]).stdout).contains("faults: none"));
+    assert!(run(&["trace"]).status.success());
+}
+
+/// `lab trace` takes what `trace` takes: every TARGET form and every `-o`.
+fn every_target_form_and_output_format(name: &str) {
+    let ok = |args: &[&str]| -> String {
+        let mut argv = vec!["lab", "trace", "--name", name];
+        argv.extend_from_slice(args);
+        let o = plugin(&argv);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{argv:?} exit {:?}:\n{out}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    for (to, title) in [
+        ("svc/echo-service:http", "-> svc/echo-service:http"),
+        (
+            "svc/kube-system/kube-dns:dns",
+            "-> svc/kube-system/kube-dns:dns",
+        ),
+        ("pod/echo-2:8080", "-> pod/echo-2:8080"),
+        ("10.96.0.10:53/udp", "-> 10.96.0.10:53/udp"),
+        (
+            "dns/echo-service.default.svc.cluster.local",
+            "-> dns/echo-service",
+        ),
+        ("node/node-b:30080", "-> 172.18.0.3:30080/tcp"),
+    ] {
+        let out = ok(&["--from", "curl", "--to", to]);
+        assert!(
+            out.starts_with(&format!("TRACE: default/curl {title}")),
+            "{to}:\n{out}"
+        );
+        assert!(!out.contains("RESULT: unreachable"), "{to}:\n{out}");
+    }
+    let wide = ok(&["--from", "pod/echo-1", "-o", "wide"]);
+    assert!(wide.contains("REASON") && wide.contains("FACTS"), "{wide}");
+    let json: serde_json::Value = serde_json::from_str(&ok(&["-o", "json"])).expect("-o json");
+    assert_eq!(json["kind"], "NetProbe");
+    assert_eq!(json["spec"]["source"]["pod"], "curl");
+    assert!(
+        json["status"]["hops"]
+            .as_array()
+            .is_some_and(|h| h.len() > 5),
+        "{json}"
+    );
+    let yaml = ok(&["-o", "yaml"]);
+    assert!(
+        yaml.contains("kind: NetProbe") && yaml.contains("hops:"),
+        "{yaml}"
+    );
+    let dot = ok(&["-o", "dot"]);
+    assert!(dot.starts_with("digraph"), "{dot}");
+    let pcap = plugin(&["lab", "trace", "--name", name, "-o", "pcap"]);
+    // pcapng files open with a Section Header Block, type 0x0A0D0D0A
+    assert!(
+        pcap.status.success() && pcap.stdout.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]),
+        "-o pcap: {:?} {}",
+        pcap.status,
+        String::from_utf8_lossy(&pcap.stderr)
+    );
+    let bad = plugin(&["lab", "trace", "--name", name, "--to", "echo-service"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("needs a kind: e.g. svc/echo-service"),
+        "{bad:?}"
+    );
 }
 
 /// Remove the lab even when an assertion fails halfway.
@@ -67,5 +186,38 @@ fn scopeguard(name: &str) -> LabCleanup {
 impl Drop for LabCleanup {
     fn drop(&mut self) {
         let _ = netdiag_lab::Lab::down(&self.0);
+    }
+}
+
+/// Two `lab down`s at once (a second one while an interrupted first's `ip netns del` still
+/// runs): neither reports a leftover the other removed, and nothing is left.
+#[test]
+fn two_lab_downs_at_once_report_no_false_leftovers() {
+    require_lab_prerequisites();
+    for _ in 0..3 {
+        let name = unique_name("dd");
+        let up = plugin(&["lab", "up", "--name", &name]);
+        let _cleanup = scopeguard(&name);
+        assert!(up.status.success(), "{up:?}");
+        let downs: Vec<_> = (0..2)
+            .map(|_| {
+                Command::new(binary("kubectl-netdiag"))
+                    .args(["lab", "down", "--name", &name])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("lab down starts")
+            })
+            .collect();
+        for d in downs {
+            let out = d.wait_with_output().expect("lab down ends");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && !err.contains("left behind"),
+                "a concurrent lab down: {:?}\n{err}",
+                out.status
+            );
+        }
+        assert_nothing_left(&name);
     }
 }

@@ -23,8 +23,20 @@ pub struct Listing {
     pub netns: String,
 }
 
-/// Check the endpoint's namespace on this node for a listener on `endpoint`: [`read`], then
-/// [`judge`]. None when no namespace on this node holds the endpoint's IP.
+/// Where an endpoint's IP lives, seen from this node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Place {
+    /// A pod's namespace on this node holds it: its sockets, as [`read`] listed them.
+    Pod(Listing),
+    /// The node's own address (a hostNetwork endpoint): never inspected, since a probe's author
+    /// must not learn what listens on a node.
+    Node,
+    /// Not on this node.
+    Elsewhere,
+}
+
+/// Check the endpoint's pod namespace on this node for a listener on `endpoint`: [`read`],
+/// then [`judge`]. None when the endpoint is not on this node.
 pub fn check_listener(
     node: &str,
     endpoint: SocketAddrV4,
@@ -32,56 +44,58 @@ pub fn check_listener(
     netns_dir: &Path,
     proc: &Path,
 ) -> Option<Hop> {
-    let listing = read(endpoint, protocol, netns_dir, proc)?;
-    Some(judge(
-        node,
-        endpoint,
-        protocol,
-        &listing.netns,
-        &listing.sockets,
-    ))
+    match read(endpoint, protocol, netns_dir, proc) {
+        Place::Pod(listing) => Some(judge(
+            node,
+            endpoint,
+            protocol,
+            &listing.netns,
+            &listing.sockets,
+        )),
+        Place::Node => Some(Hop::new(
+            node,
+            HopKind::Listener,
+            endpoint.to_string(),
+            Verdict::Info,
+            format!(
+                "{} is {node}'s own address (a hostNetwork endpoint): netdiag lists sockets only in pod namespaces, never the node's; check it on the node with `ss -ltn`",
+                endpoint.ip()
+            ),
+        )),
+        Place::Elsewhere => None,
+    }
 }
 
-/// List the sockets serving `protocol` in the namespace on this node that holds the
-/// endpoint's IP.
-///
-/// None when no namespace on this node holds it (it lives on another node). An endpoint whose
-/// IP is the node's own (a hostNetwork pod) is checked in the node's namespace, which is the
-/// caller's.
-pub fn read(
-    endpoint: SocketAddrV4,
-    protocol: Protocol,
-    netns_dir: &Path,
-    proc: &Path,
-) -> Option<Listing> {
+/// List the sockets serving `protocol` in the pod namespace on this node that holds the
+/// endpoint's IP. Only pod namespaces: an IP that is the node's own is [`Place::Node`], and its
+/// sockets are never listed.
+pub fn read(endpoint: SocketAddrV4, protocol: Protocol, netns_dir: &Path, proc: &Path) -> Place {
     let ip = *endpoint.ip();
-    let (sockets, netns) = match find_pod_netns(ip, netns_dir, proc) {
+    match find_pod_netns(ip, netns_dir, proc) {
         Ok(pod) => {
-            let listed = run_in(&pod.path, SockDiag::open)
+            let sockets = run_in(&pod.path, SockDiag::open)
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| e.to_string()))
                 .and_then(|mut s| {
                     s.bound_sockets(serving(protocol))
                         .map_err(|e| e.to_string())
                 });
-            (listed, pod.label)
+            Place::Pod(Listing {
+                sockets,
+                netns: pod.label,
+            })
         }
         Err(DiscoverError::NotFound { .. }) => {
             let local = crate::kernel::rtnl::addresses()
-                .ok()?
-                .iter()
-                .any(|a| a.ip == ip);
-            if !local {
-                return None;
-            }
-            let listed = SockDiag::open()
-                .and_then(|mut s| s.bound_sockets(serving(protocol)))
-                .map_err(|e| e.to_string());
-            (listed, "the node's network namespace".to_string())
+                .map(|addrs| addrs.iter().any(|a| a.ip == ip))
+                .unwrap_or(false);
+            if local { Place::Node } else { Place::Elsewhere }
         }
-        Err(e) => (Err(e.to_string()), "?".to_string()),
-    };
-    Some(Listing { sockets, netns })
+        Err(e) => Place::Pod(Listing {
+            sockets: Err(e.to_string()),
+            netns: "?".to_string(),
+        }),
+    }
 }
 
 /// Which sockets serve `protocol`: listening TCP ones, unconnected UDP ones.

@@ -355,6 +355,15 @@ impl<'a> Trace<'a> {
         let (Some(e), Some((_, protocol))) = (self.chosen_endpoint(), self.target) else {
             return;
         };
+        // Only a pod the API named: the target pod (a plan whose target is no Service), or a
+        // ready endpoint of the target Service. An address target (even one kube-proxy has no
+        // rule for, then traced as a plain address), or an endpoint DNAT picked that the plan
+        // does not list (a stale rule), is someone else's pod, whose listeners a probe's author
+        // must not learn.
+        let named_pod = !self.plan.target_is_service;
+        if !named_pod && !self.plan.expected_endpoints.contains(&e) {
+            return;
+        }
         if let Ok(ip) = e.ip.parse::<Ipv4Addr>()
             && let Some(hop) = listener::check_listener(
                 self.node(),

@@ -1,224 +1,42 @@
 //! Step 3 of the pipeline, plan (pure, no client required): resolved facts -> one TracePlan per
-//! node run.
-//!
-//! - The source node always runs the full trace (pod interface, kube-proxy rules compared with
-//!   the ready endpoints, connect, conntrack, DNS).
-//! - The node of the endpoint the traffic reaches runs the endpoint side (route and listener).
-//!   When that endpoint is known from the API alone (a pod target, or a Service with one ready
-//!   endpoint) both runs start together; otherwise the endpoint is the one DNAT picked, which
-//!   only the source report tells, so the endpoint run is a second step ([`endpoint_step`]).
+//! node run. The planner itself is the model's ([`netdiag_model::planner`]), shared with the
+//! lab; this module only turns a validated spec into the planner's options.
 
-use netdiag_model::{Endpoint, NodeReport, PlanRole, PlanTarget, TracePlan};
+use netdiag_model::NodeReport;
+use netdiag_model::planner;
+pub use netdiag_model::planner::{NoEndpointRun, NodePlan, PlanOptions, needs_endpoint_step};
 
-use crate::netprobe::resolve::{Resolved, ResolvedTarget};
+use crate::netprobe::resolve::Resolved;
 use crate::netprobe::spec::ValidSpec;
 
-/// Longest wait for one connect or DNS answer.
-const MAX_STEP_TIMEOUT_MS: u64 = 2000;
-
-/// One agent run: which node, which role, and the plan it gets.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NodePlan {
-    pub node: String,
-    pub role: PlanRole,
-    pub plan: TracePlan,
+/// The checks and step budget a spec asks for.
+pub fn options(spec: &ValidSpec) -> PlanOptions {
+    PlanOptions::for_timeout(
+        spec.get().checks.clone().unwrap_or_default(),
+        u32::try_from(spec.timeout_seconds()).unwrap_or(0),
+    )
 }
 
-/// Why no endpoint run happens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoEndpointRun {
-    /// An address or DNS target: there is no endpoint pod to check.
-    NoEndpointPod,
-    /// The endpoint run was planned with the source run.
-    AlreadyPlanned,
-    /// The source report names no endpoint (the connect failed or conntrack saw nothing).
-    NoChosenEndpoint,
-    /// The endpoint DNAT chose is not a ready endpoint the API lists with a node.
-    EndpointNodeUnknown,
-}
-
-impl NoEndpointRun {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoEndpointRun::NoEndpointPod => "NoEndpointPod",
-            NoEndpointRun::AlreadyPlanned => "AlreadyPlanned",
-            NoEndpointRun::NoChosenEndpoint => "NoChosenEndpoint",
-            NoEndpointRun::EndpointNodeUnknown => "EndpointNodeUnknown",
-        }
-    }
-}
-
-/// Per-step network budget: a quarter of the run's timeout, at most 2 s, so a run with several
-/// silent DNS servers still ends within its timeout.
+/// Per-step network budget of a spec's runs ([`planner::step_timeout_ms`]).
 pub fn step_timeout_ms(spec: &ValidSpec) -> u64 {
-    let quarter = u64::try_from(spec.timeout_seconds()).unwrap_or(1) * 1000 / 4;
-    quarter.clamp(100, MAX_STEP_TIMEOUT_MS)
-}
-
-fn base_plan(spec: &ValidSpec, resolved: &Resolved, role: PlanRole) -> TracePlan {
-    TracePlan {
-        role,
-        source_ip: Some(resolved.source.ip.clone()),
-        target: None,
-        target_is_service: false,
-        expected_endpoints: Vec::new(),
-        endpoint: None,
-        dns_name: None,
-        dns_servers: Vec::new(),
-        checks: spec.get().checks.clone().unwrap_or_default(),
-        step_timeout_ms: step_timeout_ms(spec),
-    }
+    options(spec).step_timeout_ms
 }
 
 /// The source node's plan.
 pub fn source_plan(spec: &ValidSpec, resolved: &Resolved) -> NodePlan {
-    let mut plan = base_plan(spec, resolved, PlanRole::Source);
-    plan.dns_name = resolved.dns_name.clone();
-    plan.dns_servers = resolved.dns_servers.clone();
-    match &resolved.target {
-        ResolvedTarget::Service(s) => {
-            plan.target = Some(PlanTarget {
-                ip: s.cluster_ip.clone(),
-                port: s.port,
-                protocol: s.protocol,
-            });
-            plan.target_is_service = true;
-            plan.expected_endpoints = s
-                .endpoints
-                .iter()
-                .map(|e| Endpoint {
-                    ip: e.ip.clone(),
-                    port: e.port,
-                })
-                .collect();
-        }
-        ResolvedTarget::Pod(p) => {
-            plan.target = Some(PlanTarget {
-                ip: p.ip.clone(),
-                port: p.port,
-                protocol: p.protocol,
-            });
-        }
-        ResolvedTarget::Address { ip, port, protocol } => {
-            // The address may be a ClusterIP someone copied from `kubectl get svc`: let the agent
-            // walk kube-proxy's rules for it. With no endpoints to expect, an address kube-proxy
-            // has no rule for is traced as a plain address (an Info hop, not a failure).
-            plan.target = Some(PlanTarget {
-                ip: ip.clone(),
-                port: *port,
-                protocol: *protocol,
-            });
-            plan.target_is_service = true;
-        }
-        ResolvedTarget::Dns { .. } => {}
-    }
-    NodePlan {
-        node: resolved.source.node.clone(),
-        role: PlanRole::Source,
-        plan,
-    }
+    planner::source_plan(&options(spec), resolved)
 }
 
-fn endpoint_plan(
-    spec: &ValidSpec,
-    resolved: &Resolved,
-    node: &str,
-    endpoint: Endpoint,
-) -> NodePlan {
-    let mut plan = base_plan(spec, resolved, PlanRole::Endpoint);
-    if let Some(t) = target_of(resolved) {
-        plan.target = Some(t);
-    }
-    plan.endpoint = Some(endpoint);
-    NodePlan {
-        node: node.to_string(),
-        role: PlanRole::Endpoint,
-        plan,
-    }
-}
-
-fn target_of(resolved: &Resolved) -> Option<PlanTarget> {
-    match &resolved.target {
-        ResolvedTarget::Service(s) => Some(PlanTarget {
-            ip: s.cluster_ip.clone(),
-            port: s.port,
-            protocol: s.protocol,
-        }),
-        ResolvedTarget::Pod(p) => Some(PlanTarget {
-            ip: p.ip.clone(),
-            port: p.port,
-            protocol: p.protocol,
-        }),
-        _ => None,
-    }
-}
-
-/// The endpoint (and its node) known before any agent ran, if any.
-fn endpoint_known_upfront(resolved: &Resolved) -> Option<(String, Endpoint)> {
-    match &resolved.target {
-        ResolvedTarget::Pod(p) => Some((
-            p.node.clone(),
-            Endpoint {
-                ip: p.ip.clone(),
-                port: p.port,
-            },
-        )),
-        ResolvedTarget::Service(s) => match s.endpoints.as_slice() {
-            [only] => only.node.clone().map(|node| {
-                (
-                    node,
-                    Endpoint {
-                        ip: only.ip.clone(),
-                        port: only.port,
-                    },
-                )
-            }),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// The runs that start together: the source node's, plus the endpoint node's when the endpoint
-/// is known before any report (same node or not: each role is its own run).
+/// The runs that start together ([`planner::initial_plans`]).
 pub fn initial_plans(spec: &ValidSpec, resolved: &Resolved) -> Vec<NodePlan> {
-    let mut plans = vec![source_plan(spec, resolved)];
-    if let Some((node, ep)) = endpoint_known_upfront(resolved) {
-        plans.push(endpoint_plan(spec, resolved, &node, ep));
-    }
-    plans
+    planner::initial_plans(&options(spec), resolved)
 }
 
-/// Whether the endpoint run waits for the source report.
-pub fn needs_endpoint_step(resolved: &Resolved) -> bool {
-    matches!(&resolved.target, ResolvedTarget::Service(_))
-        && endpoint_known_upfront(resolved).is_none()
-}
-
-/// The second step: the endpoint run for the endpoint DNAT chose, as the source report names it.
+/// The endpoint run for the endpoint DNAT chose ([`planner::endpoint_step`]).
 pub fn endpoint_step(
     spec: &ValidSpec,
     resolved: &Resolved,
     source_report: &NodeReport,
 ) -> Result<NodePlan, NoEndpointRun> {
-    let ResolvedTarget::Service(svc) = &resolved.target else {
-        return Err(match resolved.target {
-            ResolvedTarget::Pod(_) => NoEndpointRun::AlreadyPlanned,
-            _ => NoEndpointRun::NoEndpointPod,
-        });
-    };
-    if endpoint_known_upfront(resolved).is_some() {
-        return Err(NoEndpointRun::AlreadyPlanned);
-    }
-    let chosen = source_report
-        .chosen_endpoint
-        .as_ref()
-        .ok_or(NoEndpointRun::NoChosenEndpoint)?;
-    let node = svc
-        .endpoints
-        .iter()
-        .find(|e| e.ip == chosen.ip && e.port == chosen.port)
-        .and_then(|e| e.node.clone())
-        .ok_or(NoEndpointRun::EndpointNodeUnknown)?;
-    Ok(endpoint_plan(spec, resolved, &node, chosen.clone()))
+    planner::endpoint_step(&options(spec), resolved, source_report)
 }

@@ -35,6 +35,18 @@ pub struct HostTools {
     pub dnsmasq: PathBuf,
 }
 
+/// Host tools at their usual Debian paths, for plans built in unit tests.
+#[cfg(test)]
+pub(crate) fn test_host() -> HostTools {
+    HostTools {
+        ip: "/sbin/ip".into(),
+        iptables_restore: "/sbin/iptables-restore".into(),
+        nft: Some("/usr/sbin/nft".into()),
+        sysctl: "/sbin/sysctl".into(),
+        dnsmasq: "/usr/sbin/dnsmasq".into(),
+    }
+}
+
 /// One step of a build.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -61,7 +73,10 @@ pub enum Action {
     MakeDir(PathBuf),
     /// A file; recorded.
     WriteFile { path: PathBuf, contents: String },
-    /// A detached long-lived process; recorded before it starts.
+    /// Stop the lab process recorded as `what` (only if it is the lab's own), and forget it.
+    Stop { what: String },
+    /// A detached long-lived process; recorded before it starts (replacing an earlier record
+    /// of the same `what`).
     Spawn {
         what: String,
         netns: String,
@@ -134,19 +149,7 @@ pub fn plan(
 ) -> Vec<Action> {
     let mut a = network(spec, names);
     if parts.kube_proxy {
-        for node in &spec.nodes {
-            let netns = names.netns(&node.name);
-            a.push(match spec.proxy_mode {
-                ProxyMode::Iptables => Action::IptablesRestore {
-                    netns,
-                    rules: kube_proxy_rules(spec, &node.name),
-                },
-                ProxyMode::Nftables => Action::NftLoad {
-                    netns,
-                    script: kube_proxy_nft(spec, &node.name),
-                },
-            });
-        }
+        a.extend(kube_proxy_actions(spec, names));
     }
     if parts.dns {
         a.extend(cluster_dns(spec, names, host));
@@ -155,6 +158,26 @@ pub fn plan(
         a.extend(pod_processes(spec, names, host, tools));
     }
     a
+}
+
+/// kube-proxy's rules for `spec`'s Services in every node, in its proxy mode.
+pub fn kube_proxy_actions(spec: &LabSpec, names: &LabNames) -> Vec<Action> {
+    spec.nodes
+        .iter()
+        .map(|node| {
+            let netns = names.netns(&node.name);
+            match spec.proxy_mode {
+                ProxyMode::Iptables => Action::IptablesRestore {
+                    netns,
+                    rules: kube_proxy_rules(spec, &node.name),
+                },
+                ProxyMode::Nftables => Action::NftLoad {
+                    netns,
+                    script: kube_proxy_nft(spec, &node.name),
+                },
+            }
+        })
+        .collect()
 }
 
 /// The nodes, the pods and what joins them.

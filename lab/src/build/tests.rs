@@ -1,13 +1,7 @@
 use super::*;
 
 fn host() -> HostTools {
-    HostTools {
-        ip: "/sbin/ip".into(),
-        iptables_restore: "/sbin/iptables-restore".into(),
-        nft: Some("/usr/sbin/nft".into()),
-        sysctl: "/sbin/sysctl".into(),
-        dnsmasq: "/usr/sbin/dnsmasq".into(),
-    }
+    crate::build::test_host()
 }
 
 fn tools() -> LabTools {

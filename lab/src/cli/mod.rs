@@ -1,12 +1,20 @@
 //! `kubectl netdiag lab up|status|trace|down` (and the hidden `pod`): the lab's command line.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use super::names::DEFAULT_LAB;
-use super::{Lab, LabError, LabSpec, LabTools, ProxyMode, process};
+use super::{Lab, LabError, LabSpec, LabTools, ProxyMode};
+
+mod describe;
+mod faults_cli;
+mod trace;
+
+pub use describe::{proxy_line, up_summary};
+pub use faults_cli::{BreakArgs, FixArgs};
+pub use netdiag_render::TraceFormat;
+pub use trace::{TraceArgs, render, render_table};
 
 /// `about` for the `lab` command itself, for the binary that mounts [`LabCommand`].
 pub const LAB_ABOUT: &str =
@@ -29,14 +37,6 @@ never forward outside the lab. Needs root (sudo), iproute2, iptables and dnsmasq
 
 nodelocaldns sits on an `ifb` link named `nodelocaldns` (or on `lo` when the kernel has no ifb),
 where a real node uses a `dummy` link: some kernels, this lab's included, have no dummy links.";
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TraceFormat {
-    Table,
-    Json,
-    /// The probe's captured packets of every node as one pcapng file (for `tcpdump -r`).
-    Pcap,
-}
 
 #[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum LabCommand {
@@ -72,22 +72,27 @@ in kube-proxy's exact shapes and names.")]
         #[arg(long, default_value = DEFAULT_LAB)]
         name: String,
     },
-    /// Trace from a pod to a Service, as the controller would on a cluster: one agent run on
-    /// the source pod's node, one on the chosen endpoint's node, merged into one path.
-    Trace {
-        #[arg(long, default_value = DEFAULT_LAB)]
-        name: String,
-        /// The source pod.
-        #[arg(long, value_name = "POD", default_value = "curl")]
-        from: String,
-        /// The Service: svc/NAME, NS/NAME, optionally :PORT (name or number).
-        #[arg(long, value_name = "svc/NAME", default_value = "svc/echo-service")]
-        to: String,
-        #[arg(short = 'o', long, value_enum, default_value_t = TraceFormat::Table)]
-        output: TraceFormat,
+    /// Trace from a pod to a Service, pod, address, node port or DNS name, as `kubectl
+    /// netdiag trace` does on a cluster.
+    #[command(long_about = trace::TRACE_LONG_ABOUT)]
+    Trace(trace::TraceArgs),
+    /// Print the spec `lab up` builds by default (YAML), to copy and change for `lab up
+    /// --spec FILE`; or check a spec file. docs/lab.md explains every field.
+    Spec {
+        /// Print the default lab's spec.
+        #[arg(long, required_unless_present = "check", conflicts_with = "check")]
+        print_default: bool,
+        /// Check a YAML or JSON spec file the way `lab up --spec` would, without building it.
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
     },
+    /// Break something in a lab, the way it breaks on a real node; `--list` shows every fault.
+    #[command(long_about = faults_cli::BREAK_LONG_ABOUT)]
+    Break(faults_cli::BreakArgs),
+    /// Undo faults `lab break` made: the named ones, or every one with --all.
+    Fix(faults_cli::FixArgs),
     /// Remove a lab: its processes, namespaces, /etc/netns entries and state. Also cleans up
-    /// after a lab whose `up` crashed.
+    /// after a lab whose `up` crashed. Removing a lab that is not there succeeds (exit 0).
     Down {
         #[arg(long, default_value = DEFAULT_LAB)]
         name: String,
@@ -106,13 +111,14 @@ pub fn run(cmd: LabCommand, tools: &LabTools) -> ExitCode {
             spec,
             proxy_mode,
         } => up(&name, spec, proxy_mode, tools),
-        LabCommand::Status { name } => status(&name),
-        LabCommand::Trace {
-            name,
-            from,
-            to,
-            output,
-        } => trace(&name, &from, &to, output, tools),
+        LabCommand::Status { name } => describe::status(&name),
+        LabCommand::Trace(args) => trace::trace(&args, tools),
+        LabCommand::Spec {
+            print_default,
+            check,
+        } => spec(print_default, check),
+        LabCommand::Break(args) => faults_cli::break_faults(&args, tools),
+        LabCommand::Fix(args) => faults_cli::fix(&args, tools),
         LabCommand::Down { name } => down(&name),
         LabCommand::Pod(args) => return super::pod_process::run(args),
     };
@@ -145,258 +151,34 @@ fn up(
     Ok(ExitCode::SUCCESS)
 }
 
-/// What `up` prints: what was built, and what to try next.
-pub fn up_summary(lab: &Lab, seconds: f64) -> String {
-    let mut out = format!("lab {} is up ({seconds:.1} s)\n", lab.name());
-    out.push_str(&describe(lab, None));
-    let n = lab.name();
-    let spec = lab.spec();
-    let first_pod = spec.pods.first().map(|p| p.name.as_str()).unwrap_or("curl");
-    let first_node = spec
-        .nodes
-        .first()
-        .map(|n| n.name.as_str())
-        .unwrap_or("node-a");
-    // the first Service that is not cluster DNS: what a learner wants to reach
-    let svc = spec
-        .services
-        .iter()
-        .find(|s| s.cluster_ip != spec.dns.cluster_ip)
-        .or(spec.services.first());
-    let _ = write!(out, "\nnext:\n");
-    if let Some(s) = svc {
-        let port = s.ports.first().map(|p| p.port).unwrap_or(80);
-        let _ = write!(
-            out,
-            "  kubectl netdiag lab trace --name {n} --from {first_pod} --to svc/{name}\n  \
-             sudo ip netns exec {pod_ns} bash -c 'exec 3<>/dev/tcp/{ip}/{port}; cat <&3'   # which pod answers?\n",
-            name = s.name,
-            ip = s.cluster_ip,
-            pod_ns = lab.names.netns(first_pod),
+fn spec(print_default: bool, check: Option<PathBuf>) -> Result<ExitCode, LabError> {
+    if let Some(path) = check {
+        let spec = LabSpec::load(&path)?;
+        println!(
+            "{}: a valid lab spec ({} nodes, {} pods, {} Services, kube-proxy {} mode)",
+            path.display(),
+            spec.nodes.len(),
+            spec.pods.len(),
+            spec.services.len(),
+            spec.proxy_mode
         );
+    } else if print_default {
+        let yaml = netdiag_render::yaml(&LabSpec::default())
+            .map_err(|e| LabError::Output(e.to_string()))?;
+        print!("{yaml}");
     }
-    let rules = match spec.proxy_mode {
-        ProxyMode::Iptables => "iptables -t nat -L KUBE-SERVICES -n",
-        ProxyMode::Nftables => "nft list map ip kube-proxy service-ips",
-    };
-    let _ = write!(
-        out,
-        "  sudo ip netns exec {node_ns} {rules}\n  \
-         kubectl netdiag lab down --name {n}\n",
-        node_ns = lab.names.netns(first_node),
-    );
-    out
-}
-
-/// Nodes, pods and Services of a lab; with `alive`, each pod's process state.
-/// Whether the lab process recorded as `what` is alive (None: not recorded).
-type AliveFn<'a> = &'a dyn Fn(&str) -> Option<bool>;
-
-fn describe(lab: &Lab, alive: Option<AliveFn>) -> String {
-    let spec = lab.spec();
-    let mut out = String::from("nodes:\n");
-    for n in &spec.nodes {
-        let _ = writeln!(
-            out,
-            "  {:<10} {:<15} pods {:<16} netns {}",
-            n.name,
-            n.ip,
-            n.pod_cidr.to_string(),
-            lab.names.netns(&n.name)
-        );
-    }
-    out.push_str("pods:\n");
-    for p in &spec.pods {
-        let ports: Vec<String> = p
-            .tcp
-            .iter()
-            .map(|t| format!("{t}/TCP"))
-            .chain(p.udp.iter().map(|u| format!("{u}/UDP")))
-            .collect();
-        let state = match alive.and_then(|f| f(&format!("pod-{}", p.name))) {
-            Some(true) => "  running",
-            Some(false) => "  NOT RUNNING",
-            None => "",
-        };
-        let line = format!(
-            "  {:<24} {:<15} {:<8} {:<10}{state}",
-            format!("{}/{}", p.namespace, p.name),
-            p.ip,
-            p.node,
-            ports.join(",")
-        );
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
-    out.push_str("services:\n");
-    for s in &spec.services {
-        let ports: Vec<String> = s
-            .ports
-            .iter()
-            .map(|p| {
-                let np = p
-                    .node_port
-                    .map(|n| format!(" nodePort {n}"))
-                    .unwrap_or_default();
-                format!(
-                    "{}{}/{} -> {}{np}",
-                    p.name
-                        .as_deref()
-                        .map(|n| format!("{n} "))
-                        .unwrap_or_default(),
-                    p.port,
-                    p.protocol.as_lower().to_uppercase(),
-                    p.target_port
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            out,
-            "  {:<24} {:<15} {}  endpoints {}",
-            format!("{}/{}", s.namespace, s.name),
-            s.cluster_ip,
-            ports.join(", "),
-            s.endpoints.join(", ")
-        );
-    }
-    let _ = writeln!(
-        out,
-        "dns: kube-dns {} (dnsmasq in pod {}), nodelocaldns {} on every node",
-        spec.dns.cluster_ip, spec.dns.pod, spec.dns.node_local
-    );
-    if let Some(f) = alive {
-        for what in ["kube-dns".to_string()].into_iter().chain(
-            spec.nodes
-                .iter()
-                .map(|n| format!("nodelocaldns-{}", n.name)),
-        ) {
-            let s = match f(&what) {
-                Some(true) => "running",
-                Some(false) => "NOT RUNNING",
-                None => "not started",
-            };
-            let _ = writeln!(out, "  {what:<24} {s}");
-        }
-    }
-    let _ = writeln!(out, "{}", proxy_line(spec.proxy_mode));
-    out
-}
-
-/// The kube-proxy line of `up` and `status`: the mode, and where its rules are.
-pub fn proxy_line(mode: ProxyMode) -> String {
-    let rules = match mode {
-        ProxyMode::Iptables => "KUBE-SERVICES in the nat table",
-        ProxyMode::Nftables => "table ip kube-proxy",
-    };
-    format!("kube-proxy: {mode} mode ({rules} in every node)")
-}
-
-fn status(name: &str) -> Result<ExitCode, LabError> {
-    let names = super::LabNames::new(name);
-    if !super::names::valid_lab_name(name) {
-        return Err(LabError::BadName(name.into()));
-    }
-    let state = super::LabState::load(&names.state_file())?
-        .ok_or_else(|| LabError::NoSuchLab { name: name.into() })?;
-    let complete = state.complete;
-    let lab = Lab { names, state };
-    let processes = lab.state.processes.clone();
-    let alive = move |what: &str| -> Option<bool> {
-        let p = processes.iter().find(|p| p.what == what)?;
-        Some(match (p.pid, p.start_time) {
-            (Some(pid), Some(start)) => process::start_time(pid) == Some(start),
-            _ => false,
-        })
-    };
-    println!(
-        "lab {name}{}",
-        if complete {
-            ""
-        } else {
-            " (INCOMPLETE: its `up` failed or is running; `lab down` removes it)"
-        }
-    );
-    print!("{}", describe(&lab, Some(&alive)));
-    let all_alive = lab
-        .state
-        .processes
-        .iter()
-        .all(|p| alive(&p.what) == Some(true));
-    Ok(if complete && all_alive {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-fn trace(
-    name: &str,
-    from: &str,
-    to: &str,
-    output: TraceFormat,
-    tools: &LabTools,
-) -> Result<ExitCode, LabError> {
-    use std::io::IsTerminal as _;
-    // Refused before the trace runs: binary on a terminal helps nobody.
-    if output == TraceFormat::Pcap && std::io::stdout().is_terminal() {
-        return Err(LabError::Pcap(
-            "will not write binary packets to a terminal: redirect it, e.g. `> probe.pcap`, or pipe it to `tcpdump -r -`".into(),
-        ));
-    }
-    let lab = Lab::open(name)?;
-    let t = super::trace(&lab, from, to, tools)?;
-    match output {
-        TraceFormat::Pcap => write_pcap(&t.path.evidence)?,
-        TraceFormat::Table => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            print!("{}", render_table(&t, color));
-        }
-        TraceFormat::Json => {
-            let json =
-                netdiag_render::json(&t.path).map_err(|e| super::trace::TraceError::Output {
-                    node: "lab".into(),
-                    detail: e.to_string(),
-                })?;
-            print!("{json}");
-        }
-    }
-    Ok(
-        if t.path.first_failure.is_none() && t.path.reachable != Some(false) {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        },
-    )
-}
-
-/// Every node's captured packets, merged into one pcapng file, to stdout.
-fn write_pcap(evidence: &[netdiag_model::report::Evidence]) -> Result<(), LabError> {
-    use std::io::Write as _;
-    let bytes = netdiag_model::pcapng::merge_evidence(evidence)
-        .map_err(|e| LabError::Pcap(e.to_string()))?
-        .ok_or_else(|| {
-            LabError::Pcap(
-                "no node captured packets (the probe never connected, or no capture socket could be opened: `-o json` shows each node's evidence)".into(),
-            )
-        })?;
-    let mut out = std::io::stdout().lock();
-    out.write_all(&bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| LabError::Pcap(format!("cannot write to stdout: {e}")))
-}
-
-/// The hop table of a lab trace, through the shared renderer so it reads as on a cluster.
-pub fn render_table(t: &super::LabTrace, color: bool) -> String {
-    let opts = netdiag_render::RenderOptions { wide: false, color };
-    format!(
-        "{} -> {}\n\n{}",
-        t.source,
-        t.target,
-        netdiag_render::table(&t.path, &opts)
-    )
+    Ok(ExitCode::SUCCESS)
 }
 
 fn down(name: &str) -> Result<ExitCode, LabError> {
-    let report = Lab::down(name)?;
+    let report = match Lab::down(name) {
+        // Idempotent, for scripts: what should be gone is gone.
+        Err(LabError::NoSuchLab { .. }) => {
+            println!("no lab named {name}: nothing to remove");
+            return Ok(ExitCode::SUCCESS);
+        }
+        other => other?,
+    };
     println!("lab {name} removed:");
     for s in &report.stopped {
         println!("  stopped {s}");

@@ -12,15 +12,21 @@ struct Cli {
 #[test]
 fn subcommands_parse_with_their_defaults() {
     let c = Cli::try_parse_from(["lab", "trace"]).unwrap().cmd;
+    let LabCommand::Trace(t) = c else {
+        panic!("not a trace: {c:?}")
+    };
+    assert_eq!(t.name, "netdiag");
+    assert_eq!(t.from.name, "curl");
     assert_eq!(
-        c,
-        LabCommand::Trace {
-            name: "netdiag".into(),
-            from: "curl".into(),
-            to: "svc/echo-service".into(),
-            output: TraceFormat::Table
+        t.to,
+        netdiag_crds::shorthand::TargetArg::Service {
+            namespace: None,
+            name: "echo-service".into(),
+            port: None
         }
     );
+    assert_eq!(t.output, TraceFormat::Table);
+    assert_eq!((t.checks, t.dns_name), (None, None));
     let c = Cli::try_parse_from(["lab", "up", "--name", "l2", "--spec", "x.yaml"])
         .unwrap()
         .cmd;
@@ -32,7 +38,7 @@ fn subcommands_parse_with_their_defaults() {
             proxy_mode: None,
         }
     );
-    assert!(Cli::try_parse_from(["lab", "trace", "-o", "yaml"]).is_err());
+    assert!(Cli::try_parse_from(["lab", "trace", "-o", "xml"]).is_err());
 }
 
 #[test]
@@ -135,10 +141,17 @@ fn the_table_shows_every_hop_and_the_result() {
         plans: vec![],
         reports: vec![r.clone()],
         path: merge(&[r], "default/curl", "svc/echo-service:http"),
+        probe: netdiag_crds::NetProbe::new(
+            "lab-t-trace",
+            serde_json::from_str(
+                r#"{"source": {"pod": "curl"}, "target": {"dns": {"name": "x"}}}"#,
+            )
+            .unwrap(),
+        ),
     };
     let table = render_table(&t, false);
     assert!(
-        table.starts_with("default/curl -> svc/echo-service:http\n"),
+        table.starts_with("TRACE: default/curl -> svc/echo-service:http\n"),
         "{table}"
     );
     for want in [
@@ -152,4 +165,58 @@ fn the_table_shows_every_hop_and_the_result() {
     assert_eq!(t.path.hops.len(), 2);
     assert_eq!(t.path.target.as_deref(), Some("svc/echo-service:http"));
     assert!(t.path.first_failure.is_some());
+}
+
+#[test]
+fn trace_takes_every_target_form_and_output_format_of_the_plugins_trace() {
+    use netdiag_crds::shorthand::TargetArg;
+    for to in [
+        "svc/echo-service:http",
+        "svc/kube-system/kube-dns:53",
+        "pod/echo-2:8080",
+        "10.96.0.10:53/udp",
+        "dns/echo-service.default.svc.cluster.local",
+        "node/node-b:30080",
+    ] {
+        let c = Cli::try_parse_from(["lab", "trace", "--to", to])
+            .unwrap_or_else(|e| panic!("{to}: {e}"));
+        let LabCommand::Trace(t) = c.cmd else {
+            panic!("{to}: not a trace")
+        };
+        assert_eq!(
+            t.to,
+            netdiag_crds::shorthand::parse_target(to).unwrap(),
+            "{to}"
+        );
+    }
+    let c = Cli::try_parse_from(["lab", "trace", "--to", "node/node-b:30080/udp"]).unwrap();
+    let LabCommand::Trace(t) = c.cmd else {
+        panic!("not a trace")
+    };
+    assert!(matches!(t.to, TargetArg::Node { port: 30080, .. }));
+    // every -o of `kubectl netdiag trace`, by the same names
+    use clap::ValueEnum as _;
+    for f in TraceFormat::value_variants() {
+        let name = f.to_possible_value().unwrap().get_name().to_string();
+        let c = Cli::try_parse_from(["lab", "trace", "-o", &name]).unwrap();
+        let LabCommand::Trace(t) = c.cmd else {
+            panic!("not a trace")
+        };
+        assert_eq!(t.output, *f);
+    }
+    let names: Vec<String> = TraceFormat::value_variants()
+        .iter()
+        .map(|f| f.to_possible_value().unwrap().get_name().to_string())
+        .collect();
+    assert_eq!(names, ["table", "wide", "json", "yaml", "dot", "pcap"]);
+    let e = Cli::try_parse_from(["lab", "trace", "--to", "echo-service"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("needs a kind: e.g. svc/echo-service"), "{e}");
+    let e = Cli::try_parse_from(["lab", "trace", "--checks", "ping"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("unknown check \"ping\""), "{e}");
 }

@@ -234,6 +234,15 @@ fn blocked_hop(
             );
             hop(Verdict::Fail, text).with_reason(Reason::NotAServicePort)
         }
+        // The API has a Service with this ClusterIP and ready endpoints: kube-proxy does not know
+        // it (not syncing), and its catch-all for unknown ClusterIPs is only the symptom.
+        BlockCause::UnallocatedClusterIp if !ready.is_empty() => {
+            let text = format!(
+                "kube-proxy on {node} has no rule for {addr} in {} ({place} {verb} it as an address no Service holds){ready}",
+                walk.mode.entry()
+            );
+            hop(Verdict::Fail, text).with_reason(Reason::NoServiceRule)
+        }
         BlockCause::UnallocatedClusterIp => {
             let text = format!(
                 "kube-proxy on {node} {verb} {addr} in {place}: no Service holds this address of the service CIDR"

@@ -10,8 +10,7 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::ListParams;
 use kube::{Api, Client};
-use netdiag_crds::{Protocol, TargetRef};
-use netdiag_model::DnsServer;
+use netdiag_crds::TargetRef;
 
 use crate::netprobe::spec::ValidSpec;
 
@@ -24,67 +23,10 @@ pub const KUBE_DNS_SERVICE: &str = "kube-dns";
 /// Label EndpointSlices carry with their Service's name.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
-/// The source pod: where the traffic starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourcePod {
-    pub namespace: String,
-    pub name: String,
-    pub ip: String,
-    pub node: String,
-    /// Not required: a not-ready pod can still open connections, but the status says so.
-    pub ready: bool,
-}
-
-/// A ready endpoint of a Service, with the node it runs on when the EndpointSlice says
-/// (which endpoints count as ready is [`netdiag_kube::endpoints::for_port`]'s to say).
-pub use netdiag_kube::endpoints::Endpoint as ReadyEndpoint;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResolvedService {
-    pub namespace: String,
-    pub name: String,
-    pub cluster_ip: String,
-    pub port: u16,
-    /// The Service port's name ("" when it has one unnamed port), as EndpointSlices name it.
-    pub port_name: String,
-    pub protocol: Protocol,
-    pub endpoints: Vec<ReadyEndpoint>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResolvedPod {
-    pub namespace: String,
-    pub name: String,
-    pub ip: String,
-    pub node: String,
-    pub port: u16,
-    pub protocol: Protocol,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ResolvedTarget {
-    Service(ResolvedService),
-    Pod(ResolvedPod),
-    Address {
-        ip: String,
-        port: u16,
-        protocol: Protocol,
-    },
-    Dns {
-        name: String,
-    },
-}
-
-/// Everything the plan needs, read from the API.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Resolved {
-    pub source: SourcePod,
-    pub target: ResolvedTarget,
-    /// The name to resolve from the source pod, if any.
-    pub dns_name: Option<String>,
-    /// Cluster DNS servers to ask besides the pod's resolv.conf.
-    pub dns_servers: Vec<DnsServer>,
-}
+/// What the plan needs, as the shared planner takes it.
+pub use netdiag_model::planner::{
+    ReadyEndpoint, Resolved, ResolvedPod, ResolvedService, ResolvedTarget, SourcePod,
+};
 
 /// Why a probe's objects cannot be used. All but [`ResolveError::Api`] are terminal: the probe
 /// fails with [`ResolveError::reason`] and no agent pod starts.

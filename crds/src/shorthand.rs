@@ -1,12 +1,18 @@
-//! SOURCE and TARGET as typed on the command line (`deploy/curl`, `svc/echo:http`,
-//! `10.96.0.10:53/udp`, `dns/echo`): pure parsing with errors that show the expected form.
+//! A NetProbe's SOURCE and TARGET as typed on a command line (`deploy/curl`, `svc/echo:http`,
+//! `10.96.0.10:53/udp`, `dns/echo`, `node/node-a:30080`) and its `--checks` list: pure parsing
+//! with errors that show the expected form. One parser for the plugin's `trace` and the lab's
+//! `lab trace`, so both take the same words.
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use netdiag_crds::validate::{is_dns_label, is_dns_label_or_subdomain, is_dns_name};
-use netdiag_crds::{Check, PortRef, Protocol};
+use crate::validate::{
+    is_dns_label, is_dns_label_or_subdomain, is_dns_name, is_port_name, is_service_name,
+};
+use crate::{Check, PortRef, Protocol};
 
-use crate::cli::Checks;
+/// `--checks path,connect`, parsed: each check once, in the order given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checks(pub Vec<Check>);
 
 /// Workload kinds a source pod can be picked from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,10 +71,17 @@ pub enum TargetArg {
     Dns {
         name: String,
     },
+    /// A port on a node's own address (a NodePort, or a hostNetwork pod's port).
+    Node {
+        name: String,
+        port: u16,
+        protocol: Protocol,
+    },
 }
 
 const SOURCE_FORMS: &str = "pod/NAME, deploy/NAME, sts/NAME, ds/NAME or rs/NAME";
-const TARGET_FORMS: &str = "svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp] or dns/NAME";
+const TARGET_FORMS: &str =
+    "svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp], dns/NAME or node/NAME:PORT[/tcp|udp]";
 
 /// Why a SOURCE or TARGET could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -104,11 +117,15 @@ pub enum ArgError {
     BadPort { input: String, port: String },
     #[error("{input:?}: an address target needs a port: {input}:PORT[/tcp|udp]")]
     AddressWithoutPort { input: String },
+    #[error(
+        "{input:?}: a node target needs a port number: node/NAME:PORT[/tcp|udp], e.g. a NodePort"
+    )]
+    NodeWithoutPort { input: String },
     #[error("{input:?}: only IPv4 targets are supported")]
     Ipv6 { input: String },
     #[error("{input:?}: {host:?} is not an IPv4 address")]
     BadIp { input: String, host: String },
-    #[error("{input:?}: an address target needs a port number from 1 to 65535, got {port:?}")]
+    #[error("{input:?}: needs a port number from 1 to 65535, got {port:?}")]
     BadAddressPort { input: String, port: String },
     #[error("{input:?}: unknown protocol {protocol:?}: use /tcp or /udp")]
     BadProtocol { input: String, protocol: String },
@@ -189,7 +206,8 @@ pub fn parse_source(input: &str) -> Result<SourceArg, ArgError> {
     })
 }
 
-/// `svc/[NS/]NAME[:PORT]`, `pod/[NS/]NAME[:PORT]`, `IP:PORT[/tcp|udp]` or `dns/NAME`.
+/// `svc/[NS/]NAME[:PORT]`, `pod/[NS/]NAME[:PORT]`, `IP:PORT[/tcp|udp]`, `dns/NAME` or
+/// `node/NAME:PORT[/tcp|udp]`.
 pub fn parse_target(input: &str) -> Result<TargetArg, ArgError> {
     let input = input.trim();
     if input.is_empty() {
@@ -198,7 +216,7 @@ pub fn parse_target(input: &str) -> Result<TargetArg, ArgError> {
     let Some((kind, rest)) = input.split_once('/') else {
         if matches!(
             input.to_ascii_lowercase().as_str(),
-            "svc" | "service" | "pod" | "po" | "dns"
+            "svc" | "service" | "pod" | "po" | "dns" | "node" | "no"
         ) {
             return Err(ArgError::MissingName {
                 input: input.into(),
@@ -215,7 +233,7 @@ pub fn parse_target(input: &str) -> Result<TargetArg, ArgError> {
     match kind.to_ascii_lowercase().as_str() {
         "svc" | "service" | "services" => {
             let (namespace, name, port) = named_with_port(input, "svc", rest)?;
-            if !is_dns_label(&name) {
+            if !is_service_name(&name) {
                 return Err(bad_name(input, &name, "Service", false));
             }
             Ok(TargetArg::Service {
@@ -250,11 +268,70 @@ pub fn parse_target(input: &str) -> Result<TargetArg, ArgError> {
             }
             Ok(TargetArg::Dns { name: rest.into() })
         }
+        "node" | "nodes" | "no" => parse_node(input, rest),
         _ => Err(ArgError::UnknownTargetKind {
             input: input.into(),
             kind: kind.into(),
         }),
     }
+}
+
+/// `NAME:PORT[/tcp|udp]` after `node/`: the port must be a number, since a node has no port names.
+fn parse_node(input: &str, rest: &str) -> Result<TargetArg, ArgError> {
+    let (rest, protocol) = split_protocol(input, rest)?;
+    let Some((name, port)) = rest.rsplit_once(':') else {
+        return Err(if rest.is_empty() {
+            ArgError::MissingName {
+                input: input.into(),
+                kind: "node".into(),
+            }
+        } else {
+            ArgError::NodeWithoutPort {
+                input: input.into(),
+            }
+        });
+    };
+    if name.is_empty() {
+        return Err(ArgError::MissingName {
+            input: input.into(),
+            kind: "node".into(),
+        });
+    }
+    if !is_dns_label_or_subdomain(name) {
+        return Err(bad_name(input, name, "node", true));
+    }
+    Ok(TargetArg::Node {
+        name: name.into(),
+        port: address_port(input, port)?,
+        protocol,
+    })
+}
+
+/// A trailing `/tcp` or `/udp` (TCP when there is none).
+fn split_protocol<'a>(input: &str, s: &'a str) -> Result<(&'a str, Protocol), ArgError> {
+    match s.split_once('/') {
+        Some((rest, proto)) => Ok((
+            rest,
+            proto
+                .parse::<Protocol>()
+                .map_err(|_| ArgError::BadProtocol {
+                    input: input.into(),
+                    protocol: proto.into(),
+                })?,
+        )),
+        None => Ok((s, Protocol::TCP)),
+    }
+}
+
+/// A port number from 1 to 65535, as an address or node target takes it.
+fn address_port(input: &str, port: &str) -> Result<u16, ArgError> {
+    port.parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| ArgError::BadAddressPort {
+            input: input.into(),
+            port: port.into(),
+        })
 }
 
 fn bad_name(input: &str, name: &str, what: &'static str, dots: bool) -> ArgError {
@@ -304,9 +381,7 @@ fn parse_port(input: &str, port: &str) -> Result<PortRef, ArgError> {
             _ => Err(bad()),
         };
     }
-    let is_name =
-        is_dns_label(port) && port.len() <= 15 && port.bytes().any(|b| b.is_ascii_lowercase());
-    if is_name {
+    if is_port_name(port) {
         Ok(PortRef::Name(port.into()))
     } else {
         Err(bad())
@@ -315,18 +390,7 @@ fn parse_port(input: &str, port: &str) -> Result<PortRef, ArgError> {
 
 /// `IP:PORT[/tcp|udp]`.
 fn parse_address(input: &str) -> Result<TargetArg, ArgError> {
-    let (hostport, protocol) = match input.split_once('/') {
-        Some((hp, proto)) => (
-            hp,
-            proto
-                .parse::<Protocol>()
-                .map_err(|_| ArgError::BadProtocol {
-                    input: input.into(),
-                    protocol: proto.into(),
-                })?,
-        ),
-        None => (input, Protocol::TCP),
-    };
+    let (hostport, protocol) = split_protocol(input, input)?;
     if hostport.starts_with('[') || hostport.matches(':').count() > 1 {
         return Err(ArgError::Ipv6 {
             input: input.into(),
@@ -355,14 +419,7 @@ fn parse_address(input: &str) -> Result<TargetArg, ArgError> {
             }
         }
     })?;
-    let port = port
-        .parse::<u16>()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| ArgError::BadAddressPort {
-            input: input.into(),
-            port: port.into(),
-        })?;
+    let port = address_port(input, port)?;
     Ok(TargetArg::Address { ip, port, protocol })
 }
 
