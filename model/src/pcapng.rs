@@ -165,11 +165,13 @@ pub fn read(bytes: &[u8]) -> Result<Capture, PcapError> {
                 let data = body
                     .get(20..20 + caplen as usize)
                     .ok_or(err(at, "a packet longer than its block"))?;
-                if base + iface >= out.interfaces.len() as u32 {
-                    return Err(err(at, "a packet on an interface not described"));
-                }
+                // A crafted interface id near u32::MAX must not overflow `base + iface`.
+                let interface = base
+                    .checked_add(iface)
+                    .filter(|i| (*i as usize) < out.interfaces.len())
+                    .ok_or(err(at, "a packet on an interface not described"))?;
                 out.packets.push(Packet {
-                    interface: base + iface,
+                    interface,
                     ts_us: (u64::from(hi) << 32) | u64::from(lo),
                     wire_len: wire,
                     data: data.to_vec(),

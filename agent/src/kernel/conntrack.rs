@@ -8,7 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, Nla};
+use netlink_packet_core::{
+    DecodeError, NLM_F_DUMP, NLM_F_REQUEST, NetlinkDeserializable, NetlinkHeader,
+    NetlinkSerializable, Nla,
+};
 use netlink_packet_netfilter::conntrack::{ConntrackAttribute, ConntrackMessage, Tuple};
 use netlink_packet_netfilter::{
     NetfilterHeader, NetfilterMessage, NetfilterMessageInner, NetfilterProtoFamily,
@@ -25,12 +28,58 @@ const NFNLGRP_CONNTRACK_NEW: u32 = 1;
 /// One CPU's statistics as raw (attribute type, value) pairs, in the kernel's order.
 pub type RawCpuStats = Vec<(u16, Vec<u8>)>;
 
-fn request(msg: ConntrackMessage) -> NetfilterMessage {
-    NetfilterMessage::new(NetfilterHeader::new(NetfilterProtoFamily::IPv4, 0, 0), msg)
+/// `NFNL_SUBSYS_CTNETLINK`: the one nfnetlink subsystem a ctnetlink socket should hear from.
+const SUBSYS_CTNETLINK: u8 = 1;
+
+/// A netfilter message on a ctnetlink socket: `NetfilterMessage`, except that decoding refuses
+/// every subsystem but ctnetlink before the crate sees the bytes. netlink-packet-netfilter
+/// 0.4.0 sends other subsystems to its own parsers, and its nf_tables parser panics on
+/// malformed attributes; any local process may send a datagram to this socket's port, so such a
+/// message must be skipped like any other undecodable one, never handed to that parser.
+#[derive(Debug)]
+pub struct CtMessage(pub NetfilterMessage);
+
+/// Why a message on a ctnetlink socket was not decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum CtDecodeError {
+    #[error("a message of nfnetlink subsystem {0} on a ctnetlink socket")]
+    NotConntrack(u8),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+impl NetlinkSerializable for CtMessage {
+    fn message_type(&self) -> u16 {
+        self.0.message_type()
+    }
+    fn buffer_len(&self) -> usize {
+        NetlinkSerializable::buffer_len(&self.0)
+    }
+    fn serialize(&self, buffer: &mut [u8]) {
+        self.0.serialize(buffer)
+    }
+}
+
+impl NetlinkDeserializable for CtMessage {
+    type Error = CtDecodeError;
+    fn deserialize(header: &NetlinkHeader, payload: &[u8]) -> Result<Self, CtDecodeError> {
+        let [_, subsys] = header.message_type.to_le_bytes();
+        if subsys != SUBSYS_CTNETLINK {
+            return Err(CtDecodeError::NotConntrack(subsys));
+        }
+        Ok(CtMessage(NetfilterMessage::deserialize(header, payload)?))
+    }
+}
+
+fn request(msg: ConntrackMessage) -> CtMessage {
+    CtMessage(NetfilterMessage::new(
+        NetfilterHeader::new(NetfilterProtoFamily::IPv4, 0, 0),
+        msg,
+    ))
 }
 
 /// The attributes of a conntrack entry message (`IPCTNL_MSG_CT_NEW`, or a GET's echo).
-fn entry_attrs(msg: NetfilterMessage) -> Option<Vec<ConntrackAttribute>> {
+pub fn entry_attrs(CtMessage(msg): CtMessage) -> Option<Vec<ConntrackAttribute>> {
     match msg.inner {
         NetfilterMessageInner::Conntrack(
             ConntrackMessage::New(attrs) | ConntrackMessage::Get(attrs),
@@ -112,7 +161,7 @@ impl CtSocket {
                 if let NetfilterMessageInner::Conntrack(ConntrackMessage::Other {
                     attributes,
                     ..
-                }) = m.inner
+                }) = m.0.inner
                 {
                     cpus.push(
                         attributes
@@ -168,7 +217,7 @@ impl CtEvents {
     ) -> Option<Vec<ConntrackAttribute>> {
         let deadline = Instant::now() + wait;
         self.socket
-            .wait_for(deadline, |m: NetfilterMessage| match m.inner {
+            .wait_for(deadline, |m: CtMessage| match m.0.inner {
                 NetfilterMessageInner::Conntrack(ConntrackMessage::New(attrs))
                     if wanted(&attrs) =>
                 {

@@ -338,7 +338,7 @@ fn open_error(family: Family, op: &'static str, source: io::Error) -> NetlinkErr
 
 /// The netlink messages of one datagram, with their sequence numbers. Messages start at
 /// 4-byte boundaries (NLMSG_ALIGN); a header that does not fit ends the walk with an error.
-fn messages(data: &[u8]) -> impl Iterator<Item = Result<(u32, &[u8]), String>> {
+pub fn messages(data: &[u8]) -> impl Iterator<Item = Result<(u32, &[u8]), String>> {
     let mut offset = 0;
     std::iter::from_fn(move || {
         if offset >= data.len() {
