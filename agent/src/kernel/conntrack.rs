@@ -233,6 +233,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn messages_of_other_nfnetlink_subsystems_never_reach_the_crates_parsers() {
+        // An nf_tables (subsystem 10) NEWRULE with garbage attributes, as any local process
+        // could send to the socket's port: refused by its subsystem, before any parsing.
+        let mut header = NetlinkHeader::default();
+        header.message_type = (10 << 8) | 6;
+        let garbage = [2u8, 0, 0, 0, 0xff, 0xff, 0x01, 0x80, 0xde, 0xad];
+        assert!(matches!(
+            CtMessage::deserialize(&header, &garbage),
+            Err(CtDecodeError::NotConntrack(10))
+        ));
+        // ctnetlink itself still decodes (a bare IPCTNL_MSG_CT_NEW with no attributes)
+        header.message_type = u16::from(SUBSYS_CTNETLINK) << 8;
+        let empty = [2u8, 0, 0, 0];
+        assert!(CtMessage::deserialize(&header, &empty).is_ok());
+    }
+
+    #[test]
     fn an_event_wait_with_no_matching_event_returns_in_about_its_wait() {
         // Subscribing needs CAP_NET_ADMIN: skipped as another user, except under CI.
         // SAFETY: geteuid cannot fail and touches no memory.
