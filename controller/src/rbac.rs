@@ -1,5 +1,5 @@
 //! Every Kubernetes API call the controller makes, as RBAC rules. `config/rbac/` grants exactly
-//! these and nothing more; `tests/manifests.rs` compares the two both ways and checks that each
+//! these and nothing more; `tests/rbac.rs` compares the two both ways and checks that each
 //! resource type the code opens an `Api` on is listed here.
 
 /// Where a permission applies.

@@ -1,10 +1,12 @@
 //! One NetProbe's reconcile: a named pipeline.
 //!
 //! decode ([`decode`], each watched object on its own) -> validate (pure, [`spec`]) -> resolve
-//! (API reads, [`resolve`]) -> plan (pure, [`plan`]) -> run agents (create or adopt pods) ->
-//! decide (pure, [`decide`]: what the run's pods mean now) -> collect (logs) -> merge (pure) ->
-//! status (pure, [`status`]; applied server-side) -> clean up (delete the agent pods). When a
-//! probe runs at all is [`schedule`]'s pure decision.
+//! (API reads, [`resolve`]) -> plan (pure, [`plan`]) -> admission (pure, [`admission`]: within
+//! the limits on agent pods and runs, or queued; counted by [`limiter`]) -> run agents (create
+//! each plan's ConfigMap and pod, or adopt them) -> decide (pure, [`decide`]: what the run's
+//! pods mean now) -> collect (logs) -> merge (pure) -> status (pure, [`status`]; applied
+//! server-side) -> clean up (delete the agent pods and their ConfigMaps). When a probe runs at
+//! all is [`schedule`]'s pure decision.
 //!
 //! It never blocks on an agent: each reconcile looks at the run's pods, acts, and requeues; pod
 //! changes wake it up too. It is idempotent: the run's pods are found by label (probe UID,
@@ -23,6 +25,7 @@ mod reconcile;
 pub mod resolve;
 pub mod schedule;
 pub mod spec;
+mod start;
 pub mod status;
 
 pub use invalid::{error_policy_object, reconcile_object};

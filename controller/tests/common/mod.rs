@@ -14,6 +14,24 @@ use netdiag_crds::{NetProbe, NetProbeSpec};
 use netdiag_model::NodeReport;
 use serde::de::DeserializeOwned;
 
+/// The workspace root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every YAML document of a file.
+pub fn config_docs(path: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The one document of a file under config/.
+pub fn config(rel: &str) -> serde_json::Value {
+    let mut d = config_docs(&repo().join("config").join(rel));
+    assert_eq!(d.len(), 1, "{rel}: one document");
+    d.remove(0)
+}
+
 pub fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
