@@ -31,6 +31,16 @@ pub struct ReadyEndpoint {
     pub node: Option<String>,
 }
 
+impl ReadyEndpoint {
+    /// The address a plan names it by.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            ip: self.ip.clone(),
+            port: self.port,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedService {
     pub namespace: String,
@@ -167,14 +177,7 @@ pub fn source_plan(options: &PlanOptions, resolved: &Resolved) -> NodePlan {
                 protocol: s.protocol,
             });
             plan.target_is_service = true;
-            plan.expected_endpoints = s
-                .endpoints
-                .iter()
-                .map(|e| Endpoint {
-                    ip: e.ip.clone(),
-                    port: e.port,
-                })
-                .collect();
+            plan.expected_endpoints = s.endpoints.iter().map(ReadyEndpoint::endpoint).collect();
         }
         ResolvedTarget::Pod(p) => {
             plan.target = Some(PlanTarget {
@@ -248,15 +251,7 @@ fn endpoint_known_upfront(resolved: &Resolved) -> Option<(String, Endpoint)> {
             },
         )),
         ResolvedTarget::Service(s) => match s.endpoints.as_slice() {
-            [only] => only.node.clone().map(|node| {
-                (
-                    node,
-                    Endpoint {
-                        ip: only.ip.clone(),
-                        port: only.port,
-                    },
-                )
-            }),
+            [only] => only.node.clone().map(|node| (node, only.endpoint())),
             _ => None,
         },
         _ => None,
@@ -301,7 +296,7 @@ pub fn endpoint_step(
     let node = svc
         .endpoints
         .iter()
-        .find(|e| e.ip == chosen.ip && e.port == chosen.port)
+        .find(|e| e.endpoint() == *chosen)
         .and_then(|e| e.node.clone())
         .ok_or(NoEndpointRun::EndpointNodeUnknown)?;
     Ok(endpoint_plan(options, resolved, &node, chosen.clone()))
