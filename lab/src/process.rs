@@ -177,12 +177,14 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let pid_file = dir.join("sleep.pid");
         let marker = format!("{}/", dir.display());
-        // the marker becomes the inner shell's $0, so it shows in the command line
+        // Like a lab process, the shell writes its own pid file once it is what it will stay:
+        // no exec follows (an exec in flight shows an empty command line, which reads as
+        // "exiting"), and the marker is its $0, so it shows in the command line.
         let script = format!(
-            "echo $$ > {}; exec sh -c 'sleep 30' {marker}",
+            "echo $$ > {}; while :; do sleep 1; done",
             pid_file.display()
         );
-        let argv: Vec<String> = vec!["sh".into(), "-c".into(), script];
+        let argv: Vec<String> = vec!["sh".into(), "-c".into(), script, marker.clone()];
         spawn_detached(&argv, &dir.join("sleep.log")).unwrap();
         let pid = wait_pid_file(&pid_file, Duration::from_secs(5)).expect("pid file");
         let start = start_time(pid);
