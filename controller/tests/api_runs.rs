@@ -37,6 +37,7 @@ fn existing_source_pod(run_status: Value) -> Value {
         },
         dns_name: None,
         dns_servers: vec![],
+        nodes: Vec::new(),
     };
     let spec = netdiag_controller::netprobe::spec::ValidSpec::new(&p.spec).expect("valid");
     let plan = netdiag_controller::netprobe::plan::source_plan(&spec, &facts);

@@ -29,6 +29,7 @@ fn resolved_service(spec: &ValidSpec, ns: &str, name: &str, port: Option<PortRef
         dns_servers: kube_dns_from(Some(&service("kube-system", "kube-dns")))
             .into_iter()
             .collect(),
+        nodes: Vec::new(),
     }
 }
 
@@ -301,6 +302,7 @@ fn a_pod_target_checks_the_pod_on_its_own_node() {
         ),
         dns_name: None,
         dns_servers: vec![],
+        nodes: Vec::new(),
     };
     let plans = plan::initial_plans(&spec, &r);
     assert_eq!(plans.len(), 2);
@@ -332,6 +334,7 @@ fn an_address_target_is_walked_through_kube_proxy_with_nothing_expected() {
         },
         dns_name: None,
         dns_servers: vec![],
+        nodes: Vec::new(),
     };
     let plans = plan::initial_plans(&spec, &r);
     assert_eq!(plans.len(), 1, "no endpoint node is known for an address");

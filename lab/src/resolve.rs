@@ -9,7 +9,7 @@ use netdiag_crds::{PortRef, ProbeTarget};
 use netdiag_model::planner::{
     ReadyEndpoint, Resolved, ResolvedPod, ResolvedService, ResolvedTarget, SourcePod,
 };
-use netdiag_model::{DnsServer, Protocol};
+use netdiag_model::{DnsServer, PlanNode, Protocol};
 
 use super::spec::{LabSpec, PodSpec, ServicePortSpec, ServiceSpec};
 use super::trace::TraceError;
@@ -118,6 +118,15 @@ pub fn resolve(
                 address: spec.dns.cluster_ip.to_string(),
                 role: "kube-dns".into(),
             }],
+            nodes: spec
+                .nodes
+                .iter()
+                .map(|n| PlanNode {
+                    name: n.name.clone(),
+                    address: n.ip.to_string(),
+                    pod_cidrs: vec![n.pod_cidr.to_string()],
+                })
+                .collect(),
         },
         target: probe_target,
     })

@@ -14,7 +14,7 @@ pub mod reason;
 pub mod report;
 
 pub use path::{MergedPath, Progress};
-pub use plan::{DnsServer, PlanRole, PlanTarget, TracePlan};
+pub use plan::{DnsServer, PlanNode, PlanRole, PlanTarget, TracePlan};
 pub use protocol::{Check, Protocol};
 pub use reason::Reason;
 pub use report::{DnsResult, Endpoint, FirstFailure, Hop, HopDetail, HopKind, NodeReport, Verdict};

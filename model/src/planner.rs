@@ -9,7 +9,9 @@
 //!   endpoint) both runs start together; otherwise the endpoint is the one DNAT picked, which
 //!   only the source report tells, so the endpoint run is a second step ([`endpoint_step`]).
 
-use crate::{Check, DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, Protocol, TracePlan};
+use crate::{
+    Check, DnsServer, Endpoint, NodeReport, PlanNode, PlanRole, PlanTarget, Protocol, TracePlan,
+};
 
 /// The source pod: where the traffic starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +88,14 @@ pub struct Resolved {
     pub dns_name: Option<String>,
     /// Cluster DNS servers to ask besides the pod's resolv.conf.
     pub dns_servers: Vec<DnsServer>,
+    /// The nodes the traffic may reach, for the overlay's VTEP check (see [`TracePlan::nodes`]);
+    /// at most [`MAX_PLAN_NODES`] reach the plan.
+    pub nodes: Vec<PlanNode>,
 }
+
+/// The most nodes a plan names: the ConfigMap stays small on a cluster of thousands of nodes,
+/// whose larger Services then get their VTEPs reported rather than checked.
+pub const MAX_PLAN_NODES: usize = 256;
 
 /// Longest wait for one connect or DNS answer.
 const MAX_STEP_TIMEOUT_MS: u64 = 2000;
@@ -159,6 +168,7 @@ fn base_plan(options: &PlanOptions, resolved: &Resolved, role: PlanRole) -> Trac
         endpoint: None,
         dns_name: None,
         dns_servers: Vec::new(),
+        nodes: Vec::new(),
         checks: options.checks.clone(),
         step_timeout_ms: options.step_timeout_ms,
     }
@@ -167,6 +177,9 @@ fn base_plan(options: &PlanOptions, resolved: &Resolved, role: PlanRole) -> Trac
 /// The source node's plan.
 pub fn source_plan(options: &PlanOptions, resolved: &Resolved) -> NodePlan {
     let mut plan = base_plan(options, resolved, PlanRole::Source);
+    if resolved.nodes.len() <= MAX_PLAN_NODES {
+        plan.nodes = resolved.nodes.clone();
+    }
     plan.dns_name = resolved.dns_name.clone();
     plan.dns_servers = resolved.dns_servers.clone();
     match &resolved.target {

@@ -107,6 +107,13 @@ reasons! {
     ConntrackDrops => Conntrack, Warn, "Conntrack dropped packets (insert_failed, drop, early_drop): check `conntrack -S` for the counters that grow.";
     NoRoute => Route, Fail, "The node has no route (or a blackhole, unreachable or prohibit route) to an endpoint: check the routes to the other nodes' pod CIDRs.";
     RouteLookupFailed => Route, Warn, "The node's route to the endpoint could not be looked up: check the agent runs in the host network namespace.";
+    TunnelDown => Tunnel, Fail, "The overlay device (flannel.1, vxlan.calico, tunl0, cilium_vxlan) or its underlay device is down: the CNI's node agent (flanneld, calico-node, cilium-agent) creates it; check that agent's logs, or `ip link set DEV up`.";
+    OverlayNeighbourMissing => Tunnel, Fail, "The node has no neighbour entry (or an unresolved one) for the overlay's next hop on the device: the CNI's node agent writes one per remote node; check it runs and sees the other node (`ip neigh show dev DEV`).";
+    OverlayFdbMissing => Tunnel, Fail, "No forwarding entry says which node's VTEP holds the next hop's MAC, so the encapsulated packet has nowhere to go: the CNI's node agent writes one per remote node; check it (`bridge fdb show dev DEV`).";
+    OverlayWrongVtep => Tunnel, Fail, "The forwarding entry sends the next hop's MAC to the VTEP of another node than the endpoint's: a stale entry (a node replaced under the same pod CIDR); delete it and restart the CNI's node agent.";
+    TunnelUnreadable => Tunnel, Warn, "The overlay device's settings, neighbour or forwarding entries could not be read: check the agent runs in the host network namespace with CAP_NET_ADMIN.";
+    OverlayMtuMismatch => Tunnel, Warn, "The MTUs along the path do not fit: the pod's MTU is larger than the overlay's, or the overlay's plus its encapsulation is larger than the underlay's, so full-size packets are dropped or fragmented; set the CNI's MTU to the underlay's minus the overhead.";
+    PathMtuBlackhole => NodeInterface, Fail, "Small packets reach the endpoint and full-size ones do not: the network between the nodes drops frames above its MTU without telling (no ICMP); lower the CNI's MTU below the path's, or fix the underlay's MTU.";
     NothingListening => Listener, Fail, "Nothing listens on the endpoint's port in its namespace: the server is down or bound elsewhere; check the container's port and logs.";
     ListenerCheckFailed => Listener, Warn, "The sockets in the endpoint's namespace could not be listed: check the agent runs as root with hostPID.";
     EndpointNotOnNode => Listener, Warn, "The endpoint check ran on a node that does not hold the endpoint: the pod moved; run the probe again.";

@@ -129,6 +129,30 @@ pub fn facts(d: &HopDetail) -> String {
             }
             parts.push(format!("({})", r.route_type));
         }
+        HopDetail::Tunnel(t) => {
+            parts.push(format!("{} {}", t.encapsulation, t.device));
+            if let Some(v) = t.vni {
+                parts.push(format!("vni {v}"));
+            }
+            if let Some(p) = t.port {
+                parts.push(format!("port {p}"));
+            }
+            let mac = t.next_hop_mac.as_deref().map(|m| format!(" ({m})"));
+            parts.push(format!(
+                "next hop {}{}",
+                t.next_hop,
+                mac.unwrap_or_default()
+            ));
+            match (&t.remote, &t.remote_node) {
+                (Some(r), Some(n)) => parts.push(format!("remote {r} ({n})")),
+                (Some(r), None) => parts.push(format!("remote {r}")),
+                _ => {}
+            }
+            if let Some(u) = &t.underlay {
+                parts.push(format!("over {u}"));
+            }
+            parts.push(format!("mtu {}", t.mtu));
+        }
         HopDetail::Listener(l) => {
             parts.push(format!("{}/{}", l.endpoint, l.protocol));
             match (&l.bound, l.listening) {

@@ -15,6 +15,7 @@ fn link(index: u32, name: &str, kind: Option<LinkKind>) -> Link {
         master: None,
         hairpin: None,
         promiscuity: 0,
+        tunnel: None,
     }
 }
 

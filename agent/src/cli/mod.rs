@@ -205,6 +205,7 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
             expected_endpoints: vec![],
             dns_name: None,
             dns_servers: vec![],
+            nodes: vec![],
             checks: vec![],
             step_timeout_ms: args.step_timeout_ms,
         });
@@ -227,6 +228,7 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         endpoint: None,
         dns_name: args.dns_name.clone(),
         dns_servers,
+        nodes: vec![],
         checks: vec![
             Check::Path,
             Check::Connect,

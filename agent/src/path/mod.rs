@@ -3,7 +3,7 @@
 //! root), returning finished hops with verdicts:
 //!
 //! [`pod_interface`] -> [`host_veth`] -> [`bridge`] -> [`node_settings`] -> [`service_rules`] ->
-//! [`conntrack`] -> [`route`] -> [`listener`], with [`dns`] and [`connect`] run from inside the
+//! [`conntrack`] -> [`route`] -> [`tunnel`] -> [`listener`], with [`dns`] and [`connect`] run from inside the
 //! pod; [`hairpin`] judges the bridge port again once the connect has shown where DNAT went. The order a run takes them in is [`crate::run`]'s.
 
 pub mod bridge;
@@ -18,6 +18,7 @@ pub mod node_settings;
 pub mod pod_interface;
 pub mod route;
 pub mod service_rules;
+pub mod tunnel;
 
 use std::path::Path;
 

@@ -41,6 +41,7 @@ fn link(index: u32, name: &str, kind: &str, master: Option<u32>) -> Link {
         master,
         hairpin: None,
         promiscuity: 0,
+        tunnel: None,
     }
 }
 

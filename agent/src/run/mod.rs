@@ -106,6 +106,9 @@ pub enum Step {
     Hairpin,
     /// The routes to every endpoint the traffic may take; the chosen one's is a hop.
     Route,
+    /// The overlay device the chosen endpoint's route leaves by (and broken ones of the
+    /// others'): VNI, neighbour and forwarding entries, the remote VTEP, MTUs.
+    Tunnel,
     NodeSettings,
     /// Whether anything listens at the chosen endpoint, when it is on this node.
     Listener,
@@ -133,7 +136,7 @@ pub fn steps(plan: &TracePlan) -> Vec<Step> {
                     out.push(Step::Connect);
                 }
                 if plan.wants(Check::Path) {
-                    out.extend([Step::Hairpin, Step::Route, Step::NodeSettings]);
+                    out.extend([Step::Hairpin, Step::Route, Step::Tunnel, Step::NodeSettings]);
                 }
                 out.push(Step::Listener);
             }

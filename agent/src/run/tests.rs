@@ -23,6 +23,7 @@ fn a_service_trace_follows_the_packet() {
             Step::Connect,
             Step::Hairpin,
             Step::Route,
+            Step::Tunnel,
             Step::NodeSettings,
             Step::Listener,
         ]

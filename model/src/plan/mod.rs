@@ -47,6 +47,11 @@ pub struct TracePlan {
     /// Extra DNS servers to ask besides the pod's resolv.conf (the kube-dns ClusterIP).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_servers: Vec<DnsServer>,
+    /// The cluster's nodes the traffic may reach (the endpoints' and the target pod's), with
+    /// their addresses and pod CIDRs: an overlay's remote VTEP is checked against the node
+    /// that holds the endpoint. Empty: the VTEP is reported, not checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<PlanNode>,
     /// Empty: every check that applies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
@@ -97,6 +102,18 @@ impl std::fmt::Display for PlanTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}/{}", self.ip, self.port, self.protocol)
     }
+}
+
+/// A node the traffic may reach: its name, the address its overlay tunnels end at (its
+/// InternalIP), and the pod CIDRs allocated to it (`spec.podCIDRs`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PlanNode {
+    pub name: String,
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pod_cidrs: Vec<String>,
 }
 
 /// A DNS server to ask, and what it is.

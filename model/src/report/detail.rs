@@ -75,6 +75,7 @@ hop_details! {
     ServiceRules(ServiceRulesDetail) = "serviceRules",
     Conntrack(ConntrackDetail) = "conntrack",
     Route(RouteDetail) = "route",
+    Tunnel(TunnelDetail) = "tunnel",
     Listener(ListenerDetail) = "listener",
     Connect(ConnectDetail) = "connect",
 }
@@ -275,6 +276,40 @@ pub struct RouteDetail {
     pub prefsrc: Option<String>,
     /// unicast, local, blackhole, unreachable, prohibit.
     pub route_type: String,
+}
+
+/// An overlay device on the way to the endpoint, like `ip -d link show flannel.1`, `ip neigh
+/// show dev flannel.1` and `bridge fdb show dev flannel.1` together.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TunnelDetail {
+    pub device: String,
+    /// vxlan, geneve, ipip.
+    pub encapsulation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vni: Option<u32>,
+    /// The UDP destination port (VXLAN, Geneve).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The local VTEP or tunnel source address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
+    /// The underlay device the encapsulated packets leave by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub underlay: Option<String>,
+    /// The route's next hop on the device (flannel: the remote node's `10.244.N.0`).
+    pub next_hop: String,
+    /// The neighbour entry's MAC for the next hop (VXLAN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_hop_mac: Option<String>,
+    /// The remote VTEP (from the FDB) or tunnel endpoint the packets are sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+    /// The node that address belongs to, when the plan named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_node: Option<String>,
+    pub mtu: u32,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]

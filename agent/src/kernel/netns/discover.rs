@@ -281,6 +281,7 @@ mod tests {
             master: None,
             hairpin: None,
             promiscuity: 0,
+            tunnel: None,
         }
     }
 

@@ -8,6 +8,7 @@ use netlink_packet_route::link::{
 };
 
 use super::Rtnl;
+use super::tunnel::{TunnelConfig, tunnel_config};
 use crate::kernel::netlink::NetlinkError;
 
 /// One network interface, like a line of `ip -d link show`.
@@ -37,6 +38,8 @@ pub struct Link {
     /// promisc on`, a running tcpdump). A bridge above 0 passes every frame up to the node,
     /// which is how kubelet's `--hairpin-mode promiscuous-bridge` works.
     pub promiscuity: u32,
+    /// For an overlay device (vxlan, geneve, ipip): its encapsulation settings.
+    pub tunnel: Option<TunnelConfig>,
 }
 
 impl Link {
@@ -163,7 +166,7 @@ impl Rtnl {
     }
 }
 
-fn link_from(l: &LinkMessage) -> Link {
+pub(super) fn link_from(l: &LinkMessage) -> Link {
     let mut link = Link {
         index: l.header.index,
         name: String::new(),
@@ -177,6 +180,7 @@ fn link_from(l: &LinkMessage) -> Link {
         master: None,
         hairpin: None,
         promiscuity: 0,
+        tunnel: None,
     };
     for a in &l.attributes {
         match a {
@@ -195,6 +199,7 @@ fn link_from(l: &LinkMessage) -> Link {
                     _ => None,
                 });
                 link.hairpin = bridge_port_hairpin(infos);
+                link.tunnel = tunnel_config(infos);
             }
             _ => {}
         }
@@ -269,6 +274,7 @@ mod tests {
             master: None,
             hairpin: None,
             promiscuity: 0,
+            tunnel: None,
         };
         assert!(l.is_usable());
         l.oper_state = OperState::Unknown;

@@ -8,9 +8,11 @@
 //! left. One file per object, like rtnetlink's own layout.
 
 pub mod address;
+pub mod fdb;
 pub mod link;
 pub mod neighbour;
 pub mod route;
+pub mod tunnel;
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -22,9 +24,11 @@ use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 pub use address::Address;
+pub use fdb::FdbEntry;
 pub use link::{Link, LinkKind, OperState, format_mac};
 pub use neighbour::{Neighbour, NeighbourState};
 pub use route::{DefaultGateway, RouteInfo, RouteKind};
+pub use tunnel::TunnelConfig;
 
 use super::netlink::{DEFAULT_TIMEOUT, Family, NetlinkError, NetlinkSocket};
 

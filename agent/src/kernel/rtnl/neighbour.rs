@@ -42,7 +42,9 @@ impl NeighbourState {
         matches!(self, NeighbourState::Failed | NeighbourState::Incomplete)
     }
 
-    fn from_kernel(s: netlink_packet_route::neighbour::NeighbourState) -> NeighbourState {
+    pub(super) fn from_kernel(
+        s: netlink_packet_route::neighbour::NeighbourState,
+    ) -> NeighbourState {
         use netlink_packet_route::neighbour::NeighbourState as K;
         match s {
             K::Incomplete => NeighbourState::Incomplete,

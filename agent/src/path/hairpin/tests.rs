@@ -179,6 +179,7 @@ fn link(index: u32, name: &str, kind: LinkKind, master: Option<u32>) -> Link {
         master,
         hairpin: None,
         promiscuity: 0,
+        tunnel: None,
     }
 }
 

@@ -121,6 +121,7 @@ fn placeholder_facts(
             ready: true,
         },
         target,
+        nodes: Vec::new(),
         dns_servers: if dns_name.is_some() {
             vec![netdiag_model::DnsServer {
                 address: ph(),

@@ -203,6 +203,7 @@ impl Objects {
             target,
             dns_name,
             dns_servers,
+            nodes: Vec::new(),
         })
     }
 }

@@ -237,5 +237,6 @@ pub async fn resolve(
         target,
         dns_name,
         dns_servers,
+        nodes: Vec::new(),
     })
 }

@@ -252,6 +252,7 @@ fn link(index: u32, name: &str) -> Link {
         master: None,
         hairpin: None,
         promiscuity: 0,
+        tunnel: None,
     }
 }
 

@@ -9,6 +9,9 @@ use netdiag_model::Reason;
 use netdiag_model::{DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, TracePlan, Verdict};
 
 use super::observe::{Connected, Probe, observers};
+mod endpoint;
+mod overlay;
+
 use super::{AgentEnv, PlanError, Step, parse_ip};
 use crate::dataplane::kube_proxy::Replacement;
 use crate::kernel::netns::discover::{DiscoverError, PodNetns, find_pod_netns};
@@ -44,8 +47,9 @@ pub(super) struct Trace<'a> {
     chosen: Option<Endpoint>,
     /// Whether the connect from the pod failed (false when none ran).
     connect_failed: bool,
-    /// The routes found by the Route step, for the node settings.
-    routes: Vec<Option<RouteInfo>>,
+    /// The routes found by the Route step, each with whether it is the chosen endpoint's,
+    /// for the node settings and the overlay.
+    routes: Vec<(bool, Option<RouteInfo>)>,
     stopped: bool,
     pub(super) dns: Vec<DnsResult>,
     /// The rules the probe's packets met, from the observers.
@@ -127,6 +131,7 @@ impl<'a> Trace<'a> {
             Step::Connect => self.connect(hops),
             Step::Hairpin => self.hairpin(hops),
             Step::Route => self.route(hops),
+            Step::Tunnel => self.tunnel(hops),
             Step::NodeSettings => self.node_settings(hops),
             Step::Listener => self.listener(hops),
             Step::EndpointRoute => self.endpoint_route(hops),
@@ -301,8 +306,9 @@ impl<'a> Trace<'a> {
             .iter()
             .zip(route::route_to_all(self.node(), &dsts))
         {
-            judged.push((Some(e) == chosen.as_ref(), hop));
-            self.routes.push(info);
+            let is_chosen = Some(e) == chosen.as_ref();
+            judged.push((is_chosen, hop));
+            self.routes.push((is_chosen, info));
         }
         hops.extend(route::report_hops(self.node(), judged));
     }
@@ -313,10 +319,8 @@ impl<'a> Trace<'a> {
         };
         let mut egress_devices: Vec<String> = Vec::new();
         let mut endpoint_on_source_bridge = false;
-        for dev in self
-            .routes
-            .iter()
-            .flatten()
+        for dev in (self.routes.iter())
+            .filter_map(|(_, i)| i.as_ref())
             .filter_map(|i| i.device.clone())
         {
             if pod_path.bridge.as_deref() == Some(dev.as_str()) {
@@ -375,46 +379,5 @@ impl<'a> Trace<'a> {
         {
             hops.push(hop);
         }
-    }
-
-    /// The endpoint's address; `check_plan` made sure the endpoint role has one.
-    fn endpoint(&self) -> Option<(Endpoint, Ipv4Addr)> {
-        let ep = self.plan.endpoint.clone()?;
-        let ip = ep.ip.parse().ok()?;
-        Some((ep, ip))
-    }
-
-    fn endpoint_route(&mut self, hops: &mut Vec<Hop>) {
-        if let Some((_, ip)) = self.endpoint() {
-            hops.push(route::route_to(self.node(), ip).0);
-        }
-    }
-
-    fn endpoint_listener(&mut self, hops: &mut Vec<Hop>) {
-        let Some((ep, ip)) = self.endpoint() else {
-            return;
-        };
-        let node = self.node();
-        let protocol = self
-            .plan
-            .target
-            .as_ref()
-            .map(|t| t.protocol)
-            .unwrap_or_default();
-        let endpoint = SocketAddrV4::new(ip, ep.port);
-        let env = self.env;
-        hops.push(
-            listener::check_listener(node, endpoint, protocol, &env.netns_dir, &env.proc)
-                .unwrap_or_else(|| {
-                    Hop::new(
-                        node,
-                        HopKind::Listener,
-                        ep.to_string(),
-                        Verdict::Warn,
-                        format!("no pod on {node} holds {ip}: the endpoint is not on this node"),
-                    )
-                    .with_reason(Reason::EndpointNotOnNode)
-                }),
-        );
     }
 }
