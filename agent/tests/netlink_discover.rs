@@ -46,7 +46,7 @@ fn the_pod_holding_the_ip_behind_a_veth_to_this_node_is_found() {
         "the process living in the namespace is found in /proc"
     );
     // The peer ifindex is the node-side veth's: check it against the node's own view.
-    let veth = netdiag_lab::names::host_veth("curl");
+    let veth = netdiag_lab::names::host_veth(netdiag_lab::spec::Cni::Bridge, "curl");
     let peer = run_in(&node, move || {
         netdiag_agent::kernel::rtnl::links()
             .expect("node links")

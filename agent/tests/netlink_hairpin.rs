@@ -58,7 +58,7 @@ fn a_bridge_ports_hairpin_mode_and_the_bridges_promiscuity_are_read_from_the_ker
     // The pod walk finds the pod's namespace by a process in it.
     lab.pause("curl");
     let node = lab.netns_path("node-a");
-    let veth = host_veth("curl");
+    let veth = host_veth(netdiag_lab::spec::Cni::Bridge, "curl");
 
     // The lab sets hairpin mode as kubelet's hairpin-veth mode does.
     let links = links_in(&node);

@@ -70,7 +70,7 @@ fn a_healthy_bridged_pod_is_traced_to_its_bridge_with_its_resolv_conf() {
             (HopKind::Bridge, Verdict::Ok, None),
         ]
     );
-    let veth = netdiag_lab::names::host_veth("curl");
+    let veth = netdiag_lab::names::host_veth(netdiag_lab::spec::Cni::Bridge, "curl");
     assert_eq!(path.host_veth.as_deref(), Some(veth.as_str()));
     assert_eq!(path.bridge.as_deref(), Some("cni0"));
     assert_eq!(path.pod_mtu, 1500);
@@ -106,7 +106,7 @@ fn a_host_veth_set_down_fails_the_host_veth_hop() {
         return;
     }
     let lab = Fixture::builder("down").network_only().up();
-    let veth = netdiag_lab::names::host_veth("curl");
+    let veth = netdiag_lab::names::host_veth(netdiag_lab::spec::Cni::Bridge, "curl");
     lab.exec("node-a", &["ip", "link", "set", &veth, "down"]);
 
     let path = trace_from(&lab.netns_path("node-a"), CURL);

@@ -80,6 +80,7 @@ pub fn preflight(mode: ProxyMode) -> Result<HostTools, LabError> {
         nft,
         sysctl: need("sysctl", "procps")?,
         dnsmasq: need("dnsmasq", "dnsmasq-base")?,
+        bridge: need("bridge", "iproute2")?,
     })
 }
 
@@ -149,6 +150,13 @@ pub fn execute(action: &Action, host: &HostTools, w: &mut StateWriter) -> Result
         }
         Action::Ip { netns, args } => {
             run(&mut ip_cmd(host, netns.as_deref(), args), None)?;
+        }
+        Action::Bridge { netns, args } => {
+            let mut c = Command::new(&host.ip);
+            c.args(["netns", "exec", netns])
+                .arg(&host.bridge)
+                .args(args);
+            run(&mut c, None)?;
         }
         Action::Sysctl { netns, settings } => {
             let mut c = Command::new(&host.ip);

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
+use crate::spec::Cni;
+
 /// The default lab name.
 pub const DEFAULT_LAB: &str = "netdiag";
 /// Where each lab keeps its state file, pid files, logs and DNS files.
@@ -78,12 +80,16 @@ impl LabNames {
     }
 }
 
-/// The node-side name of a pod's veth: `veth` + 8 hex digits, like the CNI plugins' `veth1a2b3c4d`.
-/// Hashed from the pod's name so it is stable and fits IFNAMSIZ.
-pub fn host_veth(pod: &str) -> String {
+/// The node-side name of a pod's veth: `veth` + 8 hex digits, like the CNI plugins'
+/// `veth1a2b3c4d`, or Calico's `cali` + 11 hex digits on the routed CNI. Hashed from the pod's
+/// name so it is stable and fits IFNAMSIZ.
+pub fn host_veth(cni: Cni, pod: &str) -> String {
     let digest = Sha256::digest(pod.as_bytes());
-    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("veth{hex}")
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    match cni {
+        Cni::Routed => format!("cali{}", &hex[..11]),
+        Cni::Bridge | Cni::Vxlan => format!("veth{}", &hex[..8]),
+    }
 }
 
 /// The name, inside the cluster-network namespace, of the link to node number `index`.
@@ -132,9 +138,11 @@ mod tests {
 
     #[test]
     fn host_veths_are_stable_short_and_distinct() {
-        let a = host_veth("echo-1");
-        assert_eq!(a, host_veth("echo-1"));
-        assert_ne!(a, host_veth("echo-2"));
+        let a = host_veth(Cni::Bridge, "echo-1");
+        assert_eq!(a, host_veth(Cni::Vxlan, "echo-1"));
+        assert_ne!(a, host_veth(Cni::Bridge, "echo-2"));
         assert!(a.starts_with("veth") && a.len() == 12, "{a}");
+        let c = host_veth(Cni::Routed, "echo-1");
+        assert!(c.starts_with("cali") && c.len() == 15, "{c}");
     }
 }

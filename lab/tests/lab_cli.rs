@@ -34,6 +34,7 @@ fn lab_up_status_and_down_through_the_cli() {
             name: name.clone(),
             spec: None,
             proxy_mode: None,
+            cni: None,
         },
         &tools,
     );
@@ -43,6 +44,7 @@ fn lab_up_status_and_down_through_the_cli() {
             name: name.clone(),
             spec: None,
             proxy_mode: None,
+            cni: None,
         },
         &tools,
     );
@@ -83,6 +85,7 @@ fn a_lab_spec_file_that_does_not_parse_is_refused_with_exit_2() {
             name: name.clone(),
             spec: Some(file.clone()),
             proxy_mode: None,
+            cni: None,
         },
         &lab_tools(),
     );

@@ -30,6 +30,7 @@ fn lab_up_in_nftables_mode_serves_its_services_through_table_ip_kube_proxy() {
             name: name.clone(),
             spec: None,
             proxy_mode: Some(ProxyMode::Nftables),
+            cni: None,
         },
         &tools,
     );

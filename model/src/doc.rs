@@ -27,11 +27,13 @@ Hops are ordered by where they sit on the path, then by node (the source node fi
 | 6 | `Firewall` | the rules the probe's own packets met (nf_tables tracing, iptables-nft rules included) and the one that dropped them with its owner; on the legacy backend, DROP/REJECT counters that moved | `nft monitor trace` with a `meta nftrace set 1` rule, `iptables -Z` / `-L -v -x` |
 | 7 | `Conntrack` | the probe connection's own entry: original and reply tuples, state, the endpoint DNAT chose; table pressure | `conntrack -G ...`, `conntrack -S` |
 | 8 | `Route` | the node's route to the chosen endpoint (and any endpoint it cannot reach) | `ip route get IP` |
+| 9 | `Tunnel` | when the route leaves over an overlay device: its encapsulation (VXLAN VNI and port, Geneve, IP-in-IP), the neighbour entry for the route's next hop, the FDB entry for that MAC and the remote VTEP, checked against the node holding the endpoint; whether the MTUs fit the encapsulation | `ip -d link show flannel.1`, `ip neigh show dev flannel.1`, `bridge fdb show dev flannel.1` |
+| 10 | `NodeInterface` | the network between the nodes: whether full-size packets arrive where small ones do (path MTU) | `ping -M do -s 1422 IP` |
 | 11 | `Listener` | on the endpoint's node: does anything listen on the port in the endpoint's namespace | `ss -ltn` in the pod's namespace |
 | 12 | `Dns` | the name asked of every nameserver in the pod's resolv.conf and of kube-dns | `dig @SERVER NAME` from the pod |
 | 13 | `Connect` | a real TCP connect (or UDP exchange) from inside the pod | `curl`, `nc` from the pod |
 
-(`Tunnel` and `NodeInterface`, positions 9 and 10, are reserved for overlay CNIs.)
+The endpoint node's own Route hop follows the source node's Tunnel hop: the packet crosses the overlay first.
 
 `Connect` comes last on purpose: it is the end-to-end symptom, and a broken hop before it is the cause. `Dns` sits
 after the path because kube-dns sits behind the same routes and rules: when both fail, the path is the cause.

@@ -9,6 +9,16 @@ use crate::report::{
     DnsResult, Endpoint, FirstFailure, Hop, HopDetail, HopKind, NodeReport, Verdict,
 };
 
+/// Where a hop sits along the path: its kind's place, except that another node's route (the
+/// endpoint node's, reached over the source node's overlay) comes after the source's Tunnel
+/// hop, as the packet goes.
+fn path_position<'a>((report, hop): &(usize, &'a Hop)) -> (&'a HopKind, bool) {
+    if *report > 0 && hop.kind == HopKind::Route {
+        return (&HopKind::Tunnel, true);
+    }
+    (&hop.kind, false)
+}
+
 /// Merge reports, the source node's first, into one path.
 ///
 /// Hops are ordered by their position along a path (the order of [`HopKind`]); hops of the same
@@ -22,7 +32,7 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
         .flat_map(|(i, r)| r.hops.iter().map(move |h| (i, h)))
         .collect();
     // A stable sort: hops of one kind keep report order.
-    hops.sort_by(|(_, a), (_, b)| a.kind.cmp(&b.kind));
+    hops.sort_by(|a, b| path_position(a).cmp(&path_position(b)));
     // Two runs on one node (the source run and the endpoint run, when DNAT picked a pod on
     // the source's own node) can check the same route and listener: say it once.
     let mut unique: Vec<Hop> = Vec::with_capacity(hops.len());

@@ -18,8 +18,18 @@ pub fn default_lab(tag: &str) -> Fixture {
 
 /// [`default_lab`] with kube-proxy's rules in `mode`.
 pub fn lab_in(tag: &str, mode: netdiag_lab::ProxyMode) -> Fixture {
+    lab_with(tag, mode, netdiag_lab::spec::Cni::Bridge)
+}
+
+/// [`default_lab`] with kube-proxy's rules in `mode` and the pod network in `cni`'s shape.
+pub fn lab_with(tag: &str, mode: netdiag_lab::ProxyMode, cni: netdiag_lab::spec::Cni) -> Fixture {
     require_lab_prerequisites();
-    Fixture::builder(tag).edit(|s| s.proxy_mode = mode).up()
+    Fixture::builder(tag)
+        .edit(|s| {
+            s.proxy_mode = mode;
+            s.cni = cni;
+        })
+        .up()
 }
 
 /// Trace curl -> echo-service in a lab, as `lab trace` does.

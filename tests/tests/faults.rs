@@ -198,7 +198,7 @@ fn f5_a_missing_route_to_the_other_nodes_pod_cidr_fails_the_route(mode: ProxyMod
 
 fn f6_a_host_veth_set_down_fails_the_host_veth(mode: ProxyMode) {
     let lab = lab_in("ff", mode);
-    let veth = netdiag_lab::names::host_veth("curl");
+    let veth = netdiag_lab::names::host_veth(netdiag_lab::spec::Cni::Bridge, "curl");
     lab.exec("node-a", &["ip", "link", "set", &veth, "down"]);
     let t = trace_echo(&lab);
     // Nothing leaves the pod: connect and DNS fail as consequences.
@@ -253,7 +253,7 @@ fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints(
 
 fn f12_hairpin_off_on_a_pods_port_fails_the_bridge_when_dnat_picks_the_pod_itself(mode: ProxyMode) {
     let lab = lab_in("fl", mode);
-    let veth = netdiag_lab::names::host_veth("echo-2");
+    let veth = netdiag_lab::names::host_veth(netdiag_lab::spec::Cni::Bridge, "echo-2");
     lab.exec(
         "node-b",
         &[

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use super::LabTools;
 use super::dns;
 use super::kube_proxy::{kube_proxy_nft, kube_proxy_rules};
-use super::names::{LabNames, cluster_port, host_veth};
+use super::names::LabNames;
 use super::spec::{LabSpec, ProxyMode};
 
 /// Absolute paths of the host tools the lab runs.
@@ -33,6 +33,8 @@ pub struct HostTools {
     pub nft: Option<PathBuf>,
     pub sysctl: PathBuf,
     pub dnsmasq: PathBuf,
+    /// iproute2's `bridge`, for the VXLAN lab's FDB entries.
+    pub bridge: PathBuf,
 }
 
 /// Host tools at their usual Debian paths, for plans built in unit tests.
@@ -44,6 +46,7 @@ pub(crate) fn test_host() -> HostTools {
         nft: Some("/usr/sbin/nft".into()),
         sysctl: "/sbin/sysctl".into(),
         dnsmasq: "/usr/sbin/dnsmasq".into(),
+        bridge: "/sbin/bridge".into(),
     }
 }
 
@@ -57,6 +60,8 @@ pub enum Action {
         netns: Option<String>,
         args: Vec<String>,
     },
+    /// `ip netns exec NETNS bridge ARGS...` (FDB entries).
+    Bridge { netns: String, args: Vec<String> },
     /// `ip netns exec NETNS sysctl -w KEY=VALUE...`.
     Sysctl {
         netns: String,
@@ -86,7 +91,7 @@ pub enum Action {
     },
 }
 
-fn ip(netns: &str, args: &[&str]) -> Action {
+pub(crate) fn ip(netns: &str, args: &[&str]) -> Action {
     Action::Ip {
         netns: Some(netns.into()),
         args: args.iter().map(|s| s.to_string()).collect(),
@@ -147,7 +152,7 @@ pub fn plan(
     tools: &LabTools,
     parts: Parts,
 ) -> Vec<Action> {
-    let mut a = network(spec, names);
+    let mut a = network::network(spec, names);
     if parts.kube_proxy {
         a.extend(kube_proxy_actions(spec, names));
     }
@@ -178,155 +183,6 @@ pub fn kube_proxy_actions(spec: &LabSpec, names: &LabNames) -> Vec<Action> {
             }
         })
         .collect()
-}
-
-/// The nodes, the pods and what joins them.
-fn network(spec: &LabSpec, names: &LabNames) -> Vec<Action> {
-    let mut a = Vec::new();
-    let net = names.cluster_netns();
-    a.push(Action::AddNetns(net.clone()));
-    a.push(ip(&net, &["link", "set", "lo", "up"]));
-    a.push(ip(&net, &["link", "add", "br0", "type", "bridge"]));
-    a.push(ip(&net, &["link", "set", "br0", "up"]));
-
-    let node_prefix = spec.node_network.prefix;
-    for (i, node) in spec.nodes.iter().enumerate() {
-        let ns = names.netns(&node.name);
-        let port = cluster_port(i);
-        let gw = node.pod_cidr.nth(1);
-        a.push(Action::AddNetns(ns.clone()));
-        a.push(ip(&ns, &["link", "set", "lo", "up"]));
-        a.push(ip(
-            &net,
-            &[
-                "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
-            ],
-        ));
-        a.push(ip(&net, &["link", "set", &port, "master", "br0", "up"]));
-        a.push(ip(
-            &ns,
-            &[
-                "addr",
-                "add",
-                &format!("{}/{node_prefix}", node.ip),
-                "dev",
-                "eth0",
-            ],
-        ));
-        a.push(ip(&ns, &["link", "set", "eth0", "up"]));
-        a.push(Action::Sysctl {
-            netns: ns.clone(),
-            settings: vec![
-                "net.ipv4.ip_forward=1".into(),
-                "net.bridge.bridge-nf-call-iptables=1".into(),
-            ],
-        });
-        a.push(ip(&ns, &["link", "add", "cni0", "type", "bridge"]));
-        a.push(ip(
-            &ns,
-            &[
-                "addr",
-                "add",
-                &format!("{gw}/{}", node.pod_cidr.prefix),
-                "dev",
-                "cni0",
-            ],
-        ));
-        a.push(ip(&ns, &["link", "set", "cni0", "up"]));
-        for other in spec.nodes.iter().filter(|o| o.name != node.name) {
-            a.push(ip(
-                &ns,
-                &[
-                    "route",
-                    "add",
-                    &other.pod_cidr.to_string(),
-                    "via",
-                    &other.ip.to_string(),
-                    "dev",
-                    "eth0",
-                ],
-            ));
-        }
-        // Service VIPs must be routable for the node's own sockets (nodelocaldns forwarding to
-        // the kube-dns ClusterIP) before kube-proxy's OUTPUT DNAT rewrites them.
-        a.push(ip(
-            &ns,
-            &[
-                "route",
-                "add",
-                &spec.service_cidr.to_string(),
-                "dev",
-                "eth0",
-            ],
-        ));
-    }
-
-    for pod in &spec.pods {
-        let Some(node) = spec.node(&pod.node) else {
-            continue; // validate() guarantees the node exists
-        };
-        let node_ns = names.netns(&node.name);
-        let ns = names.netns(&pod.name);
-        let veth = host_veth(&pod.name);
-        a.push(Action::AddNetns(ns.clone()));
-        a.push(ip(&ns, &["link", "set", "lo", "up"]));
-        a.push(ip(
-            &node_ns,
-            &[
-                "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
-            ],
-        ));
-        a.push(ip(
-            &node_ns,
-            &["link", "set", &veth, "master", "cni0", "up"],
-        ));
-        if spec.hairpin {
-            // What kubelet's --hairpin-mode hairpin-veth does to each pod veth: without it the
-            // bridge drops a pod's packet to its own Service when DNAT picks the pod itself.
-            a.push(ip(
-                &node_ns,
-                &[
-                    "link",
-                    "set",
-                    "dev",
-                    &veth,
-                    "type",
-                    "bridge_slave",
-                    "hairpin",
-                    "on",
-                ],
-            ));
-        }
-        a.push(ip(
-            &ns,
-            &[
-                "addr",
-                "add",
-                &format!("{}/{}", pod.ip, node.pod_cidr.prefix),
-                "dev",
-                "eth0",
-            ],
-        ));
-        a.push(ip(&ns, &["link", "set", "eth0", "up"]));
-        a.push(ip(
-            &ns,
-            &[
-                "route",
-                "add",
-                "default",
-                "via",
-                &node.pod_cidr.nth(1).to_string(),
-            ],
-        ));
-        let etc = names.etc_netns_dir(&pod.name);
-        a.push(Action::MakeDir(etc.clone()));
-        a.push(Action::WriteFile {
-            path: etc.join("resolv.conf"),
-            contents: dns::resolv_conf(spec, pod),
-        });
-    }
-
-    a
 }
 
 /// kube-dns, then nodelocaldns on every node (it forwards to kube-dns).
@@ -403,5 +259,6 @@ fn pod_processes(
     a
 }
 
+mod network;
 #[cfg(test)]
 mod tests;

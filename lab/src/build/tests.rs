@@ -1,4 +1,6 @@
 use super::*;
+use crate::names::host_veth;
+use crate::spec::Cni;
 
 fn host() -> HostTools {
     crate::build::test_host()
@@ -76,10 +78,10 @@ fn nodes_route_to_each_other_and_have_no_default_route() {
 #[test]
 fn pods_hang_off_their_nodes_bridge_with_a_default_route_via_the_gateway() {
     let plan = default_plan();
-    let veth = host_veth("echo-2");
+    let veth = host_veth(Cni::Bridge, "echo-2");
     let b = ip_lines(&plan, "nd-t1-node-b");
     assert!(b.contains(&format!(
-        "link add {veth} type veth peer name eth0 netns nd-t1-echo-2"
+        "link add {veth} mtu 1500 type veth peer name eth0 mtu 1500 netns nd-t1-echo-2"
     )));
     assert!(b.contains(&format!("link set {veth} master cni0 up")));
     let p = ip_lines(&plan, "nd-t1-echo-2");
@@ -206,7 +208,7 @@ fn nftables_mode_loads_an_nft_script_into_every_node_instead_of_iptables_rules()
 fn every_pod_veth_is_in_hairpin_mode_as_kubelet_sets_it_unless_the_spec_says_not() {
     let built = default_plan();
     for (node, pod) in [("node-a", "curl"), ("node-b", "echo-2")] {
-        let veth = host_veth(pod);
+        let veth = host_veth(Cni::Bridge, pod);
         let lines = ip_lines(&built, &format!("nd-t1-{node}"));
         let attach = lines
             .iter()
@@ -235,4 +237,72 @@ fn a_spec_without_the_hairpin_field_builds_hairpin_ports() {
     assert_ne!(old, json);
     let back: LabSpec = serde_saphyr::from_str(&old).unwrap_or_else(|e| panic!("{e}"));
     assert!(back.hairpin);
+}
+
+fn plan_with(cni: Cni) -> Vec<Action> {
+    let spec = LabSpec {
+        cni,
+        ..LabSpec::default()
+    };
+    plan(
+        &spec,
+        &LabNames::new("t1"),
+        &host(),
+        &tools(),
+        Parts::NETWORK,
+    )
+}
+
+#[test]
+fn the_vxlan_lab_has_flannels_device_entries_and_onlink_routes() {
+    let plan = plan_with(Cni::Vxlan);
+    let a = ip_lines(&plan, "nd-t1-node-a");
+    assert!(a.contains(
+        &"link add flannel.1 address 0e:6e:64:00:00:01 mtu 1450 type vxlan id 1 local 172.18.0.2 dev eth0 dstport 8472 nolearning"
+            .to_string()
+    ), "{a:#?}");
+    assert!(a.contains(&"route add 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink".to_string()));
+    assert!(a.contains(
+        &"neigh add 10.244.2.0 lladdr 0e:6e:64:00:00:02 dev flannel.1 nud permanent".to_string()
+    ));
+    assert!(
+        !a.iter().any(|l| l.contains("via 172.18.0.3")),
+        "no underlay routes to pod CIDRs: {a:#?}"
+    );
+    assert!(
+        plan.contains(&Action::Bridge {
+            netns: "nd-t1-node-a".into(),
+            args: "fdb append 0e:6e:64:00:00:02 dev flannel.1 dst 172.18.0.3"
+                .split(' ')
+                .map(String::from)
+                .collect(),
+        })
+    );
+    assert!(a.contains(&"link add cni0 mtu 1450 type bridge".to_string()));
+    let veth = host_veth(Cni::Vxlan, "curl");
+    assert!(a.contains(&format!(
+        "link add {veth} mtu 1450 type veth peer name eth0 mtu 1450 netns nd-t1-curl"
+    )));
+}
+
+#[test]
+fn the_routed_lab_has_calicos_veths_proxy_arp_and_link_local_gateway() {
+    let plan = plan_with(Cni::Routed);
+    let a = ip_lines(&plan, "nd-t1-node-a");
+    assert!(!a.iter().any(|l| l.contains("cni0")), "no bridge: {a:#?}");
+    let veth = host_veth(Cni::Routed, "curl");
+    assert!(veth.starts_with("cali"));
+    assert!(a.contains(&format!("route add 10.244.1.2/32 dev {veth} scope link")));
+    assert!(a.contains(&"route add 10.244.2.0/24 via 172.18.0.3 dev eth0".to_string()));
+    assert!(plan.contains(&Action::Sysctl {
+        netns: "nd-t1-node-a".into(),
+        settings: vec![
+            format!("net.ipv4.conf.{veth}.proxy_arp=1"),
+            format!("net.ipv4.neigh.{veth}.proxy_delay=0"),
+        ],
+    }));
+    let p = ip_lines(&plan, "nd-t1-curl");
+    assert!(p.contains(&"addr add 10.244.1.2/32 dev eth0".to_string()));
+    assert!(p.contains(&"route add 169.254.1.1 dev eth0 scope link".to_string()));
+    assert!(p.contains(&"route add default via 169.254.1.1".to_string()));
 }

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use crate::spec::Cni;
 use crate::{Lab, LabError, ProxyMode, process};
 
 /// What `up` prints: what was built, and what to try next.
@@ -138,6 +139,7 @@ fn describe(lab: &Lab, alive: Option<AliveFn>) -> String {
         }
     }
     let _ = writeln!(out, "{}", proxy_line(spec.proxy_mode));
+    let _ = writeln!(out, "{}", cni_line(spec.cni));
     if alive.is_some() {
         let faults: Vec<&str> = lab.faults().iter().map(|f| f.name()).collect();
         let _ = writeln!(
@@ -160,6 +162,16 @@ pub fn proxy_line(mode: ProxyMode) -> String {
         ProxyMode::Nftables => "table ip kube-proxy",
     };
     format!("kube-proxy: {mode} mode ({rules} in every node)")
+}
+
+/// The pod network line of `up` and `status`.
+pub fn cni_line(cni: Cni) -> String {
+    let shape = match cni {
+        Cni::Bridge => "cni0 bridges, routes via the node IPs",
+        Cni::Vxlan => "cni0 bridges, flannel.1 VXLAN (VNI 1, port 8472) between the nodes",
+        Cni::Routed => "cali* veths with proxy ARP, /32 routes, no bridge",
+    };
+    format!("pod network: {cni} ({shape})")
 }
 
 pub fn status(name: &str) -> Result<ExitCode, LabError> {

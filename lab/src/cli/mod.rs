@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::names::DEFAULT_LAB;
+use super::spec::Cni;
 use super::{Lab, LabError, LabSpec, LabTools, ProxyMode};
 
 mod describe;
@@ -53,7 +54,12 @@ Ctrl-C during the build removes what was built. Needs root.
 KUBE-SERVICES, KUBE-SVC-*, KUBE-SEP-* chains loaded with iptables-restore) or nftables (`table ip
 kube-proxy` with its service-ips map, service-*/endpoint-* chains and numgen load balancing,
 loaded with `nft -f`; needs nft). Both are written by the same generator from the same Services,
-in kube-proxy's exact shapes and names.")]
+in kube-proxy's exact shapes and names.
+
+--cni picks the pod network's shape: bridge (the default: kind's cni0 bridge and routes via the
+node IPs), vxlan (flannel's VXLAN backend: flannel.1 with VNI 1 on port 8472, nolearning, the
+static neighbour and FDB entries flanneld writes, MTU 1450) or routed (Calico without
+encapsulation: cali* veths with proxy ARP, /32 routes, pods' default via 169.254.1.1).")]
     Up {
         /// The lab's name (1-12 lower-case letters or digits); several labs can coexist.
         #[arg(long, default_value = DEFAULT_LAB)]
@@ -66,6 +72,10 @@ in kube-proxy's exact shapes and names.")]
         /// proxyMode, else iptables].
         #[arg(long, value_enum, value_name = "MODE")]
         proxy_mode: Option<ProxyMode>,
+        /// The pod network's shape: bridge (kind), vxlan (flannel's VXLAN backend) or routed
+        /// (Calico without encapsulation) [default: the spec's cni, else bridge].
+        #[arg(long, value_enum, value_name = "CNI")]
+        cni: Option<Cni>,
     },
     /// Show a lab's nodes, pods, Services, and whether its processes are alive.
     Status {
@@ -110,7 +120,8 @@ pub fn run(cmd: LabCommand, tools: &LabTools) -> ExitCode {
             name,
             spec,
             proxy_mode,
-        } => up(&name, spec, proxy_mode, tools),
+            cni,
+        } => up(&name, spec, proxy_mode, cni, tools),
         LabCommand::Status { name } => describe::status(&name),
         LabCommand::Trace(args) => trace::trace(&args, tools),
         LabCommand::Spec {
@@ -135,6 +146,7 @@ fn up(
     name: &str,
     spec: Option<PathBuf>,
     proxy_mode: Option<ProxyMode>,
+    cni: Option<Cni>,
     tools: &LabTools,
 ) -> Result<ExitCode, LabError> {
     let mut spec = match spec {
@@ -143,6 +155,9 @@ fn up(
     };
     if let Some(mode) = proxy_mode {
         spec.proxy_mode = mode;
+    }
+    if let Some(cni) = cni {
+        spec.cni = cni;
     }
     super::exec::install_interrupt_handler()?;
     let started = Instant::now();

@@ -36,6 +36,7 @@ fn subcommands_parse_with_their_defaults() {
             name: "l2".into(),
             spec: Some("x.yaml".into()),
             proxy_mode: None,
+            cni: None,
         }
     );
     assert!(Cli::try_parse_from(["lab", "trace", "-o", "xml"]).is_err());
@@ -219,4 +220,42 @@ fn trace_takes_every_target_form_and_output_format_of_the_plugins_trace() {
         .unwrap()
         .to_string();
     assert!(e.contains("unknown check \"ping\""), "{e}");
+}
+
+#[test]
+fn up_takes_a_cni_and_its_help_names_each_shape() {
+    use clap::CommandFactory as _;
+    let c = Cli::try_parse_from(["lab", "up", "--cni", "vxlan"])
+        .unwrap()
+        .cmd;
+    assert!(
+        matches!(
+            c,
+            LabCommand::Up {
+                cni: Some(Cni::Vxlan),
+                ..
+            }
+        ),
+        "{c:?}"
+    );
+    let err = Cli::try_parse_from(["lab", "up", "--cni", "weave"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        ["bridge", "vxlan", "routed"]
+            .iter()
+            .all(|c| err.contains(c)),
+        "{err}"
+    );
+    let mut cmd = Cli::command();
+    let help = cmd
+        .find_subcommand_mut("up")
+        .unwrap()
+        .render_long_help()
+        .to_string();
+    assert!(
+        help.contains("flannel.1") && help.contains("cali"),
+        "{help}"
+    );
 }

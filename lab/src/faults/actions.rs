@@ -208,7 +208,7 @@ fn actions(fault: Fault, ctx: LabContext, in_force: &[Fault], breaking: bool) ->
                 let state = if breaking { "down" } else { "up" };
                 vec![ip(
                     node_ns(&p.node),
-                    &["link", "set", &host_veth(&p.name), state],
+                    &["link", "set", &host_veth(spec.cni, &p.name), state],
                 )]
             })
             .unwrap_or_default(),
@@ -237,7 +237,7 @@ fn actions(fault: Fault, ctx: LabContext, in_force: &[Fault], breaking: bool) ->
                             "link",
                             "set",
                             "dev",
-                            &host_veth(&p.name),
+                            &host_veth(spec.cni, &p.name),
                             "type",
                             "bridge_slave",
                             "hairpin",

@@ -229,7 +229,7 @@ fn node_faults_break_every_node_and_fix_undoes_exactly_that() {
         ]
     );
     let (b, f) = both(Fault::VethDown);
-    let veth = crate::names::host_veth("curl");
+    let veth = crate::names::host_veth(crate::spec::Cni::Bridge, "curl");
     assert_eq!(ip_lines(&b), [format!("nd-t1-node-a link set {veth} down")]);
     assert_eq!(ip_lines(&f), [format!("nd-t1-node-a link set {veth} up")]);
     let (b, f) = both(Fault::HairpinOff);

@@ -12,6 +12,9 @@ use netdiag_model::Protocol;
 use serde::{Deserialize, Serialize};
 
 pub use super::cidr::Ipv4Net;
+pub use cni::Cni;
+
+mod cni;
 
 /// The whole lab: a small cluster's data plane.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,6 +38,9 @@ pub struct LabSpec {
     /// `false` builds the lab as a node whose kubelet does not.
     #[serde(default = "hairpin_default")]
     pub hairpin: bool,
+    /// Which CNI's shape the pod network takes (`bridge` when absent).
+    #[serde(default)]
+    pub cni: Cni,
 }
 
 fn hairpin_default() -> bool {
@@ -406,6 +412,7 @@ impl Default for LabSpec {
             },
             proxy_mode: ProxyMode::Iptables,
             hairpin: true,
+            cni: Cni::default(),
         }
     }
 }

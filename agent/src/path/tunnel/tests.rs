@@ -107,9 +107,12 @@ fn a_healthy_flannel_overlay_names_vni_port_and_the_endpoint_nodes_vtep() {
     assert_eq!(d.underlay.as_deref(), Some("eth0"));
 }
 
+/// One injected fault: its name, how it breaks the facts, the reason and the words the detail must carry.
+type FaultCase = (&'static str, fn(&mut TunnelFacts), Reason, &'static str);
+
 #[test]
 fn each_overlay_fault_is_named_with_its_entry_and_node() {
-    let cases: Vec<(&str, fn(&mut TunnelFacts), Reason, &str)> = vec![
+    let cases: Vec<FaultCase> = vec![
         (
             "device down",
             |f| f.device.admin_up = false,
