@@ -4,6 +4,7 @@
 
 pub mod base64;
 pub mod doc;
+pub mod inspect;
 pub mod merge;
 pub mod path;
 pub mod pcapng;

@@ -8,11 +8,13 @@ mod dot;
 mod encode;
 mod evidence;
 mod facts;
+mod inspect;
 mod trace_output;
 
 pub use dot::dot;
 pub use encode::{EncodeError, json, yaml};
 pub use facts::facts;
+pub use inspect::inspect_table;
 pub use trace_output::{
     OutputError, TraceFormat, TraceOutput, refuse_pcap_to_terminal, render_trace, stdout_color,
     use_color,
@@ -259,7 +261,7 @@ fn verdict_cell(v: Verdict, first_failure: bool, color: bool) -> Cell {
 
 /// A table the way kubectl prints one: no borders, upper-case headers, three spaces between
 /// columns, no trailing blanks.
-fn kubectl_table(
+pub(crate) fn kubectl_table(
     header: &[&str],
     rows: impl IntoIterator<Item = Vec<Cell>>,
     color: bool,

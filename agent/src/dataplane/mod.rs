@@ -4,9 +4,9 @@
 //!   per mode (iptables today; nftables, IPVS and eBPF detection go beside it);
 //! - [`netfilter`]: the kernel's packet filter as the tools print it or the kernel hands it
 //!   out (iptables rules, the legacy x_tables decoder), knowing nothing of kube-proxy.
-//!
-//! The CNI's fingerprints (flannel, Calico, Cilium, kube-router, kindnet) will be a `cni`
-//! module here.
+//! - [`cni`]: which CNI built the pod network (flannel, Calico, Cilium, kube-router, kindnet),
+//!   from links and routes.
 
+pub mod cni;
 pub mod kube_proxy;
 pub mod netfilter;

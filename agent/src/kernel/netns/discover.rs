@@ -14,12 +14,13 @@
 //! of the caller's namespace (RTM_GETNSID with the caller's fd) and comparing it with the
 //! interface's IFLA_LINK_NETNSID; then the caller must have a link with the peer's ifindex.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::net::Ipv4Addr;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
+use super::scan::scan;
 use super::{NetnsError, NsId, run_in};
 use crate::kernel::netlink::NetlinkError;
 use crate::kernel::rtnl::Rtnl;
@@ -150,72 +151,26 @@ pub fn find_pod_netns(
     claimant.ok_or(DiscoverError::NotFound { ip })
 }
 
-/// The distinct namespaces other than `own`: named ones first (their names are what an
-/// engineer recognises), then those only reachable through a process. Each carries the
-/// lowest pid living in it.
+/// The distinct namespaces other than `own` ([`scan`]), each with the process whose root holds
+/// the sandbox's files: a pause process when one lives there, else the lowest pid.
 fn candidates(netns_dir: &Path, proc: &Path, own: NsId) -> Vec<Candidate> {
-    let mut order: Vec<NsId> = Vec::new();
-    let mut by_id: HashMap<NsId, Candidate> = HashMap::new();
-
-    let mut named: Vec<PathBuf> = read_dir_paths(netns_dir);
-    named.sort();
-    for path in named {
-        // A file here that is not a live namespace (a stale bind-mount target) fails to be
-        // entered later; NsId dedup cannot tell, so it is kept and skipped then.
-        let Ok(id) = NsId::of(&path) else { continue };
-        if id == own || by_id.contains_key(&id) {
-            continue;
-        }
-        order.push(id);
-        by_id.insert(
-            id,
-            Candidate {
-                path,
-                id,
-                pid: None,
-            },
-        );
-    }
-
-    let mut pids: Vec<u32> = read_dir_paths(proc)
-        .iter()
-        .filter_map(|p| p.file_name()?.to_str()?.parse::<u32>().ok())
-        .collect();
-    pids.sort_unstable();
-    for pid in pids {
-        let path = proc.join(pid.to_string()).join("ns/net");
-        // One stat per process; processes that exit meanwhile are simply skipped.
-        let Ok(id) = NsId::of(&path) else { continue };
-        if id == own {
-            continue;
-        }
-        match by_id.get_mut(&id) {
-            Some(c) => {
-                // The holder (pause) process rather than a workload: its root is the sandbox's.
-                let better = match c.pid {
-                    None => true,
-                    Some(old) => !is_pause(proc, old) && is_pause(proc, pid),
-                };
-                if better {
-                    c.pid = Some(pid);
-                }
-            }
-            None => {
-                order.push(id);
-                by_id.insert(
-                    id,
-                    Candidate {
-                        path,
-                        id,
-                        pid: Some(pid),
-                    },
-                );
-            }
-        }
-    }
-    order
+    scan(netns_dir, proc, own)
         .into_iter()
-        .filter_map(|id| by_id.remove(&id))
+        .map(|ns| {
+            // comm is read only where there is a choice: most namespaces hold one process.
+            let pid = match ns.pids.as_slice() {
+                [] => None,
+                [only] => Some(*only),
+                many => (many.iter().copied())
+                    .find(|&p| is_pause(proc, p))
+                    .or(many.first().copied()),
+            };
+            Candidate {
+                path: ns.path,
+                id: ns.id,
+                pid,
+            }
+        })
         .collect()
 }
 
@@ -223,13 +178,6 @@ fn candidates(netns_dir: &Path, proc: &Path, own: NsId) -> Vec<Candidate> {
 fn is_pause(proc: &Path, pid: u32) -> bool {
     crate::kernel::file::read_bounded(&proc.join(pid.to_string()).join("comm"), 64)
         .is_ok_and(|c| c.strip_suffix(b"\n").unwrap_or(&c) == b"pause")
-}
-
-fn read_dir_paths(dir: &Path) -> Vec<PathBuf> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-        Err(_) => Vec::new(),
-    }
 }
 
 /// Which interface of the namespace at `path` holds `ip` on a veth whose peer is in the
@@ -303,21 +251,6 @@ mod tests {
         assert_eq!(accept_holder(&eth0(Some(1)), 0), None);
         // No link-netnsid: the peer is in the candidate itself (or it is no veth at all).
         assert_eq!(accept_holder(&eth0(None), 0), None);
-    }
-
-    #[test]
-    fn the_callers_own_namespace_is_never_a_candidate() {
-        let own = NsId::current().expect("own namespace");
-        let cands = candidates(Path::new("/nonexistent"), Path::new("/proc"), own);
-        assert!(cands.iter().all(|c| c.id != own));
-        let mut ids: Vec<NsId> = cands.iter().map(|c| c.id).collect();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(
-            ids.len(),
-            cands.len(),
-            "candidates are deduplicated by NsId"
-        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! Sockets and netlink connections created there keep that namespace after the thread is gone.
 
 pub mod discover;
+pub mod scan;
 
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -99,6 +100,45 @@ where
     })?
 }
 
+/// Run `work` inside each namespace of `paths` in turn, on one throwaway thread that enters
+/// each once, and return one result per path, in order. For work that only creates sockets
+/// (which keep their namespace): entering 250 namespaces costs one thread, not 250. A path
+/// that cannot be opened or entered gives its error and the thread moves on to the next.
+pub fn run_in_each<T, F>(
+    paths: &[PathBuf],
+    work: F,
+) -> Result<Vec<Result<T, NetnsError>>, NetnsError>
+where
+    T: Send + 'static,
+    F: Fn() -> T + Send + 'static,
+{
+    let owned: Vec<PathBuf> = paths.to_vec();
+    let first = paths.first().cloned().unwrap_or_default();
+    let handle = std::thread::Builder::new()
+        .name("netns-each".into())
+        .spawn(move || {
+            owned
+                .into_iter()
+                .map(|path| {
+                    let file = File::open(&path).map_err(|source| NetnsError::Open {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    setns(file.as_fd(), CloneFlags::CLONE_NEWNET)
+                        .map_err(|source| NetnsError::Enter { path, source })?;
+                    Ok(work())
+                })
+                .collect::<Vec<_>>()
+        })
+        .map_err(|source| NetnsError::Thread {
+            path: first.clone(),
+            source,
+        })?;
+    handle
+        .join()
+        .map_err(|_| NetnsError::Panicked { path: first })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +151,20 @@ mod tests {
         })
         .expect("enter own namespace");
         assert_eq!(there, Ok(here));
+    }
+
+    #[test]
+    fn each_namespace_is_entered_in_turn_and_a_missing_one_fails_alone() {
+        let here = NsId::current().expect("own namespace");
+        let paths = [
+            PathBuf::from("/proc/thread-self/ns/net"),
+            PathBuf::from("/nonexistent/netns"),
+        ];
+        let out = run_in_each(&paths, || NsId::current().ok()).expect("thread");
+        assert_eq!(out.len(), 2);
+        // thread-self is opened by the worker thread: still our namespace.
+        assert_eq!(out[0].as_ref().ok(), Some(&Some(here)));
+        assert!(out[1].as_ref().is_err());
     }
 
     #[test]

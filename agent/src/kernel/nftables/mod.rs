@@ -170,6 +170,41 @@ impl NftSocket {
     }
 }
 
+impl NftSocket {
+    /// The names of every chain of `family`'s table `table`, like `nft list chains`, from one
+    /// NFT_MSG_GETCHAIN dump (names only: no rule is fetched). Empty when the table is absent.
+    pub fn chain_names(&mut self, family: u8, table: &str) -> Result<Vec<String>, NetlinkError> {
+        let request = NftMessage::new(msg::MSG_GETCHAIN, family, Vec::new());
+        let op = "dump the chains (NFT_MSG_GETCHAIN)";
+        let mut out = Vec::new();
+        let result = self
+            .socket
+            .exchange(op, request, NLM_F_REQUEST | NLM_F_DUMP, |m| {
+                if let Some((t, name)) = chain_of(&m)
+                    && t == table
+                {
+                    out.push(name);
+                }
+                true
+            });
+        match result {
+            Ok(()) => Ok(out),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(out),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A `NFT_MSG_NEWCHAIN` answer as (table, chain). Pure.
+pub fn chain_of(m: &NftMessage) -> Option<(String, String)> {
+    if m.msg != msg::MSG_NEWCHAIN {
+        return None;
+    }
+    let table = msg::string(msg::attr(&m.attrs, msg::CHAIN_TABLE)?);
+    let name = msg::string(msg::attr(&m.attrs, msg::CHAIN_NAME)?);
+    Some((table, name))
+}
+
 /// A `NFT_MSG_NEWRULE` answer as (chain, rule). Pure.
 pub fn raw_rule(m: &NftMessage) -> Option<(String, RawRule)> {
     if m.msg != msg::MSG_NEWRULE {

@@ -17,6 +17,12 @@ pub const MSG_GETSETELEM: u8 = 13;
 /// `NFT_MSG_NEWSET`, `NFT_MSG_GETSET`: a set and the kernel's answer.
 pub const MSG_NEWSET: u8 = 9;
 pub const MSG_GETSET: u8 = 10;
+/// `NFT_MSG_NEWCHAIN`, `NFT_MSG_GETCHAIN`.
+pub const MSG_NEWCHAIN: u8 = 3;
+pub const MSG_GETCHAIN: u8 = 4;
+/// `NFTA_CHAIN_TABLE`, `NFTA_CHAIN_NAME`.
+pub const CHAIN_TABLE: u16 = 1;
+pub const CHAIN_NAME: u16 = 3;
 /// `NFT_MSG_NEWRULE`, `NFT_MSG_GETRULE`.
 pub const MSG_NEWRULE: u8 = 6;
 pub const MSG_GETRULE: u8 = 7;

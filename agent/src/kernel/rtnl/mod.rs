@@ -27,7 +27,7 @@ pub use address::Address;
 pub use fdb::FdbEntry;
 pub use link::{Link, LinkKind, OperState, format_mac};
 pub use neighbour::{Neighbour, NeighbourState};
-pub use route::{DefaultGateway, RouteInfo, RouteKind};
+pub use route::{DefaultGateway, Route, RouteInfo, RouteKind};
 pub use tunnel::TunnelConfig;
 
 use super::netlink::{DEFAULT_TIMEOUT, Family, NetlinkError, NetlinkSocket};

@@ -1,4 +1,4 @@
-//! Routes, like `ip route get DST` and `ip route show default`.
+//! Routes, like `ip route get DST`, `ip route show default` and `ip route show`.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -171,6 +171,49 @@ impl Rtnl {
                 oif: info.oif,
             })
         }))
+    }
+}
+
+/// One route of the main table, like a line of `ip route show`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub destination: Ipv4Addr,
+    pub prefix_len: u8,
+    pub kind: RouteKind,
+    pub gateway: Option<Ipv4Addr>,
+    pub oif: Option<u32>,
+}
+
+impl Rtnl {
+    /// Every IPv4 route of the main table, like `ip route show` (one dump).
+    pub fn routes(&mut self) -> Result<Vec<Route>, NetlinkError> {
+        let mut req = RouteMessage::default();
+        req.header.address_family = AddressFamily::Inet;
+        let replies = self.request(
+            "dump routes (RTM_GETROUTE)",
+            RouteNetlinkMessage::GetRoute(req),
+            true,
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|m| {
+                let RouteNetlinkMessage::NewRoute(r) = m else {
+                    return None;
+                };
+                let destination = r.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Destination(RouteAddress::Inet(ip)) => Some(*ip),
+                    _ => None,
+                });
+                let info = route_from(destination.unwrap_or(Ipv4Addr::UNSPECIFIED), &r);
+                (info.table == Some(u32::from(RouteHeader::RT_TABLE_MAIN))).then_some(Route {
+                    destination: info.destination,
+                    prefix_len: r.header.destination_prefix_length,
+                    kind: info.kind,
+                    gateway: info.gateway,
+                    oif: info.oif,
+                })
+            })
+            .collect())
     }
 }
 

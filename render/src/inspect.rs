@@ -1,0 +1,165 @@
+//! Node inspections as tables: per node a header of node facts, one row per pod network
+//! namespace (pod, netns, holder, `eth0@ifN`, host veth, bridge), the node's listening sockets
+//! (wide) and the findings, each in its sentence.
+
+use comfy_table::Cell;
+
+use netdiag_model::inspect::{Attachment, InspectReport, NodeFacts, PodNamespace};
+
+use crate::{FAILURE_MARK, Paint, RenderOptions, kubectl_table, paint};
+
+#[cfg(test)]
+mod tests;
+
+/// Every report in turn, separated by a blank line. Ends with a newline.
+pub fn inspect_table(reports: &[InspectReport], opts: &RenderOptions) -> String {
+    let sections: Vec<String> = reports.iter().map(|r| one_node(r, opts)).collect();
+    if sections.is_empty() {
+        return "No nodes inspected.\n".into();
+    }
+    sections.join("\n")
+}
+
+fn one_node(report: &InspectReport, opts: &RenderOptions) -> String {
+    let mut out = node_header(&report.node, &report.facts);
+    out.push('\n');
+    if report.namespaces.is_empty() {
+        out.push_str("No pod network namespaces on this node.\n");
+    } else {
+        out.push_str(&namespace_table(&report.namespaces, opts));
+    }
+    if opts.wide && !report.facts.listeners.is_empty() {
+        out.push_str("\nLISTENING ON THE NODE'S NETWORK\n");
+        let rows = report.facts.listeners.iter().map(|l| {
+            vec![
+                Cell::new(&l.protocol),
+                Cell::new(&l.address),
+                Cell::new(l.port),
+            ]
+        });
+        out.push_str(&kubectl_table(
+            &["PROTO", "ADDRESS", "PORT"],
+            rows,
+            opts.color,
+        ));
+    }
+    if !report.findings.is_empty() {
+        out.push_str("\nFINDINGS\n");
+        for f in &report.findings {
+            let line = format!("{FAILURE_MARK} {}", f.message);
+            out.push_str(&paint(&line, Paint::Warn, opts.color));
+            out.push('\n');
+        }
+    }
+    for note in &report.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}
+
+/// `Node node-a: CNI ..., proxy ..., conntrack ..., nodelocaldns ...`, one fact per line.
+fn node_header(node: &str, facts: &NodeFacts) -> String {
+    let mut out = format!("Node {node}\n");
+    let cni = if facts.cni.evidence.is_empty() {
+        facts.cni.name.clone()
+    } else {
+        format!("{} ({})", facts.cni.name, facts.cni.evidence.join(", "))
+    };
+    out.push_str(&format!("  CNI:          {cni}\n"));
+    let rules = facts.proxy.rules.map_or(String::new(), |r| {
+        format!(": {} service ports, {} endpoints", r.services, r.endpoints)
+    });
+    out.push_str(&format!("  Proxy:        {}{rules}\n", facts.proxy.mode));
+    let ct = &facts.conntrack;
+    let opt = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+    out.push_str(&format!(
+        "  Conntrack:    {}/{} entries, insert_failed {}, drop {}, early_drop {}\n",
+        opt(ct.count),
+        opt(ct.max),
+        opt(ct.insert_failed),
+        opt(ct.drop),
+        opt(ct.early_drop)
+    ));
+    let dns = match &facts.nodelocaldns {
+        Some(d) if d.listening => format!("{} (listening)", d.address),
+        Some(d) => format!("{} (nothing listens on port 53)", d.address),
+        None => "none".into(),
+    };
+    out.push_str(&format!("  NodeLocalDNS: {dns}\n"));
+    out.push_str(&format!(
+        "  Listening:    {} sockets on the node's network\n",
+        facts.listeners.len()
+    ));
+    out
+}
+
+fn namespace_table(namespaces: &[PodNamespace], opts: &RenderOptions) -> String {
+    let mut header = vec![
+        "POD",
+        "NETNS",
+        "HOLDER",
+        "PROCS",
+        "ETH0",
+        "IP",
+        "HOST VETH",
+        "BRIDGE",
+    ];
+    if opts.wide {
+        header.extend(["MAC", "MTU", "GATEWAY", "NAMESERVERS"]);
+    }
+    let rows = namespaces.iter().map(|ns| {
+        let pod = ns
+            .pod
+            .as_ref()
+            .map_or("-".to_string(), |p| format!("{}/{}", p.namespace, p.name));
+        let holder = ns
+            .holder()
+            .map_or("none".to_string(), |p| format!("{} {}", p.pid, p.comm));
+        let eth0 = ns.eth0.as_ref().map_or("-".to_string(), |e| {
+            let state = if e.up { "" } else { " (down)" };
+            format!("{}@if{}{state}", e.name, e.peer_ifindex)
+        });
+        let ips = ns
+            .eth0
+            .as_ref()
+            .map_or("-".to_string(), |e| e.addresses.join(","));
+        let veth = ns.host_veth.as_ref().map_or("-".to_string(), |v| {
+            let state = if v.up {
+                String::new()
+            } else {
+                format!(" ({})", v.oper_state)
+            };
+            format!("{} ({}){state}", v.name, v.ifindex)
+        });
+        let bridge = match &ns.attachment {
+            Some(Attachment::Bridge(b)) => b.clone(),
+            Some(Attachment::Routed) => "routed".into(),
+            None => "-".into(),
+        };
+        let mut row = vec![
+            Cell::new(pod),
+            Cell::new(ns.netns.label()),
+            Cell::new(holder),
+            Cell::new(ns.processes.len()),
+            Cell::new(eth0),
+            Cell::new(ips),
+            Cell::new(veth),
+            Cell::new(bridge),
+        ];
+        if opts.wide {
+            let e = ns.eth0.as_ref();
+            row.push(Cell::new(e.map_or("-", |e| e.mac.as_str())));
+            row.push(Cell::new(e.map_or("-".into(), |e| e.mtu.to_string())));
+            row.push(Cell::new(
+                e.and_then(|e| e.gateway.as_deref()).unwrap_or("-"),
+            ));
+            row.push(Cell::new(
+                ns.resolv_conf
+                    .as_ref()
+                    .map_or("-".into(), |r| r.nameservers.join(",")),
+            ));
+        }
+        row
+    });
+    kubectl_table(&header, rows, opts.color)
+}
