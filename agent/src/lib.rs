@@ -5,6 +5,7 @@
 //! - [`run`]: a task becomes an ordered list of steps, with observers armed around the connect;
 //! - [`capture`]: the probe's packets per interface and as pcapng (evidence);
 //! - [`path`]: one module per hop, in path order, each a `read` (I/O) and a pure `judge`;
+//! - [`inspect`]: node inspection, every pod namespace mapped to its veth, bridge and holder;
 //! - [`dataplane`]: what this node runs (kube-proxy's modes, netfilter), parsed and modelled;
 //! - [`kernel`]: I/O only (namespaces, the one netlink transport);
 //! - [`cli`]: the `netdiag-agent` command line.
@@ -14,6 +15,7 @@
 pub mod capture;
 pub mod cli;
 pub mod dataplane;
+pub mod inspect;
 pub mod kernel;
 pub mod path;
 pub mod run;

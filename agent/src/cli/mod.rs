@@ -1,6 +1,7 @@
 //! The `netdiag-agent` command line. Also mounted, hidden, under `kubectl netdiag agent`, so the
 //! lab needs only the plugin binary. It has no lab commands: the lab's pods run `lab pod`.
 
+mod inspect;
 mod plan_input;
 
 use std::io::IsTerminal;
@@ -15,11 +16,13 @@ use netdiag_model::{
 use crate::kernel::file::ReadFileError;
 use crate::run::{AgentEnv, dns_server_addr};
 
+pub use inspect::{InspectArgs, print_inspection};
 pub use plan_input::{MAX_PLAN_BYTES, PlanSource, read_plan};
 
 /// netdiag's node agent: traces one pod's path to a target through this node's real data plane
-/// (pod netns, veth, bridge, kube-proxy rules, conntrack, routes, listeners, DNS) and prints one
-/// report. Runs as root in the node's network namespace.
+/// (pod netns, veth, bridge, kube-proxy rules, conntrack, routes, listeners, DNS), or inspects
+/// every pod namespace on the node, and prints one report. Runs as root in the node's network
+/// namespace.
 #[derive(Parser, Debug)]
 #[command(name = "netdiag-agent", version)]
 pub struct AgentCli {
@@ -32,6 +35,8 @@ pub enum AgentCommand {
     /// Trace from a pod on this node to a target, or check an endpoint on this node.
     #[command(after_help = TRACE_EXAMPLES)]
     Trace(TraceArgs),
+    /// Inspect this node: every pod network namespace mapped to its veth, bridge and holder.
+    Inspect(InspectArgs),
 }
 
 const TRACE_EXAMPLES: &str = "\
@@ -240,8 +245,8 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
     })
 }
 
-fn node_name(args: &TraceArgs) -> String {
-    if let Some(n) = &args.node_name {
+fn node_name(given: Option<&String>) -> String {
+    if let Some(n) = given {
         return n.clone();
     }
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -259,13 +264,20 @@ pub fn run(cli: AgentCli) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        AgentCommand::Inspect(args) => match inspect::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("netdiag-agent: {e}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
 fn trace(args: &TraceArgs) -> Result<(), CliError> {
     let plan = plan_from_args(args)?;
     let env = AgentEnv {
-        node: node_name(args),
+        node: node_name(args.node_name.as_ref()),
         netns_dir: args.netns_dir.clone(),
         proc: args.proc.clone(),
     };

@@ -30,7 +30,30 @@ fn args(extra: &[&str]) -> TraceArgs {
     argv.extend_from_slice(extra);
     match AgentCli::try_parse_from(argv).expect("parses").command {
         AgentCommand::Trace(a) => a,
+        other => panic!("not a trace: {other:?}"),
     }
+}
+
+#[test]
+fn inspect_takes_json_output_and_the_hosts_paths() {
+    let cli = AgentCli::try_parse_from([
+        "netdiag-agent",
+        "inspect",
+        "-o",
+        "json",
+        "--proc",
+        "/host/proc",
+        "--node-name",
+        "worker-1",
+    ])
+    .expect("parses");
+    let AgentCommand::Inspect(a) = cli.command else {
+        panic!("not inspect");
+    };
+    assert_eq!(a.output, Output::Json);
+    assert_eq!(a.proc, std::path::PathBuf::from("/host/proc"));
+    assert_eq!(a.netns_dir, std::path::PathBuf::from("/var/run/netns"));
+    assert_eq!(a.node_name.as_deref(), Some("worker-1"));
 }
 
 #[test]

@@ -92,9 +92,16 @@ pub fn read(
     {
         found = Found::Gone(entry);
     }
+    let pressure = pressure(socket.as_mut().ok());
+    ConntrackFacts { found, pressure }
+}
+
+/// The calling thread's conntrack fill and per-CPU counters, like `sysctl
+/// net.netfilter.nf_conntrack_count net.netfilter.nf_conntrack_max` and `conntrack -S`: the
+/// counters over `socket` (ctnetlink), else from procfs.
+pub fn pressure(socket: Option<&mut CtSocket>) -> TablePressure {
     let counters = socket
-        .ok()
-        .and_then(|mut s| s.cpu_stats().ok())
+        .and_then(|s| s.cpu_stats().ok())
         .map(|cpus| {
             let mut sum = CpuCounters::default();
             for cpu in &cpus {
@@ -103,13 +110,18 @@ pub fn read(
             sum
         })
         .or_else(proc_counters);
-    let pressure = TablePressure {
+    TablePressure {
         count: read_sysctl("nf_conntrack_count"),
         max: read_sysctl("nf_conntrack_max"),
         ..Default::default()
     }
-    .with_counters(counters);
-    ConntrackFacts { found, pressure }
+    .with_counters(counters)
+}
+
+/// [`pressure`] over a socket of its own: for callers that look no flow up (node inspection).
+pub fn table_pressure() -> TablePressure {
+    let mut socket = CtSocket::open(NETLINK_TIMEOUT).ok();
+    pressure(socket.as_mut())
 }
 
 /// Whether an entry's attributes are those of the flow whose original tuple is `tuple`.

@@ -1,0 +1,84 @@
+//! `netdiag-agent inspect`: every pod network namespace on this node and the node's own facts.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+use netdiag_model::inspect::InspectReport;
+
+use super::{Output, node_name};
+use crate::inspect::{GatherError, InspectEnv, inspect};
+
+pub const INSPECT_ABOUT: &str = "\
+Inspect this node: every pod network namespace (named under --netns-dir, e.g. containerd's
+cni-<uuid>, or known only as /proc/<pid>/ns/net), deduplicated by (dev, inode), with its
+processes (the holder first: pause, else the oldest), eth0@ifN with its IPs, MAC, MTU and
+default gateway, the host veth it pairs with and the bridge that veth is a port of (or
+\"routed\"), and its resolv.conf. Then the node's facts: proxy mode and rule counts, conntrack
+fill and counters, nodelocaldns, the CNI fingerprint and the sockets listening on the node's
+network. Findings: a namespace no process lives in (leaked), a host veth leading to no known
+namespace, two namespaces holding one IP, a host veth that is down.
+
+This is the manual `ip netns list`, `ip netns pid`, `ip a` inside and outside each pod and
+`iptables -t nat -L` done in one pass: one netlink dump per kind per namespace, each
+namespace entered once. Runs as root in the node's network namespace, like `trace`.";
+
+const INSPECT_EXAMPLES: &str = "\
+Examples:
+  # On a node (or in an agent pod with hostNetwork and hostPID)
+  netdiag-agent inspect
+
+  # The controller's form: one JSON line
+  netdiag-agent inspect -o json --node-name worker-1
+
+  # In a pod that mounts the host's procfs elsewhere
+  netdiag-agent inspect --proc /host/proc --netns-dir /host/var/run/netns
+
+Exit status: 0 when a report was written (whatever it found), 2 when the node could not be read.";
+
+#[derive(Args, Debug)]
+#[command(long_about = INSPECT_ABOUT, after_help = INSPECT_EXAMPLES)]
+pub struct InspectArgs {
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// The node name to report (default: $NODE_NAME, else the hostname).
+    #[arg(long, env = "NODE_NAME")]
+    pub node_name: Option<String>,
+    /// Where named network namespaces live.
+    #[arg(long, default_value = "/var/run/netns")]
+    pub netns_dir: PathBuf,
+    /// The host's procfs (a pod mounts it elsewhere, e.g. /host/proc).
+    #[arg(long, default_value = "/proc")]
+    pub proc: PathBuf,
+}
+
+/// Inspect and print.
+pub fn run(args: &InspectArgs) -> Result<(), GatherError> {
+    let env = InspectEnv {
+        node: node_name(args.node_name.as_ref()),
+        netns_dir: args.netns_dir.clone(),
+        proc: args.proc.clone(),
+    };
+    let report = inspect(&env)?;
+    print_inspection(&report, args.output);
+    Ok(())
+}
+
+/// One JSON line (what the lab and the controller read), or the table.
+pub fn print_inspection(report: &InspectReport, output: Output) {
+    match output {
+        Output::Json => match serde_json::to_string(report) {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("netdiag-agent: cannot encode the inspection: {e}"),
+        },
+        Output::Table => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let opts = netdiag_render::RenderOptions { wide: false, color };
+            print!(
+                "{}",
+                netdiag_render::inspect_table(std::slice::from_ref(report), &opts)
+            );
+        }
+    }
+}
