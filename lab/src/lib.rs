@@ -28,6 +28,7 @@ pub mod dns;
 pub mod exec;
 pub mod faults;
 pub mod generate;
+pub mod inspect;
 pub mod kube_proxy;
 pub mod names;
 pub mod pod_process;
@@ -150,6 +151,8 @@ pub enum LabError {
     },
     #[error(transparent)]
     Trace(#[from] trace::TraceError),
+    #[error(transparent)]
+    Inspect(#[from] inspect::InspectError),
     #[error("cannot stop {what} (pid {pid}): {why}")]
     Stop { what: String, pid: u32, why: String },
     #[error(transparent)]

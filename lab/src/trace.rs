@@ -92,6 +92,18 @@ pub struct LabTrace {
 /// would run it. Parallel labs reuse the same pod IPs; the agent only considers namespaces
 /// whose veth peer is in its own (node) namespace, so it never picks another lab's pod.
 pub fn agent_command(names: &LabNames, node: &str, tools: &LabTools, ip: &Path) -> Vec<String> {
+    agent_in_node(names, node, tools, ip, &["trace", "--plan", "-"])
+}
+
+/// `ip netns exec <node ns> <agent> ARGS -o json --node-name NODE --netns-dir ... --proc /proc`:
+/// any agent subcommand, run in a node's namespace with the host's netns dir and procfs.
+pub fn agent_in_node(
+    names: &LabNames,
+    node: &str,
+    tools: &LabTools,
+    ip: &Path,
+    args: &[&str],
+) -> Vec<String> {
     let mut v = vec![
         ip.display().to_string(),
         "netns".into(),
@@ -99,19 +111,8 @@ pub fn agent_command(names: &LabNames, node: &str, tools: &LabTools, ip: &Path) 
         names.netns(node),
     ];
     v.extend(tools.agent.argv());
-    v.extend(
-        [
-            "trace",
-            "--plan",
-            "-",
-            "-o",
-            "json",
-            "--node-name",
-            node,
-            "--netns-dir",
-        ]
-        .map(String::from),
-    );
+    v.extend(args.iter().map(|a| a.to_string()));
+    v.extend(["-o", "json", "--node-name", node, "--netns-dir"].map(String::from));
     v.push(super::names::NETNS_DIR.into());
     v.extend(["--proc".into(), "/proc".into()]);
     v
@@ -119,18 +120,21 @@ pub fn agent_command(names: &LabNames, node: &str, tools: &LabTools, ip: &Path) 
 
 /// The NodeReport on the last non-empty line of the agent's stdout.
 pub fn parse_report(node: &str, stdout: &str) -> Result<NodeReport, TraceError> {
+    last_json_line(stdout).map_err(|detail| TraceError::Output {
+        node: node.into(),
+        detail,
+    })
+}
+
+/// The JSON value on the last non-empty line of an agent's stdout (the agent prints one line;
+/// anything before it is warm-up noise). The error says what was wrong, for the caller's text.
+pub fn last_json_line<T: serde::de::DeserializeOwned>(stdout: &str) -> Result<T, String> {
     let line = stdout
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
-        .ok_or_else(|| TraceError::Output {
-            node: node.into(),
-            detail: "empty output".into(),
-        })?;
-    serde_json::from_str(line).map_err(|e| TraceError::Output {
-        node: node.into(),
-        detail: e.to_string(),
-    })
+        .ok_or_else(|| "empty output".to_string())?;
+    serde_json::from_str(line).map_err(|e| e.to_string())
 }
 
 fn run_agent(

@@ -3,10 +3,46 @@
 //! (wide) and the findings, each in its sentence.
 
 use comfy_table::Cell;
+use serde::Serialize;
 
 use netdiag_model::inspect::{Attachment, InspectReport, NodeFacts, PodNamespace};
 
-use crate::{FAILURE_MARK, Paint, RenderOptions, kubectl_table, paint};
+use crate::{EncodeError, FAILURE_MARK, Paint, RenderOptions, json, kubectl_table, paint, yaml};
+
+/// How an inspection is printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum InspectFormat {
+    /// Node facts, one row per pod network namespace, the findings.
+    #[default]
+    Table,
+    /// The table with MAC, MTU, gateway and nameservers, and the node's listening sockets.
+    Wide,
+    /// The object (the reports, or the NodeInspection) as JSON.
+    Json,
+    /// The object as YAML.
+    Yaml,
+}
+
+/// `reports` as a table in `format`, or `object` (what holds them) as JSON or YAML.
+pub fn render_inspection<T: Serialize>(
+    object: &T,
+    reports: &[InspectReport],
+    format: InspectFormat,
+    color: bool,
+) -> Result<String, EncodeError> {
+    match format {
+        InspectFormat::Table | InspectFormat::Wide => Ok(inspect_table(
+            reports,
+            &RenderOptions {
+                wide: format == InspectFormat::Wide,
+                color,
+            },
+        )),
+        InspectFormat::Json => json(object),
+        InspectFormat::Yaml => yaml(object),
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -156,11 +156,13 @@ pub fn plan(
     if parts.kube_proxy {
         a.extend(kube_proxy_actions(spec, names));
     }
-    if parts.dns {
-        a.extend(cluster_dns(spec, names, host));
-    }
+    // Pods' own processes before kube-dns, as kubelet starts a sandbox's pause before its
+    // containers: the pod process is then the oldest in its namespace, its holder.
     if parts.pod_processes {
         a.extend(pod_processes(spec, names, host, tools));
+    }
+    if parts.dns {
+        a.extend(cluster_dns(spec, names, host));
     }
     a
 }

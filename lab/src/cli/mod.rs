@@ -1,4 +1,5 @@
-//! `kubectl netdiag lab up|status|trace|down` (and the hidden `pod`): the lab's command line.
+//! `kubectl netdiag lab up|status|trace|inspect|down` (and the hidden `pod`): the lab's command
+//! line.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,10 +11,12 @@ use super::{Lab, LabError, LabSpec, LabTools, ProxyMode};
 
 mod describe;
 mod faults_cli;
+mod inspect;
 mod trace;
 
 pub use describe::{proxy_line, up_summary};
 pub use faults_cli::{BreakArgs, FixArgs};
+pub use inspect::InspectArgs;
 pub use netdiag_render::TraceFormat;
 pub use trace::{TraceArgs, render, render_table};
 
@@ -86,6 +89,10 @@ encapsulation: cali* veths with proxy ARP, /32 routes, pods' default via 169.254
     /// netdiag trace` does on a cluster.
     #[command(long_about = trace::TRACE_LONG_ABOUT)]
     Trace(trace::TraceArgs),
+    /// Map every pod network namespace of the lab's nodes to its pod, veth, bridge and holder
+    /// process, with node facts and findings (leaked namespaces, downed veths...).
+    #[command(long_about = inspect::INSPECT_LONG_ABOUT)]
+    Inspect(inspect::InspectArgs),
     /// Print the spec `lab up` builds by default (YAML), to copy and change for `lab up
     /// --spec FILE`; or check a spec file. docs/lab.md explains every field.
     Spec {
@@ -124,6 +131,7 @@ pub fn run(cmd: LabCommand, tools: &LabTools) -> ExitCode {
         } => up(&name, spec, proxy_mode, cni, tools),
         LabCommand::Status { name } => describe::status(&name),
         LabCommand::Trace(args) => trace::trace(&args, tools),
+        LabCommand::Inspect(args) => inspect::inspect(&args, tools),
         LabCommand::Spec {
             print_default,
             check,
