@@ -155,6 +155,11 @@ impl Netns {
     pub fn path(&self) -> PathBuf {
         PathBuf::from(NETNS_DIR).join(&self.name)
     }
+
+    /// The name `ip -n` and `ip netns exec` take.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl Drop for Netns {

@@ -1,4 +1,5 @@
-//! `netdiag-bench`: the benchmarks of issue 6 (and issue 10's IPVS row), and the table B1-B4 that `scripts/bench` prints.
+//! `netdiag-bench`: the benchmarks of issue 6 (and issue 10's IPVS row, issue 14's B5), and the
+//! table B1-B5 that `scripts/bench` prints.
 //!
 //! Each step writes its results as JSON into `--out`; `table` reads them back (with criterion's
 //! estimates for B2), so steps can be re-run one at a time. Everything created outside the process
@@ -8,6 +9,7 @@ mod b1;
 mod b1_nft;
 mod b3;
 mod b4;
+mod b5;
 mod cleanup;
 mod cmd;
 mod error;
@@ -107,6 +109,15 @@ enum Cmd {
     /// B4: `kubectl-netdiag --help` start-up and binary sizes.
     B4 {
         #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// B5: inspect a node of N pod namespaces (built in throwaway namespaces), whole.
+    Inspect {
+        #[arg(long, default_value_t = 250)]
+        pods: usize,
+        #[arg(long, default_value_t = 5)]
         runs: usize,
         #[arg(long)]
         out: PathBuf,
@@ -268,6 +279,11 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             mkdir(&out)?;
             write_json(&out, "b4.json", &b4::run(runs)?)
         }
+        Cmd::Inspect { pods, runs, out } => {
+            mkdir(&out)?;
+            cleanup::reap_stale();
+            write_json(&out, "b5.json", &b5::run(pods, runs, &out)?)
+        }
         Cmd::Table { out, criterion } => {
             let results = table::Results {
                 b1: table::load(&out.join("b1.json"))?,
@@ -276,6 +292,8 @@ fn run(cli: Cli) -> Result<(), BenchError> {
                 b2: table::read_criterion(&criterion, "parse_walk"),
                 b3: table::load(&out.join("b3.json"))?,
                 b4: table::load(&out.join("b4.json"))?,
+                b5: table::load(&out.join("b5.json"))?,
+                b5_join_ns: table::criterion_median_ns(&criterion, "inspect", "join_250"),
             };
             print!("{}", table::render(&results));
             Ok(())

@@ -1,4 +1,4 @@
-//! The B1-B4 table: each line with its measurement, its target and a met/missed mark.
+//! The B1-B5 table: each line with its measurement, its target and a met/missed mark.
 
 use std::path::Path;
 
@@ -8,6 +8,7 @@ use crate::b1::{B1Row, Backend};
 use crate::b1_nft::NftRow;
 use crate::b3::B3;
 use crate::b4::B4;
+use crate::b5::{B5, TARGET_MS as B5_TARGET_MS};
 use crate::error::BenchError;
 use crate::ipvs::IpvsBench;
 
@@ -69,6 +70,16 @@ pub struct Results {
     pub b2: Vec<B2>,
     pub b3: Option<B3>,
     pub b4: Option<B4>,
+    pub b5: Option<B5>,
+    /// Criterion's median of the pure join over 250 namespaces, in ns.
+    pub b5_join_ns: Option<f64>,
+}
+
+/// The median of one criterion benchmark, `<home>/<group>/<bench>/new/estimates.json`, in ns.
+pub fn criterion_median_ns(home: &Path, group: &str, bench: &str) -> Option<f64> {
+    let path = home.join(group).join(bench).join("new/estimates.json");
+    let est: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    est.get("median")?.get("point_estimate")?.as_f64()
 }
 
 pub fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, BenchError> {
@@ -98,6 +109,7 @@ pub fn render(r: &Results) -> String {
     b2_rows(r, legacy_dump_ms, &mut rows);
     b3_rows(r, &mut rows);
     b4_rows(r, &mut rows);
+    b5_rows(r, &mut rows);
     let mut widths = [0; 4];
     for row in &rows {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -342,6 +354,50 @@ fn b4_rows(r: &Results, rows: &mut Vec<[String; 4]>) {
             "(info)".into(),
         ]);
     }
+}
+
+fn b5_rows(r: &Results, rows: &mut Vec<[String; 4]>) {
+    let target = format!("< {B5_TARGET_MS:.0} ms");
+    match r.b5_join_ns {
+        Some(ns) => rows.push([
+            "B5".into(),
+            format!(
+                "inspect join of 250 pod namespaces (criterion median): {:.2} ms",
+                ns / 1e6
+            ),
+            target.clone(),
+            mark(ns / 1e6 < B5_TARGET_MS),
+        ]),
+        None => rows.push([
+            "B5".into(),
+            "join: not run".into(),
+            String::new(),
+            String::new(),
+        ]),
+    }
+    let Some(b5) = &r.b5 else {
+        rows.push([
+            "B5".into(),
+            "inspect: not run".into(),
+            String::new(),
+            String::new(),
+        ]);
+        return;
+    };
+    let what = format!(
+        "inspect a node of {} pod namespaces (real netns + veths, built in {:.1} s): median {:.0} ms (n={}; {})",
+        b5.pods,
+        b5.build_s,
+        b5.median_ms,
+        b5.samples_ms.len(),
+        b5.note
+    );
+    let result = if b5.ok {
+        mark(b5.median_ms < B5_TARGET_MS)
+    } else {
+        format!("WRONG ANSWER: {}", b5.note)
+    };
+    rows.push(["B5".into(), what, target, result]);
 }
 
 #[cfg(test)]

@@ -6,12 +6,14 @@
 //! - [`gather`]: the I/O, one dump per kind per namespace, each namespace entered once;
 //! - [`join`]: the pure joining and the findings;
 //! - [`process`]: holder-first process lists;
-//! - [`node_facts`]: proxy, rule counts, conntrack, nodelocaldns, listeners.
+//! - [`node_facts`]: proxy, rule counts, conntrack, nodelocaldns, listeners;
+//! - [`synthetic`]: a node of N pods as facts, for the join benchmark.
 
 pub mod gather;
 pub mod join;
 pub mod node_facts;
 pub mod process;
+pub mod synthetic;
 
 #[cfg(test)]
 mod tests;

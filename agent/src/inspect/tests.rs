@@ -202,3 +202,15 @@ fn only_namespaces_a_node_veth_leads_to_are_entered() {
     assert!(!leads_here(&n, Some(7)));
     assert!(!leads_here(&n, None));
 }
+
+#[test]
+fn a_synthetic_node_of_250_pods_joins_every_namespace_without_findings() {
+    let n = super::synthetic::node_with_pods(250);
+    let (pods, findings) = join(&n.node, n.namespaces, &n.known_nsids);
+    assert_eq!(pods.len(), 250);
+    assert!(findings.is_empty(), "{findings:?}");
+    assert_eq!(
+        pods[249].host_veth.as_ref().map(|v| v.ifindex),
+        pods[249].eth0.as_ref().map(|e| e.peer_ifindex)
+    );
+}
