@@ -122,6 +122,19 @@ fn a_missing_nftables_result_says_not_run() {
     assert!(render(&r).contains("nftables: not run"));
 }
 
+fn nothing_run() -> Results {
+    Results {
+        b1: None,
+        ipvs: None,
+        nftables: None,
+        b2: Vec::new(),
+        b3: None,
+        b4: None,
+        b5: None,
+        b5_join_ns: None,
+    }
+}
+
 #[test]
 fn b5_marks_the_whole_inspection_against_one_second() {
     let b5 = crate::b5::B5 {
@@ -134,14 +147,9 @@ fn b5_marks_the_whole_inspection_against_one_second() {
         note: "n".into(),
     };
     let r = Results {
-        b1: None,
-        ipvs: None,
-        nftables: None,
-        b2: Vec::new(),
-        b3: None,
-        b4: None,
         b5: Some(b5.clone()),
         b5_join_ns: Some(400_000.0),
+        ..nothing_run()
     };
     let text = render(&r);
     let b5_lines: Vec<&str> = text.lines().filter(|l| l.starts_with("B5")).collect();
@@ -153,7 +161,7 @@ fn b5_marks_the_whole_inspection_against_one_second() {
             median_ms: 1500.0,
             ..b5.clone()
         }),
-        ..r
+        ..nothing_run()
     };
     assert!(
         render(&slow)
@@ -166,13 +174,7 @@ fn b5_marks_the_whole_inspection_against_one_second() {
             note: "found 3 of 250 pod namespaces".into(),
             ..b5
         }),
-        b1: None,
-        ipvs: None,
-        nftables: None,
-        b2: Vec::new(),
-        b3: None,
-        b4: None,
-        b5_join_ns: None,
+        ..nothing_run()
     };
     assert!(render(&wrong).contains("WRONG ANSWER: found 3 of 250"));
 }

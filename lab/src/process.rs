@@ -62,12 +62,10 @@ pub fn wait_pid_file(pid_file: &Path, timeout: Duration) -> Option<u32> {
 /// Field 22 of /proc/<pid>/stat (start time in clock ticks), and whether it is a zombie.
 fn stat(pid: u32) -> Option<(u64, bool)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // the command name (field 2) may hold spaces and parentheses: split after the last ')'
-    let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let zombie = fields.first().is_some_and(|s| *s == "Z" || *s == "X");
-    // rest starts at field 3 (state), so field 22 is index 19
-    let start = fields.get(19)?.parse().ok()?;
+    // the command name (field 2) may hold spaces and parentheses: field 3 follows the last ')'
+    let state = text[text.rfind(')')? + 1..].split_whitespace().next();
+    let zombie = state.is_some_and(|s| s == "Z" || s == "X");
+    let start = netdiag_agent::inspect::process::start_ticks(&text)?;
     Some((start, zombie))
 }
 

@@ -126,30 +126,27 @@ fn a_pod_without_its_process_is_leaked_and_a_downed_veth_is_flagged() {
     assert!(curl.processes.is_empty());
 }
 
-#[test]
-fn a_vxlan_lab_maps_every_pod_behind_cni0_and_looks_like_flannel() {
-    if !root_or_skip("a_vxlan_lab_maps_every_pod_behind_cni0_and_looks_like_flannel") {
-        return;
-    }
-    let lab = lab("inv", Cni::Vxlan);
+/// Every pod mapped, no findings, and the CNI fingerprint `cni_name` on every node.
+fn maps_every_pod_and_looks_like(tag: &str, cni: Cni, cni_name: &str) {
+    let lab = lab(tag, cni);
     let reports = inspect(&lab, None, &lab_tools()).expect("inspect");
     assert_every_pod_mapped(&lab, &reports);
     for r in &reports {
-        assert_eq!(r.facts.cni.name, "flannel", "{:?}", r.facts.cni);
+        assert_eq!(r.facts.cni.name, cni_name, "{:?}", r.facts.cni);
         assert!(r.findings.is_empty(), "{}: {:?}", r.node, r.findings);
     }
 }
 
 #[test]
-fn a_routed_lab_maps_every_pod_to_its_cali_veth_without_a_bridge() {
-    if !root_or_skip("a_routed_lab_maps_every_pod_to_its_cali_veth_without_a_bridge") {
-        return;
+fn a_vxlan_lab_maps_every_pod_behind_cni0_and_looks_like_flannel() {
+    if root_or_skip("a_vxlan_lab_maps_every_pod_behind_cni0_and_looks_like_flannel") {
+        maps_every_pod_and_looks_like("inv", Cni::Vxlan, "flannel");
     }
-    let lab = lab("inr", Cni::Routed);
-    let reports = inspect(&lab, None, &lab_tools()).expect("inspect");
-    assert_every_pod_mapped(&lab, &reports);
-    for r in &reports {
-        assert_eq!(r.facts.cni.name, "calico", "{:?}", r.facts.cni);
-        assert!(r.findings.is_empty(), "{}: {:?}", r.node, r.findings);
+}
+
+#[test]
+fn a_routed_lab_maps_every_pod_to_its_cali_veth_without_a_bridge() {
+    if root_or_skip("a_routed_lab_maps_every_pod_to_its_cali_veth_without_a_bridge") {
+        maps_every_pod_and_looks_like("inr", Cni::Routed, "calico");
     }
 }

@@ -1,22 +1,7 @@
 use super::*;
-use crate::kernel::rtnl::OperState;
 
 fn link(index: u32, name: &str, kind: Option<LinkKind>) -> Link {
-    Link {
-        index,
-        name: name.into(),
-        kind,
-        mac: None,
-        mtu: 1500,
-        oper_state: OperState::Up,
-        admin_up: true,
-        link: None,
-        link_netnsid: None,
-        master: None,
-        hairpin: None,
-        promiscuity: 0,
-        tunnel: None,
-    }
+    Link::new(index, name, kind)
 }
 
 fn links() -> Vec<Link> {

@@ -1,12 +1,11 @@
 //! `netdiag-agent inspect`: every pod network namespace on this node and the node's own facts.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
 use netdiag_model::inspect::InspectReport;
 
-use super::{Output, node_name};
+use super::{Output, node_name, print_json_line};
 use crate::inspect::{GatherError, InspectEnv, inspect};
 
 pub const INSPECT_ABOUT: &str = "\
@@ -68,17 +67,14 @@ pub fn run(args: &InspectArgs) -> Result<(), GatherError> {
 /// One JSON line (what the lab and the controller read), or the table.
 pub fn print_inspection(report: &InspectReport, output: Output) {
     match output {
-        Output::Json => match serde_json::to_string(report) {
-            Ok(line) => println!("{line}"),
-            Err(e) => eprintln!("netdiag-agent: cannot encode the inspection: {e}"),
-        },
+        Output::Json => print_json_line(report, "inspection"),
         Output::Table => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let opts = netdiag_render::RenderOptions { wide: false, color };
-            print!(
-                "{}",
-                netdiag_render::inspect_table(std::slice::from_ref(report), &opts)
-            );
+            let opts = netdiag_render::RenderOptions {
+                wide: false,
+                color: netdiag_render::stdout_color(),
+            };
+            let table = netdiag_render::inspect_table(std::slice::from_ref(report), &opts);
+            print!("{table}");
         }
     }
 }

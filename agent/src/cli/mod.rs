@@ -4,7 +4,6 @@
 mod inspect;
 mod plan_input;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -257,20 +256,19 @@ fn node_name(given: Option<&String>) -> String {
 /// Run a parsed command line.
 pub fn run(cli: AgentCli) -> ExitCode {
     match cli.command {
-        AgentCommand::Trace(args) => match trace(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("netdiag-agent: {e}");
-                ExitCode::from(2)
-            }
-        },
-        AgentCommand::Inspect(args) => match inspect::run(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("netdiag-agent: {e}");
-                ExitCode::from(2)
-            }
-        },
+        AgentCommand::Trace(args) => exit_status(trace(&args)),
+        AgentCommand::Inspect(args) => exit_status(inspect::run(&args)),
+    }
+}
+
+/// 0 once a report was written, 2 (with the reason on stderr) when the agent could not run.
+fn exit_status<E: std::fmt::Display>(result: Result<(), E>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("netdiag-agent: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -286,19 +284,26 @@ fn trace(args: &TraceArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// One JSON line on stdout: what the controller reads from the last line of the log.
+fn print_json_line<T: serde::Serialize>(value: &T, what: &str) {
+    match serde_json::to_string(value) {
+        Ok(line) => println!("{line}"),
+        Err(e) => eprintln!("netdiag-agent: cannot encode the {what}: {e}"),
+    }
+}
+
 /// Print a report: one JSON line (the controller reads the last line of the log), or the table.
 pub fn print_report(report: &NodeReport, output: Output) {
     match output {
-        Output::Json => match serde_json::to_string(report) {
-            Ok(line) => println!("{line}"),
-            Err(e) => eprintln!("netdiag-agent: cannot encode the report: {e}"),
-        },
+        Output::Json => print_json_line(report, "report"),
         Output::Table => {
             let source = report.source.clone().unwrap_or_default();
             let target = report.target.clone().unwrap_or_default();
             let path = netdiag_model::merge::merge(std::slice::from_ref(report), &source, &target);
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let opts = netdiag_render::RenderOptions { wide: false, color };
+            let opts = netdiag_render::RenderOptions {
+                wide: false,
+                color: netdiag_render::stdout_color(),
+            };
             print!("{}", netdiag_render::table(&path, &opts));
         }
     }

@@ -217,19 +217,8 @@ mod tests {
 
     fn nodelocal_link() -> Link {
         Link {
-            index: 7,
-            name: NODELOCALDNS_LINK.into(),
-            kind: Some(LinkKind::Dummy),
-            mac: None,
-            mtu: 1500,
             oper_state: OperState::Unknown,
-            admin_up: true,
-            link: None,
-            link_netnsid: None,
-            master: None,
-            hairpin: None,
-            promiscuity: 0,
-            tunnel: None,
+            ..Link::new(7, NODELOCALDNS_LINK, Some(LinkKind::Dummy))
         }
     }
 

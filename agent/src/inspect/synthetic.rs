@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use netdiag_model::inspect::{NetnsIdentity, NsProcess};
 
 use super::join::{NodeSide, NsFacts};
-use crate::kernel::rtnl::{Address, DefaultGateway, Link, LinkKind, OperState};
+use crate::kernel::rtnl::{Address, DefaultGateway, Link, LinkKind};
 
 /// What [`super::join::join`] takes.
 pub struct SyntheticNode {
@@ -19,23 +19,12 @@ pub struct SyntheticNode {
 
 fn link(index: u32, name: String, kind: LinkKind) -> Link {
     Link {
-        index,
-        name,
-        kind: Some(kind),
         mac: Some(format!(
             "0a:58:0a:f4:{:02x}:{:02x}",
             index >> 8,
             index & 0xff
         )),
-        mtu: 1500,
-        oper_state: OperState::Up,
-        admin_up: true,
-        link: None,
-        link_netnsid: None,
-        master: None,
-        hairpin: None,
-        promiscuity: 0,
-        tunnel: None,
+        ..Link::new(index, &name, Some(kind))
     }
 }
 

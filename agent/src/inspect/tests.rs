@@ -11,19 +11,8 @@ use crate::kernel::rtnl::{Address, DefaultGateway, Link, LinkKind, OperState};
 
 fn link(index: u32, name: &str, kind: LinkKind) -> Link {
     Link {
-        index,
-        name: name.into(),
-        kind: Some(kind),
         mac: Some("3a:f7:b7:a1:56:ac".into()),
-        mtu: 1500,
-        oper_state: OperState::Up,
-        admin_up: true,
-        link: None,
-        link_netnsid: None,
-        master: None,
-        hairpin: None,
-        promiscuity: 0,
-        tunnel: None,
+        ..Link::new(index, name, Some(kind))
     }
 }
 

@@ -1,23 +1,12 @@
 use std::net::Ipv4Addr;
 
 use super::*;
-use crate::kernel::rtnl::{OperState, RouteKind};
+use crate::kernel::rtnl::RouteKind;
 
 fn link(index: u32, name: &str, kind: LinkKind, master: Option<u32>) -> Link {
     Link {
-        index,
-        name: name.into(),
-        kind: Some(kind),
-        mac: None,
-        mtu: 1500,
-        oper_state: OperState::Up,
-        admin_up: true,
-        link: None,
-        link_netnsid: None,
         master,
-        hairpin: None,
-        promiscuity: 0,
-        tunnel: None,
+        ..Link::new(index, name, Some(kind))
     }
 }
 

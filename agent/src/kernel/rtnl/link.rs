@@ -43,6 +43,26 @@ pub struct Link {
 }
 
 impl Link {
+    /// A link that is up with MTU 1500 and nothing else set (no MAC, peer, master or tunnel):
+    /// the start of a link built by hand, for synthetic nodes and tests.
+    pub fn new(index: u32, name: &str, kind: Option<LinkKind>) -> Link {
+        Link {
+            index,
+            name: name.into(),
+            kind,
+            mac: None,
+            mtu: 1500,
+            oper_state: OperState::Up,
+            admin_up: true,
+            link: None,
+            link_netnsid: None,
+            master: None,
+            hairpin: None,
+            promiscuity: 0,
+            tunnel: None,
+        }
+    }
+
     /// Whether traffic can pass: admin up and not reported down by the kernel.
     /// `unknown` counts as up: loopback, dummy and tun devices never report a carrier state.
     pub fn is_usable(&self) -> bool {

@@ -138,38 +138,17 @@ impl Rtnl {
         Ok(route_from(dst, &r))
     }
 
-    /// The default route of the main table, like `ip route show default`.
+    /// The default route of the main table, like `ip route show default` (from [`Rtnl::routes`]).
     pub fn default_gateway(&mut self) -> Result<Option<DefaultGateway>, NetlinkError> {
-        let mut req = RouteMessage::default();
-        req.header.address_family = AddressFamily::Inet;
-        let replies = self.request(
-            "dump routes (RTM_GETROUTE)",
-            RouteNetlinkMessage::GetRoute(req),
-            true,
-        )?;
-        Ok(replies.into_iter().find_map(|m| {
-            let RouteNetlinkMessage::NewRoute(r) = m else {
-                return None;
-            };
-            let table = r
-                .attributes
-                .iter()
-                .find_map(|a| match a {
-                    RouteAttribute::Table(t) => Some(*t),
-                    _ => None,
+        Ok(self.routes()?.into_iter().find_map(|r| {
+            let is_default = r.prefix_len == 0 && r.kind == RouteKind::Unicast;
+            is_default
+                .then_some(r.gateway)
+                .flatten()
+                .map(|gateway| DefaultGateway {
+                    gateway,
+                    oif: r.oif,
                 })
-                .unwrap_or(u32::from(r.header.table));
-            let is_default = r.header.destination_prefix_length == 0
-                && r.header.kind == RouteType::Unicast
-                && table == u32::from(RouteHeader::RT_TABLE_MAIN);
-            if !is_default {
-                return None;
-            }
-            let info = route_from(Ipv4Addr::UNSPECIFIED, &r);
-            info.gateway.map(|gateway| DefaultGateway {
-                gateway,
-                oif: info.oif,
-            })
         }))
     }
 }
