@@ -66,7 +66,12 @@ fn every_pod_of_the_node_is_mapped_to_its_veth_bridge_and_holder() {
             eth0.peer_ifindex, on_node.index,
             "eth0@ifN names the host veth"
         );
-        assert_eq!(ns.attachment, Some(Attachment::Bridge("cni0".into())));
+        assert_eq!(
+            ns.attachment,
+            Some(Attachment::Bridge {
+                name: "cni0".into()
+            })
+        );
     }
     let curl = namespace(&report, &lab, "curl");
     assert_eq!(curl.holder().map(|p| p.pid), Some(holder));

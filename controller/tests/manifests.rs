@@ -81,14 +81,15 @@ fn every_manifest_parses_and_every_kustomization_lists_existing_files() {
 }
 
 #[test]
-fn the_crd_in_config_is_byte_identical_to_the_generated_one() {
-    let generated = std::fs::read(repo().join("crds/netprobe.yaml")).expect("crds/netprobe.yaml");
-    let copy =
-        std::fs::read(repo().join("config/crd/netprobe.yaml")).expect("config/crd/netprobe.yaml");
-    assert!(
-        generated == copy,
-        "config/crd/netprobe.yaml is stale: run `cp crds/netprobe.yaml config/crd/netprobe.yaml`"
-    );
+fn the_crds_in_config_are_byte_identical_to_the_generated_ones() {
+    for file in ["netprobe.yaml", "nodeinspection.yaml"] {
+        let generated = std::fs::read(repo().join("crds").join(file)).expect("crds/ file");
+        let copy = std::fs::read(repo().join("config/crd").join(file)).expect("config/crd/ file");
+        assert!(
+            generated == copy,
+            "config/crd/{file} is stale: run `cp crds/{file} config/crd/{file}`"
+        );
+    }
 }
 
 #[test]

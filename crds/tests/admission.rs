@@ -27,7 +27,13 @@ type Grants = &'static [(
 )];
 
 fn policy() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/admission/policy.yaml");
+    policy_file("policy.yaml")
+}
+
+fn policy_file(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../config/admission")
+        .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -113,9 +119,20 @@ fn eval(ctx: &Context<'_>, expr: &str) -> Cel {
 /// Admit or deny `spec` created in `namespace` by a user with `grants`: the messages of the
 /// failed validations, as the API server would return them.
 fn admit(namespace: &str, spec: Value, grants: Grants) -> Vec<String> {
-    let policy = policy();
     let object = json!({"apiVersion": "netdiag.dev/v1alpha1", "kind": "NetProbe",
                         "metadata": {"name": "p", "namespace": namespace}, "spec": spec});
+    evaluate(&policy(), object, namespace, grants)
+}
+
+/// A cluster-scoped NodeInspection with `spec`, through its own policy.
+fn admit_inspection(spec: Value, grants: Grants) -> Vec<String> {
+    let object = json!({"apiVersion": "netdiag.dev/v1alpha1", "kind": "NodeInspection",
+                        "metadata": {"name": "i"}, "spec": spec});
+    evaluate(&policy_file("inspection_policy.yaml"), object, "", grants)
+}
+
+/// The messages of `policy`'s failed validations for `object`.
+fn evaluate(policy: &Value, object: Value, namespace: &str, grants: Grants) -> Vec<String> {
     let mut ctx = Context::default();
     ctx.register_all();
     ctx.add_variable_from_value("object", to_cel(&object));
@@ -145,6 +162,10 @@ fn admit(namespace: &str, spec: Value, grants: Grants) -> Vec<String> {
         .flatten()
     {
         if eval(&ctx, v["expression"].as_str().unwrap_or_default()) != Cel::Bool(true) {
+            if let Some(message) = v["message"].as_str() {
+                denied.push(message.to_string());
+                continue;
+            }
             match eval(&ctx, v["messageExpression"].as_str().unwrap_or_default()) {
                 Cel::String(s) => denied.push(s.to_string()),
                 other => panic!("messageExpression gave {other:?}"),
@@ -231,4 +252,38 @@ fn the_policy_is_bound_and_matches_netprobes_only() {
         .unwrap_or_else(|e| panic!("binding: {e}"));
     assert_eq!(binding["spec"]["policyName"], p["metadata"]["name"]);
     assert_eq!(binding["spec"]["validationActions"], json!(["Deny"]));
+}
+
+#[test]
+fn a_node_inspection_needs_list_on_pods_in_every_namespace() {
+    const CLUSTER_PODS: Grants = &[("", "pods", "", "", "list")];
+    const ONE_NAMESPACE: Grants = &[("", "pods", "default", "", "list")];
+    let spec = json!({"node": "worker-1"});
+    assert_eq!(
+        admit_inspection(spec.clone(), CLUSTER_PODS),
+        Vec::<String>::new()
+    );
+    let denied = admit_inspection(spec, ONE_NAMESPACE);
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert!(
+        denied[0].starts_with("you may not list pods in every namespace"),
+        "{denied:?}"
+    );
+}
+
+#[test]
+fn a_service_inspection_also_needs_that_services_endpointslices() {
+    const CLUSTER_PODS: Grants = &[("", "pods", "", "", "list")];
+    let spec = json!({"service": {"namespace": "shop", "name": "web"}});
+    let denied = admit_inspection(spec.clone(), CLUSTER_PODS);
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert!(
+        denied[0].contains("EndpointSlices in namespace shop"),
+        "{denied:?}"
+    );
+    const BOTH: Grants = &[
+        ("", "pods", "", "", "list"),
+        ("discovery.k8s.io", "endpointslices", "shop", "", "list"),
+    ];
+    assert_eq!(admit_inspection(spec, BOTH), Vec::<String>::new());
 }

@@ -71,6 +71,17 @@ fn the_checked_in_crd_is_what_the_types_generate() {
 }
 
 #[test]
+fn the_checked_in_node_inspection_crd_is_what_the_types_generate() {
+    let generated = netdiag_crds::inspection::crd_yaml().expect("CRD renders");
+    let on_disk = std::fs::read_to_string(repo().join("crds/nodeinspection.yaml"))
+        .expect("crds/nodeinspection.yaml exists");
+    assert!(
+        generated == on_disk,
+        "crds/nodeinspection.yaml is stale: run `cargo run -p netdiag-crds --bin crdgen -- --kind NodeInspection crds/nodeinspection.yaml config/crd/nodeinspection.yaml`"
+    );
+}
+
+#[test]
 fn the_crd_carries_its_names_columns_and_status_subresource() {
     let crd = crd();
     assert_eq!(crd["spec"]["group"], "netdiag.dev");

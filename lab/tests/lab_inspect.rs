@@ -53,7 +53,9 @@ fn assert_every_pod_mapped(lab: &Lab, reports: &[InspectReport]) {
         );
         let expected = match cni {
             Cni::Routed => Attachment::Routed,
-            Cni::Bridge | Cni::Vxlan => Attachment::Bridge("cni0".into()),
+            Cni::Bridge | Cni::Vxlan => Attachment::Bridge {
+                name: "cni0".into(),
+            },
         };
         assert_eq!(ns.attachment.as_ref(), Some(&expected), "{}", pod.name);
         // The holder is the pod's own process, which `ip netns exec` started for the lab.

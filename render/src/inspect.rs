@@ -168,7 +168,7 @@ fn namespace_table(namespaces: &[PodNamespace], opts: &RenderOptions) -> String 
             format!("{} ({}){state}", v.name, v.ifindex)
         });
         let bridge = match &ns.attachment {
-            Some(Attachment::Bridge(b)) => b.clone(),
+            Some(Attachment::Bridge { name: b }) => b.clone(),
             Some(Attachment::Routed) => "routed".into(),
             None => "-".into(),
         };

@@ -80,10 +80,10 @@ fn pod_namespace(node: &NodeSide, ns: NsFacts) -> Option<PodNamespace> {
         .iter()
         .find(|l| l.index == peer_ifindex && l.link_netnsid == Some(node_nsid))?;
     let attachment = match host.master {
-        Some(m) => Attachment::Bridge(
-            (node.links.iter().find(|l| l.index == m))
+        Some(m) => Attachment::Bridge {
+            name: (node.links.iter().find(|l| l.index == m))
                 .map_or_else(|| format!("ifindex {m}"), |b| b.name.clone()),
-        ),
+        },
         None => Attachment::Routed,
     };
     let addresses = (ns.addresses.iter())

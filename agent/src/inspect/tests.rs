@@ -100,7 +100,12 @@ fn each_pod_namespace_is_mapped_to_its_host_veth_and_bridge() {
     assert_eq!(eth0.gateway.as_deref(), Some("10.244.1.1"));
     let host = p.host_veth.as_ref().expect("host veth");
     assert_eq!((host.name.as_str(), host.ifindex), ("veth00000001", 11));
-    assert_eq!(p.attachment, Some(Attachment::Bridge("cni0".into())));
+    assert_eq!(
+        p.attachment,
+        Some(Attachment::Bridge {
+            name: "cni0".into()
+        })
+    );
     assert_eq!(p.holder().map(|h| h.pid), Some(101));
 }
 

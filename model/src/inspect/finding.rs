@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 /// A finding as reported: its kind and facts, and the sentence that explains it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     #[serde(flatten)]
@@ -20,6 +19,24 @@ impl Finding {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Finding {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Finding".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // kind and message, and each kind's own fields kept as they come: a newer agent's kind
+        // must not fail an older CRD, and structural schemas take no oneOf.
+        schemars::json_schema!({
+            "type": "object",
+            "properties": {"kind": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["kind", "message"],
+            "x-kubernetes-preserve-unknown-fields": true
+        })
+    }
+}
+
 impl From<FindingKind> for Finding {
     fn from(kind: FindingKind) -> Finding {
         Finding::new(kind)
@@ -28,7 +45,6 @@ impl From<FindingKind> for Finding {
 
 /// The kinds of finding. An unknown kind (a newer agent's) reads as [`FindingKind::Other`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(
     tag = "kind",
     rename_all = "camelCase",

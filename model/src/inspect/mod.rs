@@ -106,11 +106,30 @@ pub struct HostVeth {
 /// What the host veth hangs off: a bridge (kind's, flannel's `cni0`) or nothing, for CNIs that
 /// route each pod by a /32 (Calico, Cilium).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase")]
+#[serde(tag = "type", rename_all = "camelCase")]
 pub enum Attachment {
-    Bridge(String),
+    /// A port of this bridge.
+    Bridge {
+        name: String,
+    },
     Routed,
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Attachment {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Attachment".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // One object shape for every variant: Kubernetes' structural schemas take no oneOf.
+        schemars::json_schema!({
+            "type": "object",
+            "description": "type bridge (with the bridge's name) or routed.",
+            "properties": {"type": {"type": "string"}, "name": {"type": "string"}},
+            "required": ["type"]
+        })
+    }
 }
 
 /// The Pod a namespace belongs to, joined by the lab or the controller (the agent cannot know).

@@ -31,7 +31,9 @@ fn curl_namespace() -> PodNamespace {
             up: true,
             oper_state: "up".into(),
         }),
-        attachment: Some(Attachment::Bridge("cni0".into())),
+        attachment: Some(Attachment::Bridge {
+            name: "cni0".into(),
+        }),
         resolv_conf: None,
         pod: None,
     }
@@ -50,7 +52,10 @@ fn a_report_round_trips_through_json() {
     };
     let text = serde_json::to_string(&report).unwrap();
     assert!(text.contains(r#""kind":"vethDown""#), "{text}");
-    assert!(text.contains(r#""attachment":{"bridge":"cni0"}"#), "{text}");
+    assert!(
+        text.contains(r#""attachment":{"type":"bridge","name":"cni0"}"#),
+        "{text}"
+    );
     let back: InspectReport = serde_json::from_str(&text).unwrap();
     assert_eq!(back, report);
 }

@@ -64,7 +64,9 @@ fn report() -> InspectReport {
                 up: false,
                 oper_state: "down".into(),
             }),
-            attachment: Some(Attachment::Bridge("cni0".into())),
+            attachment: Some(Attachment::Bridge {
+                name: "cni0".into(),
+            }),
             resolv_conf: None,
             pod: Some(PodRef {
                 namespace: "default".into(),
