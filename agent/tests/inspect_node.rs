@@ -6,13 +6,19 @@ use netdiag_agent::kernel::netns::{NsId, run_in};
 use netdiag_lab::names::host_veth;
 use netdiag_lab::spec::Cni;
 use netdiag_model::inspect::{Attachment, FindingKind, InspectReport};
+use netdiag_model::{PlanTarget, Protocol};
 use netdiag_testkit::{Fixture, root_or_skip};
 
 fn inspect_from(lab: &Fixture, node: &str) -> InspectReport {
+    inspect_with(lab, node, Vec::new())
+}
+
+fn inspect_with(lab: &Fixture, node: &str, services: Vec<PlanTarget>) -> InspectReport {
     let env = InspectEnv {
         node: node.into(),
         netns_dir: "/var/run/netns".into(),
         proc: "/proc".into(),
+        services,
     };
     run_in(&lab.netns_path(node), move || {
         inspect(&env).map_err(|e| e.to_string())
@@ -130,4 +136,30 @@ fn a_downed_veth_and_a_doubled_ip_are_flagged() {
             .any(|k| matches!(k, FindingKind::DanglingVeth { .. })),
         "{kinds:?}"
     );
+}
+
+#[test]
+fn a_services_rules_on_the_node_list_its_endpoints() {
+    if !root_or_skip("a_services_rules_on_the_node_list_its_endpoints") {
+        return;
+    }
+    // The whole default lab: kube-proxy's rules for echo-service's three endpoints.
+    let lab = Fixture::builder("insr").up();
+    let echo = PlanTarget {
+        ip: "10.96.45.10".into(),
+        port: 80,
+        protocol: Protocol::TCP,
+    };
+    let report = inspect_with(&lab, "node-a", vec![echo]);
+    let rules = &report.facts.services;
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].address, "10.96.45.10:80/tcp");
+    assert_eq!(
+        rules[0].endpoints,
+        ["10.244.1.3:8080", "10.244.2.2:8080", "10.244.2.3:8080"],
+        "{:?}",
+        rules[0].notes
+    );
+    let counts = report.facts.proxy.rules.expect("rule counts");
+    assert_eq!((counts.services, counts.endpoints), (3, 5));
 }

@@ -87,6 +87,7 @@ pub fn run(pods: usize, runs: usize, dir: &Path) -> Result<B5, BenchError> {
         node: "bench-node".into(),
         netns_dir: "/var/run/netns".into(),
         proc: "/proc".into(),
+        services: Vec::new(),
     };
     let (mut samples_ms, mut found) = (Vec::new(), 0);
     for _ in 0..runs.max(1) {

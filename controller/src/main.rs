@@ -97,10 +97,10 @@ enum Role {
 
 #[derive(clap::Args, Debug)]
 struct RenderArgs {
-    /// A NetProbe manifest (YAML).
+    /// A NetProbe or NodeInspection manifest (YAML).
     #[arg(long, value_name = "FILE")]
     probe: String,
-    /// The node the pod is pinned to.
+    /// The node the pod is pinned to (a node NodeInspection's pod runs on its spec's node).
     #[arg(long, value_name = "NODE")]
     node: String,
     #[arg(long, value_enum, default_value_t = Role::Source)]

@@ -333,3 +333,51 @@ fn pod_names_are_deterministic_per_probe_run_and_role() {
         "netdiag-u-1-r7-endpoint"
     );
 }
+
+#[test]
+fn a_node_inspection_renders_its_pod_on_its_own_node_with_the_same_posture() {
+    let file = format!(
+        "{}/tests/fixtures/nodeinspection-node.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    // --node is ignored for a node inspection: the spec names the node.
+    let out = Command::new(env!("CARGO_BIN_EXE_netdiag-controller"))
+        .args(["render-agent-pod", "--probe", &file, "--node", "other"])
+        .env("NETDIAG_AGENT_IMAGE", "registry.example/netdiag:9.9.9")
+        .env_remove("POD_NAMESPACE")
+        .output()
+        .expect("run netdiag-controller");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("`netdiag-agent inspect -o json`"), "{text}");
+    let pod: Pod = serde_saphyr::from_str(&text).expect("one Pod document");
+    let spec = pod.spec.expect("spec");
+    assert_eq!(spec.node_name.as_deref(), Some("worker-1"));
+    assert_eq!(spec.automount_service_account_token, Some(false));
+    let args = spec.containers[0].args.clone().unwrap_or_default();
+    assert_eq!(args[..3], ["inspect", "-o", "json"]);
+    let owner = &pod.metadata.owner_references.expect("owned")[0];
+    assert_eq!(owner.kind, "NodeInspection");
+    // The same spec as a NetProbe run's pod, but for the arguments and the plan volume.
+    let probe = render_pod(
+        &serde_saphyr::from_str(
+            &std::fs::read_to_string(sample("netprobe-service.yaml")).expect("sample"),
+        )
+        .expect("a NetProbe"),
+    );
+    let mut probe_spec = probe.spec.expect("spec");
+    probe_spec.node_name = Some("worker-1".into());
+    probe_spec.containers[0].args = Some(args);
+    if let Some(v) = probe_spec.volumes.as_mut() {
+        v.retain(|v| v.name != "plan");
+    }
+    if let Some(m) = probe_spec.containers[0].volume_mounts.as_mut() {
+        m.retain(|m| m.name != "plan");
+    }
+    probe_spec.active_deadline_seconds = spec.active_deadline_seconds;
+    assert_eq!(probe_spec, spec);
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use netdiag_model::inspect::InspectReport;
 
-use super::{Output, node_name, print_json_line};
+use super::{CliError, Output, node_name, parse_target, print_json_line};
 use crate::inspect::{GatherError, InspectEnv, inspect};
 
 pub const INSPECT_ABOUT: &str = "\
@@ -30,6 +30,9 @@ Examples:
   # The controller's form: one JSON line
   netdiag-agent inspect -o json --node-name worker-1
 
+  # Also the node's rules for a Service port, as a service inspection compares them
+  netdiag-agent inspect -o json --service 10.96.45.10:80/tcp
+
   # In a pod that mounts the host's procfs elsewhere
   netdiag-agent inspect --proc /host/proc --netns-dir /host/var/run/netns
 
@@ -50,14 +53,30 @@ pub struct InspectArgs {
     /// The host's procfs (a pod mounts it elsewhere, e.g. /host/proc).
     #[arg(long, default_value = "/proc")]
     pub proc: PathBuf,
+    /// Also read the node's rules for this Service address (repeatable): the endpoints they
+    /// send new connections to, as a service inspection compares with the EndpointSlices.
+    #[arg(long, value_name = "IP:PORT[/PROTO]")]
+    pub service: Vec<String>,
+}
+
+/// Why an inspection did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectCliError {
+    #[error(transparent)]
+    Service(#[from] CliError),
+    #[error(transparent)]
+    Gather(#[from] GatherError),
 }
 
 /// Inspect and print.
-pub fn run(args: &InspectArgs) -> Result<(), GatherError> {
+pub fn run(args: &InspectArgs) -> Result<(), InspectCliError> {
     let env = InspectEnv {
         node: node_name(args.node_name.as_ref()),
         netns_dir: args.netns_dir.clone(),
         proc: args.proc.clone(),
+        services: (args.service.iter())
+            .map(|s| parse_target(s).map_err(|_| CliError::BadService(s.clone())))
+            .collect::<Result<_, _>>()?,
     };
     let report = inspect(&env)?;
     print_inspection(&report, args.output);

@@ -119,6 +119,8 @@ pub enum CliError {
     BadTarget(String),
     #[error("--expect-endpoint {0:?}: expected IP:PORT, e.g. 10.244.1.5:8080")]
     BadEndpoint(String),
+    #[error("--service {0:?}: expected IP:PORT[/tcp|/udp], e.g. 10.96.45.10:80/tcp")]
+    BadService(String),
     #[error("--dns-server {0:?}: expected IP or IP:PORT, e.g. 10.96.0.10")]
     BadDnsServer(String),
     #[error("nothing to trace: give --to, --dns-name, --endpoint, --plan or --plan-file")]

@@ -20,6 +20,7 @@ mod tests;
 
 use std::path::PathBuf;
 
+use netdiag_model::PlanTarget;
 use netdiag_model::inspect::{InspectReport, NodeFacts};
 
 pub use gather::GatherError;
@@ -34,6 +35,8 @@ pub struct InspectEnv {
     pub netns_dir: PathBuf,
     /// The host's procfs (`/proc`, or `/host/proc` in a pod).
     pub proc: PathBuf,
+    /// Service addresses whose rules to read too (a service inspection).
+    pub services: Vec<PlanTarget>,
 }
 
 /// Inspect the node whose network namespace the calling thread is in.
@@ -41,8 +44,10 @@ pub fn inspect(env: &InspectEnv) -> Result<InspectReport, GatherError> {
     let g = gather::gather(&env.netns_dir, &env.proc)?;
     let mut notes = g.notes;
     let listeners = node_facts::listeners(&mut notes);
+    let (proxy, services) = node_facts::proxy(&mut notes, &env.services);
     let facts = NodeFacts {
-        proxy: node_facts::proxy(&mut notes),
+        proxy,
+        services,
         conntrack: node_facts::conntrack_table(),
         nodelocaldns: node_facts::nodelocaldns(&g.node.links, &g.node.addresses, &listeners),
         cni: cni::fingerprint(&g.node.links, &g.routes),

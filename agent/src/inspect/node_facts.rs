@@ -5,12 +5,16 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use netdiag_model::inspect::{ConntrackTable, Listener, NodeLocalDns, ProxyFacts, RuleCounts};
+use netdiag_model::PlanTarget;
+use netdiag_model::inspect::{
+    ConntrackTable, Listener, NodeLocalDns, ProxyFacts, RuleCounts, ServiceRules,
+};
 
-use crate::dataplane::kube_proxy::ProxyMode;
 use crate::dataplane::kube_proxy::detect::{self, Detection};
+use crate::dataplane::kube_proxy::iptables::Entry;
 use crate::dataplane::kube_proxy::iptables::IptablesSources;
 use crate::dataplane::kube_proxy::nftables::TABLE as KUBE_PROXY_TABLE;
+use crate::dataplane::kube_proxy::{self as kube_proxy, ProxyMode, ServiceProgram};
 use crate::dataplane::netfilter::iptables::IptablesBackend;
 use crate::kernel::ipvs::{IpvsSocket, IpvsSource, ServiceKey};
 use crate::kernel::nftables::NftSocket;
@@ -23,17 +27,38 @@ use crate::path::conntrack;
 pub const NODELOCALDNS_LINK: &str = "nodelocaldns";
 const NETLINK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The node's Service data plane: kube-proxy's detection, and how many Service ports and
-/// endpoints it programs (one chain dump, or one IPVS service dump). A count that cannot be
-/// read is left out, with the reason in `notes`.
-pub fn proxy(notes: &mut Vec<String>) -> ProxyFacts {
+/// The node's Service data plane: kube-proxy's detection, how many Service ports and endpoints
+/// it programs (one chain dump, or one IPVS service dump), and what it programs for each of
+/// `services` (the rules the trace's ServiceRules hop reads, for one address each). A count
+/// that cannot be read is left out, with the reason in `notes`.
+pub fn proxy(notes: &mut Vec<String>, services: &[PlanTarget]) -> (ProxyFacts, Vec<ServiceRules>) {
     let mut sources = IptablesSources::open();
     let Detection {
         mode,
         how,
         leftovers,
     } = detect::decide(&detect::gather::gather(&mut sources));
-    let rules = match rule_counts(mode, &mut sources) {
+    let rules = services
+        .iter()
+        .map(|t| {
+            let read = kube_proxy::read_mode(&mut sources, mode, t, Entry::ServiceIp);
+            service_rules(t, mode, read)
+        })
+        .collect();
+    (
+        proxy_facts(notes, mode, how, leftovers, &mut sources),
+        rules,
+    )
+}
+
+fn proxy_facts(
+    notes: &mut Vec<String>,
+    mode: ProxyMode,
+    how: String,
+    leftovers: Vec<String>,
+    sources: &mut IptablesSources,
+) -> ProxyFacts {
+    let rules = match rule_counts(mode, sources) {
         Ok(r) => r,
         Err(e) => {
             notes.push(format!("cannot count {}'s rules: {e}", mode.name()));
@@ -76,6 +101,60 @@ fn rule_counts(
         ProxyMode::Nftables => Ok(Some(count_chains(mode, &nft_chains(KUBE_PROXY_TABLE)?))),
         ProxyMode::Ipvs => ipvs_counts().map(Some),
         ProxyMode::Replaced(_) => Ok(None),
+    }
+}
+
+/// One address's rules in words: the endpoints they pick, sorted, and why there are none when
+/// there are none. Pure.
+pub fn service_rules(
+    target: &PlanTarget,
+    mode: ProxyMode,
+    read: Option<Result<ServiceProgram, kube_proxy::ReadError>>,
+) -> ServiceRules {
+    let address = target.to_string();
+    let program = match read {
+        None => {
+            return ServiceRules {
+                address,
+                endpoints: Vec::new(),
+                notes: vec![format!(
+                    "Services here are balanced by {}, whose rules netdiag does not read",
+                    mode.name()
+                )],
+            };
+        }
+        Some(Err(e)) => {
+            return ServiceRules {
+                address,
+                endpoints: Vec::new(),
+                notes: vec![format!("cannot read {}'s rules: {e}", mode.name())],
+            };
+        }
+        Some(Ok(p)) => p,
+    };
+    let mut endpoints: Vec<String> = (program.endpoints.iter())
+        .map(|e| format!("{}:{}", e.ip, e.port))
+        .collect();
+    endpoints.sort();
+    endpoints.dedup();
+    let mut notes = program.notes;
+    if let Some(b) = &program.blocked {
+        notes.push(format!(
+            "{} {} in {}/{}{}",
+            b.action,
+            address,
+            b.table,
+            b.chain,
+            b.comment
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        ));
+    }
+    ServiceRules {
+        address,
+        endpoints,
+        notes,
     }
 }
 
@@ -256,5 +335,37 @@ mod tests {
         let silent = nodelocaldns(&links, &addrs, &[udp("169.254.20.10", 5353)]).expect("found");
         assert!(!silent.listening);
         assert_eq!(nodelocaldns(&[], &addrs, &[]), None);
+    }
+
+    #[test]
+    fn a_services_rules_become_sorted_endpoints_or_the_reason_there_are_none() {
+        use crate::dataplane::kube_proxy::model::Replacement;
+        use crate::dataplane::kube_proxy::model::{Lookup, ProgrammedEndpoint};
+        let target = PlanTarget {
+            ip: "10.96.45.10".into(),
+            port: 80,
+            protocol: netdiag_model::Protocol::TCP,
+        };
+        let mode = ProxyMode::Iptables(None);
+        let mut program = ServiceProgram::empty(mode, target.to_string(), Lookup::Matched);
+        for ip in ["10.244.2.2", "10.244.1.3"] {
+            program.endpoints.push(ProgrammedEndpoint {
+                ip: ip.into(),
+                port: 8080,
+                chain: "KUBE-SEP-X".into(),
+                share: 0.5,
+            });
+        }
+        let got = service_rules(&target, mode, Some(Ok(program)));
+        assert_eq!(got.endpoints, ["10.244.1.3:8080", "10.244.2.2:8080"]);
+        assert!(got.notes.is_empty());
+        let cilium = ProxyMode::Replaced(Replacement::Cilium);
+        let none = service_rules(&target, cilium, None);
+        assert!(none.endpoints.is_empty());
+        assert!(
+            none.notes[0].contains("balanced by cilium"),
+            "{:?}",
+            none.notes
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! The agent pods a run creates: their exact construction ([`pod`], their plan in a ConfigMap:
-//! [`plan_config_map`]; audited by [`render`] as
+//! [`plan_config_map`]; a NodeInspection's: [`inspection_pod`]; audited by [`render`] as
 //! `render-agent-pod`), what their state and log mean ([`collect`]), and the sweep of leftovers
 //! ([`gc`]).
 
 pub mod collect;
 pub mod gc;
+pub mod inspection_pod;
 pub mod plan_config_map;
 pub mod pod;
 pub mod render;

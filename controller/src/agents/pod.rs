@@ -261,118 +261,140 @@ fn agent_pod(
     deadline_seconds: i64,
 ) -> Pod {
     let metadata = agent_metadata(settings, probe, node_plan);
-    let plan_config_map = metadata.name.clone();
+    let plan_config_map = metadata.name.clone().unwrap_or_default();
+    Pod {
+        metadata,
+        spec: Some(agent_pod_spec(
+            settings,
+            &node_plan.node,
+            agent_args(node_plan),
+            deadline_seconds,
+            Some(plan_config_map),
+        )),
+        status: None,
+    }
+}
+
+/// Every agent pod's spec (NetProbe runs and NodeInspections): the posture above, pinned to
+/// `node`; `plan_config_map` mounts a run's plan when there is one.
+pub fn agent_pod_spec(
+    settings: &AgentSettings,
+    node: &str,
+    args: Vec<String>,
+    deadline_seconds: i64,
+    plan_config_map: Option<String>,
+) -> PodSpec {
     let host_path = |path: &str, kind: &str| HostPathVolumeSource {
         path: path.to_string(),
         type_: Some(kind.to_string()),
     };
-    Pod {
-        metadata,
-        spec: Some(PodSpec {
-            node_name: Some(node_plan.node.clone()),
-            host_network: Some(true),
-            host_pid: Some(true),
-            // The agent never talks to the API: no token in the pod.
-            automount_service_account_token: Some(false),
-            // No Service environment variables: the agent needs none.
-            enable_service_links: Some(false),
-            restart_policy: Some("Never".to_string()),
-            active_deadline_seconds: Some(deadline_seconds.max(1)),
-            termination_grace_period_seconds: Some(5),
-            // Must run on the node it is pinned to, tainted or not.
-            tolerations: Some(vec![Toleration {
-                operator: Some("Exists".to_string()),
-                ..Default::default()
-            }]),
-            security_context: Some(PodSecurityContext {
-                run_as_user: Some(0),
-                run_as_non_root: Some(false),
-                seccomp_profile: Some(SeccompProfile {
-                    type_: "RuntimeDefault".to_string(),
-                    localhost_profile: None,
+    let mut volume_mounts = vec![
+        VolumeMount {
+            name: "netns".to_string(),
+            mount_path: NETNS_DIR.to_string(),
+            read_only: Some(true),
+            mount_propagation: Some("HostToContainer".to_string()),
+            ..Default::default()
+        },
+        VolumeMount {
+            name: "xtables-lock".to_string(),
+            mount_path: XTABLES_LOCK.to_string(),
+            read_only: Some(false),
+            ..Default::default()
+        },
+    ];
+    let mut volumes = vec![
+        Volume {
+            name: "netns".to_string(),
+            host_path: Some(host_path(NETNS_DIR, "DirectoryOrCreate")),
+            ..Default::default()
+        },
+        Volume {
+            name: "xtables-lock".to_string(),
+            host_path: Some(host_path(XTABLES_LOCK, "FileOrCreate")),
+            ..Default::default()
+        },
+    ];
+    if let Some(name) = plan_config_map {
+        volume_mounts.push(VolumeMount {
+            name: "plan".to_string(),
+            mount_path: PLAN_DIR.to_string(),
+            read_only: Some(true),
+            ..Default::default()
+        });
+        volumes.push(Volume {
+            name: "plan".to_string(),
+            config_map: Some(ConfigMapVolumeSource {
+                name,
+                items: Some(vec![KeyToPath {
+                    key: PLAN_KEY.to_string(),
+                    path: PLAN_KEY.to_string(),
+                    mode: None,
+                }]),
+                default_mode: Some(0o444),
+                // The pod does not start without its plan.
+                optional: Some(false),
+            }),
+            ..Default::default()
+        });
+    }
+    PodSpec {
+        node_name: Some(node.to_string()),
+        host_network: Some(true),
+        host_pid: Some(true),
+        // The agent never talks to the API: no token in the pod.
+        automount_service_account_token: Some(false),
+        // No Service environment variables: the agent needs none.
+        enable_service_links: Some(false),
+        restart_policy: Some("Never".to_string()),
+        active_deadline_seconds: Some(deadline_seconds.max(1)),
+        termination_grace_period_seconds: Some(5),
+        // Must run on the node it is pinned to, tainted or not.
+        tolerations: Some(vec![Toleration {
+            operator: Some("Exists".to_string()),
+            ..Default::default()
+        }]),
+        security_context: Some(PodSecurityContext {
+            run_as_user: Some(0),
+            run_as_non_root: Some(false),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_string(),
+                localhost_profile: None,
+            }),
+            ..Default::default()
+        }),
+        containers: vec![Container {
+            name: CONTAINER.to_string(),
+            image: Some(settings.image.clone()),
+            image_pull_policy: Some("IfNotPresent".to_string()),
+            command: Some(vec!["netdiag-agent".to_string()]),
+            args: Some(args),
+            security_context: Some(SecurityContext {
+                privileged: Some(false),
+                read_only_root_filesystem: Some(true),
+                capabilities: Some(Capabilities {
+                    drop: Some(vec!["ALL".to_string()]),
+                    add: Some(
+                        ["NET_ADMIN", "NET_RAW", "SYS_ADMIN", "SYS_PTRACE"]
+                            .map(String::from)
+                            .to_vec(),
+                    ),
                 }),
                 ..Default::default()
             }),
-            containers: vec![Container {
-                name: CONTAINER.to_string(),
-                image: Some(settings.image.clone()),
-                image_pull_policy: Some("IfNotPresent".to_string()),
-                command: Some(vec!["netdiag-agent".to_string()]),
-                args: Some(agent_args(node_plan)),
-                security_context: Some(SecurityContext {
-                    privileged: Some(false),
-                    read_only_root_filesystem: Some(true),
-                    capabilities: Some(Capabilities {
-                        drop: Some(vec!["ALL".to_string()]),
-                        add: Some(
-                            ["NET_ADMIN", "NET_RAW", "SYS_ADMIN", "SYS_PTRACE"]
-                                .map(String::from)
-                                .to_vec(),
-                        ),
-                    }),
-                    ..Default::default()
-                }),
-                resources: Some(ResourceRequirements {
-                    requests: Some(quantities("50m", "64Mi")),
-                    // A legacy-iptables node hands out whole tables: at 10,000 Services the agent
-                    // peaks at 143 MB reading nat (scripts/bench, B1). 512Mi leaves room for
-                    // clusters several times that size; the nft path stays near 25 MB.
-                    limits: Some(quantities("500m", "512Mi")),
-                    ..Default::default()
-                }),
-                volume_mounts: Some(vec![
-                    VolumeMount {
-                        name: "netns".to_string(),
-                        mount_path: NETNS_DIR.to_string(),
-                        read_only: Some(true),
-                        mount_propagation: Some("HostToContainer".to_string()),
-                        ..Default::default()
-                    },
-                    VolumeMount {
-                        name: "xtables-lock".to_string(),
-                        mount_path: XTABLES_LOCK.to_string(),
-                        read_only: Some(false),
-                        ..Default::default()
-                    },
-                    VolumeMount {
-                        name: "plan".to_string(),
-                        mount_path: PLAN_DIR.to_string(),
-                        read_only: Some(true),
-                        ..Default::default()
-                    },
-                ]),
-                termination_message_policy: Some("FallbackToLogsOnError".to_string()),
+            resources: Some(ResourceRequirements {
+                requests: Some(quantities("50m", "64Mi")),
+                // A legacy-iptables node hands out whole tables: at 10,000 Services the agent
+                // peaks at 143 MB reading nat (scripts/bench, B1). 512Mi leaves room for
+                // clusters several times that size; the nft path stays near 25 MB.
+                limits: Some(quantities("500m", "512Mi")),
                 ..Default::default()
-            }],
-            volumes: Some(vec![
-                Volume {
-                    name: "netns".to_string(),
-                    host_path: Some(host_path(NETNS_DIR, "DirectoryOrCreate")),
-                    ..Default::default()
-                },
-                Volume {
-                    name: "xtables-lock".to_string(),
-                    host_path: Some(host_path(XTABLES_LOCK, "FileOrCreate")),
-                    ..Default::default()
-                },
-                Volume {
-                    name: "plan".to_string(),
-                    config_map: Some(ConfigMapVolumeSource {
-                        name: plan_config_map.unwrap_or_default(),
-                        items: Some(vec![KeyToPath {
-                            key: PLAN_KEY.to_string(),
-                            path: PLAN_KEY.to_string(),
-                            mode: None,
-                        }]),
-                        default_mode: Some(0o444),
-                        // The pod does not start without its plan.
-                        optional: Some(false),
-                    }),
-                    ..Default::default()
-                },
-            ]),
+            }),
+            volume_mounts: Some(volume_mounts),
+            termination_message_policy: Some("FallbackToLogsOnError".to_string()),
             ..Default::default()
-        }),
-        status: None,
+        }],
+        volumes: Some(volumes),
+        ..Default::default()
     }
 }

@@ -19,6 +19,7 @@ use crate::report::ResolvConf;
 pub use finding::{Finding, FindingKind};
 pub use node::{
     CniFingerprint, ConntrackTable, Listener, NodeFacts, NodeLocalDns, ProxyFacts, RuleCounts,
+    ServiceRules,
 };
 
 /// One node's inspection, as the agent prints it (`-o json`, one line).

@@ -16,6 +16,25 @@ pub struct NodeFacts {
     /// Listening TCP and bound UDP sockets of the node's own namespace: what host-network pods
     /// (and node daemons) serve, like `ss -ltnu` on the node.
     pub listeners: Vec<Listener>,
+    /// The rules for each Service address asked about (`inspect --service`), as programmed here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceRules>,
+}
+
+/// What this node's proxy programs for one Service address: the endpoints its rules send new
+/// connections to, like following `KUBE-SVC-...` to its `KUBE-SEP-...` chains by hand.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRules {
+    /// `10.96.45.10:80/tcp`, as asked.
+    pub address: String,
+    /// `IP:PORT` of every endpoint the rules pick from, sorted.
+    pub endpoints: Vec<String>,
+    /// Why the rules could not be read, or what is odd about them (a REJECT for "no
+    /// endpoints", a jump to a missing chain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The Service data plane: which proxy mode, how that was told, and how much it programs.

@@ -1,9 +1,10 @@
 //! `netdiag-controller render-agent-pod`: the exact agent pod and its plan ConfigMap for a
-//! NetProbe file and a node, without a cluster. Values that only the cluster knows (the source
+//! NetProbe file and a node, without a cluster (a NodeInspection file: its pod, [`inspection`]). Values that only the cluster knows (the source
 //! pod's IP, a Service's ClusterIP and endpoints) are shown as placeholders in the plan, unless
 //! the objects are given (`--objects`, [`objects`]); everything that decides what runs on the
 //! node (image, command, privileges, mounts, node, deadline) is exact either way.
 
+pub mod inspection;
 pub mod objects;
 
 use netdiag_crds::{NetProbe, PortRef, TargetRef};
@@ -28,7 +29,7 @@ pub enum RenderError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not a NetProbe manifest: {source}")]
+    #[error("{path} is not a NetProbe or NodeInspection manifest: {source}")]
     Parse {
         path: String,
         #[source]
@@ -36,6 +37,8 @@ pub enum RenderError {
     },
     #[error(transparent)]
     Invalid(#[from] netdiag_crds::validate::SpecErrors),
+    #[error(transparent)]
+    InvalidInspection(#[from] netdiag_crds::inspection::InspectionSpecError),
     #[error(transparent)]
     Pod(#[from] PodError),
     #[error(transparent)]
@@ -244,6 +247,9 @@ pub fn render_file(
         path: path.to_string(),
         source,
     })?;
+    if inspection::is_inspection(&text) {
+        return inspection::render_inspection(settings, path, &text, req.node);
+    }
     let probe: NetProbe = serde_saphyr::from_str(&text).map_err(|source| RenderError::Parse {
         path: path.to_string(),
         source,
