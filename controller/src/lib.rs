@@ -14,6 +14,7 @@
 //! The binary (`main.rs`) and the tests share this library.
 
 pub mod agents;
+pub mod inspection;
 pub mod netprobe;
 pub mod rbac;
 pub mod runtime;

@@ -18,6 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 const PROBES: &str = "/apis/netdiag.dev/v1alpha1/netprobes";
+/// The NodeInspection controller runs beside the NetProbe one.
+const INSPECTIONS: &str = "/apis/netdiag.dev/v1alpha1/nodeinspections";
 const AGENTS: &str = "/api/v1/namespaces/netdiag-system/pods";
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
 
@@ -65,7 +67,8 @@ async fn a_probe_that_does_not_decode_is_marked_invalid_and_the_good_one_is_stil
             let watching = seen.query.contains("watch=true");
             match (seen.method.as_str(), seen.path.as_str()) {
                 // Watches stay open with nothing to say.
-                ("GET", PROBES | AGENTS) if watching => held.push(seen),
+                ("GET", PROBES | AGENTS | INSPECTIONS) if watching => held.push(seen),
+                ("GET", INSPECTIONS) => seen.ok(&list("NodeInspectionList", vec![])),
                 ("GET", PROBES) => seen.ok(&list("NetProbeList", vec![bad.clone(), good.clone()])),
                 ("GET", AGENTS) => seen.ok(&list("PodList", vec![])),
                 // The good probe is resolved: its source pod is missing.
@@ -154,8 +157,9 @@ async fn a_netprobe_list_that_keeps_failing_is_counted_and_fails_readyz() {
         while let Some(seen) = api.next().await {
             let watching = seen.query.contains("watch=true");
             match (seen.method.as_str(), seen.path.as_str()) {
-                ("GET", AGENTS) if watching => held.push(seen),
+                ("GET", AGENTS | INSPECTIONS) if watching => held.push(seen),
                 ("GET", AGENTS) => seen.ok(&list("PodList", vec![])),
+                ("GET", INSPECTIONS) => seen.ok(&list("NodeInspectionList", vec![])),
                 ("GET", PROBES) => {
                     failures += 1;
                     seen.reply_json(

@@ -71,13 +71,15 @@ fn one_node(report: &InspectReport, opts: &RenderOptions) -> String {
                 Cell::new(&l.protocol),
                 Cell::new(&l.address),
                 Cell::new(l.port),
+                Cell::new(
+                    l.pod
+                        .as_ref()
+                        .map_or("-".to_string(), |p| format!("{}/{}", p.namespace, p.name)),
+                ),
             ]
         });
-        out.push_str(&kubectl_table(
-            &["PROTO", "ADDRESS", "PORT"],
-            rows,
-            opts.color,
-        ));
+        let header = ["PROTO", "ADDRESS", "PORT", "HOST-NETWORK POD"];
+        out.push_str(&kubectl_table(&header, rows, opts.color));
     }
     if !report.findings.is_empty() {
         out.push_str("\nFINDINGS\n");

@@ -223,6 +223,7 @@ pub fn listeners(notes: &mut Vec<String>) -> Vec<Listener> {
                 protocol: protocol.into(),
                 address: s.local.ip().to_string(),
                 port: s.local.port(),
+                pod: None,
             })),
             Err(e) => notes.push(format!("cannot list the node's {protocol} sockets: {e}")),
         }
@@ -306,6 +307,7 @@ mod tests {
             protocol: "UDP".into(),
             address: address.into(),
             port,
+            pod: None,
         }
     }
 

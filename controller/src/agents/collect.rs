@@ -217,6 +217,14 @@ impl CollectError {
 /// The report in an agent's log (pure): the last line that is a JSON object. Lines after it
 /// (stderr noise) are skipped; a last JSON object that is not a NodeReport is an error.
 pub fn parse_report(pod: &str, log: &str) -> Result<NodeReport, CollectError> {
+    parse_last_object(pod, log)
+}
+
+/// The last JSON object of an agent's log as `T` (a NodeReport, a node's InspectReport). Pure.
+pub fn parse_last_object<T: serde::de::DeserializeOwned>(
+    pod: &str,
+    log: &str,
+) -> Result<T, CollectError> {
     let Some(line) = log
         .lines()
         .rev()

@@ -98,10 +98,9 @@ async fn sweep_kind<K>(api: &Api<K>, what: &str, live: &HashMap<(String, String)
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
-    let list = match api
-        .list(&ListParams::default().labels(&agent_selector()))
-        .await
-    {
+    // A NodeInspection's pods are its own (owner references, its reconcile): not swept here.
+    let selector = format!("{},!{}", agent_selector(), netdiag_crds::INSPECTION_LABEL);
+    let list = match api.list(&ListParams::default().labels(&selector)).await {
         Ok(l) => l.items,
         Err(e) => {
             tracing::warn!(what, error = %e, "listing leftovers for clean-up failed");

@@ -35,9 +35,15 @@ pub fn inspection_pod_name(inspection: &InspectionRef, index: usize) -> String {
     )
 }
 
-/// `netdiag-agent inspect -o json --node-name NODE --netns-dir /var/run/netns --proc /proc`.
-pub fn inspection_args(node: &str) -> Vec<String> {
-    [
+/// How long an inspection's agent pod may live: an inspection of 250 pod namespaces takes well
+/// under a second (B5); the rest is image pull and scheduling.
+pub const INSPECTION_DEADLINE_SECONDS: i64 = 120;
+
+/// `netdiag-agent inspect -o json --node-name NODE --netns-dir /var/run/netns --proc /proc`,
+/// and `--service ADDRESS` for each Service address whose rules to read (service mode; each
+/// was built by the controller from the Service's ClusterIP and ports).
+pub fn inspection_args(node: &str, services: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = [
         "inspect",
         "-o",
         "json",
@@ -49,7 +55,11 @@ pub fn inspection_args(node: &str) -> Vec<String> {
         "/proc",
     ]
     .map(String::from)
-    .to_vec()
+    .to_vec();
+    for s in services {
+        args.extend(["--service".to_string(), s.clone()]);
+    }
+    args
 }
 
 /// The inspection's agent pod on `node`, in the controller's namespace.
@@ -58,7 +68,7 @@ pub fn inspection_pod(
     inspection: &InspectionRef,
     node: &str,
     index: usize,
-    deadline_seconds: i64,
+    services: &[String],
 ) -> Pod {
     let mut labels = BTreeMap::from([
         ("app.kubernetes.io/name".to_string(), "netdiag".to_string()),
@@ -95,8 +105,8 @@ pub fn inspection_pod(
         spec: Some(agent_pod_spec(
             settings,
             node,
-            inspection_args(node),
-            deadline_seconds,
+            inspection_args(node, services),
+            INSPECTION_DEADLINE_SECONDS,
             None,
         )),
         status: None,
@@ -124,14 +134,17 @@ mod tests {
 
     #[test]
     fn the_pod_inspects_its_node_with_the_agent_posture_and_no_plan() {
-        let pod = inspection_pod(&settings(), &inspection(), "worker-1", 0, 60);
+        let pod = inspection_pod(&settings(), &inspection(), "worker-1", 0, &[]);
         assert_eq!(pod.metadata.name.as_deref(), Some("netdiag-3f0c-g2-n0"));
         assert_eq!(pod.metadata.namespace.as_deref(), Some("netdiag-system"));
         let spec = pod.spec.expect("spec");
         assert_eq!(spec.node_name.as_deref(), Some("worker-1"));
         assert_eq!((spec.host_network, spec.host_pid), (Some(true), Some(true)));
         assert_eq!(spec.automount_service_account_token, Some(false));
-        assert_eq!(spec.active_deadline_seconds, Some(60));
+        assert_eq!(
+            spec.active_deadline_seconds,
+            Some(INSPECTION_DEADLINE_SECONDS)
+        );
         let c = &spec.containers[0];
         assert_eq!(
             c.args.as_ref().map(|a| a.join(" ")).as_deref(),
@@ -160,7 +173,13 @@ mod tests {
 
     #[test]
     fn the_pod_is_owned_by_its_cluster_scoped_inspection() {
-        let pod = inspection_pod(&settings(), &inspection(), "worker-1", 3, 60);
+        let pod = inspection_pod(
+            &settings(),
+            &inspection(),
+            "worker-1",
+            3,
+            &["10.96.45.10:80/tcp".to_string()],
+        );
         let owner = &pod.metadata.owner_references.expect("owner")[0];
         assert_eq!(
             (owner.kind.as_str(), owner.name.as_str(), owner.uid.as_str()),
@@ -173,5 +192,10 @@ mod tests {
         );
         assert_eq!(labels.get(NODE_LABEL).map(String::as_str), Some("worker-1"));
         assert!(pod.metadata.name.is_some_and(|n| n.ends_with("-n3")));
+        let args = pod.spec.and_then(|s| s.containers[0].args.clone());
+        assert!(
+            args.is_some_and(|a| a.ends_with(&["--service".into(), "10.96.45.10:80/tcp".into()])),
+            "a service inspection asks for the Service's address"
+        );
     }
 }

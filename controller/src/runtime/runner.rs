@@ -24,12 +24,14 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use crate::agents::pod::{PROBE_NAME_ANNOTATION, PROBE_NAMESPACE_ANNOTATION, agent_selector};
+use crate::inspection;
 use crate::netprobe::decode;
 use crate::netprobe::{Context, Settings, error_policy_object, reconcile_object};
 use crate::runtime::health::WatchHealth;
 use crate::runtime::http::{self, HttpError, State};
 use crate::runtime::leader::{self, LeaderError};
 use crate::runtime::metrics::Metrics;
+use netdiag_crds::{INSPECTION_LABEL, NodeInspection};
 
 /// How long in-flight reconciles may go on after a stop before they are cut off. A reconcile
 /// is idempotent: the next leader's first reconcile adopts whatever a cut-off one left.
@@ -84,7 +86,8 @@ fn observe<K>(
     }
 }
 
-/// Run the NetProbe controller and the agent-pod sweep until `stop` becomes true; returns at
+/// Run the NetProbe and NodeInspection controllers and the agent-pod sweep until `stop` becomes
+/// true; returns at
 /// most [`RECONCILE_GRACE`] after that.
 pub async fn control(ctx: Arc<Context>, health: Arc<WatchHealth>, stop: watch::Receiver<bool>) {
     let resource = decode::api_resource();
@@ -113,7 +116,7 @@ pub async fn control(ctx: Arc<Context>, health: Arc<WatchHealth>, stop: watch::R
     ));
     let run = controller
         .graceful_shutdown_on(until(stop.clone(), true))
-        .run(reconcile_object, error_policy_object, ctx)
+        .run(reconcile_object, error_policy_object, ctx.clone())
         .for_each(|res| async move {
             match res {
                 Ok((obj, _)) => tracing::debug!(probe = %obj.name, "reconciled"),
@@ -124,6 +127,24 @@ pub async fn control(ctx: Arc<Context>, health: Arc<WatchHealth>, stop: watch::R
                 Err(e) => tracing::warn!(error = %e, "the controller reported an error"),
             }
         });
+    // NodeInspections: typed (a bad one only fails its own reconcile), woken by their pods,
+    // which they own.
+    let inspections = Controller::new(
+        Api::<NodeInspection>::all(ctx.client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        Api::<Pod>::namespaced(ctx.client.clone(), &ctx.settings.agent.namespace),
+        watcher::Config::default().labels(INSPECTION_LABEL),
+    )
+    .graceful_shutdown_on(until(stop.clone(), true))
+    .run(inspection::reconcile, inspection::error_policy, ctx)
+    .for_each(|res| async move {
+        if let Ok((obj, _)) = res {
+            tracing::debug!(inspection = %obj.name, "reconciled");
+        }
+    });
+    let run = futures::future::join(run, inspections);
     tokio::pin!(run);
     let cut_off = async {
         until(stop, true).await;

@@ -115,4 +115,8 @@ pub struct Listener {
     /// `0.0.0.0`, `127.0.0.1`, `::`.
     pub address: String,
     pub port: u16,
+    /// The host-network pod declaring this port, joined by the controller (the agent cannot
+    /// know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<super::PodRef>,
 }

@@ -31,6 +31,7 @@ fn report() -> InspectReport {
                 protocol: "TCP".into(),
                 address: "0.0.0.0".into(),
                 port: 10250,
+                pod: None,
             }],
             ..Default::default()
         },

@@ -7,10 +7,6 @@ use super::RenderError;
 use crate::agents::inspection_pod::{InspectionRef, inspection_pod};
 use crate::agents::pod::AgentSettings;
 
-/// How long an inspection's agent pod may live: an inspection of 250 pod namespaces takes well
-/// under a second (B5); the rest is image pull and scheduling.
-pub const INSPECTION_DEADLINE_SECONDS: i64 = 120;
-
 /// Whether a manifest's text is a NodeInspection (by its `kind`), without parsing the rest.
 pub fn is_inspection(text: &str) -> bool {
     #[derive(serde::Deserialize)]
@@ -46,7 +42,12 @@ pub fn render_inspection(
             .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into()),
         generation: inspection.metadata.generation.unwrap_or(1),
     };
-    let pod = inspection_pod(settings, &id, &node, 0, INSPECTION_DEADLINE_SECONDS);
+    // A service inspection's addresses come from the API; shown as a placeholder here.
+    let services = match inspection.spec.mode()? {
+        InspectionMode::Node(_) => Vec::new(),
+        InspectionMode::Service(_) => vec![format!("{}:0/tcp", super::PLACEHOLDER_IP)],
+    };
+    let pod = inspection_pod(settings, &id, &node, 0, &services);
     let header = format!(
         "# The agent pod netdiag-controller creates for this NodeInspection on node {node}: it runs\n\
          # `netdiag-agent inspect -o json` and needs no plan (nothing of the spec reaches it but the\n\
