@@ -11,7 +11,7 @@ use netdiag_crds::NetProbe;
 use crate::cli::{self, Cli, Command, ListOutput};
 use crate::client::Ctx;
 use crate::error::{self, Error};
-use crate::{complete_api, install, list, output, probe, progress, trace, version, wait};
+use crate::{complete_api, inspect, install, list, output, probe, progress, trace, version, wait};
 
 /// Run the plugin with the process's arguments.
 pub fn main() -> ExitCode {
@@ -157,6 +157,12 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
                 eprintln!("error: the probe could not run: {message}");
             }
             Ok(run.outcome.exit_code())
+        }
+        Command::Inspect(args) => {
+            let poll = std::time::Duration::from_secs(1);
+            let i = inspect::run(&ctx, &args.target, args.timeout, poll, args.keep).await?;
+            print(&inspect::render(&i, args.output, output::stdout_color())?)?;
+            Ok(inspect::exit_code(&i))
         }
         Command::Get(args) => {
             let api: Api<NetProbe> = if cli.global.all_namespaces {

@@ -101,6 +101,9 @@ pub enum Command {
     /// Trace from a pod to a Service, pod, address or DNS name, hop by hop.
     #[command(after_long_help = TRACE_EXAMPLES)]
     Trace(TraceArgs),
+    /// Inspect a node's pod network namespaces, or a Service's rules on every node.
+    #[command(long_about = INSPECT_ABOUT, after_long_help = INSPECT_EXAMPLES)]
+    Inspect(InspectArgs),
     /// List NetProbes, including periodic ones and their last run.
     #[command(after_long_help = GET_EXAMPLES)]
     Get(GetArgs),
@@ -227,6 +230,47 @@ pub struct TraceArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = TraceFormat::Table)]
     pub output: TraceFormat,
+}
+
+const INSPECT_ABOUT: &str = "\
+Inspect what is actually on a node, or how every node programs one Service, through a
+NodeInspection (cluster-scoped: creating one needs the right to list pods in every namespace).
+
+node/NAME: the agent lists every pod network namespace on the node (named ones like
+containerd's cni-<uuid>, and those known only through a process), each with its Pod (joined
+by IP and node), its holder process (pause), eth0@ifN and IPs, the host veth it pairs with and
+its bridge (or \"routed\"); the node's proxy mode and rule counts, conntrack fill, nodelocaldns,
+the CNI and (-o wide) the sockets host-network Pods listen on. Findings: a namespace no process
+lives in (leaked), a veth leading nowhere, one IP held twice, a veth that is down.
+
+svc/NAME: the agent on every node reads that Service's rules (each proxy mode the agent reads)
+and the controller compares them with the Service's EndpointSlices: the nodes that disagree are
+listed with the endpoints they miss and the stale ones they still send to (a node whose
+kube-proxy is stuck is the classic cause of \"it fails from some pods only\").";
+
+const INSPECT_EXAMPLES: &str = "\
+Examples:
+  kubectl netdiag inspect node/worker-1
+  kubectl netdiag inspect node/worker-1 -o wide
+  kubectl netdiag inspect svc/echo-service -n shop
+  kubectl netdiag inspect svc/kube-system/kube-dns -o yaml
+
+Exit status: 0 nothing stands out, 1 findings (or nodes that disagree), 2 usage or API error.";
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// node/NAME, svc/NAME or svc/NAMESPACE/NAME.
+    #[arg(value_name = "TARGET", value_parser = crate::inspect::parse_target)]
+    pub target: crate::inspect::InspectTarget,
+    /// How long to wait for the controller's agents: 2m, 90s.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Keep the NodeInspection afterwards (it expires an hour after it finished).
+    #[arg(long)]
+    pub keep: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = netdiag_render::InspectFormat::Table)]
+    pub output: netdiag_render::InspectFormat,
 }
 
 /// `trace -o`: the renderer's formats, the same as `lab trace -o`.

@@ -197,6 +197,17 @@ pub enum Error {
     #[error("the probe could not run: {message}")]
     ProbeFailed { message: String },
 
+    #[error(
+        "NodeInspection {name} did not finish within {}s{}; see `kubectl get nodeinspection {name} -o yaml`",
+        .waited.as_secs(),
+        if *.picked_up { "" } else { " and the netdiag controller never picked it up (is it installed and running? `kubectl netdiag install`)" }
+    )]
+    InspectionTimeout {
+        name: String,
+        waited: Duration,
+        picked_up: bool,
+    },
+
     #[error("interrupted; NetProbe {namespace}/{name} {fate}")]
     Interrupted {
         namespace: String,

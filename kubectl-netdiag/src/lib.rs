@@ -12,6 +12,7 @@ pub mod complete_api;
 pub mod duration;
 pub mod error;
 pub mod explain;
+pub mod inspect;
 pub mod install;
 pub mod list;
 pub mod output;

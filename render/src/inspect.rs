@@ -47,6 +47,65 @@ pub fn render_inspection<T: Serialize>(
 #[cfg(test)]
 mod tests;
 
+/// One node's rules for a Service against its EndpointSlices, as a row of
+/// [`service_table`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceNodeRow {
+    pub node: String,
+    pub mode: String,
+    /// `80/TCP: 10.244.1.3:8080,10.244.2.2:8080`, one entry per Service port.
+    pub programmed: Vec<String>,
+    pub missing: Vec<String>,
+    pub stale: Vec<String>,
+    pub agrees: bool,
+}
+
+/// A service inspection: one row per node, what its rules program and how that differs from
+/// the EndpointSlices (`-o wide` adds what is programmed), then the summary. Ends with a
+/// newline.
+pub fn service_table(
+    target: &str,
+    rows: &[ServiceNodeRow],
+    summary: &str,
+    opts: &RenderOptions,
+) -> String {
+    let mut out = format!("Service {target}\n\n");
+    let mut header = vec!["NODE", "PROXY", "AGREES", "MISSING", "STALE"];
+    if opts.wide {
+        header.push("PROGRAMMED");
+    }
+    let none = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(",")
+        }
+    };
+    let cells = rows.iter().map(|r| {
+        let agrees = if r.agrees { "yes" } else { "NO" };
+        let mut row = vec![
+            Cell::new(&r.node),
+            Cell::new(&r.mode),
+            Cell::new(paint(
+                agrees,
+                if r.agrees { Paint::Ok } else { Paint::Fail },
+                opts.color,
+            )),
+            Cell::new(none(&r.missing)),
+            Cell::new(none(&r.stale)),
+        ];
+        if opts.wide {
+            row.push(Cell::new(r.programmed.join("; ")));
+        }
+        row
+    });
+    out.push_str(&kubectl_table(&header, cells, opts.color));
+    out.push('\n');
+    out.push_str(summary);
+    out.push('\n');
+    out
+}
+
 /// Every report in turn, separated by a blank line. Ends with a newline.
 pub fn inspect_table(reports: &[InspectReport], opts: &RenderOptions) -> String {
     let sections: Vec<String> = reports.iter().map(|r| one_node(r, opts)).collect();

@@ -14,7 +14,7 @@ mod trace_output;
 pub use dot::dot;
 pub use encode::{EncodeError, json, yaml};
 pub use facts::facts;
-pub use inspect::{InspectFormat, inspect_table, render_inspection};
+pub use inspect::{InspectFormat, ServiceNodeRow, inspect_table, render_inspection, service_table};
 pub use trace_output::{
     OutputError, TraceFormat, TraceOutput, refuse_pcap_to_terminal, render_trace, stdout_color,
     use_color,

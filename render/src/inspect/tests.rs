@@ -144,3 +144,50 @@ fn a_node_without_pods_and_no_nodes_say_so() {
         "No nodes inspected.\n"
     );
 }
+
+#[test]
+fn a_service_table_names_the_nodes_that_disagree_and_how() {
+    let rows = [
+        ServiceNodeRow {
+            node: "worker-1".into(),
+            mode: "iptables".into(),
+            programmed: vec!["80/TCP: 10.244.1.3:8080".into()],
+            agrees: true,
+            ..Default::default()
+        },
+        ServiceNodeRow {
+            node: "worker-2".into(),
+            mode: "iptables".into(),
+            programmed: vec!["80/TCP: 10.244.9.9:8080".into()],
+            missing: vec!["10.244.1.3:8080 (80/TCP)".into()],
+            stale: vec!["10.244.9.9:8080 (80/TCP)".into()],
+            agrees: false,
+        },
+    ];
+    let text = service_table(
+        "svc/default/echo",
+        &rows,
+        "1 of 2 disagree",
+        &RenderOptions::default(),
+    );
+    let w2 = text
+        .lines()
+        .find(|l| l.starts_with("worker-2"))
+        .expect("row");
+    assert!(
+        w2.contains("NO") && w2.contains("10.244.1.3:8080 (80/TCP)") && w2.contains("10.244.9.9"),
+        "{w2}"
+    );
+    assert!(!text.contains("PROGRAMMED"));
+    assert!(text.ends_with("1 of 2 disagree\n"));
+    let wide = service_table(
+        "svc/default/echo",
+        &rows,
+        "",
+        &RenderOptions {
+            wide: true,
+            color: false,
+        },
+    );
+    assert!(wide.contains("PROGRAMMED") && wide.contains("80/TCP: 10.244.1.3:8080"));
+}

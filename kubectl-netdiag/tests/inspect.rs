@@ -1,0 +1,248 @@
+//! `kubectl netdiag inspect` against the mock API server: create the NodeInspection, poll it
+//! until the controller finishes it, delete it, render it; a failed one is an error.
+
+mod mock;
+
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use kubectl_netdiag::inspect::{self, InspectTarget};
+use mock::*;
+use netdiag_render::InspectFormat;
+use serde_json::{Value, json};
+
+const INSPECTIONS: &str = "/apis/netdiag.dev/v1alpha1/nodeinspections";
+
+fn with_status(mut object: Value, status: Value) -> Value {
+    object["status"] = status;
+    object
+}
+
+/// Answer the create with the object, named as generateName would.
+async fn created(h: &mut MockHandle, name: &str) -> Value {
+    let (req, send) = expect(h, Method::POST, INSPECTIONS).await;
+    let mut body = body_json(req).await;
+    assert!(
+        body["metadata"]["generateName"]
+            .as_str()
+            .is_some_and(|g| g.starts_with("inspect-"))
+    );
+    body["metadata"]["name"] = json!(name);
+    body["metadata"]["uid"] = json!("u1");
+    reply(send, StatusCode::CREATED, &body);
+    body
+}
+
+fn node_report() -> Value {
+    json!({"node": "worker-1",
+           "facts": {"proxy": {"mode": "iptables (nf_tables)", "how": "x"}, "conntrack": {},
+                     "cni": {"name": "flannel", "evidence": ["flannel.1 (vxlan)"]}, "listeners": []},
+           "namespaces": [{"netns": {"path": "/var/run/netns/cni-1", "name": "cni-1", "dev": 4, "inode": 9},
+                           "processes": [{"pid": 2677, "comm": "pause", "startTicks": 1}],
+                           "eth0": {"name": "eth0", "ifindex": 2, "peerIfindex": 7, "addresses": ["10.244.1.2/24"],
+                                    "mac": "", "mtu": 1450, "up": true},
+                           "hostVeth": {"name": "veth1a2b", "ifindex": 7, "mac": "", "mtu": 1450, "up": true, "operState": "up"},
+                           "attachment": {"type": "bridge", "name": "cni0"},
+                           "pod": {"namespace": "default", "name": "curl"}}],
+           "findings": [{"kind": "leakedNamespace", "netns": "cni-9", "message": "network namespace cni-9 has no process left"}]})
+}
+
+#[tokio::test]
+async fn inspect_node_creates_polls_until_done_deletes_and_renders_the_table() {
+    let (ctx, mut h) = ctx();
+    let server = tokio::spawn(async move {
+        let object = created(&mut h, "inspect-node-x1").await;
+        assert_eq!(object["spec"]["node"], "worker-1");
+        let (_, send) = expect(
+            &mut h,
+            Method::GET,
+            &format!("{INSPECTIONS}/inspect-node-x1"),
+        )
+        .await;
+        reply(
+            send,
+            StatusCode::OK,
+            &with_status(object.clone(), json!({"phase": "Running"})),
+        );
+        let (_, send) = expect(
+            &mut h,
+            Method::GET,
+            &format!("{INSPECTIONS}/inspect-node-x1"),
+        )
+        .await;
+        let done = with_status(
+            object,
+            json!({"phase": "Succeeded", "findings": 1, "reports": [node_report()]}),
+        );
+        reply(send, StatusCode::OK, &done);
+        let (_, send) = expect(
+            &mut h,
+            Method::DELETE,
+            &format!("{INSPECTIONS}/inspect-node-x1"),
+        )
+        .await;
+        reply(send, StatusCode::OK, &done);
+        expect_no_more(&mut h).await;
+    });
+    let target = InspectTarget::Node("worker-1".into());
+    let i = inspect::run(
+        &ctx,
+        &target,
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+        false,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("inspect failed: {e}"));
+    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    assert_eq!(inspect::exit_code(&i), 1, "a finding");
+    let table = inspect::render(&i, InspectFormat::Table, false).expect("renders");
+    assert!(
+        table.contains("CNI:          flannel (flannel.1 (vxlan))"),
+        "{table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("default/curl"))
+        .expect("curl's row");
+    assert!(
+        row.contains("2677 pause") && row.contains("eth0@if7") && row.contains("veth1a2b (7)"),
+        "{row}"
+    );
+    assert!(
+        table.contains("✗ network namespace cni-9 has no process left"),
+        "{table}"
+    );
+    let json = inspect::render(&i, InspectFormat::Json, false).expect("json");
+    let back: Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(back["kind"], "NodeInspection");
+}
+
+#[tokio::test]
+async fn inspect_svc_renders_the_nodes_that_disagree() {
+    let (ctx, mut h) = ctx();
+    let server = tokio::spawn(async move {
+        let object = created(&mut h, "inspect-svc-x2").await;
+        assert_eq!(
+            object["spec"]["service"],
+            json!({"namespace": "default", "name": "echo"})
+        );
+        let (_, send) = expect(
+            &mut h,
+            Method::GET,
+            &format!("{INSPECTIONS}/inspect-svc-x2"),
+        )
+        .await;
+        let done = with_status(
+            object,
+            json!({"phase": "Succeeded", "findings": 1,
+            "target": "svc/default/echo", "summary": "svc/default/echo: 1 of 2 node(s) disagree with its EndpointSlices: worker-2",
+            "serviceNodes": [
+                {"node": "worker-1", "mode": "iptables", "programmed": [{"port": "80/TCP", "endpoints": ["10.244.1.3:8080"]}], "agrees": true},
+                {"node": "worker-2", "mode": "iptables", "programmed": [{"port": "80/TCP", "endpoints": []}],
+                 "missing": ["10.244.1.3:8080 (80/TCP)"], "agrees": false}]}),
+        );
+        reply(send, StatusCode::OK, &done);
+        let (_, send) = expect(
+            &mut h,
+            Method::DELETE,
+            &format!("{INSPECTIONS}/inspect-svc-x2"),
+        )
+        .await;
+        reply(send, StatusCode::OK, &done);
+    });
+    let target = InspectTarget::Service {
+        namespace: None,
+        name: "echo".into(),
+    };
+    let i = inspect::run(
+        &ctx,
+        &target,
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+        false,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("inspect failed: {e}"));
+    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    let table = inspect::render(&i, InspectFormat::Table, false).expect("renders");
+    let w2 = table
+        .lines()
+        .find(|l| l.starts_with("worker-2"))
+        .expect("worker-2's row");
+    assert!(
+        w2.contains("NO") && w2.contains("10.244.1.3:8080 (80/TCP)"),
+        "{table}"
+    );
+    assert!(table.trim_end().ends_with("worker-2"), "{table}");
+    assert_eq!(inspect::exit_code(&i), 1);
+}
+
+#[tokio::test]
+async fn a_failed_inspection_is_an_error_with_its_reason_and_is_still_deleted() {
+    let (ctx, mut h) = ctx();
+    let server = tokio::spawn(async move {
+        let object = created(&mut h, "inspect-node-x3").await;
+        let (_, send) = expect(
+            &mut h,
+            Method::GET,
+            &format!("{INSPECTIONS}/inspect-node-x3"),
+        )
+        .await;
+        let failed = with_status(
+            object,
+            json!({"phase": "Failed",
+            "summary": "no node named gone: `kubectl get nodes` lists them"}),
+        );
+        reply(send, StatusCode::OK, &failed);
+        let (_, send) = expect(
+            &mut h,
+            Method::DELETE,
+            &format!("{INSPECTIONS}/inspect-node-x3"),
+        )
+        .await;
+        reply(send, StatusCode::OK, &failed);
+    });
+    let target = InspectTarget::Node("gone".into());
+    let e = inspect::run(
+        &ctx,
+        &target,
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+        false,
+    )
+    .await
+    .expect_err("a failed inspection");
+    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    assert!(e.to_string().contains("no node named gone"), "{e}");
+    assert_eq!(e.exit_code(), 2);
+}
+
+#[tokio::test]
+async fn an_inspection_nobody_picks_up_times_out_naming_the_controller() {
+    let (ctx, mut h) = ctx();
+    let server = tokio::spawn(async move {
+        let object = created(&mut h, "inspect-node-x4").await;
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(2), h.next_request()).await;
+            let Ok(Some((req, send))) = next else { break };
+            if req.method() == Method::DELETE {
+                reply(send, StatusCode::OK, &object);
+                break;
+            }
+            reply(send, StatusCode::OK, &object);
+        }
+    });
+    let target = InspectTarget::Node("worker-1".into());
+    let e = inspect::run(
+        &ctx,
+        &target,
+        Duration::from_millis(100),
+        Duration::from_millis(20),
+        false,
+    )
+    .await
+    .expect_err("a timeout");
+    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    assert!(e.to_string().contains("never picked it up"), "{e}");
+}
