@@ -47,14 +47,8 @@ fn nft_row(services: usize, lookup_ms: f64, list_ms: f64, peak_kb: i64, ok: bool
 
 fn rendered(rows: Vec<NftRow>) -> Vec<String> {
     let r = Results {
-        b1: None,
-        ipvs: None,
         nftables: Some(rows),
-        b2: Vec::new(),
-        b3: None,
-        b4: None,
-        b5: None,
-        b5_join_ns: None,
+        ..nothing_run()
     };
     render(&r)
         .lines()
@@ -109,16 +103,7 @@ fn the_nftables_row_is_missed_on_either_target_and_wrong_when_the_lookup_was() {
 
 #[test]
 fn a_missing_nftables_result_says_not_run() {
-    let r = Results {
-        b1: None,
-        ipvs: None,
-        nftables: None,
-        b2: Vec::new(),
-        b3: None,
-        b4: None,
-        b5: None,
-        b5_join_ns: None,
-    };
+    let r = nothing_run();
     assert!(render(&r).contains("nftables: not run"));
 }
 

@@ -33,6 +33,12 @@ async fn created(h: &mut MockHandle, name: &str) -> Value {
     body
 }
 
+/// The next request is `method` on inspection `name`: answer it with `body`.
+async fn answer(h: &mut MockHandle, method: Method, name: &str, body: &Value) {
+    let (_, send) = expect(h, method, &format!("{INSPECTIONS}/{name}")).await;
+    reply(send, StatusCode::OK, body);
+}
+
 fn node_report() -> Value {
     json!({"node": "worker-1",
            "facts": {"proxy": {"mode": "iptables (nf_tables)", "how": "x"}, "conntrack": {},
@@ -53,35 +59,19 @@ async fn inspect_node_creates_polls_until_done_deletes_and_renders_the_table() {
     let server = tokio::spawn(async move {
         let object = created(&mut h, "inspect-node-x1").await;
         assert_eq!(object["spec"]["node"], "worker-1");
-        let (_, send) = expect(
+        answer(
             &mut h,
             Method::GET,
-            &format!("{INSPECTIONS}/inspect-node-x1"),
-        )
-        .await;
-        reply(
-            send,
-            StatusCode::OK,
+            "inspect-node-x1",
             &with_status(object.clone(), json!({"phase": "Running"})),
-        );
-        let (_, send) = expect(
-            &mut h,
-            Method::GET,
-            &format!("{INSPECTIONS}/inspect-node-x1"),
         )
         .await;
         let done = with_status(
             object,
             json!({"phase": "Succeeded", "findings": 1, "reports": [node_report()]}),
         );
-        reply(send, StatusCode::OK, &done);
-        let (_, send) = expect(
-            &mut h,
-            Method::DELETE,
-            &format!("{INSPECTIONS}/inspect-node-x1"),
-        )
-        .await;
-        reply(send, StatusCode::OK, &done);
+        answer(&mut h, Method::GET, "inspect-node-x1", &done).await;
+        answer(&mut h, Method::DELETE, "inspect-node-x1", &done).await;
         expect_no_more(&mut h).await;
     });
     let target = InspectTarget::Node("worker-1".into());
@@ -127,12 +117,6 @@ async fn inspect_svc_renders_the_nodes_that_disagree() {
             object["spec"]["service"],
             json!({"namespace": "default", "name": "echo"})
         );
-        let (_, send) = expect(
-            &mut h,
-            Method::GET,
-            &format!("{INSPECTIONS}/inspect-svc-x2"),
-        )
-        .await;
         let done = with_status(
             object,
             json!({"phase": "Succeeded", "findings": 1,
@@ -142,14 +126,8 @@ async fn inspect_svc_renders_the_nodes_that_disagree() {
                 {"node": "worker-2", "mode": "iptables", "programmed": [{"port": "80/TCP", "endpoints": []}],
                  "missing": ["10.244.1.3:8080 (80/TCP)"], "agrees": false}]}),
         );
-        reply(send, StatusCode::OK, &done);
-        let (_, send) = expect(
-            &mut h,
-            Method::DELETE,
-            &format!("{INSPECTIONS}/inspect-svc-x2"),
-        )
-        .await;
-        reply(send, StatusCode::OK, &done);
+        answer(&mut h, Method::GET, "inspect-svc-x2", &done).await;
+        answer(&mut h, Method::DELETE, "inspect-svc-x2", &done).await;
     });
     let target = InspectTarget::Service {
         namespace: None,
@@ -183,25 +161,13 @@ async fn a_failed_inspection_is_an_error_with_its_reason_and_is_still_deleted() 
     let (ctx, mut h) = ctx();
     let server = tokio::spawn(async move {
         let object = created(&mut h, "inspect-node-x3").await;
-        let (_, send) = expect(
-            &mut h,
-            Method::GET,
-            &format!("{INSPECTIONS}/inspect-node-x3"),
-        )
-        .await;
         let failed = with_status(
             object,
             json!({"phase": "Failed",
             "summary": "no node named gone: `kubectl get nodes` lists them"}),
         );
-        reply(send, StatusCode::OK, &failed);
-        let (_, send) = expect(
-            &mut h,
-            Method::DELETE,
-            &format!("{INSPECTIONS}/inspect-node-x3"),
-        )
-        .await;
-        reply(send, StatusCode::OK, &failed);
+        answer(&mut h, Method::GET, "inspect-node-x3", &failed).await;
+        answer(&mut h, Method::DELETE, "inspect-node-x3", &failed).await;
     });
     let target = InspectTarget::Node("gone".into());
     let e = inspect::run(

@@ -110,22 +110,6 @@ mod tests {
     }
 
     #[test]
-    fn the_agent_inspects_in_the_node_namespace_with_the_hosts_paths() {
-        let tools = LabTools::mounted("/bin/kubectl-netdiag", &["lab"]);
-        let argv = inspect_command(
-            &LabNames::new("t1"),
-            "node-b",
-            &tools,
-            Path::new("/sbin/ip"),
-        );
-        assert_eq!(
-            argv.join(" "),
-            "/sbin/ip netns exec nd-t1-node-b /bin/kubectl-netdiag agent inspect -o json \
-             --node-name node-b --netns-dir /var/run/netns --proc /proc"
-        );
-    }
-
-    #[test]
     fn namespaces_are_named_by_the_pod_holding_the_ip_on_that_node() {
         let spec = LabSpec::default();
         let mut report = InspectReport {

@@ -273,6 +273,17 @@ mod tests {
             "/sbin/ip netns exec nd-t1-node-a /bin/kubectl-netdiag agent trace --plan - -o json \
              --node-name node-a --netns-dir /var/run/netns --proc /proc"
         );
+        // Inspection runs the same way, with its own subcommand.
+        let inspect = crate::inspect::inspect_command(
+            &LabNames::new("t1"),
+            "node-b",
+            &tools,
+            Path::new("/sbin/ip"),
+        );
+        assert_eq!(
+            inspect[..8].join(" "),
+            "/sbin/ip netns exec nd-t1-node-b /bin/kubectl-netdiag agent inspect -o"
+        );
     }
 
     #[test]

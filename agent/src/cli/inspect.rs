@@ -1,11 +1,9 @@
 //! `netdiag-agent inspect`: every pod network namespace on this node and the node's own facts.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use netdiag_model::inspect::InspectReport;
 
-use super::{CliError, Output, node_name, parse_target, print_json_line};
+use super::{CliError, NodeArgs, Output, parse_target, print_json_line};
 use crate::inspect::{GatherError, InspectEnv, inspect};
 
 pub const INSPECT_ABOUT: &str = "\
@@ -44,15 +42,8 @@ pub struct InspectArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
-    /// The node name to report (default: $NODE_NAME, else the hostname).
-    #[arg(long, env = "NODE_NAME")]
-    pub node_name: Option<String>,
-    /// Where named network namespaces live.
-    #[arg(long, default_value = "/var/run/netns")]
-    pub netns_dir: PathBuf,
-    /// The host's procfs (a pod mounts it elsewhere, e.g. /host/proc).
-    #[arg(long, default_value = "/proc")]
-    pub proc: PathBuf,
+    #[command(flatten)]
+    pub node: NodeArgs,
     /// Also read the node's rules for this Service address (repeatable): the endpoints they
     /// send new connections to, as a service inspection compares with the EndpointSlices.
     #[arg(long, value_name = "IP:PORT[/PROTO]")]
@@ -71,9 +62,9 @@ pub enum InspectCliError {
 /// Inspect and print.
 pub fn run(args: &InspectArgs) -> Result<(), InspectCliError> {
     let env = InspectEnv {
-        node: node_name(args.node_name.as_ref()),
-        netns_dir: args.netns_dir.clone(),
-        proc: args.proc.clone(),
+        node: args.node.name(),
+        netns_dir: args.node.netns_dir.clone(),
+        proc: args.node.proc.clone(),
         services: (args.service.iter())
             .map(|s| parse_target(s).map_err(|_| CliError::BadService(s.clone())))
             .collect::<Result<_, _>>()?,

@@ -95,6 +95,13 @@ pub struct TraceArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// Where the agent sees the node from: its name, its named namespaces and its processes.
+#[derive(Args, Debug)]
+pub struct NodeArgs {
     /// The node name to report (default: $NODE_NAME, else the hostname).
     #[arg(long, env = "NODE_NAME")]
     pub node_name: Option<String>,
@@ -104,6 +111,13 @@ pub struct TraceArgs {
     /// The host's procfs (a pod mounts it elsewhere, e.g. /host/proc).
     #[arg(long, default_value = "/proc")]
     pub proc: PathBuf,
+}
+
+impl NodeArgs {
+    /// The node's name: `--node-name`, $NODE_NAME, else the hostname.
+    pub fn name(&self) -> String {
+        node_name(self.node_name.as_ref())
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -277,9 +291,9 @@ fn exit_status<E: std::fmt::Display>(result: Result<(), E>) -> ExitCode {
 fn trace(args: &TraceArgs) -> Result<(), CliError> {
     let plan = plan_from_args(args)?;
     let env = AgentEnv {
-        node: node_name(args.node_name.as_ref()),
-        netns_dir: args.netns_dir.clone(),
-        proc: args.proc.clone(),
+        node: args.node.name(),
+        netns_dir: args.node.netns_dir.clone(),
+        proc: args.node.proc.clone(),
     };
     let report = crate::run::run(&plan, &env)?;
     print_report(&report, args.output);

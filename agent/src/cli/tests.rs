@@ -51,9 +51,9 @@ fn inspect_takes_json_output_and_the_hosts_paths() {
         panic!("not inspect");
     };
     assert_eq!(a.output, Output::Json);
-    assert_eq!(a.proc, std::path::PathBuf::from("/host/proc"));
-    assert_eq!(a.netns_dir, std::path::PathBuf::from("/var/run/netns"));
-    assert_eq!(a.node_name.as_deref(), Some("worker-1"));
+    assert_eq!(a.node.proc, std::path::PathBuf::from("/host/proc"));
+    assert_eq!(a.node.netns_dir, std::path::PathBuf::from("/var/run/netns"));
+    assert_eq!(a.node.name(), "worker-1");
 }
 
 #[test]

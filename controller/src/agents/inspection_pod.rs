@@ -7,15 +7,11 @@
 //! A NodeInspection is cluster-scoped, and a namespaced object may name a cluster-scoped owner:
 //! the pod carries an owner reference, so deleting the inspection deletes its pods too.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use netdiag_crds::{INSPECTION_LABEL, NODE_LABEL};
 
-use super::pod::{
-    AgentSettings, COMPONENT, GENERATION_LABEL, MANAGED_BY, NETNS_DIR, agent_pod_spec,
-};
+use super::pod::{AgentSettings, GENERATION_LABEL, NETNS_DIR, agent_labels, agent_pod_spec};
 
 /// The NodeInspection a pod works for, its metadata already checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,14 +66,8 @@ pub fn inspection_pod(
     index: usize,
     services: &[String],
 ) -> Pod {
-    let mut labels = BTreeMap::from([
-        ("app.kubernetes.io/name".to_string(), "netdiag".to_string()),
-        (
-            "app.kubernetes.io/part-of".to_string(),
-            "netdiag".to_string(),
-        ),
-        (COMPONENT.0.to_string(), COMPONENT.1.to_string()),
-        (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
+    let mut labels = agent_labels();
+    labels.extend([
         (INSPECTION_LABEL.to_string(), inspection.uid.clone()),
         (
             GENERATION_LABEL.to_string(),

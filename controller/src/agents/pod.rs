@@ -178,14 +178,10 @@ fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
     ])
 }
 
-/// What the pod and its plan ConfigMap both carry: the deterministic name, the labels the
-/// controller lists them by, the annotations naming the NetProbe, and the owner reference.
-pub fn agent_metadata(
-    settings: &AgentSettings,
-    probe: &ProbeRef,
-    node_plan: &NodePlan,
-) -> ObjectMeta {
-    let mut labels = BTreeMap::from([
+/// The labels every agent pod carries, whatever it works for: the controller lists and
+/// watches agent pods by them.
+pub fn agent_labels() -> BTreeMap<String, String> {
+    BTreeMap::from([
         ("app.kubernetes.io/name".to_string(), "netdiag".to_string()),
         (
             "app.kubernetes.io/part-of".to_string(),
@@ -193,6 +189,18 @@ pub fn agent_metadata(
         ),
         (COMPONENT.0.to_string(), COMPONENT.1.to_string()),
         (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
+    ])
+}
+
+/// What the pod and its plan ConfigMap both carry: the deterministic name, the labels the
+/// controller lists them by, the annotations naming the NetProbe, and the owner reference.
+pub fn agent_metadata(
+    settings: &AgentSettings,
+    probe: &ProbeRef,
+    node_plan: &NodePlan,
+) -> ObjectMeta {
+    let mut labels = agent_labels();
+    labels.extend([
         (PROBE_LABEL.to_string(), probe.uid.clone()),
         (ROLE_LABEL.to_string(), role_str(node_plan.role).to_string()),
         (GENERATION_LABEL.to_string(), probe.generation.to_string()),

@@ -90,9 +90,7 @@ impl InspectionError {
 
 /// Retry a failed reconcile after a pause; the error is counted by category.
 pub fn error_policy(i: Arc<NodeInspection>, err: &InspectionError, ctx: Arc<Context>) -> Action {
-    ctx.metrics.reconcile_error(err.category());
-    tracing::warn!(inspection = %i.name_any(), error = %err, "reconcile failed; retrying in 15s");
-    Action::requeue(Duration::from_secs(15))
+    crate::netprobe::retry_after_error(&ctx, &i.name_any(), err.category(), err)
 }
 
 fn meta<T: Clone>(v: &Option<T>, field: &'static str) -> Result<T, InspectionError> {

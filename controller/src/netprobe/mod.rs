@@ -30,5 +30,6 @@ pub mod status;
 
 pub use invalid::{error_policy_object, reconcile_object};
 pub use reconcile::{
-    Context, DEADLINE_GRACE_SECONDS, ReconcileError, Settings, error_policy, reconcile, role_of,
+    Context, DEADLINE_GRACE_SECONDS, ReconcileError, Settings, error_policy, reconcile,
+    retry_after_error, role_of,
 };

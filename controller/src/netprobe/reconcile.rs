@@ -150,8 +150,19 @@ impl ReconcileError {
 
 /// Retry a failed reconcile after a pause; the error is counted by category.
 pub fn error_policy(probe: Arc<NetProbe>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
-    ctx.metrics.reconcile_error(err.category());
-    tracing::warn!(probe = %probe.name_any(), error = %err, "reconcile failed; retrying in 15s");
+    retry_after_error(&ctx, &probe.name_any(), err.category(), err)
+}
+
+/// What every reconcile error gets, NetProbe or NodeInspection: counted by its category,
+/// logged with the object's name, retried after a pause.
+pub fn retry_after_error(
+    ctx: &Context,
+    object: &str,
+    category: &'static str,
+    err: &dyn std::fmt::Display,
+) -> Action {
+    ctx.metrics.reconcile_error(category);
+    tracing::warn!(object, error = %err, "reconcile failed; retrying in 15s");
     Action::requeue(Duration::from_secs(15))
 }
 
