@@ -24,7 +24,9 @@ use crate::agents::collect::{self, PodOutcome};
 use crate::agents::inspection_pod::{
     INSPECTION_DEADLINE_SECONDS, InspectionRef, inspection_pod, inspection_pod_name,
 };
-use crate::agents::pod::GENERATION_LABEL;
+use crate::agents::pod::{GENERATION_LABEL, agent_selector};
+use crate::netprobe::admission::{PodLoad, Queued};
+use crate::netprobe::limiter::admit_each;
 use crate::netprobe::status::parse_time;
 use crate::netprobe::{Context, DEADLINE_GRACE_SECONDS};
 
@@ -171,19 +173,7 @@ pub async fn reconcile(
             source,
         })?
         .items;
-    let mut created = false;
-    for (i, node) in target.nodes.iter().enumerate() {
-        let name = inspection_pod_name(&id, i);
-        if pods.iter().any(|p| p.name_any() == name) {
-            continue;
-        }
-        let pod = inspection_pod(&ctx.settings.agent, &id, node, i, &target.addresses());
-        match pods_api.create(&PostParams::default(), &pod).await {
-            Ok(_) => created = true,
-            Err(kube::Error::Api(s)) if s.is_already_exists() => {}
-            Err(source) => return Err(InspectionError::CreatePod { pod: name, source }),
-        }
-    }
+    let (created, queued) = create_missing(&ctx, &pods_api, &id, &target, &pods).await?;
     let runs = |outcome: &dyn Fn(usize) -> (Option<&'static str>, Option<String>)| -> Vec<NodeRun> {
         (target.nodes.iter().enumerate())
             .map(|(i, node)| {
@@ -197,10 +187,23 @@ pub async fn reconcile(
             })
             .collect()
     };
-    if created {
-        let next = status::running(&input, target.display(), runs(&|_| (Some("Pending"), None)));
+    if !created.is_empty() || queued.is_some() {
+        let has_pod = |i: usize| {
+            let name = inspection_pod_name(&id, i);
+            created.contains(&i) || pods.iter().any(|p| p.name_any() == name)
+        };
+        let message = queued.as_ref().map(|q| q.message.clone());
+        let nodes = runs(&|i| {
+            if has_pod(i) {
+                (Some("Pending"), None)
+            } else {
+                (Some("Queued"), message.clone())
+            }
+        });
+        let next = status::running(&input, target.display(), nodes);
         apply(&ctx, &id.name, &next).await?;
-        return Ok(Action::requeue(POLL));
+        let after = queued.map_or(POLL, |q| q.retry_after);
+        return Ok(Action::requeue(after));
     }
     let outcomes: Vec<PodOutcome> = (0..target.nodes.len())
         .map(|i| {
@@ -344,4 +347,51 @@ async fn apply(
         source,
     })?;
     Ok(())
+}
+
+/// Create the pods of the nodes that have none yet, in node order, as far as the limits on agent
+/// pods admit them (under the limiter's lock, like a NetProbe run's). Returns the indices of the
+/// nodes whose pods were created, and why the others wait.
+async fn create_missing(
+    ctx: &Context,
+    pods_api: &Api<Pod>,
+    id: &InspectionRef,
+    target: &resolve::Resolved,
+    pods: &[Pod],
+) -> Result<(Vec<usize>, Option<Queued>), InspectionError> {
+    let missing: Vec<(usize, &String)> = (target.nodes.iter().enumerate())
+        .filter(|(i, _)| {
+            let name = inspection_pod_name(id, *i);
+            !pods.iter().any(|p| p.name_any() == name)
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let _held = ctx.limiter.hold().await;
+    let at_work = pods_api
+        .list(&ListParams::default().labels(&agent_selector()))
+        .await
+        .map_err(|source| InspectionError::Read {
+            what: "the agent pods at work (for the limits)".into(),
+            source,
+        })?
+        .items;
+    let nodes: Vec<String> = missing.iter().map(|(_, n)| (*n).clone()).collect();
+    let (admitted, queued) = admit_each(&ctx.limiter.limits, &mut PodLoad::of(&at_work), &nodes);
+    for (i, node) in missing.iter().take(admitted) {
+        let pod = inspection_pod(&ctx.settings.agent, id, node, *i, &target.addresses());
+        match pods_api.create(&PostParams::default(), &pod).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.is_already_exists() => {}
+            Err(source) => {
+                let pod = inspection_pod_name(id, *i);
+                return Err(InspectionError::CreatePod { pod, source });
+            }
+        }
+    }
+    Ok((
+        missing.iter().take(admitted).map(|(i, _)| *i).collect(),
+        queued,
+    ))
 }

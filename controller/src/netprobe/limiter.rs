@@ -10,7 +10,7 @@ use std::time::Instant;
 use kube::api::ListParams;
 use tokio::sync::Mutex;
 
-use super::admission::{Admission, Demand, Limits, PodLoad, Queued, RunLedger, decide};
+use super::admission::{Admission, Demand, Limits, PodLoad, Queued, RecentRuns, RunLedger, decide};
 use super::reconcile::{ReconcileError, Run};
 use crate::agents::pod::{AgentObjects, agent_selector};
 use crate::netprobe::plan::NodePlan;
@@ -29,6 +29,35 @@ impl Limiter {
             ledger: Mutex::new(RunLedger::default()),
         }
     }
+
+    /// Hold the admission lock while counting agent pods and creating the admitted ones, as
+    /// NodeInspections do: pods created under it are in the next holder's count.
+    pub async fn hold(&self) -> tokio::sync::MutexGuard<'_, RunLedger> {
+        self.ledger.lock().await
+    }
+}
+
+/// Admit the pods of `nodes` one at a time within the limits on agent pods at work (an
+/// inspection is no namespace's run: the run rate does not apply), counting each admitted one
+/// in `load`. Pure. Returns how many are admitted, and why the rest wait.
+pub fn admit_each(
+    limits: &Limits,
+    load: &mut PodLoad,
+    nodes: &[String],
+) -> (usize, Option<Queued>) {
+    for (i, node) in nodes.iter().enumerate() {
+        let demand = Demand {
+            namespace: "",
+            nodes: std::slice::from_ref(node),
+            new_run: false,
+        };
+        if let Admission::Queue(q) = decide(limits, load, RecentRuns::default(), &demand) {
+            return (i, Some(q));
+        }
+        load.total += 1;
+        *load.per_node.entry(node.clone()).or_default() += 1;
+    }
+    (nodes.len(), None)
 }
 
 impl Run<'_> {

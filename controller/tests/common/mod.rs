@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod flow;
+pub mod inspection;
 pub mod render;
 pub mod verifier;
 
