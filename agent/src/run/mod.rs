@@ -109,6 +109,9 @@ pub enum Step {
     /// The overlay device the chosen endpoint's route leaves by (and broken ones of the
     /// others'): VNI, neighbour and forwarding entries, the remote VTEP, MTUs.
     Tunnel,
+    /// After a connect that worked: whether full-size packets reach the endpoint where small
+    /// ones do (a path MTU black hole between the nodes).
+    PathMtu,
     NodeSettings,
     /// Whether anything listens at the chosen endpoint, when it is on this node.
     Listener,
@@ -136,7 +139,11 @@ pub fn steps(plan: &TracePlan) -> Vec<Step> {
                     out.push(Step::Connect);
                 }
                 if plan.wants(Check::Path) {
-                    out.extend([Step::Hairpin, Step::Route, Step::Tunnel, Step::NodeSettings]);
+                    out.extend([Step::Hairpin, Step::Route, Step::Tunnel]);
+                    if plan.wants(Check::Connect) {
+                        out.push(Step::PathMtu);
+                    }
+                    out.push(Step::NodeSettings);
                 }
                 out.push(Step::Listener);
             }

@@ -24,6 +24,7 @@ fn a_service_trace_follows_the_packet() {
             Step::Hairpin,
             Step::Route,
             Step::Tunnel,
+            Step::PathMtu,
             Step::NodeSettings,
             Step::Listener,
         ]

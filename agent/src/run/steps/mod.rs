@@ -132,6 +132,7 @@ impl<'a> Trace<'a> {
             Step::Hairpin => self.hairpin(hops),
             Step::Route => self.route(hops),
             Step::Tunnel => self.tunnel(hops),
+            Step::PathMtu => self.path_mtu(hops),
             Step::NodeSettings => self.node_settings(hops),
             Step::Listener => self.listener(hops),
             Step::EndpointRoute => self.endpoint_route(hops),
