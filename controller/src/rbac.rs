@@ -38,6 +38,13 @@ pub const PERMISSIONS: &[Permission] = &[
     },
     Permission {
         scope: Scope::Cluster,
+        api_group: "",
+        resource: "nodes",
+        verbs: &["get"],
+        used_by: "resolve::read_nodes (the nodes' InternalIPs and pod CIDRs, for the overlay's VTEP check)",
+    },
+    Permission {
+        scope: Scope::Cluster,
         api_group: "discovery.k8s.io",
         resource: "endpointslices",
         verbs: &["list"],

@@ -26,9 +26,14 @@ spec:
 
 /// The controller's test fixtures, as one `--objects` file.
 fn fixture_objects(dir: &std::path::Path) -> String {
-    let text = ["pods.yaml", "services.yaml", "endpointslices.yaml"]
-        .map(|f| std::fs::read_to_string(common::fixture_path(f)).expect("fixture"))
-        .join("\n---\n");
+    let text = [
+        "pods.yaml",
+        "services.yaml",
+        "endpointslices.yaml",
+        "nodes.yaml",
+    ]
+    .map(|f| std::fs::read_to_string(common::fixture_path(f)).expect("fixture"))
+    .join("\n---\n");
     let path = dir.join("objects.yaml");
     std::fs::write(&path, text).expect("write");
     path.display().to_string()
@@ -97,6 +102,14 @@ fn objects_resolve_the_plan_the_way_the_controller_does() {
     assert_eq!(
         plan.dns_servers.first().map(|d| d.address.as_str()),
         Some("10.96.0.10")
+    );
+    let nodes: Vec<(&str, &str)> = (plan.nodes.iter())
+        .map(|n| (n.name.as_str(), n.address.as_str()))
+        .collect();
+    assert_eq!(
+        nodes,
+        [("node-a", "172.18.0.2"), ("node-b", "172.18.0.3")],
+        "the source's and the endpoints' nodes, for the overlay's VTEP check"
     );
     assert!(r.text.contains("resolved from"), "{}", r.text);
     assert!(!r.text.contains("<resolved-at-run-time>"));

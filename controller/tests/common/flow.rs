@@ -97,10 +97,38 @@ pub async fn expect_resolve_echo_with(api: &mut ApiServerVerifier, slices: Vec<V
         "{}",
         sl.query
     );
+    let mut nodes = vec!["node-a".to_string()]; // curl1's
+    for node in slices
+        .iter()
+        .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["conditions"]["ready"] != false)
+        .filter_map(|e| e["nodeName"].as_str().map(String::from))
+    {
+        if !nodes.contains(&node) {
+            nodes.push(node);
+        }
+    }
     sl.ok(&list(slices));
     api.expect("GET", "/api/v1/namespaces/kube-system/services/kube-dns")
         .await
         .ok(&to_json(&service("kube-system", "kube-dns")));
+    expect_nodes(api, &nodes).await;
+}
+
+/// The reads of the nodes a trace may cross, in order, each answered as kind's nodes are:
+/// node-a 172.18.0.2 with 10.244.1.0/24, node-b .3 with 10.244.2.0/24, and so on.
+pub async fn expect_nodes(api: &mut ApiServerVerifier, names: &[String]) {
+    for name in names {
+        let i = name.bytes().last().map_or(0, |b| b.saturating_sub(b'a'));
+        api.expect("GET", &format!("/api/v1/nodes/{name}"))
+            .await
+            .ok(&serde_json::json!({
+                "apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": name},
+                "spec": {"podCIDR": format!("10.244.{}.0/24", i + 1)},
+                "status": {"addresses": [{"type": "InternalIP", "address": format!("172.18.0.{}", i + 2)}]}
+            }));
+    }
 }
 
 pub async fn expect_list_agents(api: &mut ApiServerVerifier, pods: Vec<Value>) {
