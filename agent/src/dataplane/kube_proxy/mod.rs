@@ -49,8 +49,25 @@ const NETLINK_TIMEOUT: Duration = Duration::from_secs(2);
 pub fn read(target: &PlanTarget) -> Reading {
     let mut sources = iptables::IptablesSources::open();
     let detection = detect::decide(&detect::gather::gather(&mut sources));
-    let program = read_mode(&mut sources, detection.mode, target, Entry::ServiceIp);
+    let mut program = read_mode(&mut sources, detection.mode, target, Entry::ServiceIp);
+    // kube-proxy matches NodePorts on the node's own addresses (`-m addrtype --dst-type LOCAL`,
+    // `fib daddr type local`): an address of this node with no ClusterIP rule is a NodePort's.
+    let unmatched = matches!(&program, Some(Ok(p)) if p.lookup != Lookup::Matched);
+    if unmatched && is_local_address(target) {
+        program = read_mode(&mut sources, detection.mode, target, Entry::NodePort).or(program);
+    }
     Reading { detection, program }
+}
+
+/// Whether `target`'s address is one of the calling thread's namespace's own (`ip route get`
+/// says `local`).
+fn is_local_address(target: &PlanTarget) -> bool {
+    let Ok(ip) = target.ip.parse() else {
+        return false;
+    };
+    crate::kernel::rtnl::Rtnl::open()
+        .and_then(|mut r| r.route_lookup(ip))
+        .is_ok_and(|r| r.kind == crate::kernel::rtnl::RouteKind::Local)
 }
 
 /// Read `mode`'s state for `target` from `entry`; `sources` hold what detection read already.

@@ -175,7 +175,13 @@ impl<'a> Trace<'a> {
     fn service_rules(&mut self, hops: &mut Vec<Hop>) {
         let Some(t) = &self.plan.target else { return };
         let read = service_rules::read(t);
-        let outcome = service_rules::judge(self.node(), t, &read, &self.plan.expected_endpoints);
+        let outcome = service_rules::judge(
+            self.node(),
+            t,
+            &read,
+            &self.plan.expected_endpoints,
+            &self.plan.nodes,
+        );
         self.is_service = outcome.is_service;
         self.rule_endpoints = outcome.endpoints;
         self.replaced = outcome.replaced;
