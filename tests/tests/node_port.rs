@@ -13,22 +13,39 @@ fn node_port(mode: ProxyMode) {
     let rules = hop(&t.path.hops, "node-a", HopKind::ServiceRules);
     assert_eq!(rules.verdict, Verdict::Ok, "{}", describe(&t.path.hops));
     assert!(
-        rules.detail.contains("default/echo-service:http -> 3 endpoints"),
+        rules
+            .detail
+            .contains("default/echo-service:http -> 3 endpoints"),
         "{}",
         rules.detail
     );
     assert!(t.path.first_failure.is_none(), "{}", describe(&t.path.hops));
     assert_eq!(t.path.reachable, Some(true));
     let chosen = t.path.chosen_endpoint.as_ref().expect("DNAT's endpoint");
-    assert_eq!(chosen.port, 8080, "the NodePort's DNAT, not the node's port");
+    assert_eq!(
+        chosen.port, 8080,
+        "the NodePort's DNAT, not the node's port"
+    );
 
     let t = trace_to(&lab, "curl", "node/node-b:30080");
     let rules = hop(&t.path.hops, "node-a", HopKind::ServiceRules);
     assert_eq!(rules.verdict, Verdict::Info);
     assert!(
-        rules.detail.starts_with("172.18.0.3 is node node-b's address"),
+        rules
+            .detail
+            .starts_with("172.18.0.3 is node node-b's address"),
         "{}",
         rules.detail
+    );
+    // node-b's own run walks its NodePort rules
+    let there = hop(&t.path.hops, "node-b", HopKind::ServiceRules);
+    assert_eq!(there.verdict, Verdict::Ok, "{}", describe(&t.path.hops));
+    assert!(
+        there
+            .detail
+            .contains("default/echo-service:http -> 3 endpoints"),
+        "{}",
+        there.detail
     );
     assert_eq!(t.path.reachable, Some(true), "{}", describe(&t.path.hops));
 }

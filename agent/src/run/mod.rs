@@ -68,10 +68,12 @@ pub fn check_plan(plan: &TracePlan) -> Result<(), PlanError> {
                 });
             }
         }
+        // With a target and no endpoint: the node a NodePort target names, whose rules decide.
+        PlanRole::Endpoint if plan.endpoint.is_none() && plan.target.is_some() => {}
         PlanRole::Endpoint => {
             let ep = plan.endpoint.as_ref().ok_or(PlanError::Missing {
                 role: plan.role,
-                field: "endpoint",
+                field: "endpoint (or a target, for a NodePort's node)",
             })?;
             parse_ip("endpoint.ip", &ep.ip)?;
         }
@@ -148,6 +150,7 @@ pub fn steps(plan: &TracePlan) -> Vec<Step> {
                 out.push(Step::Listener);
             }
         }
+        PlanRole::Endpoint if plan.endpoint.is_none() => out.push(Step::ServiceRules),
         PlanRole::Endpoint => out.extend([Step::EndpointRoute, Step::EndpointListener]),
         // `check_plan` refuses a role this agent does not know: no steps.
         PlanRole::Unknown => {}

@@ -152,6 +152,22 @@ fn pods_addresses_nodes_and_names_resolve() {
         }
     );
     assert_eq!(p.target.display("default"), "172.18.0.3:30080/tcp");
+    // Another node's NodePort: that node's rules decide, so it gets a run of its own, with the
+    // target and no endpoint; the source's own node needs none.
+    let options = PlanOptions {
+        checks: vec![],
+        step_timeout_ms: 2000,
+    };
+    let runs = planner::initial_plans(&options, &p.resolved);
+    let roles: Vec<(&str, PlanRole)> = runs.iter().map(|r| (r.node.as_str(), r.role)).collect();
+    assert_eq!(
+        roles,
+        [("node-a", PlanRole::Source), ("node-b", PlanRole::Endpoint)]
+    );
+    assert_eq!(runs[1].plan.endpoint, None);
+    assert_eq!(runs[1].plan.target, runs[0].plan.target);
+    let own = ok("curl", "node/node-a:30080");
+    assert_eq!(planner::initial_plans(&options, &own.resolved).len(), 1);
     let p = ok("curl", "dns/kube-dns.kube-system.svc.cluster.local");
     assert_eq!(
         p.resolved.dns_name.as_deref(),
