@@ -27,6 +27,12 @@ pub struct ResolvedSource {
 pub async fn source(ctx: &Ctx, src: &SourceArg) -> Result<ResolvedSource, Error> {
     let ns = ctx.namespace.as_str();
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    if src.kind == SourceKind::Node {
+        return Err(netdiag_crds::shorthand::ArgError::NodeSourceOnlyInLab {
+            input: src.to_string(),
+        }
+        .into());
+    }
     if src.kind == SourceKind::Pod {
         let pod: Pod = get_named(ctx, ns, &src.name, ("pod", "pods")).await?;
         if !pick::can_be_source(&pod) {
@@ -92,7 +98,7 @@ async fn workload_selector(ctx: &Ctx, src: &SourceArg) -> Result<LabelSelector, 
             })
             .await?
         }
-        SourceKind::Pod => None,
+        SourceKind::Pod | SourceKind::Node => None,
     };
     sel.ok_or_else(|| Error::NoSelector {
         workload: src.to_string(),

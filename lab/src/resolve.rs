@@ -29,18 +29,35 @@ pub fn resolve(
     to: &TargetArg,
     dns_name: Option<&str>,
 ) -> Result<LabProbe, TraceError> {
-    if from.kind != SourceKind::Pod {
-        return Err(TraceError::NotAPod(from.to_string()));
-    }
-    let pod = spec
-        .pod(&from.name)
-        .ok_or_else(|| TraceError::UnknownPod(from.name.clone()))?;
+    let node_source;
+    let pod = match from.kind {
+        SourceKind::Pod => spec
+            .pod(&from.name)
+            .ok_or_else(|| TraceError::UnknownPod(from.name.clone()))?,
+        // A node's host network: names are looked up as from the default namespace.
+        SourceKind::Node => {
+            let node = spec
+                .node(&from.name)
+                .ok_or_else(|| TraceError::UnknownNode(from.name.clone()))?;
+            node_source = PodSpec {
+                name: node.name.clone(),
+                namespace: "default".into(),
+                node: node.name.clone(),
+                ip: node.ip,
+                tcp: vec![],
+                udp: vec![],
+            };
+            &node_source
+        }
+        _ => return Err(TraceError::NotAPod(from.to_string())),
+    };
     let source = SourcePod {
         namespace: pod.namespace.clone(),
         name: pod.name.clone(),
         ip: pod.ip.to_string(),
         node: pod.node.clone(),
         ready: true,
+        is_node: from.kind == SourceKind::Node,
     };
     let (target, probe_target, implied_dns) = match to {
         TargetArg::Service {

@@ -22,6 +22,8 @@ pub struct SourcePod {
     pub node: String,
     /// Not required: a not-ready pod can still open connections, but the status says so.
     pub ready: bool,
+    /// The source is the node itself (`name` and `node` are the node's, `ip` its address).
+    pub is_node: bool,
 }
 
 /// A ready endpoint of a Service, with the node it runs on when the EndpointSlice says (in a
@@ -162,6 +164,7 @@ fn base_plan(options: &PlanOptions, resolved: &Resolved, role: PlanRole) -> Trac
     TracePlan {
         role,
         source_ip: Some(resolved.source.ip.clone()),
+        source_is_node: resolved.source.is_node,
         target: None,
         target_is_service: false,
         expected_endpoints: Vec::new(),

@@ -196,6 +196,7 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         return Ok(TracePlan {
             role: PlanRole::Endpoint,
             source_ip: None,
+            source_is_node: false,
             endpoint: Some(Endpoint {
                 ip: t.ip.clone(),
                 port: t.port,
@@ -222,6 +223,7 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
     Ok(TracePlan {
         role: PlanRole::Source,
         source_ip: args.from.clone(),
+        source_is_node: false,
         target_is_service: target.is_some(),
         target,
         expected_endpoints: expected,

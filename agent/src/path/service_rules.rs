@@ -20,9 +20,10 @@ pub struct ServiceRulesOutcome {
     pub replaced: Option<Replacement>,
 }
 
-/// Detect the node's data plane and read it for `target`, in the calling thread's namespace.
-pub fn read(target: &PlanTarget) -> Reading {
-    kube_proxy::read(target)
+/// Detect the node's data plane and read it for `target`, in the calling thread's namespace,
+/// for traffic from a pod (`pod_source`) or from a node.
+pub fn read(target: &PlanTarget, pod_source: bool) -> Reading {
+    kube_proxy::read_from(target, pod_source)
 }
 
 /// Judge what was read: pure. `expected` are the Service's ready endpoints from the API, empty

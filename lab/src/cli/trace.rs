@@ -16,7 +16,11 @@ plan with the controller's planner, run the agent in each planned node's namespa
 pod's node, and the node of the endpoint the traffic reaches), and merge the reports into one
 path, printed by the same code as `kubectl netdiag trace`.
 
---from is the pod the traffic starts from: NAME or pod/NAME (`lab status` lists them).
+--from is the pod the traffic starts from: NAME or pod/NAME (`lab status` lists them), or
+node/NAME: the node's own host network, as the seeds test NodePorts and ClusterIPs with curl on
+a node. A node's traffic meets externalTrafficPolicy Local (a node without a local endpoint
+drops it); a pod's does not. Node sources run in the lab only: on a cluster they would carry the
+node's identity.
 
 --to is what it should reach, as `kubectl netdiag trace` takes it:
   svc/NAME[:PORT]          a Service through its ClusterIP; PORT is a number or a port name
@@ -32,6 +36,7 @@ Examples:
   kubectl netdiag lab trace --from curl --to 10.96.0.10:53/udp
   kubectl netdiag lab trace --from curl --to dns/kube-dns.kube-system.svc.cluster.local
   kubectl netdiag lab trace --from curl --to node/node-b:30080 -o dot | dot -Tsvg > path.svg
+  kubectl netdiag lab trace --from node/node-a --to node/node-b:30080
   kubectl netdiag lab trace -o pcap > probe.pcap && tcpdump -nr probe.pcap
 
 Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or lab error.";
@@ -41,8 +46,8 @@ Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or lab erro
 pub struct TraceArgs {
     #[arg(long, default_value = crate::names::DEFAULT_LAB)]
     pub name: String,
-    /// The source pod: NAME or pod/NAME.
-    #[arg(long, value_name = "POD", default_value = "curl", value_parser = parse_source)]
+    /// The source: a pod (NAME or pod/NAME) or a node's host network (node/NAME).
+    #[arg(long, value_name = "SOURCE", default_value = "curl", value_parser = parse_source)]
     pub from: SourceArg,
     /// What to reach: svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp], dns/NAME or
     /// node/NAME:PORT[/tcp|udp].

@@ -10,6 +10,7 @@ use netdiag_model::{DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, Trace
 
 use super::observe::{Connected, Probe, observers};
 mod endpoint;
+mod node_source;
 mod overlay;
 
 use super::{AgentEnv, PlanError, Step, parse_ip};
@@ -142,6 +143,9 @@ impl<'a> Trace<'a> {
     }
 
     fn pod_end(&mut self, hops: &mut Vec<Hop>) -> Flow {
+        if self.plan.source_is_node {
+            return self.node_end(hops);
+        }
         let node = self.node();
         match find_pod_netns(self.source_ip, &self.env.netns_dir, &self.env.proc) {
             Ok(ns) => {
@@ -174,7 +178,7 @@ impl<'a> Trace<'a> {
     /// kube-proxy's view of the Service: which endpoints DNAT may pick, and with what share.
     fn service_rules(&mut self, hops: &mut Vec<Hop>) {
         let Some(t) = &self.plan.target else { return };
-        let read = service_rules::read(t);
+        let read = service_rules::read(t, !self.plan.source_is_node);
         let outcome = service_rules::judge(
             self.node(),
             t,

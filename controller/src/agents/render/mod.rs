@@ -119,6 +119,7 @@ fn placeholder_facts(
             ip: ph(),
             node: node.to_string(),
             ready: true,
+            is_node: false,
         },
         target,
         nodes: Vec::new(),
