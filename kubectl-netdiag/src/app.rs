@@ -152,6 +152,7 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
                 &run.probe,
                 args.output,
                 output::stdout_color(),
+                output::stdout_width(),
             )?)?;
             if let probe::Outcome::ProbeFailed(message) = &run.outcome {
                 eprintln!("error: the probe could not run: {message}");

@@ -161,6 +161,10 @@ TARGET is what it should reach:
 Before anything is created, the objects are checked: the source pod must be Running, and a
 Service must exist, have a ClusterIP and at least one ready endpoint.
 
+In a terminal the table fits its width ($COLUMNS when set, else the terminal's size): VERDICT
+comes before DETAIL, and long DETAIL and FACTS cells wrap inside their column. Piped or
+redirected, every hop stays on one line (COLUMNS=120 wraps it anyway).
+
 Examples:
   kubectl netdiag trace deploy/curl svc/echo
   kubectl netdiag trace pod/curl-5d8f svc/echo:http --checks path,connect -o wide

@@ -237,7 +237,10 @@ pub fn describe(p: &NetProbe, now: Timestamp, wide: bool) -> String {
     }
     if !status.hops.is_empty() || !status.dns.is_empty() {
         out.push_str("Path:\n");
-        let opts = RenderOptions { wide, color: false };
+        let opts = RenderOptions {
+            wide,
+            ..RenderOptions::default()
+        };
         out.push_str(&indent(&render::table(&status.path(), &opts)));
     }
     out

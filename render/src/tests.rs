@@ -100,6 +100,7 @@ fn failing() -> MergedPath {
 const PLAIN: RenderOptions = RenderOptions {
     wide: false,
     color: false,
+    width: Width::Unlimited,
 };
 
 #[test]
@@ -148,7 +149,7 @@ fn wide_adds_reason_and_endpoint_shares() {
         &failing(),
         &RenderOptions {
             wide: true,
-            color: false,
+            ..PLAIN
         },
     );
     assert!(out.lines().next().unwrap_or_default().contains("REASON"));
@@ -162,8 +163,8 @@ fn wide_adds_reason_and_endpoint_shares() {
 #[test]
 fn colour_only_when_asked() {
     let opts = RenderOptions {
-        wide: false,
         color: true,
+        ..PLAIN
     };
     let out = table(&failing(), &opts);
     assert!(out.contains("\x1b[1;31mRESULT: unreachable"), "{out:?}");
