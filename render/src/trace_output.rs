@@ -20,7 +20,8 @@ pub enum TraceFormat {
     Json,
     /// The NetProbe, status included, as YAML.
     Yaml,
-    /// The path as a Graphviz graph (`| dot -Tsvg > path.svg`).
+    /// The path as a Graphviz graph, top to bottom, the failing hop an octagon (`| dot -Tsvg >
+    /// path.svg`).
     Dot,
     /// The probe's captured packets of every node as one pcapng file (`> probe.pcap`).
     Pcap,
@@ -104,7 +105,7 @@ pub fn render_trace<T: Serialize>(
                 crate::table(path, &opts)
             )
         }
-        TraceFormat::Dot => crate::dot(path),
+        TraceFormat::Dot => crate::dot(path, source, target),
         TraceFormat::Json => crate::json(probe)?,
         TraceFormat::Yaml => crate::yaml(probe)?,
         TraceFormat::Pcap => {
