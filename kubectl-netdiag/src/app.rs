@@ -102,6 +102,11 @@ fn print_version(args: &[String]) -> ExitCode {
 fn finish(r: Result<u8, Error>) -> ExitCode {
     match r {
         Ok(code) => ExitCode::from(code),
+        // The user stopped it: say what was cleaned up, not that something went wrong.
+        Err(e @ Error::Interrupted(_)) => {
+            eprintln!("{e}");
+            ExitCode::from(e.exit_code())
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

@@ -171,7 +171,10 @@ Examples:
   kubectl netdiag trace sts/db-client 10.96.0.10:53/udp --dns-name db.prod.svc.cluster.local
   kubectl netdiag trace pod/curl svc/echo --keep -o yaml > probe.yaml
 
-Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or API error.";
+Ctrl-C deletes the NetProbe (unless --keep), says \"interrupted; probe deleted\" and exits 130.
+
+Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or API error, 130
+interrupted.";
 
 const GET_EXAMPLES: &str = "\
 Examples:
