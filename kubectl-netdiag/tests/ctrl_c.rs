@@ -12,10 +12,20 @@ use mock::*;
 use http::{Method, StatusCode};
 use kubectl_netdiag::error::Error;
 use kubectl_netdiag::interrupt::Interruption;
-use kubectl_netdiag::trace;
 
 fn sigint() {
     nix::sys::signal::raise(nix::sys::signal::Signal::SIGINT).unwrap();
+}
+
+/// The trace's error, once the mock `server` (which sends the SIGINT) has finished.
+async fn interrupted_trace(
+    ctx: &kubectl_netdiag::client::Ctx,
+    server: tokio::task::JoinHandle<()>,
+    rec: &mut Recorder,
+) -> Error {
+    let err = trace_curl_to_echo(ctx, rec).await.map(|_| ()).unwrap_err();
+    server.await.unwrap();
+    err
 }
 
 /// One test, so the two SIGINTs cannot meet each other's trace.
@@ -40,16 +50,7 @@ async fn ctrl_c_deletes_the_probe_and_exits_130_or_creates_nothing() {
         expect_no_more(&mut h).await;
     });
     let mut rec = Recorder::default();
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service:http"]),
-        fast(),
-        &mut rec,
-    )
-    .await
-    .map(|_| ())
-    .unwrap_err();
-    server.await.unwrap();
+    let err = interrupted_trace(&ctx, server, &mut rec).await;
     assert!(
         matches!(&err, Error::Interrupted(Interruption::Deleted { name, .. }) if name == "curl-to-echo-service-abcde"),
         "{err}"
@@ -69,16 +70,7 @@ async fn ctrl_c_deletes_the_probe_and_exits_130_or_creates_nothing() {
         sigint();
         expect_no_more(&mut h).await;
     });
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service:http"]),
-        fast(),
-        &mut rec,
-    )
-    .await
-    .map(|_| ())
-    .unwrap_err();
-    server.await.unwrap();
+    let err = interrupted_trace(&ctx, server, &mut rec).await;
     assert!(
         matches!(err, Error::Interrupted(Interruption::BeforeCreate)),
         "{err}"
