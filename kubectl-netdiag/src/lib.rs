@@ -13,6 +13,7 @@ pub mod duration;
 pub mod error;
 pub mod explain;
 pub mod install;
+pub mod interrupt;
 pub mod list;
 pub mod output;
 pub mod pick;

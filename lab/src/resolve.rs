@@ -192,8 +192,8 @@ fn service<'a>(
         svc.ports
             .iter()
             .map(|p| match &p.name {
-                Some(n) => format!("{n} ({}/{})", p.port, p.protocol.as_lower().to_uppercase()),
-                None => format!("{}/{}", p.port, p.protocol.as_lower().to_uppercase()),
+                Some(n) => format!("{n} ({}/{})", p.port, p.protocol.as_upper()),
+                None => format!("{}/{}", p.port, p.protocol.as_upper()),
             })
             .collect::<Vec<_>>()
             .join(", ")

@@ -288,7 +288,11 @@ pub fn print_report(report: &NodeReport, output: Output) {
             let target = report.target.clone().unwrap_or_default();
             let path = netdiag_model::merge::merge(std::slice::from_ref(report), &source, &target);
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let opts = netdiag_render::RenderOptions { wide: false, color };
+            let opts = netdiag_render::RenderOptions {
+                wide: false,
+                color,
+                width: netdiag_render::stdout_width(),
+            };
             print!("{}", netdiag_render::table(&path, &opts));
         }
     }
