@@ -169,3 +169,37 @@ fn a_plan_that_would_not_fit_a_config_map_is_refused_with_its_size() {
         other => panic!("not refused: {other:?}"),
     }
 }
+
+#[test]
+fn a_node_ports_node_gets_a_run_for_its_own_rules_while_it_holds_the_address() {
+    let dir = scratch("nodeport");
+    let probe = dir.join("probe.yaml");
+    let spec = |node: &str| {
+        format!(
+            "apiVersion: netdiag.dev/v1alpha1
+kind: NetProbe
+metadata: {{name: p, namespace: default}}
+spec:
+  source: {{pod: curl1}}
+  target: {{address: {{ip: 172.18.0.3, port: 30080, node: {node}}}}}
+"
+        )
+    };
+    std::fs::write(&probe, spec("node-b")).expect("write");
+    let objects = fixture_objects(&dir);
+    let probe_path = probe.to_str().expect("utf-8").to_string();
+    let there = render_cli(&probe_path, "node-b", "endpoint", &["--objects", &objects]);
+    let plan = plan_of(&there.config_map);
+    assert_eq!(plan.role, PlanRole::Endpoint);
+    assert_eq!(plan.endpoint, None, "no endpoint: node-b's NodePort rules");
+    assert_eq!(
+        plan.target.as_ref().map(|t| t.to_string()).as_deref(),
+        Some("172.18.0.3:30080/tcp")
+    );
+    assert!(plan.target_is_service);
+    // A stale hint (the node no longer holds the address) plans no such run.
+    std::fs::write(&probe, spec("node-a")).expect("write");
+    let stale = render_cli(&probe_path, "node-a", "endpoint", &["--objects", &objects]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(plan_of(&stale.config_map).endpoint.is_some());
+}

@@ -186,6 +186,18 @@ pub struct AddressTarget {
     pub port: i32,
     #[serde(default)]
     pub protocol: Protocol,
+    /// The node whose address `ip` is, when the target is a NodePort (`kubectl netdiag trace
+    /// ... node/NAME:PORT` sets it). A hint, not the target: the controller runs that node's
+    /// NodePort rules too while the node still holds `ip`, and traces the address alone when
+    /// it does not (the node was replaced or renamed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(
+            pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+        )
+    )]
+    pub node: Option<String>,
 }
 
 /// A DNS name, resolved through the source pod's nameservers and cluster DNS.

@@ -169,6 +169,7 @@ pub async fn target(ctx: &Ctx, t: &TargetArg) -> Result<ProbeTarget, Error> {
                 ip: ip.to_string(),
                 port: i32::from(*port),
                 protocol: *protocol,
+                node: None,
             }),
             ..Default::default()
         }),
@@ -185,7 +186,8 @@ pub async fn target(ctx: &Ctx, t: &TargetArg) -> Result<ProbeTarget, Error> {
 }
 
 /// A node target is an address target on the node's InternalIP: the NetProbe holds the
-/// address, so a probe kept in git still means the same port if the node is renamed.
+/// address, so a probe kept in git still means the same port if the node is renamed, and the
+/// node's name as a hint, so the controller also runs that node's NodePort rules.
 async fn node(
     ctx: &Ctx,
     name: &str,
@@ -204,6 +206,7 @@ async fn node(
             ip: ip.to_string(),
             port: i32::from(port),
             protocol,
+            node: Some(name.to_string()),
         }),
         ..Default::default()
     })

@@ -115,7 +115,11 @@ pub fn resolve(
             let node = spec
                 .node(name)
                 .ok_or_else(|| TraceError::UnknownNode(name.clone()))?;
-            address(node.ip.to_string(), *port, *protocol)
+            let mut planned = address(node.ip.to_string(), *port, *protocol);
+            if let Some(a) = planned.1.address.as_mut() {
+                a.node = Some(node.name.clone());
+            }
+            planned
         }
         TargetArg::Dns { name } => (
             ResolvedTarget::Dns { name: name.clone() },
@@ -163,6 +167,7 @@ fn address(ip: String, port: u16, protocol: Protocol) -> Planned {
                 ip,
                 port: i32::from(port),
                 protocol,
+                node: None,
             }),
             ..Default::default()
         },

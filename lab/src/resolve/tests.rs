@@ -185,7 +185,11 @@ fn pods_addresses_nodes_and_names_resolve() {
 
 #[test]
 fn what_the_lab_lacks_is_named_with_what_to_do() {
-    assert!(err("deploy/curl", "svc/echo-service").contains("only pods: use pod/NAME"));
+    assert!(
+        err("deploy/curl", "svc/echo-service")
+            .contains("only pods and nodes: use pod/NAME or node/NAME")
+    );
+    assert!(err("node/node-z", "svc/echo-service").contains("no node named \"node-z\""));
     assert!(err("nope", "svc/echo-service").contains("no pod named \"nope\""));
     assert!(err("curl", "svc/nope").contains("no Service \"nope\""));
     assert!(err("curl", "svc/kube-system/echo-service").contains("kube-system/echo-service"));

@@ -201,7 +201,7 @@ impl Objects {
             None => Vec::new(),
         };
         // As the controller reads them: the involved nodes the file holds, in the same order.
-        let nodes = resolve::nodes_involved(&source.node, &target)
+        let nodes = resolve::nodes_involved(&source.node, &target, resolve::address_node(spec))
             .iter()
             .filter_map(|name| self.nodes.iter().find(|n| n.name_any() == *name))
             .filter_map(resolve::plan_node_from)

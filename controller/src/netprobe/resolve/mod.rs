@@ -160,6 +160,14 @@ impl ResolveError {
     }
 }
 
+/// The node an address target names as its holder (a NodePort's).
+pub fn address_node(spec: &ValidSpec) -> Option<&str> {
+    match spec.get().target.kind() {
+        Some(TargetRef::Address(a)) => a.node.as_deref(),
+        _ => None,
+    }
+}
+
 async fn get_opt<K>(api: &Api<K>, name: &str, what: &str) -> Result<Option<K>, ResolveError>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
@@ -234,7 +242,11 @@ pub async fn resolve(
         let svc = get_opt(&api, KUBE_DNS_SERVICE, "the kube-dns Service").await?;
         dns_servers.extend(kube_dns_from(svc.as_ref()));
     }
-    let nodes = read_nodes(client, nodes_involved(&source.node, &target)).await;
+    let nodes = read_nodes(
+        client,
+        nodes_involved(&source.node, &target, address_node(spec)),
+    )
+    .await;
     Ok(Resolved {
         source,
         target,

@@ -14,16 +14,22 @@ const CONCURRENT_READS: usize = 8;
 
 /// The source pod's node, then the target pod's or every ready endpoint's, each once, at most
 /// [`MAX_PLAN_NODES`]: a Service of thousands of endpoints names the nodes of the first ones.
-/// None for an address or a name: no endpoint node is known, so nothing could be checked.
-pub fn nodes_involved(source_node: &str, target: &ResolvedTarget) -> Vec<String> {
-    let others: Vec<&str> = match target {
-        ResolvedTarget::Service(s) => s
+/// For an address, the node the spec names as its holder (`address.node`, a NodePort's), whose
+/// rules the planner runs while the node still holds the address; else none, as for a name.
+pub fn nodes_involved(
+    source_node: &str,
+    target: &ResolvedTarget,
+    address_node: Option<&str>,
+) -> Vec<String> {
+    let others: Vec<&str> = match (target, address_node) {
+        (ResolvedTarget::Service(s), _) => s
             .endpoints
             .iter()
             .filter_map(|e| e.node.as_deref())
             .collect(),
-        ResolvedTarget::Pod(p) => vec![p.node.as_str()],
-        ResolvedTarget::Address { .. } | ResolvedTarget::Dns { .. } => return Vec::new(),
+        (ResolvedTarget::Pod(p), _) => vec![p.node.as_str()],
+        (ResolvedTarget::Address { .. }, Some(node)) => vec![node],
+        (ResolvedTarget::Address { .. } | ResolvedTarget::Dns { .. }, _) => return Vec::new(),
     };
     let mut out = vec![source_node.to_string()];
     let mut seen: std::collections::HashSet<&str> = [source_node].into();
@@ -154,7 +160,7 @@ mod tests {
                 ep("10.244.3.2", None),
             ],
         });
-        assert_eq!(nodes_involved("node-a", &svc), ["node-a", "node-b"]);
+        assert_eq!(nodes_involved("node-a", &svc, None), ["node-a", "node-b"]);
         let many = ResolvedTarget::Service(ResolvedService {
             endpoints: (0..1000)
                 .map(|i| ep("10.0.0.1", Some(&format!("n{i}"))))
@@ -164,8 +170,18 @@ mod tests {
                 _ => unreachable!(),
             }
         });
-        assert_eq!(nodes_involved("node-a", &many).len(), MAX_PLAN_NODES);
+        assert_eq!(nodes_involved("node-a", &many, None).len(), MAX_PLAN_NODES);
         let dns = ResolvedTarget::Dns { name: "x".into() };
-        assert!(nodes_involved("node-a", &dns).is_empty());
+        assert!(nodes_involved("node-a", &dns, None).is_empty());
+        let np = ResolvedTarget::Address {
+            ip: "172.18.0.3".into(),
+            port: 30080,
+            protocol: netdiag_model::Protocol::TCP,
+        };
+        assert!(nodes_involved("node-a", &np, None).is_empty());
+        assert_eq!(
+            nodes_involved("node-a", &np, Some("node-b")),
+            ["node-a", "node-b"]
+        );
     }
 }
