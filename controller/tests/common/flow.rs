@@ -238,3 +238,48 @@ pub fn audited(posted: &Value, node: &str, role: &str) -> Value {
     );
     posted.clone()
 }
+
+/// The source agent pod the controller would have made for an address probe of kube-dns's
+/// ClusterIP from curl1, as the API returns it with `run_status`.
+pub fn address_source_pod(run_status: Value) -> Value {
+    // The very pod the controller would have created, found by label after a restart.
+    let p = super::probe(
+        "default",
+        "p",
+        "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}",
+    );
+    let facts = netdiag_controller::netprobe::resolve::Resolved {
+        source: netdiag_controller::netprobe::resolve::source_from_pod(
+            "default",
+            "curl1",
+            Some(&pod("default", "curl1")),
+        )
+        .expect("src"),
+        target: netdiag_controller::netprobe::resolve::ResolvedTarget::Address {
+            ip: "10.96.0.10".into(),
+            port: 53,
+            protocol: netdiag_crds::Protocol::UDP,
+        },
+        dns_name: None,
+        dns_servers: vec![],
+        nodes: Vec::new(),
+    };
+    let spec = netdiag_controller::netprobe::spec::ValidSpec::new(&p.spec).expect("valid");
+    let plan = netdiag_controller::netprobe::plan::source_plan(&spec, &facts);
+    let id = netdiag_controller::agents::pod::ProbeRef {
+        namespace: "default".into(),
+        name: "p".into(),
+        uid: UID.into(),
+        generation: 1,
+        run: 1,
+    };
+    let settings = netdiag_controller::agents::pod::AgentSettings {
+        image: AGENT_IMAGE.into(),
+        namespace: "netdiag-system".into(),
+    };
+    let pod: k8s_openapi::api::core::v1::Pod =
+        netdiag_controller::agents::pod::agent_objects(&settings, &id, &plan, 30)
+            .expect("pod")
+            .pod;
+    agent(&to_json(&pod), "2026-01-01T00:00:00Z", run_status)
+}
