@@ -38,6 +38,13 @@ pub const PERMISSIONS: &[Permission] = &[
     },
     Permission {
         scope: Scope::Cluster,
+        api_group: "",
+        resource: "nodes",
+        verbs: &["get"],
+        used_by: "resolve::read_nodes (the nodes' InternalIPs and pod CIDRs, for the overlay's VTEP check), inspection::resolve (the inspected node)",
+    },
+    Permission {
+        scope: Scope::Cluster,
         api_group: "discovery.k8s.io",
         resource: "endpointslices",
         verbs: &["list"],
@@ -61,8 +68,8 @@ pub const PERMISSIONS: &[Permission] = &[
         scope: Scope::Cluster,
         api_group: "",
         resource: "nodes",
-        verbs: &["get", "list"],
-        used_by: "inspection::resolve (the inspected node; every node for a Service)",
+        verbs: &["list"],
+        used_by: "inspection::resolve (every node, for a service inspection)",
     },
     Permission {
         scope: Scope::Cluster,

@@ -8,55 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::flow::*;
-use common::verifier::{AGENT_IMAGE, test_context};
+use common::verifier::test_context;
 use common::{pod, probe, reports};
-use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::controller::Action;
 use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::{NetProbe, Phase};
-use serde_json::{Value, json};
-
-fn existing_source_pod(run_status: Value) -> Value {
-    // The very pod the controller would have created, found by label after a restart.
-    let p = probe(
-        "default",
-        "p",
-        "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}",
-    );
-    let facts = netdiag_controller::netprobe::resolve::Resolved {
-        source: netdiag_controller::netprobe::resolve::source_from_pod(
-            "default",
-            "curl1",
-            Some(&pod("default", "curl1")),
-        )
-        .expect("src"),
-        target: netdiag_controller::netprobe::resolve::ResolvedTarget::Address {
-            ip: "10.96.0.10".into(),
-            port: 53,
-            protocol: netdiag_crds::Protocol::UDP,
-        },
-        dns_name: None,
-        dns_servers: vec![],
-        nodes: Vec::new(),
-    };
-    let spec = netdiag_controller::netprobe::spec::ValidSpec::new(&p.spec).expect("valid");
-    let plan = netdiag_controller::netprobe::plan::source_plan(&spec, &facts);
-    let id = netdiag_controller::agents::pod::ProbeRef {
-        namespace: "default".into(),
-        name: "p".into(),
-        uid: UID.into(),
-        generation: 1,
-        run: 1,
-    };
-    let settings = netdiag_controller::agents::pod::AgentSettings {
-        image: AGENT_IMAGE.into(),
-        namespace: "netdiag-system".into(),
-    };
-    let pod: Pod = netdiag_controller::agents::pod::agent_objects(&settings, &id, &plan, 30)
-        .expect("pod")
-        .pod;
-    agent(&to_json(&pod), "2026-01-01T00:00:00Z", run_status)
-}
+use serde_json::json;
 
 fn address_probe() -> NetProbe {
     probe(
@@ -70,7 +27,7 @@ fn address_probe() -> NetProbe {
 async fn a_restarted_controller_adopts_the_agent_pod_it_finds_and_creates_none() {
     let (ctx, mut api) = test_context();
     let running = json!({"phase": "Running"});
-    let existing = existing_source_pod(running);
+    let existing = address_source_pod(running);
     let server = tokio::spawn(async move {
         // The status write of the first run was lost: the controller starts over, finds the pod.
         api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
@@ -99,7 +56,7 @@ async fn a_restarted_controller_adopts_the_agent_pod_it_finds_and_creates_none()
 #[tokio::test]
 async fn a_run_under_way_with_its_pod_running_only_looks() {
     let (ctx, mut api) = test_context();
-    let existing = existing_source_pod(json!({"phase": "Running"}));
+    let existing = address_source_pod(json!({"phase": "Running"}));
     let now = jiff::Timestamp::now().to_string();
     let p = with_status(
         address_probe(),
@@ -121,7 +78,7 @@ async fn an_agent_pod_pending_past_the_timeout_fails_the_probe_with_the_pods_rea
     let (ctx, mut api) = test_context();
     let pending = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
         "message": "0/3 nodes are available: 1 node(s) had untolerated taint"}]});
-    let existing = existing_source_pod(pending);
+    let existing = address_source_pod(pending);
     let p = with_status(
         address_probe(),
         json!({"phase": "Running", "observedGeneration": 1, "startTime": "2026-01-01T00:00:00Z"}),
@@ -212,7 +169,7 @@ async fn a_periodic_probe_is_requeued_at_its_interval_after_a_run_and_waits_out_
         p.clone(),
         json!({"phase": "Running", "observedGeneration": 1, "startTime": jiff::Timestamp::now().to_string()}),
     );
-    let done = existing_source_pod(succeeded());
+    let done = address_source_pod(succeeded());
     let server = tokio::spawn(async move {
         expect_list_agents(&mut api, vec![done]).await;
         let mut report = reports()[0].clone();
@@ -298,7 +255,7 @@ async fn a_finished_one_shot_probe_past_its_ttl_is_deleted() {
 #[tokio::test]
 async fn a_generation_bump_deletes_the_old_runs_pod_and_starts_fresh() {
     let (ctx, mut api) = test_context();
-    let old = existing_source_pod(json!({"phase": "Running"}));
+    let old = address_source_pod(json!({"phase": "Running"}));
     let mut p = with_status(
         address_probe(),
         json!({"phase": "Running", "observedGeneration": 1, "startTime": "2026-01-01T00:00:00Z"}),

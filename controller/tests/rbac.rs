@@ -112,6 +112,7 @@ fn every_api_the_source_touches_is_in_the_permission_table() {
         ("ConfigMap", "configmaps"),
         ("Service", "services"),
         ("EndpointSlice", "endpointslices"),
+        ("Node", "nodes"),
         ("NetProbe", "netprobes"),
         ("Node", "nodes"),
         ("NodeInspection", "nodeinspections"),

@@ -26,9 +26,14 @@ spec:
 
 /// The controller's test fixtures, as one `--objects` file.
 fn fixture_objects(dir: &std::path::Path) -> String {
-    let text = ["pods.yaml", "services.yaml", "endpointslices.yaml"]
-        .map(|f| std::fs::read_to_string(common::fixture_path(f)).expect("fixture"))
-        .join("\n---\n");
+    let text = [
+        "pods.yaml",
+        "services.yaml",
+        "endpointslices.yaml",
+        "nodes.yaml",
+    ]
+    .map(|f| std::fs::read_to_string(common::fixture_path(f)).expect("fixture"))
+    .join("\n---\n");
     let path = dir.join("objects.yaml");
     std::fs::write(&path, text).expect("write");
     path.display().to_string()
@@ -98,6 +103,14 @@ fn objects_resolve_the_plan_the_way_the_controller_does() {
         plan.dns_servers.first().map(|d| d.address.as_str()),
         Some("10.96.0.10")
     );
+    let nodes: Vec<(&str, &str)> = (plan.nodes.iter())
+        .map(|n| (n.name.as_str(), n.address.as_str()))
+        .collect();
+    assert_eq!(
+        nodes,
+        [("node-a", "172.18.0.2"), ("node-b", "172.18.0.3")],
+        "the source's and the endpoints' nodes, for the overlay's VTEP check"
+    );
     assert!(r.text.contains("resolved from"), "{}", r.text);
     assert!(!r.text.contains("<resolved-at-run-time>"));
     let ep_plan = plan_of(&ep.config_map);
@@ -155,4 +168,38 @@ fn a_plan_that_would_not_fit_a_config_map_is_refused_with_its_size() {
         }
         other => panic!("not refused: {other:?}"),
     }
+}
+
+#[test]
+fn a_node_ports_node_gets_a_run_for_its_own_rules_while_it_holds_the_address() {
+    let dir = scratch("nodeport");
+    let probe = dir.join("probe.yaml");
+    let spec = |node: &str| {
+        format!(
+            "apiVersion: netdiag.dev/v1alpha1
+kind: NetProbe
+metadata: {{name: p, namespace: default}}
+spec:
+  source: {{pod: curl1}}
+  target: {{address: {{ip: 172.18.0.3, port: 30080, node: {node}}}}}
+"
+        )
+    };
+    std::fs::write(&probe, spec("node-b")).expect("write");
+    let objects = fixture_objects(&dir);
+    let probe_path = probe.to_str().expect("utf-8").to_string();
+    let there = render_cli(&probe_path, "node-b", "endpoint", &["--objects", &objects]);
+    let plan = plan_of(&there.config_map);
+    assert_eq!(plan.role, PlanRole::Endpoint);
+    assert_eq!(plan.endpoint, None, "no endpoint: node-b's NodePort rules");
+    assert_eq!(
+        plan.target.as_ref().map(|t| t.to_string()).as_deref(),
+        Some("172.18.0.3:30080/tcp")
+    );
+    assert!(plan.target_is_service);
+    // A stale hint (the node no longer holds the address) plans no such run.
+    std::fs::write(&probe, spec("node-a")).expect("write");
+    let stale = render_cli(&probe_path, "node-a", "endpoint", &["--objects", &objects]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(plan_of(&stale.config_map).endpoint.is_some());
 }

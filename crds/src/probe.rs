@@ -37,11 +37,18 @@ pub const MAX_PORT: i32 = 65535;
     status = "NetProbeStatus",
     shortname = "nprobe",
     category = "netdiag",
-    printcolumn = r#"{"name":"Source","type":"string","jsonPath":".spec.source.pod"}"#,
-    printcolumn = r#"{"name":"Target","type":"string","jsonPath":".status.target"}"#,
+    // The same columns, in the same order, as `kubectl netdiag get` (kubectl-netdiag's
+    // list::GET_COLUMNS; tests/printer_columns.rs holds them together). Target comes from the
+    // spec, which is there before the first run: the name (or IP) of whichever target is set.
+    printcolumn = r#"{"name":"Source","type":"string","jsonPath":".spec.source.pod","description":"The pod the traffic starts from"}"#,
+    printcolumn = r#"{"name":"Target","type":"string","jsonPath":".spec.target.*['name','ip']","description":"The Service, pod or DNS name, or the IP, to reach"}"#,
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
-    printcolumn = r#"{"name":"Result","type":"string","jsonPath":".status.conditions[?(@.type==\"Reachable\")].reason"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    printcolumn = r#"{"name":"Result","type":"string","jsonPath":".status.conditions[?(@.type==\"Reachable\")].reason","description":"Reachable, or the reason of the first failure"}"#,
+    printcolumn = r#"{"name":"Runs","type":"integer","jsonPath":".status.runs"}"#,
+    printcolumn = r#"{"name":"Last Run","type":"date","jsonPath":".status.completionTime"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Interval","type":"integer","jsonPath":".spec.intervalSeconds","priority":1,"description":"Seconds between runs of a periodic probe"}"#,
+    printcolumn = r#"{"name":"Summary","type":"string","jsonPath":".status.summary","priority":1}"#
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [{
@@ -179,6 +186,18 @@ pub struct AddressTarget {
     pub port: i32,
     #[serde(default)]
     pub protocol: Protocol,
+    /// The node whose address `ip` is, when the target is a NodePort (`kubectl netdiag trace
+    /// ... node/NAME:PORT` sets it). A hint, not the target: the controller runs that node's
+    /// NodePort rules too while the node still holds `ip`, and traces the address alone when
+    /// it does not (the node was replaced or renamed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(
+            pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+        )
+    )]
+    pub node: Option<String>,
 }
 
 /// A DNS name, resolved through the source pod's nameservers and cluster DNS.

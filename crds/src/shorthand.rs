@@ -22,6 +22,9 @@ pub enum SourceKind {
     StatefulSet,
     DaemonSet,
     ReplicaSet,
+    /// A node's own network namespace (host network): in the lab only, see
+    /// [`ArgError::NodeSourceOnlyInLab`].
+    Node,
 }
 
 impl SourceKind {
@@ -33,6 +36,7 @@ impl SourceKind {
             SourceKind::StatefulSet => "sts",
             SourceKind::DaemonSet => "ds",
             SourceKind::ReplicaSet => "rs",
+            SourceKind::Node => "node",
         }
     }
 }
@@ -96,6 +100,10 @@ pub enum ArgError {
     NotASourceKind { input: String, kind: &'static str },
     #[error("{input:?}: unknown kind {kind:?}; a SOURCE is {SOURCE_FORMS}")]
     UnknownSourceKind { input: String, kind: String },
+    #[error(
+        "{input:?}: a node as SOURCE runs only in the lab (`kubectl netdiag lab trace --from {input}`): a connect from a node's host network carries the node's identity (it reaches the kubelet, cloud metadata and the other nodes), which a NetProbe's author must not gain, so the controller runs no node sources"
+    )]
+    NodeSourceOnlyInLab { input: String },
     #[error("{input:?}: unknown kind {kind:?}; a TARGET is {TARGET_FORMS}")]
     UnknownTargetKind { input: String, kind: String },
     #[error(
@@ -159,6 +167,7 @@ pub fn parse_source(input: &str) -> Result<SourceArg, ArgError> {
                 }
                 "ds" | "daemonset" | "daemonsets" | "daemonset.apps" => SourceKind::DaemonSet,
                 "rs" | "replicaset" | "replicasets" | "replicaset.apps" => SourceKind::ReplicaSet,
+                "node" | "nodes" | "no" => SourceKind::Node,
                 "svc" | "service" | "services" => {
                     return Err(ArgError::NotASourceKind {
                         input: input.into(),

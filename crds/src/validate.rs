@@ -286,6 +286,7 @@ mod tests {
             ip: "10.96.0.10".into(),
             port: 53,
             protocol: Protocol::UDP,
+            node: None,
         });
         assert_eq!(fields(&s), vec!["spec.target"]);
     }

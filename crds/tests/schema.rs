@@ -97,7 +97,17 @@ fn the_crd_carries_its_names_columns_and_status_subresource() {
         .iter()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    assert_eq!(columns, ["Source", "Target", "Phase", "Result", "Age"]);
+    assert_eq!(
+        columns,
+        [
+            "Source", "Target", "Phase", "Result", "Runs", "Last Run", "Age", "Interval", "Summary"
+        ]
+    );
+    // Target from the spec: the status is empty until the first run.
+    assert_eq!(
+        version["additionalPrinterColumns"][1]["jsonPath"],
+        ".spec.target.*['name','ip']"
+    );
 }
 
 #[test]

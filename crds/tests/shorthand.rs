@@ -26,6 +26,7 @@ fn every_source_form_parses() {
         ("ds/agent", src(SourceKind::DaemonSet, "agent")),
         ("rs/curl-5d8f", src(SourceKind::ReplicaSet, "curl-5d8f")),
         ("Deploy/curl", src(SourceKind::Deployment, "curl")),
+        ("node/node-a", src(SourceKind::Node, "node-a")),
     ];
     for (input, want) in cases {
         assert_eq!(parse_source(input), Ok(want), "{input}");

@@ -102,6 +102,11 @@ fn print_version(args: &[String]) -> ExitCode {
 fn finish(r: Result<u8, Error>) -> ExitCode {
     match r {
         Ok(code) => ExitCode::from(code),
+        // The user stopped it: say what was cleaned up, not that something went wrong.
+        Err(e @ Error::Interrupted(_)) => {
+            eprintln!("{e}");
+            ExitCode::from(e.exit_code())
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
@@ -152,6 +157,7 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
                 &run.probe,
                 args.output,
                 output::stdout_color(),
+                output::stdout_width(),
             )?)?;
             if let probe::Outcome::ProbeFailed(message) = &run.outcome {
                 eprintln!("error: the probe could not run: {message}");
@@ -161,7 +167,13 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
         Command::Inspect(args) => {
             let poll = std::time::Duration::from_secs(1);
             let i = inspect::run(&ctx, &args.target, args.timeout, poll, args.keep).await?;
-            print(&inspect::render(&i, args.output, output::stdout_color())?)?;
+            let width = netdiag_render::stdout_width();
+            print(&inspect::render(
+                &i,
+                args.output,
+                output::stdout_color(),
+                width,
+            )?)?;
             Ok(inspect::exit_code(&i))
         }
         Command::Get(args) => {

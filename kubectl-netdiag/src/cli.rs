@@ -164,13 +164,20 @@ TARGET is what it should reach:
 Before anything is created, the objects are checked: the source pod must be Running, and a
 Service must exist, have a ClusterIP and at least one ready endpoint.
 
+In a terminal the table fits its width ($COLUMNS when set, else the terminal's size): VERDICT
+comes before DETAIL, and long DETAIL and FACTS cells wrap inside their column. Piped or
+redirected, every hop stays on one line (COLUMNS=120 wraps it anyway).
+
 Examples:
   kubectl netdiag trace deploy/curl svc/echo
   kubectl netdiag trace pod/curl-5d8f svc/echo:http --checks path,connect -o wide
   kubectl netdiag trace sts/db-client 10.96.0.10:53/udp --dns-name db.prod.svc.cluster.local
   kubectl netdiag trace pod/curl svc/echo --keep -o yaml > probe.yaml
 
-Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or API error.";
+Ctrl-C deletes the NetProbe (unless --keep), says \"interrupted; probe deleted\" and exits 130.
+
+Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or API error, 130
+interrupted.";
 
 const GET_EXAMPLES: &str = "\
 Examples:

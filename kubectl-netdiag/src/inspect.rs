@@ -8,7 +8,7 @@ use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, PostParams};
 use netdiag_crds::inspection::ServiceRef;
 use netdiag_crds::{NodeInspection, NodeInspectionSpec};
-use netdiag_render::{InspectFormat, RenderOptions, ServiceNodeRow};
+use netdiag_render::{InspectFormat, RenderOptions, ServiceNodeRow, Width};
 
 use crate::client::Ctx;
 use crate::error::{self, Error};
@@ -159,7 +159,12 @@ async fn wait(
 
 /// The inspection in `format`: its node report or its per-node Service comparison as a table,
 /// or the whole object as JSON or YAML.
-pub fn render(i: &NodeInspection, format: InspectFormat, color: bool) -> Result<String, Error> {
+pub fn render(
+    i: &NodeInspection,
+    format: InspectFormat,
+    color: bool,
+    width: Width,
+) -> Result<String, Error> {
     let status = i.status.clone().unwrap_or_default();
     if matches!(format, InspectFormat::Json | InspectFormat::Yaml) {
         return Ok(netdiag_render::render_inspection(
@@ -167,11 +172,13 @@ pub fn render(i: &NodeInspection, format: InspectFormat, color: bool) -> Result<
             &status.reports,
             format,
             color,
+            width,
         )?);
     }
     let opts = RenderOptions {
         wide: format == InspectFormat::Wide,
         color,
+        width,
     };
     if i.spec.service.is_some() {
         let rows: Vec<ServiceNodeRow> = (status.service_nodes.iter())

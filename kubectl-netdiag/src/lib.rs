@@ -14,6 +14,7 @@ pub mod error;
 pub mod explain;
 pub mod inspect;
 pub mod install;
+pub mod interrupt;
 pub mod list;
 pub mod output;
 pub mod pick;

@@ -41,7 +41,6 @@ pub fn result(status: &NetProbeStatus) -> String {
     }
 }
 
-/// The `get` table.
 /// `kubectl get -o name`: `netprobe.netdiag.dev/NAME`, one per line.
 pub fn names(probes: &[NetProbe]) -> String {
     probes
@@ -55,66 +54,115 @@ pub fn names(probes: &[NetProbe]) -> String {
         .collect()
 }
 
+/// One column of `get`.
+pub struct GetColumn {
+    /// As kubectl prints the CRD's printer column of that name: upper case.
+    pub header: &'static str,
+    /// Only with `-o wide`: the CRD's `priority: 1` columns.
+    pub wide: bool,
+    cell: fn(&NetProbe, &NetProbeStatus, Timestamp) -> String,
+}
+
+/// The columns of `get`, after NAME (and NAMESPACE with -A): the CRD's printer columns, in
+/// their order, so `kubectl get nprobe` and `kubectl netdiag get` show the same things; a
+/// test holds the two together. Each cell says a little more than kubectl can (`pod/curl`,
+/// `svc/echo:http`), never something else.
+pub const GET_COLUMNS: &[GetColumn] = &[
+    GetColumn {
+        header: "SOURCE",
+        wide: false,
+        cell: |p, _, _| format!("pod/{}", p.spec.source.pod),
+    },
+    GetColumn {
+        header: "TARGET",
+        wide: false,
+        // From the spec: the status is empty until the first run.
+        cell: |p, _, _| p.spec.target.display(&p.namespace().unwrap_or_default()),
+    },
+    GetColumn {
+        header: "PHASE",
+        wide: false,
+        cell: |_, s, _| {
+            s.phase
+                .map(|ph| ph.to_string())
+                .unwrap_or_else(|| "Pending".into())
+        },
+    },
+    GetColumn {
+        header: "RESULT",
+        wide: false,
+        cell: |_, s, _| result(s),
+    },
+    GetColumn {
+        header: "RUNS",
+        wide: false,
+        cell: |_, s, _| s.runs.unwrap_or(0).to_string(),
+    },
+    GetColumn {
+        header: "LAST RUN",
+        wide: false,
+        cell: |_, s, now| {
+            parse_time(s.completion_time.as_deref())
+                .map(|t| age(t, now))
+                .unwrap_or_else(|| "-".into())
+        },
+    },
+    GetColumn {
+        header: "AGE",
+        wide: false,
+        cell: |p, _, now| {
+            p.metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| age(t.0, now))
+                .unwrap_or_else(|| "<unknown>".into())
+        },
+    },
+    GetColumn {
+        header: "INTERVAL",
+        wide: true,
+        cell: |p, _, _| {
+            p.spec
+                .interval_seconds
+                .map(|i| format!("{i}s"))
+                .unwrap_or_else(|| "once".into())
+        },
+    },
+    GetColumn {
+        header: "SUMMARY",
+        wide: true,
+        cell: |_, s, _| s.summary.clone().unwrap_or_default(),
+    },
+];
+
+impl GetColumn {
+    /// This column's cell for probe `p` at time `now`.
+    pub fn cell(&self, p: &NetProbe, now: Timestamp) -> String {
+        (self.cell)(p, &p.status.clone().unwrap_or_default(), now)
+    }
+}
+
+/// The `get` table.
 pub fn get_table(probes: &[NetProbe], all_namespaces: bool, wide: bool, now: Timestamp) -> String {
     if probes.is_empty() {
         return String::new();
     }
+    let columns: Vec<&GetColumn> = GET_COLUMNS.iter().filter(|c| wide || !c.wide).collect();
     let mut header = Vec::new();
     if all_namespaces {
         header.push("NAMESPACE");
     }
-    header.extend([
-        "NAME", "SOURCE", "TARGET", "PHASE", "RESULT", "RUNS", "LAST RUN", "AGE",
-    ]);
-    if wide {
-        header.extend(["INTERVAL", "SUMMARY"]);
-    }
+    header.push("NAME");
+    header.extend(columns.iter().map(|c| c.header));
     let rows = probes
         .iter()
         .map(|p| {
-            let ns = p.namespace().unwrap_or_default();
-            let status = p.status.clone().unwrap_or_default();
             let mut row = Vec::new();
             if all_namespaces {
-                row.push(ns.clone());
+                row.push(p.namespace().unwrap_or_default());
             }
             row.push(p.name_any());
-            row.push(format!("pod/{}", p.spec.source.pod));
-            row.push(p.spec.target.display(&ns));
-            row.push(
-                status
-                    .phase
-                    .map(|ph| ph.to_string())
-                    .unwrap_or_else(|| "Pending".into()),
-            );
-            row.push(result(&status));
-            row.push(
-                status
-                    .runs
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|| "0".into()),
-            );
-            row.push(
-                parse_time(status.completion_time.as_deref())
-                    .map(|t| format!("{} ago", age(t, now)))
-                    .unwrap_or_else(|| "-".into()),
-            );
-            row.push(
-                p.metadata
-                    .creation_timestamp
-                    .as_ref()
-                    .map(|t| age(t.0, now))
-                    .unwrap_or_else(|| "<unknown>".into()),
-            );
-            if wide {
-                row.push(
-                    p.spec
-                        .interval_seconds
-                        .map(|i| format!("{i}s"))
-                        .unwrap_or_else(|| "once".into()),
-                );
-                row.push(status.summary.clone().unwrap_or_default());
-            }
+            row.extend(columns.iter().map(|c| c.cell(p, now)));
             row
         })
         .collect();
@@ -237,7 +285,10 @@ pub fn describe(p: &NetProbe, now: Timestamp, wide: bool) -> String {
     }
     if !status.hops.is_empty() || !status.dns.is_empty() {
         out.push_str("Path:\n");
-        let opts = RenderOptions { wide, color: false };
+        let opts = RenderOptions {
+            wide,
+            ..RenderOptions::default()
+        };
         out.push_str(&indent(&render::table(&status.path(), &opts)));
     }
     out

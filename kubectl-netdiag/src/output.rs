@@ -4,27 +4,29 @@
 use netdiag_crds::NetProbe;
 use netdiag_render::{self as render, OutputError, TraceOutput};
 
-pub use netdiag_render::{stdout_color, use_color};
+pub use netdiag_render::{Width, stdout_color, stdout_width, use_color};
 
 use crate::cli::TraceFormat;
 use crate::error::Error;
 
-/// A NetProbe in one of the trace formats, titled `NS/POD -> TARGET`.
+/// A NetProbe in one of the trace formats, titled `NS/POD -> TARGET`, its table fitted to
+/// `width`.
 pub fn trace_output(
     probe: &NetProbe,
     format: TraceFormat,
     color: bool,
+    width: Width,
 ) -> Result<TraceOutput, Error> {
     let path = probe.status.clone().unwrap_or_default().path();
     let ns = probe.metadata.namespace.as_deref().unwrap_or("default");
     let source = format!("{ns}/{}", probe.spec.source.pod);
     let target = probe.spec.target.display(ns);
-    render::render_trace(probe, &path, &source, &target, format, color).map_err(output_error)
+    render::render_trace(probe, &path, &source, &target, format, color, width).map_err(output_error)
 }
 
-/// A NetProbe in one of the text formats. Ends with a newline.
+/// A NetProbe in one of the text formats, with full lines as for a pipe. Ends with a newline.
 pub fn render_probe(probe: &NetProbe, format: TraceFormat, color: bool) -> Result<String, Error> {
-    match trace_output(probe, format, color)? {
+    match trace_output(probe, format, color, Width::Unlimited)? {
         TraceOutput::Text(s) => Ok(s),
         TraceOutput::Pcap(_) => Err(Error::Pcap("the capture is binary, not text".into())),
     }

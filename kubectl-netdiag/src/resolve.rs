@@ -27,6 +27,12 @@ pub struct ResolvedSource {
 pub async fn source(ctx: &Ctx, src: &SourceArg) -> Result<ResolvedSource, Error> {
     let ns = ctx.namespace.as_str();
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    if src.kind == SourceKind::Node {
+        return Err(netdiag_crds::shorthand::ArgError::NodeSourceOnlyInLab {
+            input: src.to_string(),
+        }
+        .into());
+    }
     if src.kind == SourceKind::Pod {
         let pod: Pod = get_named(ctx, ns, &src.name, ("pod", "pods")).await?;
         if !pick::can_be_source(&pod) {
@@ -92,7 +98,7 @@ async fn workload_selector(ctx: &Ctx, src: &SourceArg) -> Result<LabelSelector, 
             })
             .await?
         }
-        SourceKind::Pod => None,
+        SourceKind::Pod | SourceKind::Node => None,
     };
     sel.ok_or_else(|| Error::NoSelector {
         workload: src.to_string(),
@@ -163,6 +169,7 @@ pub async fn target(ctx: &Ctx, t: &TargetArg) -> Result<ProbeTarget, Error> {
                 ip: ip.to_string(),
                 port: i32::from(*port),
                 protocol: *protocol,
+                node: None,
             }),
             ..Default::default()
         }),
@@ -179,7 +186,8 @@ pub async fn target(ctx: &Ctx, t: &TargetArg) -> Result<ProbeTarget, Error> {
 }
 
 /// A node target is an address target on the node's InternalIP: the NetProbe holds the
-/// address, so a probe kept in git still means the same port if the node is renamed.
+/// address, so a probe kept in git still means the same port if the node is renamed, and the
+/// node's name as a hint, so the controller also runs that node's NodePort rules.
 async fn node(
     ctx: &Ctx,
     name: &str,
@@ -198,6 +206,7 @@ async fn node(
             ip: ip.to_string(),
             port: i32::from(port),
             protocol,
+            node: Some(name.to_string()),
         }),
         ..Default::default()
     })

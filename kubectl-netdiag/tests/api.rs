@@ -45,13 +45,7 @@ async fn trace_creates_watches_until_succeeded_renders_and_deletes() {
         reply(send, StatusCode::OK, &probe);
     });
     let mut rec = Recorder::default();
-    let run = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service:http"]),
-        fast(),
-        &mut rec,
-    )
-    .await;
+    let run = trace_curl_to_echo(&ctx, &mut rec).await;
     let run = run.unwrap_or_else(|e| panic!("trace failed: {e}"));
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     assert_eq!(run.outcome, Outcome::Reachable);
@@ -118,14 +112,9 @@ async fn crd_missing_says_to_install() {
             ),
         );
     });
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service:http"]),
-        fast(),
-        &mut Recorder::default(),
-    )
-    .await
-    .err();
+    let err = trace_curl_to_echo(&ctx, &mut Recorder::default())
+        .await
+        .err();
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     let err = err.unwrap_or_else(|| panic!("a trace without the CRD must fail"));
     assert!(matches!(err, Error::CrdMissing), "{err:?}");
@@ -192,14 +181,9 @@ async fn forbidden_create_of_netprobes_is_reported_as_such() {
             &status(403, "Forbidden", "netprobes.netdiag.dev is forbidden"),
         );
     });
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service:http"]),
-        fast(),
-        &mut Recorder::default(),
-    )
-    .await
-    .err();
+    let err = trace_curl_to_echo(&ctx, &mut Recorder::default())
+        .await
+        .err();
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     assert!(
         matches!(
@@ -248,14 +232,7 @@ async fn a_probe_stuck_pending_names_the_controller_and_is_deleted() {
         assert!(watches >= 1);
     });
     let mut rec = Recorder::default();
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service:http"]),
-        fast(),
-        &mut rec,
-    )
-    .await
-    .err();
+    let err = trace_curl_to_echo(&ctx, &mut rec).await.err();
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     let err = err.unwrap_or_else(|| panic!("a probe nobody fulfils must time out"));
     assert!(matches!(err, Error::ControllerNotRunning { .. }), "{err:?}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::{Method, StatusCode};
 use kubectl_netdiag::inspect::{self, InspectTarget};
 use mock::*;
-use netdiag_render::InspectFormat;
+use netdiag_render::{InspectFormat, Width};
 use serde_json::{Value, json};
 
 const INSPECTIONS: &str = "/apis/netdiag.dev/v1alpha1/nodeinspections";
@@ -86,7 +86,8 @@ async fn inspect_node_creates_polls_until_done_deletes_and_renders_the_table() {
     .unwrap_or_else(|e| panic!("inspect failed: {e}"));
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     assert_eq!(inspect::exit_code(&i), 1, "a finding");
-    let table = inspect::render(&i, InspectFormat::Table, false).expect("renders");
+    let table =
+        inspect::render(&i, InspectFormat::Table, false, Width::Unlimited).expect("renders");
     assert!(
         table.contains("CNI:          flannel (flannel.1 (vxlan))"),
         "{table}"
@@ -103,7 +104,7 @@ async fn inspect_node_creates_polls_until_done_deletes_and_renders_the_table() {
         table.contains("✗ network namespace cni-9 has no process left"),
         "{table}"
     );
-    let json = inspect::render(&i, InspectFormat::Json, false).expect("json");
+    let json = inspect::render(&i, InspectFormat::Json, false, Width::Unlimited).expect("json");
     let back: Value = serde_json::from_str(&json).expect("JSON");
     assert_eq!(back["kind"], "NodeInspection");
 }
@@ -143,7 +144,8 @@ async fn inspect_svc_renders_the_nodes_that_disagree() {
     .await
     .unwrap_or_else(|e| panic!("inspect failed: {e}"));
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
-    let table = inspect::render(&i, InspectFormat::Table, false).expect("renders");
+    let table =
+        inspect::render(&i, InspectFormat::Table, false, Width::Unlimited).expect("renders");
     let w2 = table
         .lines()
         .find(|l| l.starts_with("worker-2"))

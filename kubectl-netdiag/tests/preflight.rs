@@ -169,3 +169,26 @@ async fn a_deployment_source_picks_a_ready_pod_and_says_which() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_node_source_is_refused_before_any_api_call_and_says_why() {
+    let (ctx, mut h) = ctx();
+    let server = tokio::spawn(async move {
+        expect_no_more(&mut h).await;
+    });
+    let err = trace::run(
+        &ctx,
+        &args(&["node/node-a", "svc/echo-service"]),
+        fast(),
+        &mut Recorder::default(),
+    )
+    .await
+    .err();
+    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    let msg = err.as_ref().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        msg.contains("runs only in the lab") && msg.contains("node's identity"),
+        "{msg}"
+    );
+    assert_eq!(err.map(|e| e.exit_code()), Some(2));
+}

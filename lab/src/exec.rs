@@ -16,6 +16,8 @@ use super::spec::ProxyMode;
 use super::state::{ProcessRecord, StateWriter};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set once `up` catches stop signals: from then on its commands run in their own process group.
+static HANDLING: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: nix::libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
@@ -34,6 +36,7 @@ pub fn install_interrupt_handler() -> Result<(), LabError> {
         // SAFETY: the handler only stores to an atomic.
         unsafe { sigaction(sig, &action) }.map_err(|e| LabError::Signal(e.to_string()))?;
     }
+    HANDLING.store(true, Ordering::SeqCst);
     Ok(())
 }
 
@@ -85,7 +88,17 @@ pub fn preflight(mode: ProxyMode) -> Result<HostTools, LabError> {
 }
 
 /// Run a command to completion; a non-zero exit is an error quoting the command and its stderr.
+///
+/// Once stop signals are caught ([`install_interrupt_handler`]), the command gets a process
+/// group of its own: a Ctrl-C in the terminal goes to the terminal's whole foreground group, and
+/// would otherwise kill the `ip` or `iptables-restore` half-way and surface as "`ip ...` failed:
+/// signal: 2 (SIGINT)". This way only `up` sees it, lets the step finish and stops before the
+/// next one. Without the handler (`lab trace`), Ctrl-C stops the command with its caller.
 pub fn run(cmd: &mut Command, stdin: Option<&str>) -> Result<String, LabError> {
+    if HANDLING.load(Ordering::SeqCst) {
+        use std::os::unix::process::CommandExt as _;
+        cmd.process_group(0);
+    }
     let shown = format!(
         "{} {}",
         cmd.get_program().to_string_lossy(),
@@ -114,6 +127,11 @@ pub fn run(cmd: &mut Command, stdin: Option<&str>) -> Result<String, LabError> {
         .wait_with_output()
         .map_err(|e| failed(e.to_string()))?;
     if !out.status.success() {
+        // Killed by a stop signal sent to it directly (`kill -INT -- -PGID`): that is the
+        // interrupt, not a failure of the command.
+        if interrupted() {
+            return Err(LabError::Interrupted);
+        }
         return Err(failed(format!(
             "{}: {}",
             out.status,

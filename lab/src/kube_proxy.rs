@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use crate::generate::{GenConfig, GenPort, GenService, render_nft, render_restore};
 
-use super::spec::LabSpec;
+use super::spec::{LabSpec, TrafficPolicy};
 
 /// What kube-proxy on `node` is told: every Service with its endpoints' IPs, and which of those
 /// endpoints are local to the node.
@@ -38,7 +38,7 @@ pub fn gen_input(spec: &LabSpec, node: &str) -> (Vec<GenService>, GenConfig) {
                     })
                     .collect(),
                 affinity_seconds: None,
-                external_traffic_local: false,
+                external_traffic_local: s.external_traffic_policy == TrafficPolicy::Local,
                 internal_traffic_local: false,
                 external_ips: Vec::new(),
                 load_balancer_ips: Vec::new(),

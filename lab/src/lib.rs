@@ -142,7 +142,8 @@ pub enum LabError {
     NotReady { what: String, log: PathBuf },
     #[error("cannot install the Ctrl-C handler: {0}")]
     Signal(String),
-    #[error("interrupted: the lab was torn down")]
+    /// Ctrl-C, SIGTERM or SIGHUP stopped `up`; what it built is gone (exit 130).
+    #[error("interrupted; lab torn down")]
     Interrupted,
     #[error("{cause}; tearing down what was built also left: {}", leftovers.join("; "))]
     UpFailed {

@@ -29,18 +29,35 @@ pub fn resolve(
     to: &TargetArg,
     dns_name: Option<&str>,
 ) -> Result<LabProbe, TraceError> {
-    if from.kind != SourceKind::Pod {
-        return Err(TraceError::NotAPod(from.to_string()));
-    }
-    let pod = spec
-        .pod(&from.name)
-        .ok_or_else(|| TraceError::UnknownPod(from.name.clone()))?;
+    let node_source;
+    let pod = match from.kind {
+        SourceKind::Pod => spec
+            .pod(&from.name)
+            .ok_or_else(|| TraceError::UnknownPod(from.name.clone()))?,
+        // A node's host network: names are looked up as from the default namespace.
+        SourceKind::Node => {
+            let node = spec
+                .node(&from.name)
+                .ok_or_else(|| TraceError::UnknownNode(from.name.clone()))?;
+            node_source = PodSpec {
+                name: node.name.clone(),
+                namespace: "default".into(),
+                node: node.name.clone(),
+                ip: node.ip,
+                tcp: vec![],
+                udp: vec![],
+            };
+            &node_source
+        }
+        _ => return Err(TraceError::NotAPod(from.to_string())),
+    };
     let source = SourcePod {
         namespace: pod.namespace.clone(),
         name: pod.name.clone(),
         ip: pod.ip.to_string(),
         node: pod.node.clone(),
         ready: true,
+        is_node: from.kind == SourceKind::Node,
     };
     let (target, probe_target, implied_dns) = match to {
         TargetArg::Service {
@@ -98,7 +115,11 @@ pub fn resolve(
             let node = spec
                 .node(name)
                 .ok_or_else(|| TraceError::UnknownNode(name.clone()))?;
-            address(node.ip.to_string(), *port, *protocol)
+            let mut planned = address(node.ip.to_string(), *port, *protocol);
+            if let Some(a) = planned.1.address.as_mut() {
+                a.node = Some(node.name.clone());
+            }
+            planned
         }
         TargetArg::Dns { name } => (
             ResolvedTarget::Dns { name: name.clone() },
@@ -146,6 +167,7 @@ fn address(ip: String, port: u16, protocol: Protocol) -> Planned {
                 ip,
                 port: i32::from(port),
                 protocol,
+                node: None,
             }),
             ..Default::default()
         },
@@ -175,8 +197,8 @@ fn service<'a>(
         svc.ports
             .iter()
             .map(|p| match &p.name {
-                Some(n) => format!("{n} ({}/{})", p.port, p.protocol.as_lower().to_uppercase()),
-                None => format!("{}/{}", p.port, p.protocol.as_lower().to_uppercase()),
+                Some(n) => format!("{n} ({}/{})", p.port, p.protocol.as_upper()),
+                None => format!("{}/{}", p.port, p.protocol.as_upper()),
             })
             .collect::<Vec<_>>()
             .join(", ")

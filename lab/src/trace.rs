@@ -27,7 +27,9 @@ const STEP_TIMEOUT_MS: u64 = 2000;
 pub enum TraceError {
     #[error(transparent)]
     Arg(#[from] ArgError),
-    #[error("{0}: the lab has no workloads, only pods: use pod/NAME (`lab status` lists them)")]
+    #[error(
+        "{0}: the lab has no workloads, only pods and nodes: use pod/NAME or node/NAME (`lab status` lists them)"
+    )]
     NotAPod(String),
     #[error("no pod named {0:?} in the lab (`lab status` lists them)")]
     UnknownPod(String),
@@ -207,7 +209,11 @@ pub fn trace_with(
         reports.push(run_agent(lab, &step, tools, &ip)?);
         runs.push(step);
     }
-    let source = format!("{}/{}", resolved.source.namespace, resolved.source.name);
+    let source = if resolved.source.is_node {
+        format!("node/{}", resolved.source.name)
+    } else {
+        format!("{}/{}", resolved.source.namespace, resolved.source.name)
+    };
     let target = probe.target.display(&resolved.source.namespace);
     let path = merge(&reports, &source, &target);
     let probe = lab_probe(lab.name(), &probe, request, &target, &path);

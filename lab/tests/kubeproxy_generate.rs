@@ -209,9 +209,12 @@ fn internal_traffic_local_uses_svl_with_local_endpoints_only() {
         w.blocked.as_ref().map(|b| b.cause),
         Some(BlockCause::NoLocalEndpoints)
     );
-    assert_eq!(
-        judge("n", &w.program(), &expected(&port)).reason.clone(),
-        Some(Reason::NoEndpoints)
+    let hop = judge("n", &w.program(), &expected(&port));
+    assert_eq!(hop.reason, Some(Reason::NoLocalEndpoints));
+    assert!(
+        hop.detail.contains("internalTrafficPolicy Local") && hop.detail.contains("n runs none"),
+        "{}",
+        hop.detail
     );
 }
 

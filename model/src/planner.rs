@@ -22,6 +22,8 @@ pub struct SourcePod {
     pub node: String,
     /// Not required: a not-ready pod can still open connections, but the status says so.
     pub ready: bool,
+    /// The source is the node itself (`name` and `node` are the node's, `ip` its address).
+    pub is_node: bool,
 }
 
 /// A ready endpoint of a Service, with the node it runs on when the EndpointSlice says (in a
@@ -162,6 +164,7 @@ fn base_plan(options: &PlanOptions, resolved: &Resolved, role: PlanRole) -> Trac
     TracePlan {
         role,
         source_ip: Some(resolved.source.ip.clone()),
+        source_is_node: resolved.source.is_node,
         target: None,
         target_is_service: false,
         expected_endpoints: Vec::new(),
@@ -249,7 +252,12 @@ fn target_of(resolved: &Resolved) -> Option<PlanTarget> {
             port: p.port,
             protocol: p.protocol,
         }),
-        _ => None,
+        ResolvedTarget::Address { ip, port, protocol } => Some(PlanTarget {
+            ip: ip.clone(),
+            port: *port,
+            protocol: *protocol,
+        }),
+        ResolvedTarget::Dns { .. } => None,
     }
 }
 
@@ -271,12 +279,38 @@ fn endpoint_known_upfront(resolved: &Resolved) -> Option<(String, Endpoint)> {
     }
 }
 
+/// The node whose own address an address target is, when that is not the source's node: a
+/// NodePort there is that node's kube-proxy's to DNAT (it matches NodePorts only on its own
+/// addresses), so only a run there can read the rules that decide.
+fn node_port_node(resolved: &Resolved) -> Option<&PlanNode> {
+    let ResolvedTarget::Address { ip, .. } = &resolved.target else {
+        return None;
+    };
+    (resolved.nodes.iter()).find(|n| n.address == *ip && n.name != resolved.source.node)
+}
+
+/// The run on that node: its NodePort rules for the target (an endpoint-role plan with a
+/// target and no endpoint).
+fn node_port_plan(options: &PlanOptions, resolved: &Resolved, node: &str) -> NodePlan {
+    let mut plan = base_plan(options, resolved, PlanRole::Endpoint);
+    plan.target = target_of(resolved);
+    plan.target_is_service = true;
+    NodePlan {
+        node: node.to_string(),
+        role: PlanRole::Endpoint,
+        plan,
+    }
+}
+
 /// The runs that start together: the source node's, plus the endpoint node's when the endpoint
-/// is known before any report (same node or not: each role is its own run).
+/// is known before any report (same node or not: each role is its own run), or the node whose
+/// NodePort an address target names.
 pub fn initial_plans(options: &PlanOptions, resolved: &Resolved) -> Vec<NodePlan> {
     let mut plans = vec![source_plan(options, resolved)];
     if let Some((node, ep)) = endpoint_known_upfront(resolved) {
         plans.push(endpoint_plan(options, resolved, &node, ep));
+    } else if let Some(node) = node_port_node(resolved) {
+        plans.push(node_port_plan(options, resolved, &node.name));
     }
     plans
 }

@@ -25,6 +25,16 @@ impl Protocol {
             Protocol::Unknown => "unknown",
         }
     }
+
+    /// Upper-case name as Kubernetes spells it in a Service port (`80/TCP`), as `kubectl get
+    /// svc` and `ipvsadm` print it.
+    pub fn as_upper(self) -> &'static str {
+        match self {
+            Protocol::TCP => "TCP",
+            Protocol::UDP => "UDP",
+            Protocol::Unknown => "UNKNOWN",
+        }
+    }
 }
 
 impl std::fmt::Display for Protocol {
@@ -75,5 +85,19 @@ impl std::fmt::Display for Check {
             Check::Evidence => "Evidence",
             Check::Unknown => "Unknown",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Protocol;
+
+    #[test]
+    fn each_protocol_has_one_lower_and_one_upper_spelling() {
+        assert_eq!(Protocol::TCP.to_string(), "tcp");
+        assert_eq!(Protocol::UDP.as_upper(), "UDP");
+        for p in [Protocol::TCP, Protocol::UDP, Protocol::Unknown] {
+            assert_eq!(p.as_upper(), p.as_lower().to_ascii_uppercase());
+        }
     }
 }

@@ -93,6 +93,7 @@ reasons! {
     MissingEndpoint => ServiceRules, Fail, "A ready endpoint has no rule on this node (no KUBE-SEP chain, endpoint- chain or IPVS real server): kube-proxy is behind; check its logs and sync errors.";
     StaleEndpoint => ServiceRules, Fail, "A rule DNATs to an address that is not a ready endpoint: kube-proxy's rules are stale; check its logs.";
     NoEndpoints => ServiceRules, Fail, "kube-proxy REJECTs or DROPs the Service because it has no endpoints: check the Service's selector and its pods' readiness.";
+    NoLocalEndpoints => ServiceRules, Fail, "The Service's traffic policy is Local and this node runs none of its ready endpoints, so kube-proxy drops traffic from outside the cluster (and from nodes) here: send it to a node that runs an endpoint (a load balancer's health check on healthCheckNodePort does), or set externalTrafficPolicy Cluster.";
     NotAServicePort => ServiceRules, Fail, "The address is a ClusterIP, but no Service serves this port and protocol on it, so kube-proxy rejects it: use one of the ports the hop names.";
     UnallocatedClusterIp => ServiceRules, Fail, "The address is in the service CIDR but no Service holds it, so kube-proxy drops it: check the address (a deleted or recreated Service?).";
     VipNotLocal => ServiceRules, Fail, "IPVS has the virtual service but the VIP is not on kube-ipvs0, so the node never delivers its packets to IPVS: check kube-proxy's sync errors and `ip addr show kube-ipvs0`.";

@@ -1,20 +1,28 @@
-//! The path as a Graphviz digraph: pod -> veth -> bridge -> kube-proxy -> node -> endpoint, one
-//! cluster per node, the first failing hop and the edge into it in bold red. Render with
+//! The path as a Graphviz digraph, top to bottom so a long path stays narrow: pod -> veth ->
+//! bridge -> kube-proxy -> node -> endpoint, one cluster per node, titled with the source, the
+//! target and the result. The first failing hop is an octagon labelled FAIL with its reason,
+//! red and bold with the edge into it: shape and text say it as well as colour. Render with
 //! `kubectl netdiag trace ... -o dot | dot -Tsvg > path.svg`.
 
 use std::fmt::Write as _;
 
 use netdiag_model::{Hop, HopKind, MergedPath, Verdict};
 
-use super::{first_failure_index, on_path};
+use super::{FAILURE_MARK, Width, first_failure_index, on_path, result_line, wrap_words};
 
 const RED: &str = "#d62728";
 const GREEN: &str = "#2ca02c";
 const YELLOW: &str = "#e6a700";
 const GREY: &str = "#7f7f7f";
 
-/// A Graphviz digraph of the path. Deterministic: the same path gives the same text.
-pub fn dot(path: &MergedPath) -> String {
+/// Hop labels wrap at this many characters, so a box is never wider than a phone screen.
+const LABEL_COLUMNS: u16 = 36;
+/// The title wraps wider: it spans the whole graph.
+const TITLE_COLUMNS: u16 = 60;
+
+/// A Graphviz digraph of the path from `source` to `target`. Deterministic: the same path
+/// gives the same text.
+pub fn dot(path: &MergedPath, source: &str, target: &str) -> String {
     let failing = first_failure_index(path);
     let on: Vec<(usize, &Hop)> = path
         .hops
@@ -24,15 +32,18 @@ pub fn dot(path: &MergedPath) -> String {
         .collect();
     let mut g = String::new();
     g.push_str("digraph netdiag {\n");
-    g.push_str("  rankdir=LR;\n");
+    g.push_str("  rankdir=TB;\n");
     g.push_str("  node [shape=box, style=\"rounded\", fontname=\"Helvetica\"];\n");
     g.push_str("  edge [fontname=\"Helvetica\"];\n");
-    if let Some(target) = &path.target {
-        let _ = writeln!(g, "  label=\"{}\";", esc(target));
-        g.push_str("  labelloc=t;\n");
-    }
+    let (result, _) = result_line(path);
+    let title = format!("{source} -> {target}\n{result}");
+    let _ = writeln!(
+        g,
+        "  label=\"{}\";\n  labelloc=t;\n  fontname=\"Helvetica\";",
+        wrapped(&title, TITLE_COLUMNS)
+    );
 
-    // One cluster per node, in order of first appearance, so the graph reads left to right.
+    // One cluster per node, in order of first appearance, so the graph reads top to bottom.
     let mut nodes: Vec<&str> = Vec::new();
     for (_, h) in &on {
         if !nodes.contains(&h.node.as_str()) {
@@ -83,13 +94,14 @@ pub fn dot(path: &MergedPath) -> String {
             } else {
                 ""
             };
+            let label = format!(
+                "DNS {} ({})\n{}\n{} {}",
+                d.server_role, d.verdict, d.server, d.name, d.rcode
+            );
             let _ = writeln!(
                 g,
-                "  dns{i} [label=\"DNS {}\\n{}\\n{} {}\", color=\"{color}\", shape=ellipse{bold}];",
-                esc(&d.server_role),
-                esc(&d.server),
-                esc(&d.name),
-                esc(&d.rcode)
+                "  dns{i} [label=\"{}\", color=\"{color}\", shape=ellipse{bold}];",
+                wrapped(&label, LABEL_COLUMNS)
             );
             let _ = writeln!(
                 g,
@@ -118,16 +130,23 @@ fn node_stmt(i: usize, h: &Hop, failing: bool) -> String {
         HopKind::Connect => "connect",
         HopKind::Other(kind) => kind.as_str(),
     };
-    let color = verdict_color(h.verdict);
-    let style = if failing {
-        format!(", color=\"{RED}\", fontcolor=\"{RED}\", penwidth=3, style=\"rounded,bold\"")
+    // The verdict is in the text of every box, not only in its colour.
+    let mut label = if failing {
+        format!("{FAILURE_MARK} FAIL: {role}\n{}\n{}", h.name, h.detail)
     } else {
-        format!(", color=\"{color}\"")
+        format!("{role} ({})\n{}\n{}", h.verdict, h.name, h.detail)
+    };
+    if let Some(reason) = h.reason.as_ref().filter(|_| failing) {
+        let _ = write!(label, "\nreason: {reason}");
+    }
+    let style = if failing {
+        format!(", shape=octagon, color=\"{RED}\", fontcolor=\"{RED}\", penwidth=3, style=\"bold\"")
+    } else {
+        format!(", color=\"{}\"", verdict_color(h.verdict))
     };
     format!(
-        "hop{i} [label=\"{role}\\n{}\\n{}\"{style}]",
-        esc(&h.name),
-        esc(&h.detail)
+        "hop{i} [label=\"{}\"{style}]",
+        wrapped(&label, LABEL_COLUMNS)
     )
 }
 
@@ -138,6 +157,15 @@ fn verdict_color(v: Verdict) -> &'static str {
         Verdict::Fail => RED,
         Verdict::Info | Verdict::Unknown => GREY,
     }
+}
+
+/// Each line of `text` wrapped at spaces to `columns`, escaped for a double-quoted DOT string.
+fn wrapped(text: &str, columns: u16) -> String {
+    let lines: Vec<String> = text
+        .lines()
+        .flat_map(|l| wrap_words(l, Width::Columns(columns)))
+        .collect();
+    esc(&lines.join("\n"))
 }
 
 /// Escape for a double-quoted DOT string.

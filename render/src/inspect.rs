@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use netdiag_model::inspect::{Attachment, InspectReport, NodeFacts, PodNamespace};
 
-use crate::{EncodeError, FAILURE_MARK, Paint, RenderOptions, json, kubectl_table, paint, yaml};
+use crate::kubectl_table::{Wrap, kubectl_table};
+use crate::{EncodeError, FAILURE_MARK, Paint, RenderOptions, json, paint, yaml};
 
 /// How an inspection is printed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -24,12 +25,14 @@ pub enum InspectFormat {
     Yaml,
 }
 
-/// `reports` as a table in `format`, or `object` (what holds them) as JSON or YAML.
+/// `reports` as a table in `format` (fitting `width`), or `object` (what holds them) as JSON or
+/// YAML.
 pub fn render_inspection<T: Serialize>(
     object: &T,
     reports: &[InspectReport],
     format: InspectFormat,
     color: bool,
+    width: crate::Width,
 ) -> Result<String, EncodeError> {
     match format {
         InspectFormat::Table | InspectFormat::Wide => Ok(inspect_table(
@@ -37,6 +40,7 @@ pub fn render_inspection<T: Serialize>(
             &RenderOptions {
                 wide: format == InspectFormat::Wide,
                 color,
+                width,
             },
         )),
         InspectFormat::Json => json(object),
@@ -99,7 +103,13 @@ pub fn service_table(
         }
         row
     });
-    out.push_str(&kubectl_table(&header, cells, opts.color));
+    out.push_str(&kubectl_table(
+        &header,
+        cells,
+        opts.color,
+        opts.width,
+        Wrap(&[("MISSING", 1), ("STALE", 1), ("PROGRAMMED", 2)]),
+    ));
     out.push('\n');
     out.push_str(summary);
     out.push('\n');
@@ -138,7 +148,13 @@ fn one_node(report: &InspectReport, opts: &RenderOptions) -> String {
             ]
         });
         let header = ["PROTO", "ADDRESS", "PORT", "HOST-NETWORK POD"];
-        out.push_str(&kubectl_table(&header, rows, opts.color));
+        out.push_str(&kubectl_table(
+            &header,
+            rows,
+            opts.color,
+            opts.width,
+            Wrap::NONE,
+        ));
     }
     if !report.findings.is_empty() {
         out.push_str("\nFINDINGS\n");
@@ -258,5 +274,6 @@ fn namespace_table(namespaces: &[PodNamespace], opts: &RenderOptions) -> String 
         }
         row
     });
-    kubectl_table(&header, rows, opts.color)
+    let wrap = Wrap(&[("NETNS", 1), ("IP", 1), ("NAMESERVERS", 1)]);
+    kubectl_table(&header, rows, opts.color, opts.width, wrap)
 }

@@ -9,18 +9,24 @@ mod encode;
 mod evidence;
 mod facts;
 mod inspect;
+mod kubectl_table;
 mod trace_output;
+mod width;
 
 pub use dot::dot;
 pub use encode::{EncodeError, json, yaml};
 pub use facts::facts;
 pub use inspect::{InspectFormat, ServiceNodeRow, inspect_table, render_inspection, service_table};
+pub use kubectl_table::plain_table;
 pub use trace_output::{
     OutputError, TraceFormat, TraceOutput, refuse_pcap_to_terminal, render_trace, stdout_color,
     use_color,
 };
+pub use width::{MIN_COLUMNS, Width, stdout_width, wrap_words};
 
-use comfy_table::{Attribute, Cell, Color, Table, presets};
+use comfy_table::{Attribute, Cell, Color};
+
+use kubectl_table::{Wrap, kubectl_table};
 
 use netdiag_model::merge::rules_summary;
 use netdiag_model::{FirstFailure, Hop, HopDetail, HopKind, MergedPath, Progress, Verdict};
@@ -33,51 +39,57 @@ pub struct RenderOptions {
     /// Colour verdicts with ANSI escapes. The caller decides (TTY, `NO_COLOR`); rendering never
     /// looks at the terminal, so output is reproducible.
     pub color: bool,
+    /// The width every line must fit in; the caller decides ([`stdout_width`]).
+    pub width: Width,
 }
 
 /// The marker put on the first failing hop, and in front of the sentence that explains it.
 pub const FAILURE_MARK: &str = "✗";
 
 /// The path hop by hop, the first failure explained in one sentence, a DNS section and a result
-/// line. Ends with a newline.
+/// line. Ends with a newline. VERDICT comes before the long DETAIL, and with a width every line
+/// fits: DETAIL, NAME and FACTS wrap inside their cells, the sentences at spaces.
 pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
     let mut out = String::new();
     let failing = first_failure_index(path);
     if path.hops.is_empty() {
         out.push_str("No hops recorded yet.\n");
     } else {
-        let mut header = vec!["NODE", "HOP", "NAME", "DETAIL", "VERDICT"];
+        let mut header = vec!["NODE", "HOP", "NAME", "VERDICT"];
         if opts.wide {
-            header.extend(["REASON", "FACTS"]);
+            header.push("REASON");
+        }
+        header.push("DETAIL");
+        if opts.wide {
+            header.push("FACTS");
         }
         let rows = path.hops.iter().enumerate().map(|(i, hop)| {
             let mut row = vec![
                 Cell::new(&hop.node),
                 Cell::new(hop.kind.as_str()),
                 Cell::new(&hop.name),
-                Cell::new(&hop.detail),
                 verdict_cell(hop.verdict, Some(i) == failing, opts.color),
             ];
             if opts.wide {
                 row.push(Cell::new(
                     hop.reason.as_ref().map(|r| r.as_str()).unwrap_or(""),
                 ));
+            }
+            row.push(Cell::new(&hop.detail));
+            if opts.wide {
                 row.push(Cell::new(
                     hop.details.as_ref().map(facts).unwrap_or_default(),
                 ));
             }
             row
         });
-        out.push_str(&kubectl_table(&header, rows, opts.color));
+        let wrap = Wrap(&[("NAME", 1), ("DETAIL", 3), ("FACTS", 2)]);
+        out.push_str(&kubectl_table(&header, rows, opts.color, opts.width, wrap));
     }
     if let Some(f) = &path.first_failure {
         out.push('\n');
-        out.push_str(&paint(
-            &format!("{FAILURE_MARK} {}", failure_sentence(f)),
-            Paint::Fail,
-            opts.color,
-        ));
-        out.push('\n');
+        let sentence = format!("{FAILURE_MARK} {}", failure_sentence(f));
+        push_wrapped(&mut out, &sentence, Paint::Fail, opts);
     }
     if !path.dns.is_empty() {
         out.push('\n');
@@ -97,7 +109,7 @@ pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
                 Cell::new(if d.answers.is_empty() {
                     "-".to_string()
                 } else {
-                    d.answers.join(",")
+                    d.answers.join(", ")
                 }),
                 Cell::new(d.latency_ms.map(ms).unwrap_or_else(|| "-".into())),
                 verdict_cell(d.verdict, false, opts.color),
@@ -107,7 +119,8 @@ pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
             }
             row
         });
-        out.push_str(&kubectl_table(&header, rows, opts.color));
+        let wrap = Wrap(&[("NAME", 1), ("ANSWERS", 1), ("MESSAGE", 2)]);
+        out.push_str(&kubectl_table(&header, rows, opts.color, opts.width, wrap));
     }
     if let Some((header, rows)) = evidence::trace_rows(path, opts.wide) {
         out.push('\n');
@@ -115,13 +128,22 @@ pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
         let rows = rows
             .into_iter()
             .map(|r| r.into_iter().map(Cell::new).collect());
-        out.push_str(&kubectl_table(&header, rows, opts.color));
+        let wrap = Wrap(&[("CHAIN", 1), ("RULE", 3)]);
+        out.push_str(&kubectl_table(&header, rows, opts.color, opts.width, wrap));
     }
     out.push('\n');
     let (line, paint_as) = result_line(path);
-    out.push_str(&paint(&line, paint_as, opts.color));
-    out.push('\n');
+    push_wrapped(&mut out, &line, paint_as, opts);
     out
+}
+
+/// A sentence, broken at spaces to the width, each line painted on its own (an escape sequence
+/// must not span a line break: `less -R` and some terminals reset at the newline).
+fn push_wrapped(out: &mut String, text: &str, p: Paint, opts: &RenderOptions) {
+    for line in wrap_words(text, opts.width) {
+        out.push_str(&paint(&line, p, opts.color));
+        out.push('\n');
+    }
 }
 
 /// One sentence for the first failure: where, what, and its stable reason.
@@ -259,54 +281,13 @@ fn verdict_cell(v: Verdict, first_failure: bool, color: bool) -> Cell {
     }
 }
 
-/// A table the way kubectl prints one: no borders, upper-case headers, three spaces between
-/// columns, no trailing blanks.
-pub(crate) fn kubectl_table(
-    header: &[&str],
-    rows: impl IntoIterator<Item = Vec<Cell>>,
-    color: bool,
-) -> String {
-    let mut t = Table::new();
-    t.load_style(presets::NOTHING);
-    // Never ask the terminal: the caller chose colour, and widths must not depend on where
-    // the output goes (golden tests, pipes).
-    t.force_no_tty();
-    if color {
-        t.enforce_styling();
-        t.style_text_only();
-    }
-    t.set_header(header.iter().copied());
-    for row in rows {
-        t.add_row(row);
-    }
-    let last = header.len().saturating_sub(1);
-    for (i, col) in t.column_iter_mut().enumerate() {
-        col.set_padding((0, if i == last { 0 } else { 3 }));
-    }
-    let mut s = String::new();
-    for line in t.lines() {
-        s.push_str(line.trim_end());
-        s.push('\n');
-    }
-    s
-}
-
-/// Plain rows as a kubectl-style table (no borders, upper-case headers given by the caller,
-/// three spaces between columns), for lists such as `kubectl netdiag get`.
-pub fn plain_table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    kubectl_table(
-        header,
-        rows.into_iter()
-            .map(|r| r.into_iter().map(Cell::new).collect()),
-        false,
-    )
-}
-
 /// `1.2 ms`
 pub(crate) fn ms(v: f64) -> String {
     format!("{v:.1} ms")
 }
 
+#[cfg(test)]
+mod fit_tests;
 #[cfg(test)]
 mod tests;
 

@@ -100,6 +100,7 @@ fn failing() -> MergedPath {
 const PLAIN: RenderOptions = RenderOptions {
     wide: false,
     color: false,
+    width: Width::Unlimited,
 };
 
 #[test]
@@ -148,7 +149,7 @@ fn wide_adds_reason_and_endpoint_shares() {
         &failing(),
         &RenderOptions {
             wide: true,
-            color: false,
+            ..PLAIN
         },
     );
     assert!(out.lines().next().unwrap_or_default().contains("REASON"));
@@ -162,8 +163,8 @@ fn wide_adds_reason_and_endpoint_shares() {
 #[test]
 fn colour_only_when_asked() {
     let opts = RenderOptions {
-        wide: false,
         color: true,
+        ..PLAIN
     };
     let out = table(&failing(), &opts);
     assert!(out.contains("\x1b[1;31mRESULT: unreachable"), "{out:?}");
@@ -204,7 +205,7 @@ fn unfinished_probe_has_no_verdict() {
 
 #[test]
 fn dot_highlights_the_failing_hop_and_the_edge_into_it() {
-    let g = dot(&failing());
+    let g = dot(&failing(), "default/curl", "svc/echo:80");
     assert!(
         g.starts_with("digraph netdiag {\n") && g.ends_with("}\n"),
         "{g}"
@@ -225,15 +226,58 @@ fn dot_highlights_the_failing_hop_and_the_edge_into_it() {
         .unwrap_or_default();
     assert!(edge.contains("#d62728") && edge.contains("bold"), "{g}");
     assert!(g.contains("connect failed"), "{g}");
-    let healthy = dot(&healthy());
+    let healthy = dot(&healthy(), "default/curl", "svc/echo:80");
     assert!(!healthy.contains("penwidth=3"), "{healthy}");
+}
+
+#[test]
+fn dot_reads_top_to_bottom_under_a_title_and_marks_the_failure_without_colour() {
+    let g = dot(&failing(), "default/curl", "svc/echo:80");
+    assert!(g.contains("rankdir=TB;"), "{g}");
+    let title = g
+        .lines()
+        .find(|l| l.trim_start().starts_with("label=") && l.starts_with("  label"))
+        .unwrap_or_default();
+    assert!(
+        title.contains("default/curl -> svc/echo:80\\nRESULT: unreachable"),
+        "{g}"
+    );
+    let node = g
+        .lines()
+        .find(|l| l.trim_start().starts_with("hop3 ["))
+        .unwrap_or_default();
+    // Shape and words, for a reader who cannot tell red from green (or prints in grey).
+    assert!(node.contains("shape=octagon"), "{node}");
+    assert!(node.contains("✗ FAIL: endpoint"), "{node}");
+    assert!(node.contains("reason: NothingListening"), "{node}");
+    let ok = g
+        .lines()
+        .find(|l| l.trim_start().starts_with("hop0 ["))
+        .unwrap_or_default();
+    assert!(ok.contains("pod (Ok)") && !ok.contains("octagon"), "{ok}");
+}
+
+#[test]
+fn dot_labels_are_wrapped() {
+    let mut s = failing();
+    s.hops[0].detail = "eth0@if4 10.244.1.2/24 mtu 1500 gw 10.244.1.1 (no neighbour entry yet) in /var/run/netns/nd-readme-curl".into();
+    let g = dot(&s, "a", "b");
+    let node = g
+        .lines()
+        .find(|l| l.trim_start().starts_with("hop0 ["))
+        .unwrap_or_default();
+    let label = node.split('"').nth(1).unwrap_or_default();
+    assert!(
+        label.split("\\n").all(|l| l.chars().count() <= 36),
+        "{label}"
+    );
 }
 
 #[test]
 fn dot_escapes_quotes() {
     let mut s = healthy();
     s.hops[0].detail = "say \"hi\"".into();
-    assert!(dot(&s).contains("say \\\"hi\\\""));
+    assert!(dot(&s, "a", "b").contains("say \\\"hi\\\""));
 }
 
 #[test]

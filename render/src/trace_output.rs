@@ -6,7 +6,7 @@ use std::io::Write;
 use netdiag_model::MergedPath;
 use serde::Serialize;
 
-use crate::{EncodeError, RenderOptions};
+use crate::{EncodeError, RenderOptions, Width};
 
 /// How a trace is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,7 +20,8 @@ pub enum TraceFormat {
     Json,
     /// The NetProbe, status included, as YAML.
     Yaml,
-    /// The path as a Graphviz graph (`| dot -Tsvg > path.svg`).
+    /// The path as a Graphviz graph, top to bottom, the failing hop an octagon (`| dot -Tsvg >
+    /// path.svg`).
     Dot,
     /// The probe's captured packets of every node as one pcapng file (`> probe.pcap`).
     Pcap,
@@ -80,7 +81,9 @@ pub fn refuse_pcap_to_terminal(
 }
 
 /// One trace in `format`. `probe` is the object json and yaml print (the NetProbe, status
-/// included); `source` and `target` title the table (`default/curl`, `svc/echo:http`).
+/// included); `source` and `target` title the table and the graph (`default/curl`,
+/// `svc/echo:http`). `width` only shapes the table and wide formats: json, yaml and dot are for
+/// programs.
 pub fn render_trace<T: Serialize>(
     probe: &T,
     path: &MergedPath,
@@ -88,19 +91,21 @@ pub fn render_trace<T: Serialize>(
     target: &str,
     format: TraceFormat,
     color: bool,
+    width: Width,
 ) -> Result<TraceOutput, OutputError> {
     Ok(TraceOutput::Text(match format {
         TraceFormat::Table | TraceFormat::Wide => {
             let opts = RenderOptions {
                 wide: format == TraceFormat::Wide,
                 color,
+                width,
             };
             format!(
                 "TRACE: {source} -> {target}\n\n{}",
                 crate::table(path, &opts)
             )
         }
-        TraceFormat::Dot => crate::dot(path),
+        TraceFormat::Dot => crate::dot(path, source, target),
         TraceFormat::Json => crate::json(probe)?,
         TraceFormat::Yaml => crate::yaml(probe)?,
         TraceFormat::Pcap => {
@@ -153,7 +158,15 @@ mod tests {
     fn every_text_format_renders_and_a_capture_less_pcap_says_why() {
         let path = MergedPath::default();
         let probe = serde_json::json!({"kind": "NetProbe"});
-        let text = |f| match render_trace(&probe, &path, "default/curl", "svc/echo:80", f, false) {
+        let text = |f| match render_trace(
+            &probe,
+            &path,
+            "default/curl",
+            "svc/echo:80",
+            f,
+            false,
+            Width::Unlimited,
+        ) {
             Ok(TraceOutput::Text(s)) => s,
             other => panic!("{f:?}: {other:?}"),
         };
@@ -167,7 +180,15 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            render_trace(&probe, &with_no_packets, "a", "b", TraceFormat::Pcap, false),
+            render_trace(
+                &probe,
+                &with_no_packets,
+                "a",
+                "b",
+                TraceFormat::Pcap,
+                false,
+                Width::Unlimited
+            ),
             Err(OutputError::NoPackets)
         ));
     }

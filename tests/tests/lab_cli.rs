@@ -7,11 +7,41 @@ use netdiag_e2e::{binary, require_lab_prerequisites, unique_name};
 use netdiag_testkit::assert_nothing_left;
 
 fn plugin(args: &[&str]) -> std::process::Output {
-    Command::new(binary("kubectl-netdiag"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("kubectl-netdiag runs")
+    plugin_with(args, None)
+}
+
+/// The plugin with stdout to a pipe, and `$COLUMNS` set to `columns` or unset.
+fn plugin_with(args: &[&str], columns: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new(binary("kubectl-netdiag"));
+    cmd.args(args).env("NO_COLOR", "1").env_remove("COLUMNS");
+    if let Some(c) = columns {
+        cmd.env("COLUMNS", c);
+    }
+    cmd.output().expect("kubectl-netdiag runs")
+}
+
+/// `$COLUMNS` fits every line of the table (wide too); piped without it, hops keep full lines.
+fn table_fits_columns(name: &str) {
+    let longest = |o: std::process::Output| {
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(o.status.success(), "{out}");
+        (
+            out.lines().map(|l| l.chars().count()).max().unwrap_or(0),
+            out,
+        )
+    };
+    for columns in [100, 200] {
+        for format in ["table", "wide"] {
+            let args = ["lab", "trace", "--name", name, "-o", format];
+            let (max, out) = longest(plugin_with(&args, Some(&columns.to_string())));
+            assert!(
+                max <= columns,
+                "COLUMNS={columns} -o {format}: {max} wide:\n{out}"
+            );
+        }
+    }
+    let (max, out) = longest(plugin(&["lab", "trace", "--name", name]));
+    assert!(max > 100, "piped output must keep full lines:\n{out}");
 }
 
 #[test]
@@ -45,6 +75,7 @@ fn lab_up_trace_down_works_and_leaves_nothing_behind() {
         assert!(out.contains(needle), "{needle} missing from:\n{out}");
     }
     every_target_form_and_output_format(&name);
+    table_fits_columns(&name);
     break_status_fix(&name);
 
     let down = plugin(&["lab", "down", "--name", &name]);

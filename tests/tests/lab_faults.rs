@@ -1,9 +1,12 @@
-//! Every fault of `lab break --list`, in each proxy mode: breaking it makes a trace fail at the
-//! hop the fault claims, with its reason, and `lab fix` gives a healthy trace back.
+//! Every fault of `lab break --list`, in each proxy mode and in the CNI shapes it applies to:
+//! breaking it makes a trace fail at the hop the fault claims, with its reason (a Warn fault: a
+//! Warn there, and no failure), and `lab fix` gives a healthy trace back.
 
 use netdiag_e2e::*;
 use netdiag_lab::faults::Fault;
+use netdiag_lab::spec::Cni;
 use netdiag_lab::{Lab, ProxyMode};
+use netdiag_model::Verdict;
 use netdiag_testkit::netns::workspace_tools;
 
 /// The pod a trace must start from to meet `fault`: a pod calling its own Service for
@@ -16,7 +19,11 @@ fn source_for(fault: Fault) -> &'static str {
 }
 
 fn break_then_fix(fault: Fault, mode: ProxyMode) {
-    let fixture = lab_in("flt", mode);
+    break_then_fix_in(fault, mode, Cni::Bridge)
+}
+
+fn break_then_fix_in(fault: Fault, mode: ProxyMode, cni: Cni) {
+    let fixture = lab_with("flt", mode, cni);
     let tools = workspace_tools();
     let mut lab = Lab::open(fixture.name()).expect("open the lab");
     let from = source_for(fault);
@@ -29,20 +36,32 @@ fn break_then_fix(fault: Fault, mode: ProxyMode) {
         "recorded"
     );
     let tries = if info.depends_on_endpoint { 40 } else { 1 };
+    let warn_only = info.reason.verdict() == Some(Verdict::Warn);
     let broken = trace_until_from(&lab, from, tries, |t| {
-        t.path
-            .first_failure
-            .as_ref()
-            .is_some_and(|f| f.hop == info.hop)
+        if warn_only {
+            t.path
+                .hops
+                .iter()
+                .any(|h| h.reason.as_ref() == Some(&info.reason))
+        } else {
+            (t.path.first_failure.as_ref()).is_some_and(|f| f.hop == info.hop)
+        }
     });
-    let first = broken.path.first_failure.as_ref().expect("a failure");
-    assert_eq!(
-        first.reason,
-        info.reason,
-        "{fault} ({mode}): {}\n{}",
-        first.message,
-        describe(&broken.path.hops)
-    );
+    let ctx = format!("{fault} ({mode}, {cni})\n{}", describe(&broken.path.hops));
+    if warn_only {
+        let warned = (broken.path.hops.iter())
+            .find(|h| h.reason.as_ref() == Some(&info.reason))
+            .unwrap_or_else(|| panic!("no {} hop: {ctx}", info.reason));
+        assert_eq!(
+            (&warned.kind, warned.verdict),
+            (&info.hop, Verdict::Warn),
+            "{ctx}"
+        );
+        assert!(broken.path.first_failure.is_none(), "{ctx}");
+    } else {
+        let first = broken.path.first_failure.as_ref().expect("a failure");
+        assert_eq!(first.reason, info.reason, "{}: {ctx}", first.message);
+    }
     // a second break changes nothing
     let again = lab.break_faults(&[fault], &tools).expect("break again");
     assert_eq!((again.changed.len(), again.unchanged.len()), (0, 1));
@@ -54,8 +73,14 @@ fn break_then_fix(fault: Fault, mode: ProxyMode) {
     for _ in 0..3 {
         let t = trace_echo_from(&lab, from);
         assert!(
-            t.path.first_failure.is_none() && t.path.reachable == Some(true),
-            "{fault} ({mode}) still broken after fix: {}\n{}",
+            t.path.first_failure.is_none()
+                && t.path.reachable == Some(true)
+                && !t
+                    .path
+                    .hops
+                    .iter()
+                    .any(|h| h.reason.as_ref() == Some(&info.reason)),
+            "{fault} ({mode}, {cni}) still broken after fix: {}\n{}",
             t.path.summary,
             describe(&t.path.hops)
         );
@@ -94,15 +119,62 @@ every_fault!(
     hairpin_off => Fault::HairpinOff,
 );
 
+/// The faults that need flannel's overlay, and the ones whose shape changes on it.
+macro_rules! every_vxlan_fault {
+    ($($name:ident => $fault:expr),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+            #[test]
+            fn iptables() {
+                break_then_fix_in($fault, ProxyMode::Iptables, Cni::Vxlan)
+            }
+            #[test]
+            fn nftables() {
+                break_then_fix_in($fault, ProxyMode::Nftables, Cni::Vxlan)
+            }
+        }
+    )*};
+}
+
+mod vxlan {
+    use super::*;
+    every_vxlan_fault!(
+        no_fdb => Fault::NoFdb,
+        no_neighbour => Fault::NoNeighbour,
+        overlay_down => Fault::OverlayDown,
+        pod_mtu => Fault::PodMtu,
+        mtu_blackhole => Fault::MtuBlackhole,
+        no_route => Fault::NoRoute,
+    );
+}
+
+mod mtu_blackhole {
+    use super::*;
+    #[test]
+    fn on_the_bridge_lab() {
+        break_then_fix(Fault::MtuBlackhole, ProxyMode::Iptables)
+    }
+}
+
 #[test]
-fn every_fault_that_applies_to_the_default_lab_is_tested_here() {
-    // the overlay faults need a topology this lab does not build; the rest are above
-    let tested = 13;
-    let applicable = Fault::ALL
-        .iter()
-        .filter(|f| {
-            netdiag_lab::faults::actions::applies(**f, &netdiag_lab::LabSpec::default()).is_ok()
-        })
+fn every_fault_that_applies_to_a_lab_is_tested_here() {
+    let bridge_tested = 14; // the 13 above and mtu-blackhole
+    let vxlan_only_tested = 4; // no-fdb, no-neighbour, overlay-down, pod-mtu
+    let applicable = |cni: Cni| -> Vec<Fault> {
+        let spec = netdiag_lab::LabSpec {
+            cni,
+            ..Default::default()
+        };
+        Fault::ALL
+            .into_iter()
+            .filter(|f| netdiag_lab::faults::actions::applies(*f, &spec).is_ok())
+            .collect()
+    };
+    let bridge = applicable(Cni::Bridge);
+    assert_eq!(bridge.len(), bridge_tested);
+    let vxlan_only = applicable(Cni::Vxlan)
+        .into_iter()
+        .filter(|f| !bridge.contains(f))
         .count();
-    assert_eq!(applicable, tested);
+    assert_eq!(vxlan_only, vxlan_only_tested);
 }

@@ -82,6 +82,7 @@ pub fn print_inspection(report: &InspectReport, output: Output) {
             let opts = netdiag_render::RenderOptions {
                 wide: false,
                 color: netdiag_render::stdout_color(),
+                width: netdiag_render::stdout_width(),
             };
             let table = netdiag_render::inspect_table(std::slice::from_ref(report), &opts);
             print!("{table}");

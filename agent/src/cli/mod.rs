@@ -216,6 +216,7 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         return Ok(TracePlan {
             role: PlanRole::Endpoint,
             source_ip: None,
+            source_is_node: false,
             endpoint: Some(Endpoint {
                 ip: t.ip.clone(),
                 port: t.port,
@@ -242,6 +243,7 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
     Ok(TracePlan {
         role: PlanRole::Source,
         source_ip: args.from.clone(),
+        source_is_node: false,
         target_is_service: target.is_some(),
         target,
         expected_endpoints: expected,
@@ -319,6 +321,7 @@ pub fn print_report(report: &NodeReport, output: Output) {
             let opts = netdiag_render::RenderOptions {
                 wide: false,
                 color: netdiag_render::stdout_color(),
+                width: netdiag_render::stdout_width(),
             };
             print!("{}", netdiag_render::table(&path, &opts));
         }

@@ -15,6 +15,7 @@ pub mod hairpin;
 pub mod host_veth;
 pub mod listener;
 pub mod node_settings;
+pub mod path_mtu;
 pub mod pod_interface;
 pub mod route;
 pub mod service_rules;

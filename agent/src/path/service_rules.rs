@@ -4,7 +4,7 @@
 //! mode-neutral judge) is [`crate::dataplane::kube_proxy`]; this hop adds what a trace needs on
 //! top: an address with no rule and no expected endpoints is traced as a plain pod address.
 
-use netdiag_model::{Endpoint, Hop, HopKind, PlanTarget, Verdict};
+use netdiag_model::{Endpoint, Hop, HopKind, PlanNode, PlanTarget, Verdict};
 
 use crate::dataplane::kube_proxy::{self, Lookup, ProxyMode, Reading, Replacement};
 
@@ -20,18 +20,21 @@ pub struct ServiceRulesOutcome {
     pub replaced: Option<Replacement>,
 }
 
-/// Detect the node's data plane and read it for `target`, in the calling thread's namespace.
-pub fn read(target: &PlanTarget) -> Reading {
-    kube_proxy::read(target)
+/// Detect the node's data plane and read it for `target`, in the calling thread's namespace,
+/// for traffic from a pod (`pod_source`) or from a node.
+pub fn read(target: &PlanTarget, pod_source: bool) -> Reading {
+    kube_proxy::read_from(target, pod_source)
 }
 
 /// Judge what was read: pure. `expected` are the Service's ready endpoints from the API, empty
-/// when the target came as a bare address.
+/// when the target came as a bare address; `nodes` are the plan's, to tell another node's
+/// address (whose NodePorts are that node's kube-proxy's) from a pod's.
 pub fn judge(
     node: &str,
     target: &PlanTarget,
     reading: &Reading,
     expected: &[Endpoint],
+    nodes: &[PlanNode],
 ) -> ServiceRulesOutcome {
     let address = target.to_string();
     let replaced = match reading.detection.mode {
@@ -53,16 +56,20 @@ pub fn judge(
     // With no endpoints to expect (a bare `--to IP:PORT`), an address kube-proxy has no rule
     // for is most likely a pod IP: say so instead of failing a Service that isn't one.
     if expected.is_empty() && program.blocked.is_none() && program.lookup != Lookup::Matched {
-        return ServiceRulesOutcome {
-            hop: Hop::new(
-                node,
-                HopKind::ServiceRules,
-                address,
-                Verdict::Info,
+        let owner = (nodes.iter()).find(|n| n.address == target.ip && n.name != node);
+        let detail = match owner {
+            Some(other) => format!(
+                "{} is node {}'s address: kube-proxy matches a NodePort only on its own node's addresses, so {node} routes {target} to {} as it is and {}'s rules decide there",
+                target.ip, other.name, other.name, other.name
+            ),
+            None => {
                 format!(
                     "kube-proxy on {node} has no rule for {target}: traced as a plain pod address"
-                ),
-            ),
+                )
+            }
+        };
+        return ServiceRulesOutcome {
+            hop: Hop::new(node, HopKind::ServiceRules, address, Verdict::Info, detail),
             is_service: false,
             endpoints: Vec::new(),
             replaced,
@@ -142,12 +149,43 @@ mod tests {
             &target(),
             &iptables(program(Lookup::NoRule, &[])),
             &[],
+            &[],
         );
         assert_eq!(out.hop.verdict, Verdict::Info);
         assert!(!out.is_service);
         assert_eq!(
             out.hop.detail,
             "kube-proxy on node-a has no rule for 10.96.0.50:80/tcp: traced as a plain pod address"
+        );
+    }
+
+    #[test]
+    fn another_nodes_address_is_left_to_that_nodes_kube_proxy() {
+        let node_b = PlanNode {
+            name: "node-b".into(),
+            address: "172.18.0.3".into(),
+            pod_cidrs: vec![],
+        };
+        let t = PlanTarget {
+            ip: "172.18.0.3".into(),
+            port: 30080,
+            protocol: Protocol::TCP,
+        };
+        let out = judge(
+            "node-a",
+            &t,
+            &iptables(program(Lookup::NoRule, &[])),
+            &[],
+            &[node_b],
+        );
+        assert_eq!((out.hop.verdict, out.is_service), (Verdict::Info, false));
+        assert!(
+            out.hop
+                .detail
+                .starts_with("172.18.0.3 is node node-b's address")
+                && out.hop.detail.contains("node-b's rules decide there"),
+            "{}",
+            out.hop.detail
         );
     }
 
@@ -162,6 +200,7 @@ mod tests {
             &target(),
             &iptables(program(Lookup::NoRule, &[])),
             &expected,
+            &[],
         );
         assert_eq!(out.hop.verdict, Verdict::Fail);
         assert!(out.is_service);
@@ -170,6 +209,7 @@ mod tests {
             &target(),
             &iptables(program(Lookup::Matched, &["10.244.1.5"])),
             &expected,
+            &[],
         );
         assert_eq!(out.hop.verdict, Verdict::Ok, "{}", out.hop.detail);
         assert_eq!(out.endpoints, expected);
@@ -189,7 +229,7 @@ mod tests {
             ip: "10.244.1.5".into(),
             port: 8080,
         }];
-        let out = judge("node-a", &target(), &reading, &expected);
+        let out = judge("node-a", &target(), &reading, &expected, &[]);
         assert_eq!(out.hop.verdict, Verdict::Info);
         assert_eq!(out.replaced, Some(Replacement::Cilium));
         assert!(out.is_service);
@@ -218,7 +258,7 @@ mod tests {
         }];
         let mut reading = iptables(program(Lookup::Matched, &["10.244.1.5"]));
         reading.detection.leftovers = vec!["table ip kube-proxy from nftables mode".into()];
-        let out = judge("node-a", &target(), &reading, &expected);
+        let out = judge("node-a", &target(), &reading, &expected, &[]);
         assert_eq!(out.hop.verdict, Verdict::Warn);
         assert_eq!(out.hop.reason, Some(netdiag_model::Reason::ProxyLeftovers));
         assert!(

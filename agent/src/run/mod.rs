@@ -68,10 +68,12 @@ pub fn check_plan(plan: &TracePlan) -> Result<(), PlanError> {
                 });
             }
         }
+        // With a target and no endpoint: the node a NodePort target names, whose rules decide.
+        PlanRole::Endpoint if plan.endpoint.is_none() && plan.target.is_some() => {}
         PlanRole::Endpoint => {
             let ep = plan.endpoint.as_ref().ok_or(PlanError::Missing {
                 role: plan.role,
-                field: "endpoint",
+                field: "endpoint (or a target, for a NodePort's node)",
             })?;
             parse_ip("endpoint.ip", &ep.ip)?;
         }
@@ -109,6 +111,9 @@ pub enum Step {
     /// The overlay device the chosen endpoint's route leaves by (and broken ones of the
     /// others'): VNI, neighbour and forwarding entries, the remote VTEP, MTUs.
     Tunnel,
+    /// After a connect that worked: whether full-size packets reach the endpoint where small
+    /// ones do (a path MTU black hole between the nodes).
+    PathMtu,
     NodeSettings,
     /// Whether anything listens at the chosen endpoint, when it is on this node.
     Listener,
@@ -136,11 +141,16 @@ pub fn steps(plan: &TracePlan) -> Vec<Step> {
                     out.push(Step::Connect);
                 }
                 if plan.wants(Check::Path) {
-                    out.extend([Step::Hairpin, Step::Route, Step::Tunnel, Step::NodeSettings]);
+                    out.extend([Step::Hairpin, Step::Route, Step::Tunnel]);
+                    if plan.wants(Check::Connect) {
+                        out.push(Step::PathMtu);
+                    }
+                    out.push(Step::NodeSettings);
                 }
                 out.push(Step::Listener);
             }
         }
+        PlanRole::Endpoint if plan.endpoint.is_none() => out.push(Step::ServiceRules),
         PlanRole::Endpoint => out.extend([Step::EndpointRoute, Step::EndpointListener]),
         // `check_plan` refuses a role this agent does not know: no steps.
         PlanRole::Unknown => {}

@@ -24,6 +24,7 @@ fn a_service_trace_follows_the_packet() {
             Step::Hairpin,
             Step::Route,
             Step::Tunnel,
+            Step::PathMtu,
             Step::NodeSettings,
             Step::Listener,
         ]
@@ -57,6 +58,17 @@ fn an_endpoint_check_is_a_route_and_a_listener() {
         "stepTimeoutMs": 2000
     }));
     assert_eq!(steps(&p), vec![Step::EndpointRoute, Step::EndpointListener]);
+    // The node a NodePort target names: its rules, nothing else.
+    let p = plan(serde_json::json!({
+        "role": "Endpoint",
+        "target": {"ip": "172.18.0.3", "port": 30080, "protocol": "TCP"},
+        "targetIsService": true,
+        "stepTimeoutMs": 2000
+    }));
+    assert!(check_plan(&p).is_ok());
+    assert_eq!(steps(&p), vec![Step::ServiceRules]);
+    let neither = plan(serde_json::json!({"role": "Endpoint", "stepTimeoutMs": 2000}));
+    assert!(check_plan(&neither).is_err());
     assert!(check_plan(&p).is_ok());
 }
 

@@ -22,6 +22,7 @@ pub mod limiter;
 pub mod plan;
 mod progress;
 mod reconcile;
+pub mod redact;
 pub mod resolve;
 pub mod schedule;
 pub mod spec;

@@ -17,6 +17,7 @@ use super::reconcile::{DEADLINE_GRACE_SECONDS, ReconcileError, Run, role_of};
 use crate::agents::collect::{self, CollectError, PodOutcome};
 use crate::agents::pod;
 use crate::netprobe::plan;
+use crate::netprobe::redact;
 use crate::netprobe::resolve;
 use crate::netprobe::spec::ValidSpec;
 use crate::netprobe::status::{self, Failure};
@@ -222,7 +223,12 @@ impl Run<'_> {
         pods: &[Pod],
     ) -> Result<Action, ReconcileError> {
         let target = self.probe.spec.target.display(&self.id.namespace);
-        let path = merge(reports, &self.source_display(), &target);
+        // An address is admitted without object rights: it must not reveal other namespaces.
+        let reports = match self.probe.spec.target.kind() {
+            Some(TargetRef::Address(_)) => redact::foreign_services(reports, &self.id.namespace),
+            _ => reports.to_vec(),
+        };
+        let path = merge(&reports, &self.source_display(), &target);
         let next = status::completed(&self.input(), &path, nodes, Some(start));
         self.apply(&next).await?;
         let result = match next.condition(status::REACHABLE).map(|c| c.status.as_str()) {

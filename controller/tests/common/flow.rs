@@ -97,10 +97,38 @@ pub async fn expect_resolve_echo_with(api: &mut ApiServerVerifier, slices: Vec<V
         "{}",
         sl.query
     );
+    let mut nodes = vec!["node-a".to_string()]; // curl1's
+    for node in slices
+        .iter()
+        .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["conditions"]["ready"] != false)
+        .filter_map(|e| e["nodeName"].as_str().map(String::from))
+    {
+        if !nodes.contains(&node) {
+            nodes.push(node);
+        }
+    }
     sl.ok(&list(slices));
     api.expect("GET", "/api/v1/namespaces/kube-system/services/kube-dns")
         .await
         .ok(&to_json(&service("kube-system", "kube-dns")));
+    expect_nodes(api, &nodes).await;
+}
+
+/// The reads of the nodes a trace may cross, in order, each answered as kind's nodes are:
+/// node-a 172.18.0.2 with 10.244.1.0/24, node-b .3 with 10.244.2.0/24, and so on.
+pub async fn expect_nodes(api: &mut ApiServerVerifier, names: &[String]) {
+    for name in names {
+        let i = name.bytes().last().map_or(0, |b| b.saturating_sub(b'a'));
+        api.expect("GET", &format!("/api/v1/nodes/{name}"))
+            .await
+            .ok(&serde_json::json!({
+                "apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": name},
+                "spec": {"podCIDR": format!("10.244.{}.0/24", i + 1)},
+                "status": {"addresses": [{"type": "InternalIP", "address": format!("172.18.0.{}", i + 2)}]}
+            }));
+    }
 }
 
 pub async fn expect_list_agents(api: &mut ApiServerVerifier, pods: Vec<Value>) {
@@ -209,4 +237,49 @@ pub fn audited(posted: &Value, node: &str, role: &str) -> Value {
         "no owner reference across namespaces"
     );
     posted.clone()
+}
+
+/// The source agent pod the controller would have made for an address probe of kube-dns's
+/// ClusterIP from curl1, as the API returns it with `run_status`.
+pub fn address_source_pod(run_status: Value) -> Value {
+    // The very pod the controller would have created, found by label after a restart.
+    let p = super::probe(
+        "default",
+        "p",
+        "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}",
+    );
+    let facts = netdiag_controller::netprobe::resolve::Resolved {
+        source: netdiag_controller::netprobe::resolve::source_from_pod(
+            "default",
+            "curl1",
+            Some(&pod("default", "curl1")),
+        )
+        .expect("src"),
+        target: netdiag_controller::netprobe::resolve::ResolvedTarget::Address {
+            ip: "10.96.0.10".into(),
+            port: 53,
+            protocol: netdiag_crds::Protocol::UDP,
+        },
+        dns_name: None,
+        dns_servers: vec![],
+        nodes: Vec::new(),
+    };
+    let spec = netdiag_controller::netprobe::spec::ValidSpec::new(&p.spec).expect("valid");
+    let plan = netdiag_controller::netprobe::plan::source_plan(&spec, &facts);
+    let id = netdiag_controller::agents::pod::ProbeRef {
+        namespace: "default".into(),
+        name: "p".into(),
+        uid: UID.into(),
+        generation: 1,
+        run: 1,
+    };
+    let settings = netdiag_controller::agents::pod::AgentSettings {
+        image: AGENT_IMAGE.into(),
+        namespace: "netdiag-system".into(),
+    };
+    let pod: k8s_openapi::api::core::v1::Pod =
+        netdiag_controller::agents::pod::agent_objects(&settings, &id, &plan, 30)
+            .expect("pod")
+            .pod;
+    agent(&to_json(&pod), "2026-01-01T00:00:00Z", run_status)
 }

@@ -47,6 +47,20 @@ impl Progress for Recorder {
     fn finish(&mut self) {}
 }
 
+/// `trace pod/curl svc/echo-service:http` with the [`fast`] wait, against the mock.
+pub async fn trace_curl_to_echo(
+    ctx: &kubectl_netdiag::client::Ctx,
+    rec: &mut Recorder,
+) -> Result<kubectl_netdiag::trace::TraceRun, kubectl_netdiag::error::Error> {
+    kubectl_netdiag::trace::run(
+        ctx,
+        &args(&["pod/curl", "svc/echo-service:http"]),
+        fast(),
+        rec,
+    )
+    .await
+}
+
 pub fn fast() -> WaitConfig {
     WaitConfig {
         deadline: Duration::from_millis(600),

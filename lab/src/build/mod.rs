@@ -262,5 +262,6 @@ fn pod_processes(
 }
 
 mod network;
+pub use network::{FLANNEL_DEVICE, OverlayEntry, overlay_entries};
 #[cfg(test)]
 mod tests;

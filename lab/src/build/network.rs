@@ -148,45 +148,74 @@ fn flannel_vxlan(spec: &LabSpec, ns: &str, i: usize, node: &NodeSpec) -> Vec<Act
         ip(ns, &["addr", "add", &vtep_addr, "dev", FLANNEL_DEVICE]),
         ip(ns, &["link", "set", FLANNEL_DEVICE, "up"]),
     ];
+    a.extend(overlay_entries(spec, ns, i, &OverlayEntry::ALL, true));
+    a
+}
+
+/// One kind of entry flanneld writes on a node for each remote node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverlayEntry {
+    /// `10.244.N.0/24 via 10.244.N.0 dev flannel.1 onlink`
+    Route,
+    /// `10.244.N.0 lladdr <remote VTEP MAC> dev flannel.1 nud permanent`
+    Neighbour,
+    /// `<remote VTEP MAC> dev flannel.1 dst <remote node IP>`
+    Fdb,
+}
+
+impl OverlayEntry {
+    pub const ALL: [OverlayEntry; 3] = [
+        OverlayEntry::Route,
+        OverlayEntry::Neighbour,
+        OverlayEntry::Fdb,
+    ];
+}
+
+/// Node `i`'s `kinds` of entries for every other node, written (`replace`, as flanneld's
+/// netlink calls do, so writing twice is harmless) or deleted.
+pub fn overlay_entries(
+    spec: &LabSpec,
+    ns: &str,
+    i: usize,
+    kinds: &[OverlayEntry],
+    write: bool,
+) -> Vec<Action> {
+    let verb = if write { "replace" } else { "del" };
+    let mut a = Vec::new();
     for (j, other) in spec.nodes.iter().enumerate().filter(|(j, _)| *j != i) {
         let (cidr, via) = (
             other.pod_cidr.to_string(),
             other.pod_cidr.nth(0).to_string(),
         );
         let (mac, dst) = (vtep_mac(j), other.ip.to_string());
-        a.push(ip(
-            ns,
-            &[
-                "route",
-                "add",
-                &cidr,
-                "via",
-                &via,
-                "dev",
-                FLANNEL_DEVICE,
-                "onlink",
-            ],
-        ));
-        a.push(ip(
-            ns,
-            &[
-                "neigh",
-                "add",
-                &via,
-                "lladdr",
-                &mac,
-                "dev",
-                FLANNEL_DEVICE,
-                "nud",
-                "permanent",
-            ],
-        ));
-        a.push(Action::Bridge {
-            netns: ns.to_string(),
-            args: ["fdb", "append", &mac, "dev", FLANNEL_DEVICE, "dst", &dst]
-                .map(String::from)
-                .to_vec(),
-        });
+        for kind in kinds {
+            a.push(match kind {
+                OverlayEntry::Route => {
+                    let mut args = vec!["route", verb, &cidr, "via", &via, "dev", FLANNEL_DEVICE];
+                    if write {
+                        args.push("onlink");
+                    }
+                    ip(ns, &args)
+                }
+                OverlayEntry::Neighbour => {
+                    let mut args = vec!["neigh", verb, &via];
+                    if write {
+                        args.extend(["lladdr", &mac]);
+                    }
+                    args.extend(["dev", FLANNEL_DEVICE]);
+                    if write {
+                        args.extend(["nud", "permanent"]);
+                    }
+                    ip(ns, &args)
+                }
+                OverlayEntry::Fdb => Action::Bridge {
+                    netns: ns.to_string(),
+                    args: ["fdb", verb, &mac, "dev", FLANNEL_DEVICE, "dst", &dst]
+                        .map(String::from)
+                        .to_vec(),
+                },
+            });
+        }
     }
     a
 }

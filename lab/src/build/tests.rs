@@ -261,10 +261,15 @@ fn the_vxlan_lab_has_flannels_device_entries_and_onlink_routes() {
         &"link add flannel.1 address 0e:6e:64:00:00:01 mtu 1450 type vxlan id 1 local 172.18.0.2 dev eth0 dstport 8472 nolearning"
             .to_string()
     ), "{a:#?}");
-    assert!(a.contains(&"route add 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink".to_string()));
-    assert!(a.contains(
-        &"neigh add 10.244.2.0 lladdr 0e:6e:64:00:00:02 dev flannel.1 nud permanent".to_string()
-    ));
+    assert!(
+        a.contains(&"route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink".to_string())
+    );
+    assert!(
+        a.contains(
+            &"neigh replace 10.244.2.0 lladdr 0e:6e:64:00:00:02 dev flannel.1 nud permanent"
+                .to_string()
+        )
+    );
     assert!(
         !a.iter().any(|l| l.contains("via 172.18.0.3")),
         "no underlay routes to pod CIDRs: {a:#?}"
@@ -272,7 +277,7 @@ fn the_vxlan_lab_has_flannels_device_entries_and_onlink_routes() {
     assert!(
         plan.contains(&Action::Bridge {
             netns: "nd-t1-node-a".into(),
-            args: "fdb append 0e:6e:64:00:00:02 dev flannel.1 dst 172.18.0.3"
+            args: "fdb replace 0e:6e:64:00:00:02 dev flannel.1 dst 172.18.0.3"
                 .split(' ')
                 .map(String::from)
                 .collect(),

@@ -105,7 +105,7 @@ fn describe(lab: &Lab, alive: Option<AliveFn>) -> String {
                         .map(|n| format!("{n} "))
                         .unwrap_or_default(),
                     p.port,
-                    p.protocol.as_lower().to_uppercase(),
+                    p.protocol.as_upper(),
                     p.target_port
                 )
             })

@@ -54,6 +54,7 @@ pub fn inspect(args: &InspectArgs, tools: &LabTools) -> Result<ExitCode, LabErro
         &reports,
         args.output,
         netdiag_render::stdout_color(),
+        netdiag_render::stdout_width(),
     )
     .map_err(|e| LabError::Output(e.to_string()))?;
     print!("{text}");

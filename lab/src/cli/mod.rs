@@ -51,7 +51,8 @@ node-b (10.244.2.0/24, 172.18.0.3); pods default/curl and default/echo-1 on node
 default/echo-2, default/echo-3 and kube-system/coredns on node-b; Services default/echo-service
 (10.96.45.10, http 80 -> 8080, NodePort 30080) and kube-system/kube-dns (10.96.0.10, 53/UDP+TCP).
 Network namespaces are named nd-<name>-<node or pod>; state lives in /run/netdiag/labs/<name>.
-Ctrl-C during the build removes what was built. Needs root.
+Ctrl-C during the build removes what was built, says \"interrupted; lab torn down\" and exits with
+status 130. Needs root.
 
 --proxy-mode picks the kube-proxy mode whose rules every node gets: iptables (the default;
 KUBE-SERVICES, KUBE-SVC-*, KUBE-SEP-* chains loaded with iptables-restore) or nftables (`table ip
@@ -144,8 +145,16 @@ pub fn run(cmd: LabCommand, tools: &LabTools) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
+            let interrupted = matches!(&e, LabError::Interrupted)
+                || matches!(&e, LabError::UpFailed { cause, .. } if matches!(**cause, LabError::Interrupted));
+            if interrupted {
+                // The user stopped it: say what was cleaned up; 128 + SIGINT, as a shell does.
+                eprintln!("{e}");
+                ExitCode::from(130)
+            } else {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
         }
     }
 }

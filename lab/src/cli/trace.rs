@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use netdiag_crds::shorthand::{
     Checks, SourceArg, TargetArg, parse_checks, parse_source, parse_target,
 };
-use netdiag_render::{OutputError, TraceFormat, TraceOutput};
+use netdiag_render::{OutputError, TraceFormat, TraceOutput, Width};
 
 use crate::{Lab, LabError, LabTools, LabTrace, TraceRequest};
 
@@ -14,9 +14,14 @@ pub const TRACE_LONG_ABOUT: &str = "\
 Trace through a lab as the controller does on a cluster: resolve --from and --to against the lab,
 plan with the controller's planner, run the agent in each planned node's namespace (the source
 pod's node, and the node of the endpoint the traffic reaches), and merge the reports into one
-path, printed by the same code as `kubectl netdiag trace`.
+path, printed by the same code as `kubectl netdiag trace`: in a terminal the table fits its
+width ($COLUMNS, else the terminal's), wrapping long details in their column; piped, full lines.
 
---from is the pod the traffic starts from: NAME or pod/NAME (`lab status` lists them).
+--from is the pod the traffic starts from: NAME or pod/NAME (`lab status` lists them), or
+node/NAME: the node's own host network, as the seeds test NodePorts and ClusterIPs with curl on
+a node. A node's traffic meets externalTrafficPolicy Local (a node without a local endpoint
+drops it); a pod's does not. Node sources run in the lab only: on a cluster they would carry the
+node's identity.
 
 --to is what it should reach, as `kubectl netdiag trace` takes it:
   svc/NAME[:PORT]          a Service through its ClusterIP; PORT is a number or a port name
@@ -32,6 +37,7 @@ Examples:
   kubectl netdiag lab trace --from curl --to 10.96.0.10:53/udp
   kubectl netdiag lab trace --from curl --to dns/kube-dns.kube-system.svc.cluster.local
   kubectl netdiag lab trace --from curl --to node/node-b:30080 -o dot | dot -Tsvg > path.svg
+  kubectl netdiag lab trace --from node/node-a --to node/node-b:30080
   kubectl netdiag lab trace -o pcap > probe.pcap && tcpdump -nr probe.pcap
 
 Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or lab error.";
@@ -41,8 +47,8 @@ Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or lab erro
 pub struct TraceArgs {
     #[arg(long, default_value = crate::names::DEFAULT_LAB)]
     pub name: String,
-    /// The source pod: NAME or pod/NAME.
-    #[arg(long, value_name = "POD", default_value = "curl", value_parser = parse_source)]
+    /// The source: a pod (NAME or pod/NAME) or a node's host network (node/NAME).
+    #[arg(long, value_name = "SOURCE", default_value = "curl", value_parser = parse_source)]
     pub from: SourceArg,
     /// What to reach: svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp], dns/NAME or
     /// node/NAME:PORT[/tcp|udp].
@@ -82,7 +88,11 @@ pub fn trace(args: &TraceArgs, tools: &LabTools) -> Result<ExitCode, LabError> {
         .map_err(output_error)?;
     let lab = Lab::open(&args.name)?;
     let t = crate::trace_with(&lab, &args.request(), tools)?;
-    render(&t, args.output, netdiag_render::stdout_color())?
+    let (color, width) = (
+        netdiag_render::stdout_color(),
+        netdiag_render::stdout_width(),
+    );
+    render(&t, args.output, color, width)?
         .write_to(&mut std::io::stdout().lock())
         .map_err(output_error)?;
     Ok(
@@ -95,14 +105,21 @@ pub fn trace(args: &TraceArgs, tools: &LabTools) -> Result<ExitCode, LabError> {
 }
 
 /// A lab trace in one of `trace`'s formats, through the same renderer.
-pub fn render(t: &LabTrace, format: TraceFormat, color: bool) -> Result<TraceOutput, LabError> {
-    netdiag_render::render_trace(&t.probe, &t.path, &t.source, &t.target, format, color)
-        .map_err(output_error)
+pub fn render(
+    t: &LabTrace,
+    format: TraceFormat,
+    color: bool,
+    width: Width,
+) -> Result<TraceOutput, LabError> {
+    netdiag_render::render_trace(
+        &t.probe, &t.path, &t.source, &t.target, format, color, width,
+    )
+    .map_err(output_error)
 }
 
-/// The hop table of a lab trace, as `trace` prints it.
+/// The hop table of a lab trace, as `trace` prints it to a pipe (full lines).
 pub fn render_table(t: &LabTrace, color: bool) -> String {
-    match render(t, TraceFormat::Table, color) {
+    match render(t, TraceFormat::Table, color, Width::Unlimited) {
         Ok(TraceOutput::Text(s)) => s,
         // A table is always text and never fails to render.
         Ok(TraceOutput::Pcap(_)) | Err(_) => String::new(),

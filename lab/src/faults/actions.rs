@@ -7,9 +7,9 @@
 use std::net::Ipv4Addr;
 
 use super::Fault;
-use crate::build::{self, Action, HostTools};
+use crate::build::{self, Action, FLANNEL_DEVICE, HostTools, OverlayEntry, overlay_entries};
 use crate::names::{LabNames, host_veth};
-use crate::spec::{LabSpec, PodSpec, ServiceSpec};
+use crate::spec::{Cni, LabSpec, PodSpec, ServiceSpec};
 use crate::{LabTools, ProxyMode};
 
 /// Why a fault cannot be made in this lab.
@@ -31,6 +31,14 @@ pub struct LabContext<'a> {
 
 /// The table `firewall-drop` adds to each node: a host firewall, apart from kube-proxy's rules.
 pub const FIREWALL_TABLE: &str = "inet firewall";
+
+/// The table `mtu-blackhole` adds to each node: the underlay network, not the node, drops.
+pub const UNDERLAY_TABLE: &str = "netdev underlay";
+
+/// A cloud network that drops frames above its MTU without an ICMP error: on each node's eth0,
+/// as the frames arrive, every IPv4 packet over 1414 bytes is dropped. A VXLAN pod's full 1450
+/// bytes become 1500 outside; on the bridge lab the pods' 1500 pass as they are.
+const UNDERLAY_BLACKHOLE: &str = "table netdev underlay {\n  chain ingress {\n    type filter hook ingress device \"eth0\" priority filter; policy accept;\n    meta protocol ip ip length > 1414 counter drop comment \"lab break mtu-blackhole\"\n  }\n}\n";
 
 /// The Service the Service faults hit: the first one that is not cluster DNS and has endpoints
 /// (echo-service in the default lab).
@@ -70,8 +78,26 @@ pub fn applies(fault: Fault, spec: &LabSpec) -> Result<(), NotApplicable> {
         Fault::StaleDnat if stale_address(spec).is_none() => {
             no("no free address is left in the endpoints' pod CIDR")
         }
-        Fault::NoFdb | Fault::NoNeighbour | Fault::MtuBlackhole => no(
-            "its nodes are joined by plain routes (a bridge CNI such as kindnet or the bridge plugin with host-gw), with no VXLAN overlay to break; this fault needs an overlay topology",
+        Fault::NoFdb | Fault::NoNeighbour | Fault::OverlayDown | Fault::PodMtu
+            if spec.cni != Cni::Vxlan =>
+        {
+            no(&format!(
+                "its pod network is {} with no VXLAN overlay to break; make one with `lab up --cni vxlan`",
+                spec.cni
+            ))
+        }
+        Fault::NoFdb
+        | Fault::NoNeighbour
+        | Fault::OverlayDown
+        | Fault::PodMtu
+        | Fault::MtuBlackhole
+            if spec.nodes.len() < 2 =>
+        {
+            no("it has one node, so no traffic crosses between nodes")
+        }
+        Fault::PodMtu if source_pod(spec).is_none() => no("it has no pods"),
+        Fault::HairpinOff | Fault::BridgeNfOff if spec.cni == Cni::Routed => no(
+            "its pod network is routed (Calico's shape): no bridge, so no bridge port or bridge netfilter to switch off",
         ),
         _ => Ok(()),
     }
@@ -168,6 +194,11 @@ fn actions(fault: Fault, ctx: LabContext, in_force: &[Fault], breaking: bool) ->
             })
             .collect()
     };
+    let every_node_overlay = |kinds: &[OverlayEntry], write: bool| -> Vec<Action> {
+        (spec.nodes.iter().enumerate())
+            .flat_map(|(i, n)| overlay_entries(spec, &node_ns(&n.name), i, kinds, write))
+            .collect()
+    };
     let endpoint_pods: Vec<String> = target_service(spec)
         .map(|s| s.endpoints.clone())
         .unwrap_or_default();
@@ -189,6 +220,9 @@ fn actions(fault: Fault, ctx: LabContext, in_force: &[Fault], breaking: bool) ->
             breaking,
         ),
         Fault::KubeDnsDown => processes(ctx, vec!["kube-dns".into()], breaking),
+        Fault::NoRoute if spec.cni == Cni::Vxlan => {
+            every_node_overlay(&[OverlayEntry::Route], !breaking)
+        }
         Fault::NoRoute => {
             let verb = if breaking { "del" } else { "add" };
             let mut a = Vec::new();
@@ -247,7 +281,50 @@ fn actions(fault: Fault, ctx: LabContext, in_force: &[Fault], breaking: bool) ->
                 })
                 .collect()
         }
-        Fault::NoFdb | Fault::NoNeighbour | Fault::MtuBlackhole => Vec::new(),
+        Fault::NoFdb => every_node_overlay(&[OverlayEntry::Fdb], !breaking),
+        Fault::NoNeighbour => every_node_overlay(&[OverlayEntry::Neighbour], !breaking),
+        Fault::OverlayDown => {
+            let state = if breaking { "down" } else { "up" };
+            let mut a: Vec<Action> = (spec.nodes.iter())
+                .map(|n| ip(node_ns(&n.name), &["link", "set", FLANNEL_DEVICE, state]))
+                .collect();
+            // The kernel dropped the routes and neighbours with the device; flanneld writes
+            // them again when it sees the device back.
+            if !breaking {
+                a.extend(every_node_overlay(
+                    &[OverlayEntry::Route, OverlayEntry::Neighbour],
+                    true,
+                ));
+            }
+            a
+        }
+        Fault::PodMtu => source_pod(spec)
+            .map(|p| {
+                let mtu = if breaking { 1500 } else { spec.cni.pod_mtu() }.to_string();
+                vec![
+                    ip(
+                        ctx.names.netns(&p.name),
+                        &["link", "set", "eth0", "mtu", &mtu],
+                    ),
+                    ip(
+                        node_ns(&p.node),
+                        &["link", "set", &host_veth(spec.cni, &p.name), "mtu", &mtu],
+                    ),
+                ]
+            })
+            .unwrap_or_default(),
+        Fault::MtuBlackhole => spec
+            .nodes
+            .iter()
+            .map(|n| Action::NftLoad {
+                netns: node_ns(&n.name),
+                script: if breaking {
+                    UNDERLAY_BLACKHOLE.to_string()
+                } else {
+                    format!("delete table {UNDERLAY_TABLE}\n")
+                },
+            })
+            .collect(),
     }
 }
 

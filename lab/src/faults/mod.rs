@@ -33,6 +33,8 @@ pub enum Fault {
     HairpinOff,
     NoFdb,
     NoNeighbour,
+    OverlayDown,
+    PodMtu,
     MtuBlackhole,
 }
 
@@ -54,7 +56,7 @@ pub struct FaultInfo {
 
 impl Fault {
     /// Every fault, in the order `--list` shows them.
-    pub const ALL: [Fault; 16] = [
+    pub const ALL: [Fault; 18] = [
         Fault::NoListener,
         Fault::NoVipRule,
         Fault::StaleDnat,
@@ -70,6 +72,8 @@ impl Fault {
         Fault::HairpinOff,
         Fault::NoFdb,
         Fault::NoNeighbour,
+        Fault::OverlayDown,
+        Fault::PodMtu,
         Fault::MtuBlackhole,
     ];
 
@@ -190,26 +194,42 @@ impl Fault {
             ),
             Fault::NoFdb => i(
                 "no-fdb",
-                "a VXLAN overlay loses the forwarding entry to another node's VTEP",
+                "flannel.1 on every node loses its forwarding entries to the other nodes' VTEPs (vxlan lab)",
                 "ip netns exec nd-N-node-a bridge fdb show dev flannel.1",
                 H::Tunnel,
-                Reason::TunnelFailed,
+                Reason::OverlayFdbMissing,
                 true,
             ),
             Fault::NoNeighbour => i(
                 "no-neighbour",
-                "a VXLAN overlay loses the neighbour entry of another node's VTEP address",
+                "flannel.1 on every node loses its neighbour entries for the other nodes' 10.244.N.0 (vxlan lab)",
                 "ip netns exec nd-N-node-a ip neigh show dev flannel.1",
                 H::Tunnel,
-                Reason::TunnelFailed,
+                Reason::OverlayNeighbourMissing,
+                true,
+            ),
+            Fault::OverlayDown => i(
+                "overlay-down",
+                "flannel.1 is set down on every node, and its routes go with it (vxlan lab)",
+                "ip netns exec nd-N-node-a ip -d link show flannel.1",
+                H::Tunnel,
+                Reason::TunnelDown,
+                true,
+            ),
+            Fault::PodMtu => i(
+                "pod-mtu",
+                "curl's eth0 and host veth get MTU 1500 over flannel.1's 1450 (vxlan lab)",
+                "ip netns exec nd-N-curl ip link show eth0; ip netns exec nd-N-node-a ip link show flannel.1",
+                H::Tunnel,
+                Reason::OverlayMtuMismatch,
                 true,
             ),
             Fault::MtuBlackhole => i(
                 "mtu-blackhole",
-                "pods keep a 1500 MTU over an overlay that carries less: large packets vanish",
-                "ip netns exec nd-N-curl ip link show eth0",
-                H::HostVeth,
-                Reason::MtuMismatch,
+                "the network between the nodes silently drops packets over 1414 bytes (a netdev ingress rule on each node's eth0)",
+                "ip netns exec nd-N-curl ping -M do -s 1400 -c1 10.244.2.2 (lost; -s 1300 is answered); ip netns exec nd-N-node-a nft list table netdev underlay",
+                H::NodeInterface,
+                Reason::PathMtuBlackhole,
                 true,
             ),
         }
@@ -277,5 +297,7 @@ pub fn list(lab: &str) -> String {
     out
 }
 
+#[cfg(test)]
+mod overlay_tests;
 #[cfg(test)]
 mod tests;

@@ -5,14 +5,14 @@ use super::*;
 use crate::build::{Action, HostTools};
 use crate::kube_proxy::{kube_proxy_nft, kube_proxy_rules};
 use crate::names::LabNames;
-use crate::spec::LabSpec;
+use crate::spec::{Cni, LabSpec};
 use crate::{LabTools, ProxyMode};
 
 fn host() -> HostTools {
     crate::build::test_host()
 }
 
-fn with_ctx<T>(spec: &LabSpec, f: impl FnOnce(LabContext) -> T) -> T {
+pub(super) fn with_ctx<T>(spec: &LabSpec, f: impl FnOnce(LabContext) -> T) -> T {
     let (names, host, tools) = (
         LabNames::new("t1"),
         host(),
@@ -62,6 +62,8 @@ fn fault_names_are_the_stable_ones_docs_and_tests_use() {
             "hairpin-off",
             "no-fdb",
             "no-neighbour",
+            "overlay-down",
+            "pod-mtu",
             "mtu-blackhole",
         ]
     );
@@ -96,16 +98,45 @@ fn the_list_names_each_fault_its_hop_and_the_lab_in_its_commands() {
 #[test]
 fn overlay_faults_and_faults_without_their_objects_do_not_apply() {
     let spec = LabSpec::default();
-    for f in [Fault::NoFdb, Fault::NoNeighbour, Fault::MtuBlackhole] {
+    let overlay = [
+        Fault::NoFdb,
+        Fault::NoNeighbour,
+        Fault::OverlayDown,
+        Fault::PodMtu,
+    ];
+    for f in overlay {
         let e = actions::applies(f, &spec).unwrap_err().to_string();
-        assert!(e.contains("overlay"), "{e}");
+        assert!(
+            e.contains("no VXLAN overlay") && e.contains("--cni vxlan"),
+            "{e}"
+        );
     }
-    for f in Fault::ALL.into_iter().take(13) {
+    for f in Fault::ALL.into_iter().filter(|f| !overlay.contains(f)) {
         assert_eq!(actions::applies(f, &spec), Ok(()), "{f}");
     }
-    let mut one_node = spec.clone();
+    let vxlan = LabSpec {
+        cni: Cni::Vxlan,
+        ..spec.clone()
+    };
+    for f in Fault::ALL {
+        assert_eq!(actions::applies(f, &vxlan), Ok(()), "{f}");
+    }
+    let routed = LabSpec {
+        cni: Cni::Routed,
+        ..spec.clone()
+    };
+    for f in [Fault::HairpinOff, Fault::BridgeNfOff] {
+        let e = actions::applies(f, &routed).unwrap_err().to_string();
+        assert!(e.contains("no bridge"), "{e}");
+    }
+    let mut one_node = vxlan.clone();
     one_node.nodes.truncate(1);
-    for f in [Fault::NoRoute, Fault::FirewallDrop] {
+    for f in [
+        Fault::NoRoute,
+        Fault::FirewallDrop,
+        Fault::NoFdb,
+        Fault::MtuBlackhole,
+    ] {
         assert!(
             actions::applies(f, &one_node)
                 .unwrap_err()

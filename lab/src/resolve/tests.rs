@@ -152,6 +152,22 @@ fn pods_addresses_nodes_and_names_resolve() {
         }
     );
     assert_eq!(p.target.display("default"), "172.18.0.3:30080/tcp");
+    // Another node's NodePort: that node's rules decide, so it gets a run of its own, with the
+    // target and no endpoint; the source's own node needs none.
+    let options = PlanOptions {
+        checks: vec![],
+        step_timeout_ms: 2000,
+    };
+    let runs = planner::initial_plans(&options, &p.resolved);
+    let roles: Vec<(&str, PlanRole)> = runs.iter().map(|r| (r.node.as_str(), r.role)).collect();
+    assert_eq!(
+        roles,
+        [("node-a", PlanRole::Source), ("node-b", PlanRole::Endpoint)]
+    );
+    assert_eq!(runs[1].plan.endpoint, None);
+    assert_eq!(runs[1].plan.target, runs[0].plan.target);
+    let own = ok("curl", "node/node-a:30080");
+    assert_eq!(planner::initial_plans(&options, &own.resolved).len(), 1);
     let p = ok("curl", "dns/kube-dns.kube-system.svc.cluster.local");
     assert_eq!(
         p.resolved.dns_name.as_deref(),
@@ -169,7 +185,11 @@ fn pods_addresses_nodes_and_names_resolve() {
 
 #[test]
 fn what_the_lab_lacks_is_named_with_what_to_do() {
-    assert!(err("deploy/curl", "svc/echo-service").contains("only pods: use pod/NAME"));
+    assert!(
+        err("deploy/curl", "svc/echo-service")
+            .contains("only pods and nodes: use pod/NAME or node/NAME")
+    );
+    assert!(err("node/node-z", "svc/echo-service").contains("no node named \"node-z\""));
     assert!(err("nope", "svc/echo-service").contains("no pod named \"nope\""));
     assert!(err("curl", "svc/nope").contains("no Service \"nope\""));
     assert!(err("curl", "svc/kube-system/echo-service").contains("kube-system/echo-service"));

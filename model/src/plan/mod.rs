@@ -16,9 +16,14 @@ use crate::report::Endpoint;
 pub struct TracePlan {
     /// Which part of the path this node holds.
     pub role: PlanRole,
-    /// Source role: the source pod's IP.
+    /// Source role: the source pod's IP (the node's, for a node source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<String>,
+    /// The source is the node itself, its host network namespace (the source role's agent
+    /// connects from its own), not a pod; every role judges rules for that source. Only the lab
+    /// plans these: see `ArgError::NodeSourceOnlyInLab`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_is_node: bool,
     /// Where to connect (a ClusterIP or a pod IP). Absent for a DNS-only probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<PlanTarget>,

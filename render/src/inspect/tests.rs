@@ -123,6 +123,7 @@ fn wide_adds_mac_gateway_and_the_listeners() {
         &RenderOptions {
             wide: true,
             color: false,
+            width: crate::Width::Unlimited,
         },
     );
     assert!(text.contains("6e:13:e8:42:bb:13"), "{text}");
@@ -187,6 +188,7 @@ fn a_service_table_names_the_nodes_that_disagree_and_how() {
         &RenderOptions {
             wide: true,
             color: false,
+            width: crate::Width::Unlimited,
         },
     );
     assert!(wide.contains("PROGRAMMED") && wide.contains("80/TCP: 10.244.1.3:8080"));

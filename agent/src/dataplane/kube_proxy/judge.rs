@@ -249,10 +249,23 @@ fn blocked_hop(
             );
             hop(Verdict::Fail, text).with_reason(Reason::UnallocatedClusterIp)
         }
+        BlockCause::NoLocalEndpoints => {
+            let why = b.comment.as_deref().unwrap_or("no local endpoints");
+            let chain = b.chain.to_ascii_lowercase();
+            let who = if chain.contains("external") || chain.contains("nodeport") {
+                "keeps external traffic on local endpoints and {node} runs none, so clients outside the cluster and nodes are dropped here"
+            } else {
+                "keeps its traffic on local endpoints (internalTrafficPolicy Local) and {node} runs none, so every client on {node} is dropped"
+            }
+            .replace("{node}", node);
+            let text = format!(
+                "kube-proxy on {node} {verb} {addr} in {place} (\"{why}\"): the Service {who}{ready}"
+            );
+            hop(Verdict::Fail, text).with_reason(Reason::NoLocalEndpoints)
+        }
         cause => {
             let why = match (cause, b.comment.as_deref()) {
                 (_, Some(c)) => format!("\"{c}\""),
-                (BlockCause::NoLocalEndpoints, None) => "no local endpoints".into(),
                 (BlockCause::Other, None) => "no comment".into(),
                 _ => "no endpoints".into(),
             };

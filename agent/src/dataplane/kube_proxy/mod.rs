@@ -47,10 +47,52 @@ const NETLINK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Detect the node's Service data plane and read what it programs for `target` (a ClusterIP,
 /// external or LB address), in the calling thread's network namespace.
 pub fn read(target: &PlanTarget) -> Reading {
+    read_from(target, true)
+}
+
+/// [`read`], for traffic from a pod (`pod_source`) or from a node.
+pub fn read_from(target: &PlanTarget, pod_source: bool) -> Reading {
     let mut sources = iptables::IptablesSources::open();
     let detection = detect::decide(&detect::gather::gather(&mut sources));
-    let program = read_mode(&mut sources, detection.mode, target, Entry::ServiceIp);
+    let mut program = read_mode(&mut sources, detection.mode, target, Entry::ServiceIp);
+    // kube-proxy matches NodePorts on the node's own addresses (`-m addrtype --dst-type LOCAL`,
+    // `fib daddr type local`): an address of this node with no ClusterIP rule is a NodePort's.
+    let unmatched = matches!(&program, Some(Ok(p)) if p.lookup != Lookup::Matched);
+    if unmatched && is_local_address(target) {
+        program = read_mode(&mut sources, detection.mode, target, Entry::NodePort).or(program);
+        if pod_source && let Some(Ok(p)) = program.as_mut() {
+            pod_traffic_short_circuits(p);
+        }
+    }
     Reading { detection, program }
+}
+
+/// A NodePort whose Service keeps external traffic on local endpoints, on a node with none: the
+/// filter table's "has no local endpoints" DROP (`KUBE-EXTERNAL-SERVICES`, nftables'
+/// `no-endpoint-nodeports`) sees only what nat left addressed to the node, and a pod's traffic
+/// was already DNAT'd by kube-proxy's short-circuit to every endpoint (`-s CLUSTER_CIDR -j
+/// KUBE-SVC-...`). For a pod source that DROP is not on the path; for a client outside the
+/// cluster (or a node) it is.
+fn pod_traffic_short_circuits(p: &mut ServiceProgram) {
+    let drops_external =
+        (p.blocked.as_ref()).is_some_and(|b| b.cause == BlockCause::NoLocalEndpoints);
+    if drops_external && !p.endpoints.is_empty() {
+        p.blocked = None;
+        p.notes.push(
+            "externalTrafficPolicy Local with no endpoint on this node: clients outside the cluster are dropped here, a pod's traffic goes to every endpoint".into(),
+        );
+    }
+}
+
+/// Whether `target`'s address is one of the calling thread's namespace's own (`ip route get`
+/// says `local`).
+fn is_local_address(target: &PlanTarget) -> bool {
+    let Ok(ip) = target.ip.parse() else {
+        return false;
+    };
+    crate::kernel::rtnl::Rtnl::open()
+        .and_then(|mut r| r.route_lookup(ip))
+        .is_ok_and(|r| r.kind == crate::kernel::rtnl::RouteKind::Local)
 }
 
 /// Read `mode`'s state for `target` from `entry`; `sources` hold what detection read already.

@@ -40,13 +40,13 @@ pub struct Bound {
 
 /// Open and bind the probe socket inside the pod namespace at `pod_netns`.
 pub fn bind(pod_netns: &Path, protocol: Protocol) -> Result<Bound, String> {
-    let kind = match protocol {
-        Protocol::TCP => (Type::STREAM, socket2::Protocol::TCP, "TCP"),
-        Protocol::UDP => (Type::DGRAM, socket2::Protocol::UDP, "UDP"),
+    let (ty, proto) = match protocol {
+        Protocol::TCP => (Type::STREAM, socket2::Protocol::TCP),
+        Protocol::UDP => (Type::DGRAM, socket2::Protocol::UDP),
         // `run::check_plan` refuses such a plan; a direct caller gets an error, not a guess.
         Protocol::Unknown => return Err("the target's protocol is not known to this agent".into()),
     };
-    let (ty, proto, name) = kind;
+    let name = protocol.as_upper();
     let bound = run_in(pod_netns, move || {
         let socket = Socket::new(Domain::IPV4, ty, Some(proto))
             .map_err(|e| format!("cannot open a {name} socket: {e}"))?;

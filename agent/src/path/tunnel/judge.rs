@@ -7,7 +7,7 @@ use netdiag_model::report::{HopDetail, TunnelDetail};
 use netdiag_model::{Hop, HopKind, PlanNode, Reason, Verdict};
 
 use super::{TunnelFacts, next_hop};
-use crate::kernel::rtnl::{FdbEntry, RouteInfo, TunnelConfig};
+use crate::kernel::rtnl::{FdbEntry, Link, RouteInfo, RouteKind, TunnelConfig};
 
 /// Everything the judgement needs.
 pub struct TunnelInput<'a> {
@@ -57,6 +57,57 @@ pub(super) fn unreadable(node: &str, route: &RouteInfo, e: &dyn std::fmt::Displa
         format!("cannot read {dev}'s settings, neighbours or forwarding entries on {node}: {e}"),
     )
     .with_reason(Reason::TunnelUnreadable)
+}
+
+/// The Tunnel hop for a destination with no route at all, when an overlay device is down (pure):
+/// the kernel deletes a device's routes when it goes down, so flannel's `10.244.2.0/24 via
+/// 10.244.2.0 dev flannel.1 onlink` vanishes with flannel.1, and the missing route is the down
+/// device's doing. None when no overlay device is down, or the plan's nodes say the destination
+/// is in no node's pod CIDR (then nothing says an overlay should carry it).
+pub fn down_overlay_took_route(
+    node: &str,
+    links: &[Link],
+    route: &RouteInfo,
+    nodes: &[PlanNode],
+) -> Option<Hop> {
+    if route.kind != RouteKind::NoRoute {
+        return None;
+    }
+    let dst = route.destination;
+    let endpoint_node = node_of_destination(nodes, dst);
+    if !nodes.is_empty() && endpoint_node.is_none() {
+        return None;
+    }
+    let dev = links
+        .iter()
+        .find(|l| l.tunnel.is_some() && !l.is_usable())?;
+    let tunnel = dev.tunnel.as_ref()?;
+    let detail = TunnelDetail {
+        device: dev.name.clone(),
+        encapsulation: tunnel.kind().into(),
+        vni: tunnel.vni(),
+        next_hop: dst.to_string(),
+        mtu: dev.mtu,
+        ..Default::default()
+    };
+    let whose = endpoint_node.map_or(String::new(), |n| format!(" on {}", n.name));
+    Some(
+        Hop::new(
+            node,
+            HopKind::Tunnel,
+            dev.name.clone(),
+            Verdict::Fail,
+            format!(
+                "{node}'s overlay device {} is {} (admin {}), and the kernel removed its routes with it: {node} has no route to {dst}{whose} (`ip link set {} up`, then restart the CNI's node agent so it writes its routes again)",
+                dev.name,
+                dev.oper_state,
+                if dev.admin_up { "up" } else { "down" },
+                dev.name
+            ),
+        )
+        .with_reason(Reason::TunnelDown)
+        .with_details(HopDetail::Tunnel(detail)),
+    )
 }
 
 /// Judge the overlay hop.

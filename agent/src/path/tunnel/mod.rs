@@ -9,12 +9,14 @@ mod tests;
 
 use std::net::Ipv4Addr;
 
-use netdiag_model::{Hop, PlanNode};
+use netdiag_model::{Hop, HopKind, PlanNode, Reason, Verdict};
 
 use crate::kernel::netlink::NetlinkError;
 use crate::kernel::rtnl::{FdbEntry, Link, Neighbour, RouteInfo, Rtnl, TunnelConfig};
 
-pub use judge::{TunnelInput, judge, node_of_address, node_of_destination};
+pub use judge::{
+    TunnelInput, down_overlay_took_route, judge, node_of_address, node_of_destination,
+};
 
 /// What the node holds for one overlay route, read in the calling thread's namespace.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,6 +120,11 @@ pub fn tunnel_hops(
             }
         };
         let Some(facts) = overlay.facts_for(route) else {
+            if let Some(hop) = down_overlay_took_route(node, &overlay.links, route, nodes)
+                && seen.insert((hop.name.clone(), Ipv4Addr::UNSPECIFIED))
+            {
+                out.push(hop);
+            }
             continue;
         };
         let hop = judge(&TunnelInput {
@@ -127,10 +134,36 @@ pub fn tunnel_hops(
             nodes,
             pod_mtu,
         });
-        let key = (facts.device.index, next_hop(route));
-        if (*chosen || hop.verdict == netdiag_model::Verdict::Fail) && seen.insert(key) {
+        let key = (facts.device.name.clone(), next_hop(route));
+        if (*chosen || hop.verdict == Verdict::Fail) && seen.insert(key) {
             out.push(hop);
         }
     }
     out
+}
+
+/// Once a down overlay device explains the missing routes, the Route hops that found none are a
+/// Warn pointing at it (pure): the first failure must be the device, which is what to fix;
+/// adding the route by hand would only hide it until the CNI's next sync.
+pub fn defer_missing_routes_to_down_overlay(node: &str, hops: &mut [Hop]) {
+    let Some(dev) = hops
+        .iter()
+        .find(|h| {
+            h.node == node && h.kind == HopKind::Tunnel && h.reason == Some(Reason::TunnelDown)
+        })
+        .map(|h| h.name.clone())
+    else {
+        return;
+    };
+    for h in hops.iter_mut().filter(|h| {
+        h.node == node
+            && h.kind == HopKind::Route
+            && h.verdict == Verdict::Fail
+            && h.reason == Some(Reason::NoRoute)
+    }) {
+        h.verdict = Verdict::Warn;
+        h.detail.push_str(&format!(
+            " (its route went with the down overlay device {dev}: see the Tunnel hop)"
+        ));
+    }
 }

@@ -243,3 +243,55 @@ fn calicos_tunl0_takes_the_remote_from_the_route() {
         Some(Reason::OverlayWrongVtep)
     );
 }
+
+#[test]
+fn a_route_gone_with_its_down_overlay_device_is_the_devices_failure() {
+    let (mut route, facts) = flannel();
+    route.kind = RouteKind::NoRoute;
+    (route.gateway, route.oif, route.device) = (None, None, None);
+    let mut down = facts.device.clone();
+    down.admin_up = false;
+    down.oper_state = OperState::Down;
+    let links = vec![facts.underlay.clone().unwrap(), down];
+    let hop = super::down_overlay_took_route("node-a", &links, &route, &nodes()).unwrap();
+    assert_eq!(
+        (hop.kind.clone(), hop.verdict, hop.reason.clone()),
+        (
+            netdiag_model::HopKind::Tunnel,
+            Verdict::Fail,
+            Some(Reason::TunnelDown)
+        )
+    );
+    assert!(
+        hop.detail.contains("flannel.1 is down (admin down)")
+            && hop.detail.contains("no route to 10.244.2.7 on node-b"),
+        "{}",
+        hop.detail
+    );
+    // An address in no node's pod CIDR is no overlay's business, nor is an up device.
+    let mut outside = route.clone();
+    outside.destination = Ipv4Addr::new(192, 0, 2, 1);
+    assert!(super::down_overlay_took_route("node-a", &links, &outside, &nodes()).is_none());
+    let up = [facts.device.clone()];
+    assert!(super::down_overlay_took_route("node-a", &up, &route, &nodes()).is_none());
+
+    // The Route hop that found nothing then points at the device instead of failing first.
+    let route_hop = netdiag_model::Hop::new(
+        "node-a",
+        netdiag_model::HopKind::Route,
+        "10.244.2.7",
+        Verdict::Fail,
+        "no route to 10.244.2.7",
+    )
+    .with_reason(Reason::NoRoute);
+    let mut hops = vec![route_hop, hop];
+    super::defer_missing_routes_to_down_overlay("node-a", &mut hops);
+    assert_eq!(hops[0].verdict, Verdict::Warn);
+    assert!(
+        hops[0].detail.contains("see the Tunnel hop"),
+        "{}",
+        hops[0].detail
+    );
+    let first = netdiag_model::merge::first_failure(&hops).unwrap();
+    assert_eq!(first.reason, Reason::TunnelDown);
+}

@@ -10,6 +10,7 @@ use netdiag_model::{DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, Trace
 
 use super::observe::{Connected, Probe, observers};
 mod endpoint;
+mod node_source;
 mod overlay;
 
 use super::{AgentEnv, PlanError, Step, parse_ip};
@@ -132,6 +133,7 @@ impl<'a> Trace<'a> {
             Step::Hairpin => self.hairpin(hops),
             Step::Route => self.route(hops),
             Step::Tunnel => self.tunnel(hops),
+            Step::PathMtu => self.path_mtu(hops),
             Step::NodeSettings => self.node_settings(hops),
             Step::Listener => self.listener(hops),
             Step::EndpointRoute => self.endpoint_route(hops),
@@ -141,6 +143,9 @@ impl<'a> Trace<'a> {
     }
 
     fn pod_end(&mut self, hops: &mut Vec<Hop>) -> Flow {
+        if self.plan.source_is_node {
+            return self.node_end(hops);
+        }
         let node = self.node();
         match find_pod_netns(self.source_ip, &self.env.netns_dir, &self.env.proc) {
             Ok(ns) => {
@@ -173,8 +178,14 @@ impl<'a> Trace<'a> {
     /// kube-proxy's view of the Service: which endpoints DNAT may pick, and with what share.
     fn service_rules(&mut self, hops: &mut Vec<Hop>) {
         let Some(t) = &self.plan.target else { return };
-        let read = service_rules::read(t);
-        let outcome = service_rules::judge(self.node(), t, &read, &self.plan.expected_endpoints);
+        let read = service_rules::read(t, !self.plan.source_is_node);
+        let outcome = service_rules::judge(
+            self.node(),
+            t,
+            &read,
+            &self.plan.expected_endpoints,
+            &self.plan.nodes,
+        );
         self.is_service = outcome.is_service;
         self.rule_endpoints = outcome.endpoints;
         self.replaced = outcome.replaced;

@@ -1,8 +1,10 @@
-//! The overlay step: the Tunnel hops of the routes the Route step found.
+//! The steps between the nodes: the Tunnel hops of the routes the Route step found, and the
+//! path MTU to the endpoint the connect reached.
 
 use netdiag_model::Hop;
 
 use super::Trace;
+use crate::path::path_mtu::{self, MtuJudgeInput};
 use crate::path::tunnel::{self, NodeOverlay};
 
 impl Trace<'_> {
@@ -23,5 +25,34 @@ impl Trace<'_> {
             &self.plan.nodes,
             pod_mtu,
         ));
+        tunnel::defer_missing_routes_to_down_overlay(self.node(), hops);
+    }
+}
+
+impl Trace<'_> {
+    /// Full-size and small pings from the pod to the endpoint the connect reached: a black hole
+    /// between the nodes is a NodeInterface hop; anything else adds nothing.
+    pub(super) fn path_mtu(&mut self, hops: &mut Vec<Hop>) {
+        let (Some((pod_ns, pod_path)), false) = (&self.pod, self.connect_failed) else {
+            return;
+        };
+        let Some(dst) = self
+            .chosen_endpoint()
+            .and_then(|e| e.ip.parse::<std::net::Ipv4Addr>().ok())
+        else {
+            return;
+        };
+        // A probe that cannot run (no CAP_NET_RAW) is no finding about the path.
+        let Ok(probe) = path_mtu::probe(&pod_ns.path, dst, pod_path.pod_mtu, self.step_timeout())
+        else {
+            return;
+        };
+        let endpoint_node = tunnel::node_of_destination(&self.plan.nodes, dst);
+        hops.extend(path_mtu::judge(&MtuJudgeInput {
+            node: self.node(),
+            dst,
+            endpoint_node: endpoint_node.map(|n| n.name.as_str()),
+            probe: &probe,
+        }));
     }
 }

@@ -122,6 +122,7 @@ fn placeholder_facts(
             ip: ph(),
             node: node.to_string(),
             ready: true,
+            is_node: false,
         },
         target,
         nodes: Vec::new(),
@@ -182,10 +183,15 @@ pub fn render_objects(
         Some(o) => o.resolve(&ns, &spec, cluster_domain)?,
         None => placeholder_facts(&ns, &spec, node, cluster_domain),
     };
-    let node_plan = match role {
+    let node_port_run = plan::initial_plans(&spec, &resolved)
+        .into_iter()
+        .find(|p| p.node == node && p.role == PlanRole::Endpoint && p.plan.endpoint.is_none());
+    let node_plan = match (role, node_port_run) {
         // The command line offers only source and endpoint.
-        PlanRole::Source | PlanRole::Unknown => plan::source_plan(&spec, &resolved),
-        PlanRole::Endpoint => {
+        (PlanRole::Source | PlanRole::Unknown, _) => plan::source_plan(&spec, &resolved),
+        // The run a NodePort's node gets (its rules for the address), as the controller plans it.
+        (PlanRole::Endpoint, Some(run)) => run,
+        (PlanRole::Endpoint, None) => {
             let mut p = plan::source_plan(&spec, &resolved);
             p.role = PlanRole::Endpoint;
             p.plan.role = PlanRole::Endpoint;

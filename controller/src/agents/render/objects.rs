@@ -3,7 +3,7 @@
 //! prints: a `List`, or YAML documents, or JSON), resolved by the same pure functions the
 //! reconciler uses, so the rendered plan is the one the controller would write for them.
 
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
 use netdiag_crds::TargetRef;
@@ -54,7 +54,7 @@ pub enum ObjectsError {
     },
 }
 
-/// The Pods, Services and EndpointSlices of a file; other kinds are ignored.
+/// The Pods, Services, EndpointSlices and Nodes of a file; other kinds are ignored.
 #[derive(Clone, Debug, Default)]
 pub struct Objects {
     path: String,
@@ -63,6 +63,7 @@ pub struct Objects {
     pods: Vec<Pod>,
     services: Vec<Service>,
     slices: Vec<EndpointSlice>,
+    nodes: Vec<Node>,
 }
 
 fn documents(path: &str, text: &str) -> Result<Vec<Value>, ObjectsError> {
@@ -121,6 +122,7 @@ impl Objects {
                 Some("Pod") => out.pods.push(decode(path, "Pod", doc)?),
                 Some("Service") => out.services.push(decode(path, "Service", doc)?),
                 Some("EndpointSlice") => out.slices.push(decode(path, "EndpointSlice", doc)?),
+                Some("Node") => out.nodes.push(decode(path, "Node", doc)?),
                 _ => {}
             }
         }
@@ -198,12 +200,18 @@ impl Objects {
             Some(_) => resolve::kube_dns_from(kube_dns).into_iter().collect(),
             None => Vec::new(),
         };
+        // As the controller reads them: the involved nodes the file holds, in the same order.
+        let nodes = resolve::nodes_involved(&source.node, &target, resolve::address_node(spec))
+            .iter()
+            .filter_map(|name| self.nodes.iter().find(|n| n.name_any() == *name))
+            .filter_map(resolve::plan_node_from)
+            .collect();
         Ok(Resolved {
             source,
             target,
             dns_name,
             dns_servers,
-            nodes: Vec::new(),
+            nodes,
         })
     }
 }

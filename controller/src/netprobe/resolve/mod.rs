@@ -14,7 +14,9 @@ use netdiag_crds::TargetRef;
 
 use crate::netprobe::spec::ValidSpec;
 
+mod nodes;
 mod objects;
+pub use nodes::{nodes_involved, plan_node_from, read_nodes};
 pub use objects::{dns_name_for, kube_dns_from, pod_target_from, service_from, source_from_pod};
 
 /// Where the kube-dns Service lives; its ClusterIP is passed to the agent as a DNS server.
@@ -158,6 +160,14 @@ impl ResolveError {
     }
 }
 
+/// The node an address target names as its holder (a NodePort's).
+pub fn address_node(spec: &ValidSpec) -> Option<&str> {
+    match spec.get().target.kind() {
+        Some(TargetRef::Address(a)) => a.node.as_deref(),
+        _ => None,
+    }
+}
+
 async fn get_opt<K>(api: &Api<K>, name: &str, what: &str) -> Result<Option<K>, ResolveError>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
@@ -232,11 +242,16 @@ pub async fn resolve(
         let svc = get_opt(&api, KUBE_DNS_SERVICE, "the kube-dns Service").await?;
         dns_servers.extend(kube_dns_from(svc.as_ref()));
     }
+    let nodes = read_nodes(
+        client,
+        nodes_involved(&source.node, &target, address_node(spec)),
+    )
+    .await;
     Ok(Resolved {
         source,
         target,
         dns_name,
         dns_servers,
-        nodes: Vec::new(),
+        nodes,
     })
 }

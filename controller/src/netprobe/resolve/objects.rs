@@ -51,6 +51,7 @@ pub fn source_from_pod(
     };
     Ok(SourcePod {
         ready: kube_pod::is_ready(pod),
+        is_node: false,
         namespace: ns,
         name: n,
         ip,

@@ -61,6 +61,11 @@ pub fn walk<S: NftSource>(
             w.out.lookup = Lookup::Matched;
             w.out.chains.push(format!("services: @{map}"));
             w.service_chain(&chain, 1)?;
+            // A Local policy with no local endpoint keeps the NodePort's element for pod traffic
+            // and drops the rest in the filter chains (kube-proxy's `!hasExternalEndpoints`).
+            if entry == Entry::NodePort {
+                w.no_endpoints(no_endpoints, &key)?;
+            }
         }
         other => {
             w.out.lookup = Lookup::NoRule;
@@ -208,10 +213,12 @@ impl<S: NftSource> Walker<'_, S> {
         let Some(element) = self.src.element(map, key)? else {
             return Ok(());
         };
-        let action = match &element.verdict {
-            Some(NftVerdict::Drop) => BlockAction::Drop,
+        // kube-proxy rejects a Service with no endpoints at all, and drops one whose Local
+        // policy leaves none on this node.
+        let (action, cause) = match &element.verdict {
+            Some(NftVerdict::Drop) => (BlockAction::Drop, BlockCause::NoLocalEndpoints),
             Some(NftVerdict::Goto(c) | NftVerdict::Jump(c)) if c == REJECT_CHAIN => {
-                BlockAction::Reject
+                (BlockAction::Reject, BlockCause::NoEndpoints)
             }
             _ => return Ok(()),
         };
@@ -223,7 +230,7 @@ impl<S: NftSource> Walker<'_, S> {
             chain: format!("@{map}"),
             action,
             comment: element.comment.clone(),
-            cause: BlockCause::NoEndpoints,
+            cause,
         });
         Ok(())
     }

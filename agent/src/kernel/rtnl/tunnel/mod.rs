@@ -61,6 +61,14 @@ impl TunnelConfig {
         }
     }
 
+    /// The VNI (VXLAN, Geneve); IP-in-IP has none.
+    pub fn vni(&self) -> Option<u32> {
+        match self {
+            TunnelConfig::Vxlan { vni, .. } | TunnelConfig::Geneve { vni, .. } => *vni,
+            TunnelConfig::IpIp { .. } => None,
+        }
+    }
+
     /// The encapsulation's name, as `ip -d link` prints the kind.
     pub fn kind(&self) -> &'static str {
         match self {
