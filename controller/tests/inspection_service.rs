@@ -15,29 +15,31 @@ use netdiag_controller::netprobe::admission::Limits;
 use netdiag_crds::Phase;
 use serde_json::{Value, json};
 
+/// The Service, its EndpointSlices and the nodes, answered: what a service inspection reads.
+async fn expect_resolve_echo(mut api: ApiServerVerifier) -> ApiServerVerifier {
+    api.expect("GET", "/api/v1/namespaces/default/services/echo")
+        .await
+        .ok(&echo_service());
+    api.expect(
+        "GET",
+        "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+    )
+    .await
+    .ok(&echo_slices());
+    api.expect("GET", "/api/v1/nodes")
+        .await
+        .ok(&list(vec![node("worker-2"), node("worker-1")]));
+    api
+}
+
 #[tokio::test]
 async fn a_service_inspection_lists_the_nodes_whose_rules_disagree_with_the_endpointslices() {
     let spec = json!({"service": {"namespace": "default", "name": "echo"}});
-    let resolve = |mut api: ApiServerVerifier| async move {
-        api.expect("GET", "/api/v1/namespaces/default/services/echo")
-            .await
-            .ok(&echo_service());
-        api.expect(
-            "GET",
-            "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-        )
-        .await
-        .ok(&echo_slices());
-        api.expect("GET", "/api/v1/nodes")
-            .await
-            .ok(&list(vec![node("worker-2"), node("worker-1")]));
-        api
-    };
     // 1. One pod per node, each asked for echo's ClusterIP rules.
     let (ctx, api) = test_context();
     let s2 = spec.clone();
     let server = tokio::spawn(async move {
-        let mut api = resolve(api).await;
+        let mut api = expect_resolve_echo(api).await;
         expect_agents(&mut api, vec![]).await;
         expect_count_agents(&mut api, vec![]).await;
         let mut posted = Vec::new();
@@ -73,7 +75,7 @@ async fn a_service_inspection_lists_the_nodes_whose_rules_disagree_with_the_endp
     );
     let start = running.start_time.clone().expect("start");
     let server = tokio::spawn(async move {
-        let mut api = resolve(api).await;
+        let mut api = expect_resolve_echo(api).await;
         let done: Vec<Value> = posted
             .iter()
             .map(|p| agent(p, &start, succeeded()))
@@ -129,22 +131,11 @@ async fn a_service_inspection_creates_only_the_pods_the_agent_pod_limit_admits()
         max_agent_pods: 1,
         ..Limits::default()
     };
-    let (ctx, mut api) = test_context_with(limits);
+    let (ctx, api) = test_context_with(limits);
     let spec = json!({"service": {"namespace": "default", "name": "echo"}});
     let s2 = spec.clone();
     let server = tokio::spawn(async move {
-        api.expect("GET", "/api/v1/namespaces/default/services/echo")
-            .await
-            .ok(&echo_service());
-        api.expect(
-            "GET",
-            "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-        )
-        .await
-        .ok(&echo_slices());
-        api.expect("GET", "/api/v1/nodes")
-            .await
-            .ok(&list(vec![node("worker-1"), node("worker-2")]));
+        let mut api = expect_resolve_echo(api).await;
         expect_agents(&mut api, vec![]).await;
         expect_count_agents(&mut api, vec![]).await;
         let create = api.expect("POST", AGENTS).await;

@@ -39,6 +39,16 @@ async fn answer(h: &mut MockHandle, method: Method, name: &str, body: &Value) {
     reply(send, StatusCode::OK, body);
 }
 
+/// `inspect::run` without `--keep`, as the command runs it.
+async fn run(
+    ctx: &kubectl_netdiag::client::Ctx,
+    target: &InspectTarget,
+    timeout: Duration,
+    poll: Duration,
+) -> Result<netdiag_crds::NodeInspection, kubectl_netdiag::error::Error> {
+    inspect::run(ctx, target, timeout, poll, false).await
+}
+
 fn node_report() -> Value {
     json!({"node": "worker-1",
            "facts": {"proxy": {"mode": "iptables (nf_tables)", "how": "x"}, "conntrack": {},
@@ -75,12 +85,11 @@ async fn inspect_node_creates_polls_until_done_deletes_and_renders_the_table() {
         expect_no_more(&mut h).await;
     });
     let target = InspectTarget::Node("worker-1".into());
-    let i = inspect::run(
+    let i = run(
         &ctx,
         &target,
         Duration::from_secs(5),
         Duration::from_millis(10),
-        false,
     )
     .await
     .unwrap_or_else(|e| panic!("inspect failed: {e}"));
@@ -134,12 +143,11 @@ async fn inspect_svc_renders_the_nodes_that_disagree() {
         namespace: None,
         name: "echo".into(),
     };
-    let i = inspect::run(
+    let i = run(
         &ctx,
         &target,
         Duration::from_secs(5),
         Duration::from_millis(10),
-        false,
     )
     .await
     .unwrap_or_else(|e| panic!("inspect failed: {e}"));
@@ -172,12 +180,11 @@ async fn a_failed_inspection_is_an_error_with_its_reason_and_is_still_deleted() 
         answer(&mut h, Method::DELETE, "inspect-node-x3", &failed).await;
     });
     let target = InspectTarget::Node("gone".into());
-    let e = inspect::run(
+    let e = run(
         &ctx,
         &target,
         Duration::from_secs(5),
         Duration::from_millis(10),
-        false,
     )
     .await
     .expect_err("a failed inspection");
@@ -202,12 +209,11 @@ async fn an_inspection_nobody_picks_up_times_out_naming_the_controller() {
         }
     });
     let target = InspectTarget::Node("worker-1".into());
-    let e = inspect::run(
+    let e = run(
         &ctx,
         &target,
         Duration::from_millis(100),
         Duration::from_millis(20),
-        false,
     )
     .await
     .expect_err("a timeout");

@@ -46,6 +46,17 @@ pub fn interrupted() -> bool {
 }
 
 /// Find a tool on $PATH or in the sbin directories (sudo and cron may drop them from $PATH).
+/// What every command that runs the agent in a node needs: root, and `ip` for `ip netns exec`.
+pub fn root_with_ip() -> Result<std::path::PathBuf, LabError> {
+    if !is_root() {
+        return Err(LabError::NotRoot);
+    }
+    find_tool("ip").ok_or(LabError::MissingTool {
+        tool: "ip",
+        package: "iproute2",
+    })
+}
+
 pub fn find_tool(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use netdiag_model::inspect::{InspectReport, PodRef};
 
-use super::exec::{find_tool, run};
+use super::exec::run;
 use super::names::LabNames;
 use super::trace::{agent_in_node, last_json_line};
 use super::{Lab, LabError, LabSpec, LabTools};
@@ -60,13 +60,7 @@ pub fn inspect(
     tools: &LabTools,
 ) -> Result<Vec<InspectReport>, LabError> {
     let nodes = nodes_to_inspect(lab.spec(), only)?;
-    if !super::exec::is_root() {
-        return Err(LabError::NotRoot);
-    }
-    let ip = find_tool("ip").ok_or(LabError::MissingTool {
-        tool: "ip",
-        package: "iproute2",
-    })?;
+    let ip = super::exec::root_with_ip()?;
     let run_one = |node: &str| -> Result<InspectReport, LabError> {
         let argv = inspect_command(&lab.names, node, tools, &ip);
         let stdout = run(Command::new(&argv[0]).args(&argv[1..]), None).map_err(|e| {

@@ -14,7 +14,7 @@ use netdiag_model::merge::{MergedPath, merge};
 use netdiag_model::planner::{self, NodePlan, PlanOptions};
 use netdiag_model::{Check, NodeReport, TracePlan};
 
-use super::exec::{find_tool, run};
+use super::exec::run;
 use super::names::LabNames;
 use super::resolve::{LabProbe, resolve};
 use super::{Lab, LabError, LabTools};
@@ -179,13 +179,7 @@ pub fn trace_with(
         &request.to,
         request.dns_name.as_deref(),
     )?;
-    if !super::exec::is_root() {
-        return Err(LabError::NotRoot);
-    }
-    let ip = find_tool("ip").ok_or(LabError::MissingTool {
-        tool: "ip",
-        package: "iproute2",
-    })?;
+    let ip = super::exec::root_with_ip()?;
     let options = PlanOptions {
         checks: request.checks.clone(),
         step_timeout_ms: STEP_TIMEOUT_MS,

@@ -92,25 +92,10 @@ impl Trace<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::rtnl::OperState;
 
     #[test]
     fn a_node_source_starts_at_the_interface_holding_its_address() {
-        let eth0 = Link {
-            index: 2,
-            name: "eth0".into(),
-            kind: None,
-            mac: None,
-            mtu: 1500,
-            oper_state: OperState::Up,
-            admin_up: true,
-            link: None,
-            link_netnsid: None,
-            master: None,
-            hairpin: None,
-            promiscuity: 0,
-            tunnel: None,
-        };
+        let eth0 = Link::new(2, "eth0", None);
         let addrs = [Address {
             ifindex: 2,
             ip: Ipv4Addr::new(172, 18, 0, 2),
