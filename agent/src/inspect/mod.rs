@@ -44,7 +44,7 @@ pub fn inspect(env: &InspectEnv) -> Result<InspectReport, GatherError> {
     let g = gather::gather(&env.netns_dir, &env.proc)?;
     let mut notes = g.notes;
     let listeners = node_facts::listeners(&mut notes);
-    let (proxy, services) = node_facts::proxy(&mut notes, &env.services);
+    let (proxy, services) = node_facts::proxy(&mut notes, &g.node.links, &env.services);
     let facts = NodeFacts {
         proxy,
         services,

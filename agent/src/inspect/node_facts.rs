@@ -31,13 +31,17 @@ const NETLINK_TIMEOUT: Duration = Duration::from_secs(2);
 /// it programs (one chain dump, or one IPVS service dump), and what it programs for each of
 /// `services` (the rules the trace's ServiceRules hop reads, for one address each). A count
 /// that cannot be read is left out, with the reason in `notes`.
-pub fn proxy(notes: &mut Vec<String>, services: &[PlanTarget]) -> (ProxyFacts, Vec<ServiceRules>) {
+pub fn proxy(
+    notes: &mut Vec<String>,
+    links: &[Link],
+    services: &[PlanTarget],
+) -> (ProxyFacts, Vec<ServiceRules>) {
     let mut sources = IptablesSources::open();
     let Detection {
         mode,
         how,
         leftovers,
-    } = detect::decide(&detect::gather::gather(&mut sources));
+    } = detect::decide(&detect::gather::gather_with_links(&mut sources, links));
     let rules = services
         .iter()
         .map(|t| {

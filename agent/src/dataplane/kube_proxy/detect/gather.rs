@@ -23,19 +23,19 @@ const CALICO_BPF_DIR: &str = "/sys/fs/bpf/tc/globals";
 /// Everything detection needs, read from the node; the iptables chains read stay in `sources`
 /// for the walk.
 pub fn gather(sources: &mut IptablesSources) -> Facts {
+    gather_with_links(sources, &rtnl::links().unwrap_or_default())
+}
+
+/// [`gather`] for a caller that has dumped the node's links already (node inspection).
+pub fn gather_with_links(sources: &mut IptablesSources, links: &[rtnl::Link]) -> Facts {
     let mut facts = Facts {
         proxy_mode: proxy_mode::ask(),
         iptables_nft: iptables_facts(&mut sources.nft),
         iptables_legacy: sources.legacy.as_mut().and_then(iptables_facts),
-        links: rtnl::links()
-            .map(|links| {
-                links
-                    .into_iter()
-                    .map(|l| l.name)
-                    .filter(|n| LINKS.contains(&n.as_str()))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        links: (links.iter())
+            .map(|l| l.name.clone())
+            .filter(|n| LINKS.contains(&n.as_str()))
+            .collect(),
         ..Facts::default()
     };
     facts.calico_bpf = facts.links.iter().any(|l| l.ends_with(".cali")) || calico_maps_pinned();
