@@ -8,6 +8,7 @@ pub mod inspection;
 pub mod probe;
 pub mod shorthand;
 mod status;
+mod target;
 pub mod validate;
 
 pub use inspection::{

@@ -5,6 +5,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+mod error;
+pub use error::ArgError;
+
 use crate::validate::{
     is_dns_label, is_dns_label_or_subdomain, is_dns_name, is_port_name, is_service_name,
 };
@@ -83,69 +86,9 @@ pub enum TargetArg {
     },
 }
 
-const SOURCE_FORMS: &str = "pod/NAME, deploy/NAME, sts/NAME, ds/NAME or rs/NAME";
-const TARGET_FORMS: &str =
+pub(crate) const SOURCE_FORMS: &str = "pod/NAME, deploy/NAME, sts/NAME, ds/NAME or rs/NAME";
+pub(crate) const TARGET_FORMS: &str =
     "svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp], dns/NAME or node/NAME:PORT[/tcp|udp]";
-
-/// Why a SOURCE or TARGET could not be read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ArgError {
-    #[error("SOURCE is empty: expected {SOURCE_FORMS}")]
-    EmptySource,
-    #[error("TARGET is empty: expected {TARGET_FORMS}")]
-    EmptyTarget,
-    #[error(
-        "{input:?}: a {kind} cannot be a SOURCE, traffic starts from a pod: use {SOURCE_FORMS}"
-    )]
-    NotASourceKind { input: String, kind: &'static str },
-    #[error("{input:?}: unknown kind {kind:?}; a SOURCE is {SOURCE_FORMS}")]
-    UnknownSourceKind { input: String, kind: String },
-    #[error(
-        "{input:?}: a node as SOURCE runs only in the lab (`kubectl netdiag lab trace --from {input}`): a connect from a node's host network carries the node's identity (it reaches the kubelet, cloud metadata and the other nodes), which a NetProbe's author must not gain, so the controller runs no node sources"
-    )]
-    NodeSourceOnlyInLab { input: String },
-    #[error("{input:?}: unknown kind {kind:?}; a TARGET is {TARGET_FORMS}")]
-    UnknownTargetKind { input: String, kind: String },
-    #[error(
-        "{input:?} needs a kind: e.g. svc/{input}, pod/{input} or dns/{input} (a TARGET is {TARGET_FORMS})"
-    )]
-    TargetWithoutKind { input: String },
-    #[error("{input:?}: {name:?} is not a valid {what} name (lower-case letters, digits and '-'{dots})", dots = if *.dots { ", '.'" } else { "" })]
-    BadName {
-        input: String,
-        name: String,
-        what: &'static str,
-        dots: bool,
-    },
-    #[error("{input:?}: the name is missing after {kind}/")]
-    MissingName { input: String, kind: String },
-    #[error(
-        "{input:?}: port {port:?} is neither a number from 1 to 65535 nor a port name (at most 15 lower-case letters, digits and '-')"
-    )]
-    BadPort { input: String, port: String },
-    #[error("{input:?}: an address target needs a port: {input}:PORT[/tcp|udp]")]
-    AddressWithoutPort { input: String },
-    #[error(
-        "{input:?}: a node target needs a port number: node/NAME:PORT[/tcp|udp], e.g. a NodePort"
-    )]
-    NodeWithoutPort { input: String },
-    #[error("{input:?}: only IPv4 targets are supported")]
-    Ipv6 { input: String },
-    #[error("{input:?}: {host:?} is not an IPv4 address")]
-    BadIp { input: String, host: String },
-    #[error("{input:?}: needs a port number from 1 to 65535, got {port:?}")]
-    BadAddressPort { input: String, port: String },
-    #[error("{input:?}: unknown protocol {protocol:?}: use /tcp or /udp")]
-    BadProtocol { input: String, protocol: String },
-    #[error("{input:?}: {name:?} is not a DNS name")]
-    BadDnsName { input: String, name: String },
-    #[error(
-        "--checks: unknown check {check:?}; choose from path, connect, conntrack, dns, evidence"
-    )]
-    UnknownCheck { check: String },
-    #[error("--checks is empty; choose from path, connect, conntrack, dns, evidence")]
-    NoChecks,
-}
 
 /// `pod/NAME`, `deploy/NAME`, `sts/NAME`, `ds/NAME`, `rs/NAME` (long kubectl names too). A bare
 /// NAME is a pod, as for `kubectl exec`.
