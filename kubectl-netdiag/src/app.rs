@@ -232,6 +232,7 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
                 &p,
                 k8s_openapi::jiff::Timestamp::now(),
                 args.is_wide(),
+                output::stdout_width(),
             ))
         }
         Command::Install(args) => {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt as _;
 use netdiag_crds::{NetProbe, NetProbeStatus};
-use netdiag_render::{self as render, RenderOptions};
+use netdiag_render::{self as render, MIN_COLUMNS, RenderOptions, Width};
 
 /// kubectl's age: `45s`, `3m`, `5h`, `2d`, `3y`.
 pub fn age(from: Timestamp, now: Timestamp) -> String {
@@ -169,8 +169,9 @@ pub fn get_table(probes: &[NetProbe], all_namespaces: bool, wide: bool, now: Tim
     render::plain_table(&header, rows)
 }
 
-/// The `describe` text: spec, schedule, last run, conditions, agents, and the path.
-pub fn describe(p: &NetProbe, now: Timestamp, wide: bool) -> String {
+/// The `describe` text: spec, schedule, last run, conditions, agents, and the path, whose table
+/// fits in `width` (less the indent).
+pub fn describe(p: &NetProbe, now: Timestamp, wide: bool, width: Width) -> String {
     let ns = p.namespace().unwrap_or_default();
     let status = p.status.clone().unwrap_or_default();
     let mut out = String::new();
@@ -285,8 +286,13 @@ pub fn describe(p: &NetProbe, now: Timestamp, wide: bool) -> String {
     }
     if !status.hops.is_empty() || !status.dns.is_empty() {
         out.push_str("Path:\n");
+        let width = match width {
+            Width::Columns(c) => Width::Columns(c.saturating_sub(INDENT).max(MIN_COLUMNS)),
+            Width::Unlimited => Width::Unlimited,
+        };
         let opts = RenderOptions {
             wide,
+            width,
             ..RenderOptions::default()
         };
         out.push_str(&indent(&render::table(&status.path(), &opts)));
@@ -294,13 +300,17 @@ pub fn describe(p: &NetProbe, now: Timestamp, wide: bool) -> String {
     out
 }
 
+/// How far `describe` indents its sections.
+const INDENT: u16 = 2;
+
 fn indent(s: &str) -> String {
+    let pad = " ".repeat(usize::from(INDENT));
     s.lines()
         .map(|l| {
             if l.is_empty() {
                 "\n".to_string()
             } else {
-                format!("  {l}\n")
+                format!("{pad}{l}\n")
             }
         })
         .collect()

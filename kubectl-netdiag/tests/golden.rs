@@ -7,6 +7,7 @@ use k8s_openapi::jiff::Timestamp;
 use kubectl_netdiag::cli::TraceFormat;
 use kubectl_netdiag::{list, output};
 use netdiag_crds::NetProbe;
+use netdiag_render::Width;
 
 fn dir(sub: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -128,12 +129,32 @@ fn get_lists_one_shot_and_periodic_probes() {
 fn describe_explains_schedule_last_run_and_path() {
     check(
         "describe-periodic.txt",
-        &list::describe(&fixture("periodic"), now(), false),
+        &list::describe(&fixture("periodic"), now(), false, Width::Unlimited),
     );
     check(
         "describe-failing.txt",
-        &list::describe(&fixture("failing"), now(), false),
+        &list::describe(&fixture("failing"), now(), false, Width::Unlimited),
     );
+}
+
+#[test]
+fn describes_path_fits_the_terminal_like_trace_does() {
+    let full = list::describe(&fixture("failing"), now(), true, Width::Unlimited);
+    assert!(
+        full.lines().any(|l| l.chars().count() > 100),
+        "the fixture has long lines"
+    );
+    for cols in [100u16, 200] {
+        let text = list::describe(&fixture("failing"), now(), true, Width::Columns(cols));
+        let path = text.split("Path:\n").nth(1).expect("a path section");
+        for line in path.lines() {
+            assert!(
+                line.chars().count() <= usize::from(cols),
+                "{cols} columns: {} chars: {line}",
+                line.chars().count()
+            );
+        }
+    }
 }
 
 /// A newer controller writes hop kinds, details, reasons and verdicts this plugin does not know:
@@ -142,7 +163,10 @@ fn describe_explains_schedule_last_run_and_path() {
 fn a_status_from_a_newer_controller_renders_everywhere() {
     let p = fixture("newer");
     all_formats("newer");
-    check("describe-newer.txt", &list::describe(&p, now(), false));
+    check(
+        "describe-newer.txt",
+        &list::describe(&p, now(), false, Width::Unlimited),
+    );
     check(
         "get-newer.txt",
         &list::get_table(std::slice::from_ref(&p), false, true, now()),
