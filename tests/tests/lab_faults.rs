@@ -148,6 +148,53 @@ mod vxlan {
     );
 }
 
+/// Every fault of the bridge lab again on the other CNIs: those that do not apply there are
+/// refused (unit-tested in the lab crate), the rest must name their hop just the same.
+macro_rules! on_every_cni {
+    ($($name:ident => $fault:expr),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+            fn each(cni: Cni) {
+                let spec = netdiag_lab::LabSpec { cni, ..Default::default() };
+                if netdiag_lab::faults::actions::applies($fault, &spec).is_err() {
+                    return; // refused with exit 2 (tests/lab_cli.rs, the lab's unit tests)
+                }
+                for mode in [ProxyMode::Iptables, ProxyMode::Nftables] {
+                    break_then_fix_in($fault, mode, cni);
+                }
+            }
+            #[test]
+            fn vxlan() {
+                each(Cni::Vxlan)
+            }
+            #[test]
+            fn routed() {
+                each(Cni::Routed)
+            }
+        }
+    )*};
+}
+
+mod other_cnis {
+    use super::*;
+    on_every_cni!(
+        no_listener => Fault::NoListener,
+        no_vip_rule => Fault::NoVipRule,
+        stale_dnat => Fault::StaleDnat,
+        no_endpoints => Fault::NoEndpoints,
+        wrong_target_port => Fault::WrongTargetPort,
+        nodelocaldns_down => Fault::NodelocaldnsDown,
+        kube_dns_down => Fault::KubeDnsDown,
+        no_route => Fault::NoRoute,
+        veth_down => Fault::VethDown,
+        ip_forward_off => Fault::IpForwardOff,
+        bridge_nf_off => Fault::BridgeNfOff,
+        firewall_drop => Fault::FirewallDrop,
+        hairpin_off => Fault::HairpinOff,
+        mtu_blackhole => Fault::MtuBlackhole,
+    );
+}
+
 mod mtu_blackhole {
     use super::*;
     #[test]

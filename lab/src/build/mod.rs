@@ -262,6 +262,6 @@ fn pod_processes(
 }
 
 mod network;
-pub use network::{FLANNEL_DEVICE, OverlayEntry, overlay_entries};
+pub use network::{FLANNEL_DEVICE, OverlayEntry, calico_pod_route, overlay_entries};
 #[cfg(test)]
 mod tests;

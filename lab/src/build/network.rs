@@ -298,19 +298,18 @@ fn calico_host_side(node_ns: &str, veth: &str, pod: &PodSpec) -> Vec<Action> {
                 format!("net.ipv4.neigh.{veth}.proxy_delay=0"),
             ],
         },
-        ip(
-            node_ns,
-            &[
-                "route",
-                "add",
-                &format!("{}/32", pod.ip),
-                "dev",
-                veth,
-                "scope",
-                "link",
-            ],
-        ),
+        calico_pod_route(node_ns, veth, pod),
     ]
+}
+
+/// The pod's `/32` route on its `cali*` veth, as Felix writes it (`replace`: the kernel drops
+/// it when the veth goes down, and Felix writes it again when the veth is back).
+pub fn calico_pod_route(node_ns: &str, veth: &str, pod: &PodSpec) -> Action {
+    let addr = format!("{}/32", pod.ip);
+    ip(
+        node_ns,
+        &["route", "replace", &addr, "dev", veth, "scope", "link"],
+    )
 }
 
 /// Calico's 169.254.1.1 on a link: in a pod, the gateway it reaches by ARP; in a node, the route

@@ -7,7 +7,9 @@
 use std::net::Ipv4Addr;
 
 use super::Fault;
-use crate::build::{self, Action, FLANNEL_DEVICE, HostTools, OverlayEntry, overlay_entries};
+use crate::build::{
+    self, Action, FLANNEL_DEVICE, HostTools, OverlayEntry, calico_pod_route, overlay_entries,
+};
 use crate::names::{LabNames, host_veth};
 use crate::spec::{Cni, LabSpec, PodSpec, ServiceSpec};
 use crate::{LabTools, ProxyMode};
@@ -240,10 +242,13 @@ fn actions(fault: Fault, ctx: LabContext, in_force: &[Fault], breaking: bool) ->
         Fault::VethDown => source_pod(spec)
             .map(|p| {
                 let state = if breaking { "down" } else { "up" };
-                vec![ip(
-                    node_ns(&p.node),
-                    &["link", "set", &host_veth(spec.cni, &p.name), state],
-                )]
+                let veth = host_veth(spec.cni, &p.name);
+                let mut a = vec![ip(node_ns(&p.node), &["link", "set", &veth, state])];
+                // The pod's /32 route went with the veth; Calico's Felix writes it again.
+                if !breaking && spec.cni == Cni::Routed {
+                    a.push(calico_pod_route(&node_ns(&p.node), &veth, p));
+                }
+                a
             })
             .unwrap_or_default(),
         Fault::IpForwardOff => every_node_sysctl("net.ipv4.ip_forward", !breaking),
