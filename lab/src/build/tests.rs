@@ -297,7 +297,9 @@ fn the_routed_lab_has_calicos_veths_proxy_arp_and_link_local_gateway() {
     assert!(!a.iter().any(|l| l.contains("cni0")), "no bridge: {a:#?}");
     let veth = host_veth(Cni::Routed, "curl");
     assert!(veth.starts_with("cali"));
-    assert!(a.contains(&format!("route replace 10.244.1.2/32 dev {veth} scope link")));
+    assert!(a.contains(&format!(
+        "route replace 10.244.1.2/32 dev {veth} scope link"
+    )));
     assert!(a.contains(&"route add 10.244.2.0/24 via 172.18.0.3 dev eth0".to_string()));
     assert!(plan.contains(&Action::Sysctl {
         netns: "nd-t1-node-a".into(),
