@@ -82,6 +82,7 @@ reasons! {
     GatewayUnresolved => PodInterface, Warn, "The pod has no neighbour entry for its gateway yet: check the bridge or gateway answers ARP (`ip -n NS neigh`).";
     NodeLinksUnreadable => HostVeth, Warn, "The node's links could not be listed to find the pod's veth: check the agent runs in the host network namespace.";
     HostVethMissing => HostVeth, Fail, "The node side of the pod's veth is gone: the veth pair is broken; recreate the pod.";
+    NoRouteToPod => HostVeth, Fail, "The node has no route back to its own pod's IP, so replies to the pod (and a routed CNI's proxy ARP answer for the pod's gateway) have nowhere to go: the CNI writes this route (Calico's Felix a /32 on the cali* veth); check its node agent and `ip route get POD_IP` on the node.";
     HostVethDown => HostVeth, Fail, "The node side of the pod's veth is down: nothing leaves the pod; check `ip link` on the node.";
     MtuMismatch => HostVeth, Warn, "The pod and the node side of its veth disagree on MTU: large packets are dropped; check the CNI plugin's MTU setting.";
     BridgeDown => Bridge, Fail, "The pod's bridge is down: check `ip link show` for the bridge (cni0, kube-bridge) on the node.";

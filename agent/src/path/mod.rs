@@ -17,6 +17,7 @@ pub mod listener;
 pub mod node_settings;
 pub mod path_mtu;
 pub mod pod_interface;
+pub mod return_route;
 pub mod route;
 pub mod service_rules;
 pub mod tunnel;

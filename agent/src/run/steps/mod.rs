@@ -12,6 +12,7 @@ use super::observe::{Connected, Probe, observers};
 mod endpoint;
 mod node_source;
 mod overlay;
+mod return_route;
 
 use super::{AgentEnv, PlanError, Step, parse_ip};
 use crate::dataplane::kube_proxy::Replacement;
@@ -149,7 +150,8 @@ impl<'a> Trace<'a> {
         let node = self.node();
         match find_pod_netns(self.source_ip, &self.env.netns_dir, &self.env.proc) {
             Ok(ns) => {
-                let pod_path = path::trace_pod(node, &ns, &self.env.proc);
+                let mut pod_path = path::trace_pod(node, &ns, &self.env.proc);
+                self.judge_return_route(&mut pod_path);
                 hops.extend(pod_path.hops.iter().cloned());
                 self.pod = Some((ns, pod_path));
                 Flow::Continue
