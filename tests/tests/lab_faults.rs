@@ -87,6 +87,22 @@ fn break_then_fix_in(fault: Fault, mode: ProxyMode, cni: Cni) {
     }
 }
 
+/// A fault on a CNI shape other than the bridge lab's, in both proxy modes; one that does not
+/// apply there is refused (tests/lab_cli.rs and the lab's unit tests check the refusal).
+fn break_then_fix_on(fault: Fault, cni: Cni) {
+    let spec = netdiag_lab::LabSpec {
+        cni,
+        ..Default::default()
+    };
+    if netdiag_lab::faults::actions::applies(fault, &spec).is_err() {
+        return;
+    }
+    for mode in [ProxyMode::Iptables, ProxyMode::Nftables] {
+        break_then_fix_in(fault, mode, cni);
+    }
+}
+
+/// Every fault of the bridge lab, in both proxy modes there and on the other CNI shapes.
 macro_rules! every_fault {
     ($($name:ident => $fault:expr),* $(,)?) => {$(
         mod $name {
@@ -98,6 +114,14 @@ macro_rules! every_fault {
             #[test]
             fn nftables() {
                 break_then_fix($fault, ProxyMode::Nftables)
+            }
+            #[test]
+            fn vxlan() {
+                break_then_fix_on($fault, Cni::Vxlan)
+            }
+            #[test]
+            fn routed() {
+                break_then_fix_on($fault, Cni::Routed)
             }
         }
     )*};
@@ -117,96 +141,33 @@ every_fault!(
     bridge_nf_off => Fault::BridgeNfOff,
     firewall_drop => Fault::FirewallDrop,
     hairpin_off => Fault::HairpinOff,
+    mtu_blackhole => Fault::MtuBlackhole,
 );
 
-/// The faults that need flannel's overlay, and the ones whose shape changes on it.
-macro_rules! every_vxlan_fault {
+/// The faults that need flannel's overlay: the vxlan lab only.
+macro_rules! every_overlay_fault {
     ($($name:ident => $fault:expr),* $(,)?) => {$(
         mod $name {
             use super::*;
-            #[test]
-            fn iptables() {
-                break_then_fix_in($fault, ProxyMode::Iptables, Cni::Vxlan)
-            }
-            #[test]
-            fn nftables() {
-                break_then_fix_in($fault, ProxyMode::Nftables, Cni::Vxlan)
-            }
-        }
-    )*};
-}
-
-mod vxlan {
-    use super::*;
-    every_vxlan_fault!(
-        no_fdb => Fault::NoFdb,
-        no_neighbour => Fault::NoNeighbour,
-        overlay_down => Fault::OverlayDown,
-        pod_mtu => Fault::PodMtu,
-        mtu_blackhole => Fault::MtuBlackhole,
-        no_route => Fault::NoRoute,
-    );
-}
-
-/// Every fault of the bridge lab again on the other CNIs: those that do not apply there are
-/// refused (unit-tested in the lab crate), the rest must name their hop just the same.
-macro_rules! on_every_cni {
-    ($($name:ident => $fault:expr),* $(,)?) => {$(
-        mod $name {
-            use super::*;
-            fn each(cni: Cni) {
-                let spec = netdiag_lab::LabSpec { cni, ..Default::default() };
-                if netdiag_lab::faults::actions::applies($fault, &spec).is_err() {
-                    return; // refused with exit 2 (tests/lab_cli.rs, the lab's unit tests)
-                }
-                for mode in [ProxyMode::Iptables, ProxyMode::Nftables] {
-                    break_then_fix_in($fault, mode, cni);
-                }
-            }
             #[test]
             fn vxlan() {
-                each(Cni::Vxlan)
-            }
-            #[test]
-            fn routed() {
-                each(Cni::Routed)
+                break_then_fix_on($fault, Cni::Vxlan)
             }
         }
     )*};
 }
 
-mod other_cnis {
-    use super::*;
-    on_every_cni!(
-        no_listener => Fault::NoListener,
-        no_vip_rule => Fault::NoVipRule,
-        stale_dnat => Fault::StaleDnat,
-        no_endpoints => Fault::NoEndpoints,
-        wrong_target_port => Fault::WrongTargetPort,
-        nodelocaldns_down => Fault::NodelocaldnsDown,
-        kube_dns_down => Fault::KubeDnsDown,
-        no_route => Fault::NoRoute,
-        veth_down => Fault::VethDown,
-        ip_forward_off => Fault::IpForwardOff,
-        bridge_nf_off => Fault::BridgeNfOff,
-        firewall_drop => Fault::FirewallDrop,
-        hairpin_off => Fault::HairpinOff,
-        mtu_blackhole => Fault::MtuBlackhole,
-    );
-}
-
-mod mtu_blackhole {
-    use super::*;
-    #[test]
-    fn on_the_bridge_lab() {
-        break_then_fix(Fault::MtuBlackhole, ProxyMode::Iptables)
-    }
-}
+every_overlay_fault!(
+    no_fdb => Fault::NoFdb,
+    no_neighbour => Fault::NoNeighbour,
+    overlay_down => Fault::OverlayDown,
+    pod_mtu => Fault::PodMtu,
+);
 
 #[test]
 fn every_fault_that_applies_to_a_lab_is_tested_here() {
-    let bridge_tested = 14; // the 13 above and mtu-blackhole
-    let vxlan_only_tested = 4; // no-fdb, no-neighbour, overlay-down, pod-mtu
+    let bridge_tested = 14; // every_fault! above
+    let vxlan_only_tested = 4; // every_overlay_fault! above
     let applicable = |cni: Cni| -> Vec<Fault> {
         let spec = netdiag_lab::LabSpec {
             cni,

@@ -74,20 +74,17 @@ pub fn probe(
     p.send(1, SMALL)?;
     p.send(2, full)?;
     let start = Instant::now();
-    let mut resends = RESENDS.iter().peekable();
     let mut seen = HashMap::new();
-    loop {
-        let done = |s: &HashMap<u16, Received>| s.contains_key(&1) && s.keys().any(|k| *k != 1);
-        let next = resends.peek().map(|d| start + **d);
-        let until = next.unwrap_or(start + wait).min(start + wait);
-        p.collect(until, &mut seen, &done);
-        if done(&seen) || Instant::now() >= start + wait {
+    let done = |s: &HashMap<u16, Received>| s.contains_key(&1) && s.keys().any(|k| *k != 1);
+    // Wait for both answers; a full-size request lost to chance is sent again at each resend.
+    for resend in RESENDS.iter().filter(|d| **d < wait) {
+        p.collect(start + *resend, &mut seen, &done);
+        if done(&seen) {
             break;
         }
-        if let Some(_due) = resends.next() {
-            p.send(2, full)?;
-        }
+        p.send(2, full)?;
     }
+    p.collect(start + wait, &mut seen, &done);
     out.small_answered = matches!(seen.get(&1), Some(Received::Reply { .. }));
     out.full_answered = matches!(seen.get(&2), Some(Received::Reply { .. }));
     out.too_big = seen.values().find_map(|r| match r {

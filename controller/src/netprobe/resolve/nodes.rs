@@ -44,16 +44,11 @@ pub fn nodes_involved(
     out
 }
 
-/// A node as a plan names it: None without an IPv4 InternalIP (nothing to compare a VTEP with).
+/// A node as a plan names it: None without an IPv4 address (nothing to compare a VTEP with).
 pub fn plan_node_from(node: &Node) -> Option<PlanNode> {
     let name = node.metadata.name.clone()?;
-    let address = (node.status.as_ref())
-        .and_then(|s| s.addresses.as_ref())
-        .into_iter()
-        .flatten()
-        .find(|a| a.type_ == "InternalIP" && a.address.parse::<std::net::Ipv4Addr>().is_ok())?
-        .address
-        .clone();
+    // The plugin names a node target by the same address (a NetProbe's `node/NAME:PORT`).
+    let address = netdiag_kube::node::internal_ip(node)?.to_string();
     let spec = node.spec.as_ref();
     let mut pod_cidrs: Vec<String> = (spec.and_then(|s| s.pod_cidrs.clone()))
         .unwrap_or_default()
