@@ -146,7 +146,7 @@ fn a_services_rules_on_the_node_list_its_endpoints() {
     // The whole default lab: kube-proxy's rules for echo-service's three endpoints.
     let lab = Fixture::builder("insr").up();
     let echo = PlanTarget {
-        ip: "10.96.45.10".into(),
+        ip: [10, 96, 45, 10].into(),
         port: 80,
         protocol: Protocol::TCP,
     };

@@ -14,7 +14,7 @@ const LEGACY_LARGE: &str = include_str!("fixtures/kubeproxy/generated-legacy-lar
 fn go(text: &str, ip: &str, port: u16, protocol: Protocol, entry: Entry) -> ServiceWalk {
     let mut dump = parse_save(text);
     let t = PlanTarget {
-        ip: ip.into(),
+        ip: ip.parse().expect("test address"),
         port,
         protocol,
     };
@@ -81,11 +81,11 @@ fn both_dumps_walk_to_the_same_endpoints_and_shares() {
         assert_eq!(eps(&local), ["10.244.1.7:8080"]);
         let all = [
             Endpoint {
-                ip: "10.244.1.7".into(),
+                ip: [10, 244, 1, 7].into(),
                 port: 8080,
             },
             Endpoint {
-                ip: "10.244.2.7".into(),
+                ip: [10, 244, 2, 7].into(),
                 port: 8080,
             },
         ];
@@ -151,11 +151,17 @@ mod legacy_kernel_blob {
     #[test]
     fn the_walker_reads_the_blob_as_it_reads_the_text() {
         let t = PlanTarget {
-            ip: "10.96.45.10".into(),
+            ip: [10, 96, 45, 10].into(),
             port: 80,
             protocol: Protocol::TCP,
         };
-        let from_text = go(SAMPLE, &t.ip, t.port, t.protocol, Entry::ServiceIp);
+        let from_text = go(
+            SAMPLE,
+            &t.ip.to_string(),
+            t.port,
+            t.protocol,
+            Entry::ServiceIp,
+        );
         let from_blob = walk(&mut table(), &t, Entry::ServiceIp).expect("walk");
         assert_eq!(eps(&from_blob), eps(&from_text));
         assert!(!from_blob.endpoints.is_empty());

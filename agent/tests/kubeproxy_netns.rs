@@ -80,7 +80,7 @@ fn services(count: usize) -> Vec<GenService> {
 fn target_of(s: &GenService) -> (PlanTarget, Vec<Endpoint>) {
     let p = &s.ports[0];
     let t = PlanTarget {
-        ip: s.cluster_ip.to_string(),
+        ip: s.cluster_ip,
         port: p.port,
         protocol: p.protocol,
     };
@@ -88,7 +88,7 @@ fn target_of(s: &GenService) -> (PlanTarget, Vec<Endpoint>) {
         .endpoints
         .iter()
         .map(|i| Endpoint {
-            ip: i.to_string(),
+            ip: *i,
             port: p.target_port,
         })
         .collect();
@@ -172,7 +172,7 @@ fn check_backend(restore: &str, save: &str, backend: &str) {
     let hop = service_rules(
         &ns,
         PlanTarget {
-            ip: "10.96.250.250".into(),
+            ip: [10, 96, 250, 250].into(),
             port: 80,
             protocol: Protocol::TCP,
         },
@@ -234,7 +234,7 @@ fn a_namespace_without_any_proxy_state_is_an_info_that_says_so() {
     let hop = service_rules(
         &ns,
         PlanTarget {
-            ip: "10.96.0.1".into(),
+            ip: [10, 96, 0, 1].into(),
             port: 443,
             protocol: Protocol::TCP,
         },

@@ -26,7 +26,7 @@ fn node_with_overall() -> Fixture {
 
 fn target(ip: &str, port: u16) -> PlanTarget {
     PlanTarget {
-        ip: ip.into(),
+        ip: ip.parse().expect("test address"),
         port,
         protocol: Protocol::TCP,
     }
@@ -47,7 +47,7 @@ fn read(f: &Fixture, t: PlanTarget, entry: Entry) -> ServiceProgram {
 
 fn ep(ip: &str, port: u16) -> Endpoint {
     Endpoint {
-        ip: ip.into(),
+        ip: ip.parse().expect("test address"),
         port,
     }
 }
@@ -74,7 +74,7 @@ fn kube_proxys_own_expectations_walk_to_their_endpoints_and_verdicts() {
     assert!(p.masquerade);
     assert_eq!(p.endpoints.len(), 1);
     assert_eq!(
-        (p.endpoints[0].ip.as_str(), p.endpoints[0].port),
+        (p.endpoints[0].ip.to_string().as_str(), p.endpoints[0].port),
         ("10.180.0.1", 80)
     );
     let hop = judge::judge(NODE, &p, &[ep("10.180.0.1", 80)]);
@@ -89,9 +89,15 @@ fn kube_proxys_own_expectations_walk_to_their_endpoints_and_verdicts() {
     let shares: Vec<_> = p
         .endpoints
         .iter()
-        .map(|e| (e.ip.as_str(), e.share))
+        .map(|e| (e.ip.to_string(), e.probability))
         .collect();
-    assert_eq!(shares, [("10.180.0.4", 0.5), ("10.180.0.5", 0.5)]);
+    assert_eq!(
+        shares,
+        [
+            ("10.180.0.4".to_string(), 0.5),
+            ("10.180.0.5".to_string(), 0.5)
+        ]
+    );
     let hop = judge::judge(NODE, &p, &[ep("10.180.0.4", 80)]);
     assert_eq!(hop.reason, Some(Reason::StaleEndpoint), "{}", hop.detail);
     let hop = judge::judge(
@@ -199,7 +205,7 @@ fn wrong_ports_unallocated_addresses_and_nodeports_are_named() {
     let p = read(&f, target("192.168.0.2", 3003), Entry::NodePort);
     assert_eq!(p.lookup, Lookup::Matched);
     assert_eq!(p.chains[1], "external-4AT6LBPK-ns3/svc3/tcp/p80");
-    assert_eq!(p.endpoints[0].ip, "10.180.0.3");
+    assert_eq!(p.endpoints[0].ip.to_string(), "10.180.0.3");
     let p = read(&f, target("192.168.0.2", 3999), Entry::NodePort);
     assert_eq!(p.lookup, Lookup::NoRule);
 }

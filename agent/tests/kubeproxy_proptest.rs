@@ -27,7 +27,7 @@ fn exercise_blob(info: &[u8], entries: &[u8]) {
         let _ = table.rules(name);
     }
     let t = PlanTarget {
-        ip: "10.96.45.10".into(),
+        ip: [10, 96, 45, 10].into(),
         port: 80,
         protocol: Protocol::TCP,
     };
@@ -42,7 +42,7 @@ fn exercise(text: &str) {
     let _ = parse_listing(text);
     let mut dump = parse_save(text);
     let expected = [Endpoint {
-        ip: "10.244.1.5".into(),
+        ip: [10, 244, 1, 5].into(),
         port: 8080,
     }];
     for (ip, port, entry) in [
@@ -51,7 +51,7 @@ fn exercise(text: &str) {
         ("1.2.3.4", 30080, Entry::NodePort),
     ] {
         let t = PlanTarget {
-            ip: ip.into(),
+            ip: ip.parse().expect("test address"),
             port,
             protocol: Protocol::TCP,
         };

@@ -13,7 +13,7 @@ const SAMPLE: &str = include_str!("fixtures/kubeproxy/sample-nat-dataplane-md.tx
 
 fn target(ip: &str, port: u16, protocol: Protocol) -> PlanTarget {
     PlanTarget {
-        ip: ip.into(),
+        ip: ip.parse().expect("test address"),
         port,
         protocol,
     }
@@ -22,7 +22,7 @@ fn target(ip: &str, port: u16, protocol: Protocol) -> PlanTarget {
 fn ep(s: &str) -> Endpoint {
     let (ip, port) = s.rsplit_once(':').unwrap();
     Endpoint {
-        ip: ip.into(),
+        ip: ip.parse().expect("test address"),
         port: port.parse().unwrap(),
     }
 }
@@ -48,7 +48,7 @@ fn the_sample_dump_walks_to_its_one_complete_endpoint_chain() {
     // empty, so they are reported, not invented.
     assert_eq!(w.endpoints.len(), 1);
     assert_eq!(
-        (w.endpoints[0].ip.as_str(), w.endpoints[0].port),
+        (w.endpoints[0].ip.to_string().as_str(), w.endpoints[0].port),
         ("10.244.1.5", 8080)
     );
     assert!((w.endpoints[0].share - 0.33333333349).abs() < 1e-9);
@@ -284,7 +284,7 @@ COMMIT
     let shares: Vec<(String, f64)> = w
         .endpoints
         .iter()
-        .map(|e| (e.ip.clone(), e.share))
+        .map(|e| (e.ip.to_string(), e.share))
         .collect();
     assert_eq!(
         shares,

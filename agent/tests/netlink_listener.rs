@@ -58,7 +58,10 @@ fn listeners_in_the_endpoint_pod_are_found_and_their_absence_fails() {
     let Some(HopDetail::Listener(d)) = &hop.details else {
         panic!("no listener detail")
     };
-    assert_eq!(d.bound.as_deref(), Some("10.244.2.2:8080"));
+    assert_eq!(
+        d.bound.map(|b| b.to_string()).as_deref(),
+        Some("10.244.2.2:8080")
+    );
     assert_eq!(d.netns, label);
 
     let hop = check_from(&node, ep([10, 244, 2, 2], 8081), Protocol::TCP).expect("a hop");

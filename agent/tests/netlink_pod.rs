@@ -92,7 +92,10 @@ fn a_healthy_bridged_pod_is_traced_to_its_bridge_with_its_resolv_conf() {
     let Some(HopDetail::PodInterface(d)) = &path.hops[0].details else {
         panic!("no PodInterface detail")
     };
-    assert_eq!(d.gateway.as_deref(), Some("10.244.1.1"));
+    assert_eq!(
+        d.gateway.map(|v| v.to_string()).as_deref(),
+        Some("10.244.1.1")
+    );
     assert_eq!(d.resolv_conf.as_ref().map(|r| r.search.len()), Some(3));
     let Some(HopDetail::Bridge(b)) = &path.hops[2].details else {
         panic!("no Bridge detail")

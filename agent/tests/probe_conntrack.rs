@@ -47,7 +47,7 @@ fn conntrack_names_the_endpoint_dnat_chose_for_the_probe_connection() {
     assert_eq!(
         ct.chosen,
         Some(Endpoint {
-            ip: SERVER.to_string(),
+            ip: SERVER,
             port: 8080
         }),
         "{}",
@@ -60,12 +60,18 @@ fn conntrack_names_the_endpoint_dnat_chose_for_the_probe_connection() {
     };
     let original = d.original.as_ref().expect("original tuple");
     assert_eq!(
-        (original.src.as_str(), original.sport),
+        (original.src.to_string().as_str(), original.sport),
         ("10.244.1.2", local.port())
     );
-    assert_eq!((original.dst.as_str(), original.dport), ("10.96.0.50", 80));
+    assert_eq!(
+        (original.dst.to_string().as_str(), original.dport),
+        ("10.96.0.50", 80)
+    );
     let reply = d.reply.as_ref().expect("reply tuple");
-    assert_eq!((reply.src.as_str(), reply.sport), ("10.244.1.3", 8080));
+    assert_eq!(
+        (reply.src.to_string().as_str(), reply.sport),
+        ("10.244.1.3", 8080)
+    );
     assert!(d.flags.iter().any(|f| f == "SEEN_REPLY"), "{:?}", d.flags);
     assert!(d.flags.iter().any(|f| f == "DST_NAT"), "{:?}", d.flags);
     assert!(d.state.is_some(), "a TCP entry has a state");

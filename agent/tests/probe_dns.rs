@@ -44,7 +44,7 @@ fn dns_lab() -> (Lab, std::path::PathBuf) {
 
 fn kube_dns() -> DnsServer {
     DnsServer {
-        address: DNS.to_string(),
+        address: std::net::SocketAddrV4::new(DNS, 53),
         role: "kube-dns".into(),
     }
 }
@@ -180,12 +180,12 @@ fn no_server_answering_is_a_dns_timeout() {
         None,
         &[
             DnsServer {
-                address: NODELOCAL.into(),
+                address: std::net::SocketAddrV4::new(NODELOCAL.parse().expect("address"), 53),
                 role: "nodelocaldns".into(),
             },
             // A pod with nothing on port 53 answers with ICMP port unreachable.
             DnsServer {
-                address: NO_DNS.to_string(),
+                address: std::net::SocketAddrV4::new(NO_DNS, 53),
                 role: "kube-dns".into(),
             },
         ],

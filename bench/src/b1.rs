@@ -162,7 +162,7 @@ pub fn lookup_args(
     vec![
         "lookup".into(),
         "--ip".into(),
-        target.ip.clone(),
+        target.ip.to_string(),
         "--port".into(),
         target.port.to_string(),
         "--protocol".into(),

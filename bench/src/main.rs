@@ -144,7 +144,7 @@ enum Cmd {
 enum Step {
     Lookup {
         #[arg(long)]
-        ip: String,
+        ip: std::net::Ipv4Addr,
         #[arg(long)]
         port: u16,
         #[arg(long)]
@@ -182,18 +182,12 @@ fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T) -> Result<
 fn endpoints(list: &[String]) -> Result<Vec<Endpoint>, BenchError> {
     list.iter()
         .map(|s| {
-            let (ip, port) = s.rsplit_once(':').ok_or(BenchError::Unexpected {
-                what: "--expect",
-                detail: format!("{s:?} is not ip:port"),
-            })?;
-            let port = port.parse().map_err(|_| BenchError::Unexpected {
-                what: "--expect",
-                detail: format!("{s:?}: bad port"),
-            })?;
-            Ok(Endpoint {
-                ip: ip.into(),
-                port,
-            })
+            netdiag_model::addr::parse_socket(s)
+                .map(Endpoint::from)
+                .map_err(|e| BenchError::Unexpected {
+                    what: "--expect",
+                    detail: format!("{s:?}: {e}"),
+                })
         })
         .collect()
 }

@@ -144,7 +144,7 @@ impl Workload {
         })?;
         let p = &s.ports[0];
         let target = PlanTarget {
-            ip: s.cluster_ip.to_string(),
+            ip: s.cluster_ip,
             port: p.port,
             protocol: p.protocol,
         };
@@ -152,7 +152,7 @@ impl Workload {
             .endpoints
             .iter()
             .map(|ip| Endpoint {
-                ip: ip.to_string(),
+                ip: *ip,
                 port: p.target_port,
             })
             .collect();

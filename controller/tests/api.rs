@@ -30,20 +30,37 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
         expect_count_agents(&mut api, vec![]).await;
         let (posted, plan) = expect_create_agent(&mut api, "node-a", "source").await;
         assert_eq!(
-            plan.target.as_ref().map(|t| t.ip.as_str()),
-            Some("10.96.0.50")
+            plan.target.as_ref().map(|t| t.ip.to_string()),
+            Some("10.96.0.50".to_string())
         );
-        assert_eq!(plan.source_ip.as_deref(), Some("10.244.1.2"));
+        assert_eq!(
+            plan.source_ip.map(|v| v.to_string()).as_deref(),
+            Some("10.244.1.2")
+        );
         assert_eq!(plan.expected_endpoints.len(), 2);
         // The source's and the endpoints' nodes, for the overlay's VTEP check.
-        let nodes: Vec<(&str, &str, &[String])> = (plan.nodes.iter())
-            .map(|n| (n.name.as_str(), n.address.as_str(), n.pod_cidrs.as_slice()))
+        let nodes: Vec<(&str, String, &[String])> = (plan.nodes.iter())
+            .map(|n| {
+                (
+                    n.name.as_str(),
+                    n.address.to_string(),
+                    n.pod_cidrs.as_slice(),
+                )
+            })
             .collect();
         assert_eq!(
             nodes,
             [
-                ("node-a", "172.18.0.2", &["10.244.1.0/24".to_string()][..]),
-                ("node-b", "172.18.0.3", &["10.244.2.0/24".to_string()][..]),
+                (
+                    "node-a",
+                    "172.18.0.2".into(),
+                    &["10.244.1.0/24".to_string()][..]
+                ),
+                (
+                    "node-b",
+                    "172.18.0.3".into(),
+                    &["10.244.2.0/24".to_string()][..]
+                ),
             ]
         );
         let patch = api.expect("PATCH", STATUS).await;

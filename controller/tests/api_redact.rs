@@ -32,7 +32,7 @@ fn report() -> NodeReport {
         service_address: "10.96.0.10:53/udp".into(),
         service: Some("kube-system/kube-dns:dns".into()),
         endpoints: vec![RuleEndpoint {
-            ip: "10.244.2.4".into(),
+            ip: [10, 244, 2, 4].into(),
             port: 53,
             probability: 1.0,
             chain: "KUBE-SEP-IT2ZTR26TO4XFPTO".into(),
@@ -50,7 +50,7 @@ fn report() -> NodeReport {
         node: "node-a".into(),
         hops: vec![rules, connect],
         chosen_endpoint: Some(Endpoint {
-            ip: "10.244.2.4".into(),
+            ip: [10, 244, 2, 4].into(),
             port: 53,
         }),
         summary: "ok".into(),

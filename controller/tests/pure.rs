@@ -52,7 +52,7 @@ fn an_invalid_spec_never_becomes_a_valid_spec() {
 fn a_running_source_pod_gives_its_ip_node_and_readiness() {
     let s = source_from_pod("default", "curl1", Some(&pod("default", "curl1"))).expect("source");
     assert_eq!(
-        (s.ip.as_str(), s.node.as_str(), s.ready),
+        (s.ip.to_string().as_str(), s.node.as_str(), s.ready),
         ("10.244.1.2", "node-a", true)
     );
 }
@@ -84,19 +84,23 @@ fn a_named_service_port_resolves_to_the_slice_port_of_ready_endpoints_only() {
     )
     .expect("resolves");
     assert_eq!(
-        (r.cluster_ip.as_str(), r.port, r.port_name.as_str()),
+        (
+            r.cluster_ip.to_string().as_str(),
+            r.port,
+            r.port_name.as_str()
+        ),
         ("10.96.0.50", 80, "http")
     );
     assert_eq!(
         r.endpoints,
         vec![
             ReadyEndpoint {
-                ip: "10.244.1.5".into(),
+                ip: [10, 244, 1, 5].into(),
                 port: 5678,
                 node: Some("node-a".into())
             },
             ReadyEndpoint {
-                ip: "10.244.2.7".into(),
+                ip: [10, 244, 2, 7].into(),
                 port: 5678,
                 node: Some("node-b".into())
             },
@@ -183,7 +187,12 @@ fn a_pod_target_resolves_named_container_ports_with_their_protocol() {
     let r = pod_target_from("default", "echo-b", Some(&p), &PortRef::Name("dns".into()))
         .expect("dns port");
     assert_eq!(
-        (r.ip.as_str(), r.node.as_str(), r.port, r.protocol),
+        (
+            r.ip.to_string().as_str(),
+            r.node.as_str(),
+            r.port,
+            r.protocol
+        ),
         ("10.244.2.7", "node-b", 53, Protocol::UDP)
     );
     let e = pod_target_from("default", "echo-b", Some(&p), &PortRef::Name("grpc".into()))
@@ -209,7 +218,7 @@ fn a_service_with_several_endpoints_plans_the_source_run_and_waits_for_dnat_to_p
         src.plan.dns_name.as_deref(),
         Some("echo.default.svc.cluster.local")
     );
-    assert_eq!(src.plan.dns_servers[0].address, "10.96.0.10");
+    assert_eq!(src.plan.dns_servers[0].address.to_string(), "10.96.0.10:53");
     assert!(plan::needs_endpoint_step(&r));
 
     // Cross-node: DNAT picked the endpoint on node-b.
@@ -219,12 +228,12 @@ fn a_service_with_several_endpoints_plans_the_source_run_and_waits_for_dnat_to_p
         ("node-b", PlanRole::Endpoint)
     );
     let ep = step.plan.endpoint.as_ref().expect("endpoint");
-    assert_eq!((ep.ip.as_str(), ep.port), ("10.244.2.7", 5678));
+    assert_eq!((ep.ip.to_string().as_str(), ep.port), ("10.244.2.7", 5678));
 
     // Same node: DNAT picked the endpoint next to the source.
     let mut same = reports()[0].clone();
     same.chosen_endpoint = Some(netdiag_model::Endpoint {
-        ip: "10.244.1.5".into(),
+        ip: [10, 244, 1, 5].into(),
         port: 5678,
     });
     assert_eq!(
@@ -328,7 +337,7 @@ fn an_address_target_is_walked_through_kube_proxy_with_nothing_expected() {
         source: source_from_pod("default", "curl1", Some(&pod("default", "curl1")))
             .expect("source"),
         target: ResolvedTarget::Address {
-            ip: "10.96.45.10".into(),
+            ip: [10, 96, 45, 10].into(),
             port: 80,
             protocol: Protocol::TCP,
         },

@@ -83,7 +83,10 @@ fn objects_resolve_the_plan_the_way_the_controller_does() {
     );
     let _ = std::fs::remove_dir_all(&dir);
     let plan = plan_of(&r.config_map);
-    assert_eq!(plan.source_ip.as_deref(), Some("10.244.1.2"));
+    assert_eq!(
+        plan.source_ip.map(|v| v.to_string()).as_deref(),
+        Some("10.244.1.2")
+    );
     assert_eq!(
         plan.target.as_ref().map(|t| t.to_string()).as_deref(),
         Some("10.96.0.50:80/tcp")
@@ -100,15 +103,18 @@ fn objects_resolve_the_plan_the_way_the_controller_does() {
         "ready only"
     );
     assert_eq!(
-        plan.dns_servers.first().map(|d| d.address.as_str()),
-        Some("10.96.0.10")
+        plan.dns_servers.first().map(|d| d.address.to_string()),
+        Some("10.96.0.10:53".to_string())
     );
-    let nodes: Vec<(&str, &str)> = (plan.nodes.iter())
-        .map(|n| (n.name.as_str(), n.address.as_str()))
+    let nodes: Vec<(&str, String)> = (plan.nodes.iter())
+        .map(|n| (n.name.as_str(), n.address.to_string()))
         .collect();
     assert_eq!(
         nodes,
-        [("node-a", "172.18.0.2"), ("node-b", "172.18.0.3")],
+        [
+            ("node-a", "172.18.0.2".to_string()),
+            ("node-b", "172.18.0.3".to_string())
+        ],
         "the source's and the endpoints' nodes, for the overlay's VTEP check"
     );
     assert!(r.text.contains("resolved from"), "{}", r.text);
@@ -148,7 +154,13 @@ fn a_plan_that_would_not_fit_a_config_map_is_refused_with_its_size() {
         let mut plan: TracePlan = serde_json::from_str(r#"{"role": "Source"}"#).expect("plan");
         plan.expected_endpoints = (0..n)
             .map(|i| Endpoint {
-                ip: format!("10.{}.{}.{}", 100 + i / 65536, (i / 256) % 256, i % 256),
+                ip: [
+                    10,
+                    (100 + i / 65536) as u8,
+                    ((i / 256) % 256) as u8,
+                    (i % 256) as u8,
+                ]
+                .into(),
                 port: 8080,
             })
             .collect();

@@ -36,7 +36,7 @@ impl NetProbeStatus {
             }
         };
         let chosen_endpoint = self.hops.iter().find_map(|h| match &h.details {
-            Some(HopDetail::Conntrack(c)) => c.chosen_endpoint.clone(),
+            Some(HopDetail::Conntrack(c)) => c.chosen_endpoint,
             _ => None,
         });
         MergedPath {

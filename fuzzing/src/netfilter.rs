@@ -21,14 +21,14 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 /// The Services the fixtures' dumps hold (ClusterIP 10.96.45.10:80, NodePort 30080), walked
 /// from both entry points.
 fn fixture_walks() -> [(PlanTarget, Entry); 2] {
-    let target = |ip: &str, port| PlanTarget {
+    let target = |ip: [u8; 4], port| PlanTarget {
         ip: ip.into(),
         port,
         protocol: Protocol::TCP,
     };
     [
-        (target("10.96.45.10", 80), Entry::ServiceIp),
-        (target("192.168.1.10", 30080), Entry::NodePort),
+        (target([10, 96, 45, 10], 80), Entry::ServiceIp),
+        (target([192, 168, 1, 10], 30080), Entry::NodePort),
     ]
 }
 
@@ -139,7 +139,7 @@ fn nft_programs(data: &[u8]) -> Vec<ServiceProgram> {
         .flatten()
         .filter_map(|e| kp_nft::decode_service_key(&e.key))
         .map(|(ip, proto, port)| PlanTarget {
-            ip: ip.to_string(),
+            ip,
             port,
             protocol: if proto == "udp" {
                 Protocol::UDP

@@ -2,6 +2,7 @@
 //! targetPort, named container ports included), as `kubectl get endpointslices` shows them.
 
 use std::collections::HashSet;
+use std::net::Ipv4Addr;
 
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
@@ -25,7 +26,7 @@ pub fn for_port(slices: &[EndpointSlice], port_name: &str) -> Endpoints {
     let mut out = Endpoints::default();
     // A Service may have tens of thousands of endpoints: duplicates are found by hash, not by
     // scanning what was collected so far.
-    let mut seen: HashSet<(String, u16, Option<String>)> = HashSet::new();
+    let mut seen: HashSet<(Ipv4Addr, u16, Option<String>)> = HashSet::new();
     for slice in slices.iter().filter(|s| s.address_type == "IPv4") {
         let Some(port) = slice.ports.as_ref().and_then(|ps| {
             ps.iter()
@@ -43,20 +44,25 @@ pub fn for_port(slices: &[EndpointSlice], port_name: &str) -> Endpoints {
                 out.not_ready += ep.addresses.len();
                 continue;
             }
-            for ip in &ep.addresses {
+            // An IPv4 slice holds dotted quads; the API server validates them, so anything else
+            // is left out rather than guessed at.
+            for ip in ep
+                .addresses
+                .iter()
+                .filter_map(|a| a.parse::<Ipv4Addr>().ok())
+            {
                 let e = Endpoint {
-                    ip: ip.clone(),
+                    ip,
                     port,
                     node: ep.node_name.clone(),
                 };
-                if seen.insert((e.ip.clone(), e.port, e.node.clone())) {
+                if seen.insert((e.ip, e.port, e.node.clone())) {
                     out.ready.push(e);
                 }
             }
         }
     }
-    out.ready
-        .sort_by(|a, b| (&a.ip, a.port).cmp(&(&b.ip, b.port)));
+    out.ready.sort_by_key(|a| (a.ip, a.port));
     out
 }
 
@@ -77,8 +83,8 @@ mod tests {
         json!({"addresses": [ip], "conditions": conditions, "nodeName": "node-a"})
     }
 
-    fn ips(e: &Endpoints) -> Vec<&str> {
-        e.ready.iter().map(|e| e.ip.as_str()).collect()
+    fn ips(e: &Endpoints) -> Vec<String> {
+        e.ready.iter().map(|e| e.ip.to_string()).collect()
     }
 
     #[test]

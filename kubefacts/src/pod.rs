@@ -1,6 +1,18 @@
 //! Pod facts: phase, readiness, the state `kubectl get pods` shows, declared container ports.
 
+use std::net::Ipv4Addr;
+
 use k8s_openapi::api::core::v1::Pod;
+
+/// The pod's IPv4 address: `status.podIP` when it is one, else the IPv4 of `status.podIPs` (a
+/// dual-stack pod whose primary family is IPv6). `None` before the sandbox is up, and for an
+/// IPv6-only pod.
+pub fn ipv4(pod: &Pod) -> Option<Ipv4Addr> {
+    let status = pod.status.as_ref()?;
+    let primary = status.pod_ip.iter().map(String::as_str);
+    let all = status.pod_ips.iter().flatten().map(|p| p.ip.as_str());
+    primary.chain(all).find_map(|ip| ip.parse().ok())
+}
 
 /// The pod's phase (`Running`, `Pending`...), `Unknown` when the status has none.
 pub fn phase(pod: &Pod) -> &str {

@@ -51,6 +51,15 @@ pub enum PortError {
 }
 
 /// The Service's ports, in order.
+/// The Service's IPv4 ClusterIP: `spec.clusterIP` when it is one, else the IPv4 of
+/// `spec.clusterIPs` (dual-stack, IPv6 primary). `None` for headless and IPv6-only Services.
+pub fn cluster_ipv4(svc: &Service) -> Option<std::net::Ipv4Addr> {
+    let spec = svc.spec.as_ref()?;
+    let primary = spec.cluster_ip.iter().map(String::as_str);
+    let all = spec.cluster_ips.iter().flatten().map(String::as_str);
+    primary.chain(all).find_map(|ip| ip.parse().ok())
+}
+
 pub fn ports(svc: &Service) -> Vec<ServicePort> {
     svc.spec
         .as_ref()

@@ -54,7 +54,7 @@ pub fn resolve(
     let source = SourcePod {
         namespace: pod.namespace.clone(),
         name: pod.name.clone(),
-        ip: pod.ip.to_string(),
+        ip: pod.ip,
         node: pod.node.clone(),
         ready: true,
         is_node: from.kind == SourceKind::Node,
@@ -90,7 +90,7 @@ pub fn resolve(
                 ResolvedTarget::Pod(ResolvedPod {
                     namespace: target.namespace.clone(),
                     name: target.name.clone(),
-                    ip: target.ip.to_string(),
+                    ip: target.ip,
                     node: target.node.clone(),
                     port,
                     protocol,
@@ -106,7 +106,7 @@ pub fn resolve(
                 None,
             )
         }
-        TargetArg::Address { ip, port, protocol } => address(ip.to_string(), *port, *protocol),
+        TargetArg::Address { ip, port, protocol } => address(*ip, *port, *protocol),
         TargetArg::Node {
             name,
             port,
@@ -115,7 +115,7 @@ pub fn resolve(
             let node = spec
                 .node(name)
                 .ok_or_else(|| TraceError::UnknownNode(name.clone()))?;
-            let mut planned = address(node.ip.to_string(), *port, *protocol);
+            let mut planned = address(node.ip, *port, *protocol);
             if let Some(a) = planned.1.address.as_mut() {
                 a.node = Some(node.name.clone());
             }
@@ -136,7 +136,7 @@ pub fn resolve(
             target,
             dns_name: dns_name.map(String::from).or(implied_dns),
             dns_servers: vec![DnsServer {
-                address: spec.dns.cluster_ip.to_string(),
+                address: std::net::SocketAddrV4::new(spec.dns.cluster_ip, 53),
                 role: "kube-dns".into(),
             }],
             nodes: spec
@@ -144,7 +144,7 @@ pub fn resolve(
                 .iter()
                 .map(|n| PlanNode {
                     name: n.name.clone(),
-                    address: n.ip.to_string(),
+                    address: n.ip,
                     pod_cidrs: vec![n.pod_cidr.to_string()],
                 })
                 .collect(),
@@ -155,16 +155,12 @@ pub fn resolve(
 
 type Planned = (ResolvedTarget, ProbeTarget, Option<String>);
 
-fn address(ip: String, port: u16, protocol: Protocol) -> Planned {
+fn address(ip: std::net::Ipv4Addr, port: u16, protocol: Protocol) -> Planned {
     (
-        ResolvedTarget::Address {
-            ip: ip.clone(),
-            port,
-            protocol,
-        },
+        ResolvedTarget::Address { ip, port, protocol },
         ProbeTarget {
             address: Some(AddressTarget {
-                ip,
+                ip: ip.to_string(),
                 port: i32::from(port),
                 protocol,
                 node: None,
@@ -236,7 +232,7 @@ fn resolved_service(spec: &LabSpec, svc: &ServiceSpec, port: &ServicePortSpec) -
         .iter()
         .filter_map(|p| spec.pod(p))
         .map(|p| ReadyEndpoint {
-            ip: p.ip.to_string(),
+            ip: p.ip,
             port: port.target_port,
             node: Some(p.node.clone()),
         })
@@ -246,7 +242,7 @@ fn resolved_service(spec: &LabSpec, svc: &ServiceSpec, port: &ServicePortSpec) -
     ResolvedService {
         namespace: svc.namespace.clone(),
         name: svc.name.clone(),
-        cluster_ip: svc.cluster_ip.to_string(),
+        cluster_ip: svc.cluster_ip,
         port: port.port,
         port_name: port.name.clone().unwrap_or_default(),
         protocol: port.protocol,

@@ -71,7 +71,7 @@ fn walk_text(text: &str, t: &PlanTarget, entry: Entry) -> ServiceWalk {
 
 fn target(ip: &str, port: u16, protocol: Protocol) -> PlanTarget {
     PlanTarget {
-        ip: ip.into(),
+        ip: ip.parse().expect("test address"),
         port,
         protocol,
     }
@@ -81,7 +81,7 @@ fn expected(port: &GenPort) -> Vec<Endpoint> {
     port.endpoints
         .iter()
         .map(|i| Endpoint {
-            ip: i.to_string(),
+            ip: *i,
             port: port.target_port,
         })
         .collect()
@@ -110,7 +110,7 @@ fn generate_parse_walk_returns_the_same_endpoints_and_equal_shares() {
                 .endpoints
                 .iter()
                 .map(|e| Endpoint {
-                    ip: e.ip.clone(),
+                    ip: e.ip,
                     port: e.port,
                 })
                 .collect();
@@ -192,7 +192,7 @@ fn internal_traffic_local_uses_svl_with_local_endpoints_only() {
     assert!(w.chains[1].starts_with("KUBE-SVL-"), "{:?}", w.chains);
     assert!(w.local_only);
     assert_eq!(w.endpoints.len(), 1);
-    assert_eq!(w.endpoints[0].ip, "10.244.2.7");
+    assert_eq!(w.endpoints[0].ip.to_string(), "10.244.2.7");
     let hop = judge("n", &w.program(), &expected(&port));
     assert_eq!(hop.verdict, Verdict::Ok, "{}", hop.detail);
 
@@ -277,7 +277,7 @@ fn external_traffic_local_node_port_walks_ext_to_svl() {
     assert_eq!(w.chains[0], "KUBE-NODEPORTS");
     assert!(w.chains[1].starts_with("KUBE-EXT-"));
     assert!(w.chains[2].starts_with("KUBE-SVL-"), "{:?}", w.chains);
-    let got: Vec<&str> = w.endpoints.iter().map(|e| e.ip.as_str()).collect();
+    let got: Vec<String> = w.endpoints.iter().map(|e| e.ip.to_string()).collect();
     assert_eq!(got, ["10.244.2.7", "10.244.2.8"]);
     assert!(
         !w.masquerade,
@@ -319,7 +319,7 @@ fn a_missing_endpoint_is_named() {
     );
     let mut want = expected(&port);
     want.push(Endpoint {
-        ip: "10.244.3.3".into(),
+        ip: [10, 244, 3, 3].into(),
         port: 8080,
     });
     let hop = judge("node-a", &w.program(), &want);

@@ -1,7 +1,8 @@
 //! What the netdiag controller, agent and lab exchange: the agent's plan, node reports, hops and
-//! their typed details, and the merge into one path. Depends on serde only (schemars behind the
-//! `schema` feature, for the CRD): no kube, no tokio, no netlink.
+//! their typed details, and the merge into one path. Depends on serde and thiserror only (schemars
+//! behind the `schema` feature, for the CRD): no kube, no tokio, no netlink.
 
+pub mod addr;
 pub mod base64;
 pub mod doc;
 pub mod inspect;

@@ -45,7 +45,7 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
     let dns: Vec<DnsResult> = reports.iter().flat_map(|r| r.dns.iter().cloned()).collect();
     let first_failure = first_failure(&hops);
     let reachable = connect_outcome(&hops);
-    let chosen_endpoint = reports.iter().find_map(|r| r.chosen_endpoint.clone());
+    let chosen_endpoint = reports.iter().find_map(|r| r.chosen_endpoint);
     let summary = summarize(
         &hops,
         first_failure.as_ref(),
@@ -259,13 +259,13 @@ mod tests {
             mode: "iptables".into(),
             endpoints: vec![
                 RuleEndpoint {
-                    ip: "10.244.1.5".into(),
+                    ip: [10, 244, 1, 5].into(),
                     port: 8080,
                     probability: 0.5,
                     chain: "KUBE-SEP-A".into(),
                 },
                 RuleEndpoint {
-                    ip: "10.244.2.7".into(),
+                    ip: [10, 244, 2, 7].into(),
                     port: 8080,
                     probability: 0.5,
                     chain: "KUBE-SEP-B".into(),
@@ -281,12 +281,16 @@ mod tests {
             "connected in 0.2 ms",
         )
         .with_details(HopDetail::Connect(ConnectDetail {
+            protocol: "tcp".into(),
+            target: std::net::SocketAddrV4::new([10, 96, 0, 50].into(), 80),
             ok: true,
-            ..Default::default()
+            latency_ms: Some(0.2),
+            error: None,
+            local: None,
         }));
         let mut r = report("a", vec![connect, rules]);
         r.chosen_endpoint = Some(Endpoint {
-            ip: "10.244.2.7".into(),
+            ip: [10, 244, 2, 7].into(),
             port: 8080,
         });
         let path = merge(&[r], "default/curl", "svc/echo:80");

@@ -9,6 +9,8 @@
 //!   endpoint) both runs start together; otherwise the endpoint is the one DNAT picked, which
 //!   only the source report tells, so the endpoint run is a second step ([`endpoint_step`]).
 
+use std::net::Ipv4Addr;
+
 use crate::{
     Check, DnsServer, Endpoint, NodeReport, PlanNode, PlanRole, PlanTarget, Protocol, TracePlan,
 };
@@ -18,7 +20,7 @@ use crate::{
 pub struct SourcePod {
     pub namespace: String,
     pub name: String,
-    pub ip: String,
+    pub ip: Ipv4Addr,
     pub node: String,
     /// Not required: a not-ready pod can still open connections, but the status says so.
     pub ready: bool,
@@ -30,7 +32,7 @@ pub struct SourcePod {
 /// cluster, which endpoints count as ready is `netdiag_kube::endpoints::for_port`'s to say).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadyEndpoint {
-    pub ip: String,
+    pub ip: Ipv4Addr,
     pub port: u16,
     pub node: Option<String>,
 }
@@ -39,7 +41,7 @@ impl ReadyEndpoint {
     /// The address a plan names it by.
     pub fn endpoint(&self) -> Endpoint {
         Endpoint {
-            ip: self.ip.clone(),
+            ip: self.ip,
             port: self.port,
         }
     }
@@ -49,7 +51,7 @@ impl ReadyEndpoint {
 pub struct ResolvedService {
     pub namespace: String,
     pub name: String,
-    pub cluster_ip: String,
+    pub cluster_ip: Ipv4Addr,
     pub port: u16,
     /// The Service port's name ("" when it has one unnamed port), as EndpointSlices name it.
     pub port_name: String,
@@ -61,7 +63,7 @@ pub struct ResolvedService {
 pub struct ResolvedPod {
     pub namespace: String,
     pub name: String,
-    pub ip: String,
+    pub ip: Ipv4Addr,
     pub node: String,
     pub port: u16,
     pub protocol: Protocol,
@@ -72,7 +74,7 @@ pub enum ResolvedTarget {
     Service(ResolvedService),
     Pod(ResolvedPod),
     Address {
-        ip: String,
+        ip: Ipv4Addr,
         port: u16,
         protocol: Protocol,
     },
@@ -163,7 +165,7 @@ pub fn step_timeout_ms(timeout_seconds: u32) -> u64 {
 fn base_plan(options: &PlanOptions, resolved: &Resolved, role: PlanRole) -> TracePlan {
     TracePlan {
         role,
-        source_ip: Some(resolved.source.ip.clone()),
+        source_ip: Some(resolved.source.ip),
         source_is_node: resolved.source.is_node,
         target: None,
         target_is_service: false,
@@ -188,7 +190,7 @@ pub fn source_plan(options: &PlanOptions, resolved: &Resolved) -> NodePlan {
     match &resolved.target {
         ResolvedTarget::Service(s) => {
             plan.target = Some(PlanTarget {
-                ip: s.cluster_ip.clone(),
+                ip: s.cluster_ip,
                 port: s.port,
                 protocol: s.protocol,
             });
@@ -197,7 +199,7 @@ pub fn source_plan(options: &PlanOptions, resolved: &Resolved) -> NodePlan {
         }
         ResolvedTarget::Pod(p) => {
             plan.target = Some(PlanTarget {
-                ip: p.ip.clone(),
+                ip: p.ip,
                 port: p.port,
                 protocol: p.protocol,
             });
@@ -207,7 +209,7 @@ pub fn source_plan(options: &PlanOptions, resolved: &Resolved) -> NodePlan {
             // walk kube-proxy's rules for it. With no endpoints to expect, an address kube-proxy
             // has no rule for is traced as a plain address (an Info hop, not a failure).
             plan.target = Some(PlanTarget {
-                ip: ip.clone(),
+                ip: *ip,
                 port: *port,
                 protocol: *protocol,
             });
@@ -243,17 +245,17 @@ fn endpoint_plan(
 fn target_of(resolved: &Resolved) -> Option<PlanTarget> {
     match &resolved.target {
         ResolvedTarget::Service(s) => Some(PlanTarget {
-            ip: s.cluster_ip.clone(),
+            ip: s.cluster_ip,
             port: s.port,
             protocol: s.protocol,
         }),
         ResolvedTarget::Pod(p) => Some(PlanTarget {
-            ip: p.ip.clone(),
+            ip: p.ip,
             port: p.port,
             protocol: p.protocol,
         }),
         ResolvedTarget::Address { ip, port, protocol } => Some(PlanTarget {
-            ip: ip.clone(),
+            ip: *ip,
             port: *port,
             protocol: *protocol,
         }),
@@ -267,7 +269,7 @@ fn endpoint_known_upfront(resolved: &Resolved) -> Option<(String, Endpoint)> {
         ResolvedTarget::Pod(p) => Some((
             p.node.clone(),
             Endpoint {
-                ip: p.ip.clone(),
+                ip: p.ip,
                 port: p.port,
             },
         )),
@@ -346,5 +348,5 @@ pub fn endpoint_step(
         .find(|e| e.endpoint() == *chosen)
         .and_then(|e| e.node.clone())
         .ok_or(NoEndpointRun::EndpointNodeUnknown)?;
-    Ok(endpoint_plan(options, resolved, &node, chosen.clone()))
+    Ok(endpoint_plan(options, resolved, &node, *chosen))
 }

@@ -1,6 +1,8 @@
 //! The node report: what one agent run found on one node. This is the contract between the agent,
 //! the controller, the plugin and the tests (see DESIGN.md, "The agent's report").
 
+use std::net::{Ipv4Addr, SocketAddrV4};
+
 use serde::{Deserialize, Serialize};
 
 use crate::reason::Reason;
@@ -23,7 +25,7 @@ pub struct NodeReport {
     pub agent_version: String,
     /// The source pod IP the trace started from, when this run traced from a pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<Ipv4Addr>,
     /// The target as traced, `IP:PORT/proto`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
@@ -44,12 +46,28 @@ pub struct NodeReport {
 }
 
 /// An IP and port.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
-    pub ip: String,
+    pub ip: Ipv4Addr,
     pub port: u16,
+}
+
+impl Endpoint {
+    pub fn new(ip: Ipv4Addr, port: u16) -> Endpoint {
+        Endpoint { ip, port }
+    }
+
+    pub fn socket(&self) -> SocketAddrV4 {
+        SocketAddrV4::new(self.ip, self.port)
+    }
+}
+
+impl From<SocketAddrV4> for Endpoint {
+    fn from(a: SocketAddrV4) -> Endpoint {
+        Endpoint::new(*a.ip(), a.port())
+    }
 }
 
 impl std::fmt::Display for Endpoint {

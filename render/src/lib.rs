@@ -209,7 +209,7 @@ fn via(path: &MergedPath) -> String {
         _ => None,
     });
     let connected = path.hops.iter().rev().find_map(|h| match &h.details {
-        Some(HopDetail::Connect(c)) if c.ok => Some(c.target.clone()),
+        Some(HopDetail::Connect(c)) if c.ok => Some(c.target.to_string()),
         _ => None,
     });
     let rules = rules_summary(&path.hops);

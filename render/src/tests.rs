@@ -17,13 +17,13 @@ fn rules_hop() -> Hop {
         service_address: "10.96.0.50:80/tcp".into(),
         endpoints: vec![
             RuleEndpoint {
-                ip: "10.244.1.5".into(),
+                ip: [10, 244, 1, 5].into(),
                 port: 8080,
                 probability: 0.5,
                 chain: "KUBE-SEP-A".into(),
             },
             RuleEndpoint {
-                ip: "10.244.2.7".into(),
+                ip: [10, 244, 2, 7].into(),
                 port: 8080,
                 probability: 0.5,
                 chain: "KUBE-SEP-B".into(),
@@ -54,7 +54,7 @@ fn healthy() -> MergedPath {
             )
             .with_details(HopDetail::Conntrack(ConntrackDetail {
                 chosen_endpoint: Some(Endpoint {
-                    ip: "10.244.2.7".into(),
+                    ip: [10, 244, 2, 7].into(),
                     port: 8080,
                 }),
                 ..Default::default()
@@ -67,9 +67,12 @@ fn healthy() -> MergedPath {
                 "connected in 0.3 ms",
             )
             .with_details(HopDetail::Connect(ConnectDetail {
+                protocol: "tcp".into(),
+                target: std::net::SocketAddrV4::new([10, 96, 0, 50].into(), 80),
                 ok: true,
-                target: "10.96.0.50:80".into(),
-                ..Default::default()
+                latency_ms: Some(0.3),
+                error: None,
+                local: None,
             })),
         ],
         ..Default::default()

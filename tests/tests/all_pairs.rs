@@ -94,7 +94,7 @@ fn tunnel_shown(spec: &LabSpec, path: &netdiag_model::MergedPath) -> bool {
             .map(|p| p.node.clone())
     };
     let source = path.hops.first().map(|h| h.node.clone());
-    let endpoint_node = pod_node(&chosen.ip);
+    let endpoint_node = pod_node(&chosen.ip.to_string());
     let tunnel = path.hops.iter().find(|h| h.kind == HopKind::Tunnel);
     if endpoint_node == source {
         return tunnel.is_none();
@@ -107,7 +107,7 @@ fn tunnel_shown(spec: &LabSpec, path: &netdiag_model::MergedPath) -> bool {
         Some(HopDetail::Tunnel(d))
             if d.vni == Some(1)
                 && d.port == Some(8472)
-                && d.remote.as_deref() == Some(node.ip.to_string().as_str())
+                && d.remote.map(|v| v.to_string()).as_deref() == Some(node.ip.to_string().as_str())
                 && d.remote_node.as_deref() == Some(node.name.as_str())
     )
 }

@@ -86,7 +86,7 @@ fn the_probes_syn_is_captured_on_its_host_veth_and_further_on_and_written_as_pca
         t.path
             .chosen_endpoint
             .as_ref()
-            .is_some_and(|e| e.ip.starts_with("10.244.2."))
+            .is_some_and(|e| e.ip.to_string().starts_with("10.244.2."))
     };
     let t = trace_until(&lab, 12, other_node);
     assert_eq!(t.path.reachable, Some(true), "the healthy lab must connect");

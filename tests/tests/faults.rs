@@ -235,7 +235,7 @@ fn f8_bridge_netfilter_off_fails_node_settings_and_breaks_same_bridge_endpoints(
         t.path
             .chosen_endpoint
             .as_ref()
-            .is_some_and(|e| e.ip == echo1)
+            .is_some_and(|e| e.ip.to_string() == echo1)
     });
     assert_failure(
         &t,
@@ -276,7 +276,7 @@ fn f12_hairpin_off_on_a_pods_port_fails_the_bridge_when_dnat_picks_the_pod_itsel
             || t.path
                 .chosen_endpoint
                 .as_ref()
-                .is_some_and(|e| e.ip == echo2)
+                .is_some_and(|e| e.ip.to_string() == echo2)
     });
     assert_failure(
         &t,

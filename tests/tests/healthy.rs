@@ -94,7 +94,7 @@ fn healthy_path(mode: ProxyMode) {
     );
     let ct = hop(hops, "node-a", HopKind::Conntrack);
     assert!(
-        ct.detail.contains(&chosen.ip),
+        ct.detail.contains(&chosen.ip.to_string()),
         "the conntrack hop names {chosen}: {}",
         ct.detail
     );
@@ -108,7 +108,7 @@ fn a_trace_that_lands_on_the_other_node_routes_via_that_node_and_finds_the_liste
         t.path
             .chosen_endpoint
             .as_ref()
-            .is_some_and(|e| e.ip.starts_with("10.244.2."))
+            .is_some_and(|e| e.ip.to_string().starts_with("10.244.2."))
     });
     let hops = &t.path.hops;
     let route = hop(hops, "node-a", HopKind::Route);
@@ -165,7 +165,7 @@ fn a_pod_reaches_its_own_service_every_time_through_its_hairpin_port() {
         if t.path
             .chosen_endpoint
             .as_ref()
-            .is_some_and(|e| e.ip == echo2)
+            .is_some_and(|e| e.ip.to_string() == echo2)
         {
             reached_itself += 1;
         }

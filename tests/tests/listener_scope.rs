@@ -26,7 +26,7 @@ fn only_pods_the_api_names_have_their_listeners_checked() {
             t.path
                 .chosen_endpoint
                 .as_ref()
-                .is_some_and(|e| e.ip == "10.244.1.3")
+                .is_some_and(|e| e.ip.to_string() == "10.244.1.3")
         })
         .expect("DNAT picked echo-1 in 40 tries");
     assert_eq!(t.path.reachable, Some(true), "{}", t.path.summary);

@@ -8,12 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use netdiag_model::{
-    Check, DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, Protocol, TracePlan,
-};
+use netdiag_model::{Check, DnsServer, Endpoint, NodeReport, PlanRole, PlanTarget, TracePlan};
 
 use crate::kernel::file::ReadFileError;
-use crate::run::{AgentEnv, dns_server_addr};
+use crate::run::AgentEnv;
+use netdiag_model::addr::{parse_addr_port, parse_dns_server, parse_socket};
 
 pub use inspect::{InspectArgs, print_inspection};
 pub use plan_input::{MAX_PLAN_BYTES, PlanSource, read_plan};
@@ -65,7 +64,7 @@ pub struct TraceArgs {
         conflicts_with_all = ["plan", "plan_file"],
         required_unless_present_any = ["plan", "plan_file", "endpoint"]
     )]
-    pub from: Option<String>,
+    pub from: Option<std::net::Ipv4Addr>,
     /// The target: IP:PORT[/tcp|/udp] (a Service VIP or a pod IP).
     #[arg(long, value_name = "IP:PORT[/PROTO]", conflicts_with_all = ["plan", "plan_file"])]
     pub to: Option<String>,
@@ -165,30 +164,18 @@ pub enum CliError {
 
 /// Parse `IP:PORT[/tcp|/udp]`.
 pub fn parse_target(s: &str) -> Result<PlanTarget, CliError> {
-    let bad = || CliError::BadTarget(s.to_string());
-    let (addr, proto) = match s.rsplit_once('/') {
-        Some((a, p)) => (a, p.parse::<Protocol>().map_err(|_| bad())?),
-        None => (s, Protocol::TCP),
-    };
-    let sa: std::net::SocketAddrV4 = addr.parse().map_err(|_| bad())?;
-    if sa.port() == 0 {
-        return Err(bad());
-    }
+    let a = parse_addr_port(s).map_err(|_| CliError::BadTarget(s.to_string()))?;
     Ok(PlanTarget {
-        ip: sa.ip().to_string(),
-        port: sa.port(),
-        protocol: proto,
+        ip: *a.addr.ip(),
+        port: a.addr.port(),
+        protocol: a.protocol,
     })
 }
 
 fn parse_endpoint(s: &str) -> Result<Endpoint, CliError> {
-    let sa: std::net::SocketAddrV4 = s
-        .parse()
-        .map_err(|_| CliError::BadEndpoint(s.to_string()))?;
-    Ok(Endpoint {
-        ip: sa.ip().to_string(),
-        port: sa.port(),
-    })
+    parse_socket(s)
+        .map(Endpoint::from)
+        .map_err(|_| CliError::BadEndpoint(s.to_string()))
 }
 
 /// Build the plan the flags describe (the same plan the controller would send).
@@ -203,9 +190,9 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         .dns_server
         .iter()
         .map(|s| {
-            dns_server_addr(s)
-                .map(|a| DnsServer {
-                    address: a.to_string(),
+            parse_dns_server(s)
+                .map(|address| DnsServer {
+                    address,
                     role: "kube-dns".into(),
                 })
                 .ok_or_else(|| CliError::BadDnsServer(s.clone()))
@@ -217,10 +204,7 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
             role: PlanRole::Endpoint,
             source_ip: None,
             source_is_node: false,
-            endpoint: Some(Endpoint {
-                ip: t.ip.clone(),
-                port: t.port,
-            }),
+            endpoint: Some(Endpoint::new(t.ip, t.port)),
             target: Some(t),
             target_is_service: false,
             expected_endpoints: vec![],
@@ -242,7 +226,7 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(TracePlan {
         role: PlanRole::Source,
-        source_ip: args.from.clone(),
+        source_ip: args.from,
         source_is_node: false,
         target_is_service: target.is_some(),
         target,
@@ -315,7 +299,7 @@ pub fn print_report(report: &NodeReport, output: Output) {
     match output {
         Output::Json => print_json_line(report, "report"),
         Output::Table => {
-            let source = report.source.clone().unwrap_or_default();
+            let source = report.source.map(|s| s.to_string()).unwrap_or_default();
             let target = report.target.clone().unwrap_or_default();
             let path = netdiag_model::merge::merge(std::slice::from_ref(report), &source, &target);
             let opts = netdiag_render::RenderOptions {

@@ -1,12 +1,13 @@
 //! The command line's parsing and the plans its flags make.
 
 use super::*;
+use netdiag_model::Protocol;
 
 #[test]
 fn targets_parse_with_and_without_protocol() {
     let t = parse_target("10.96.0.10:53/udp").expect("valid");
     assert_eq!(
-        (t.ip.as_str(), t.port, t.protocol),
+        (t.ip.to_string().as_str(), t.port, t.protocol),
         ("10.96.0.10", 53, Protocol::UDP)
     );
     assert_eq!(
@@ -107,14 +108,14 @@ fn flags_make_the_same_plan_the_controller_would_send() {
     assert_eq!(
         plan.expected_endpoints,
         vec![Endpoint {
-            ip: "10.244.1.5".into(),
+            ip: [10, 244, 1, 5].into(),
             port: 8080
         }]
     );
     assert_eq!(
         plan.dns_servers,
         vec![DnsServer {
-            address: "10.96.0.10:53".into(),
+            address: std::net::SocketAddrV4::new([10, 96, 0, 10].into(), 53),
             role: "kube-dns".into()
         }]
     );

@@ -348,7 +348,7 @@ mod tests {
         use crate::dataplane::kube_proxy::model::Replacement;
         use crate::dataplane::kube_proxy::model::{Lookup, ProgrammedEndpoint};
         let target = PlanTarget {
-            ip: "10.96.45.10".into(),
+            ip: [10, 96, 45, 10].into(),
             port: 80,
             protocol: netdiag_model::Protocol::TCP,
         };
@@ -356,10 +356,10 @@ mod tests {
         let mut program = ServiceProgram::empty(mode, target.to_string(), Lookup::Matched);
         for ip in ["10.244.2.2", "10.244.1.3"] {
             program.endpoints.push(ProgrammedEndpoint {
-                ip: ip.into(),
+                ip: ip.parse().expect("test address"),
                 port: 8080,
                 chain: "KUBE-SEP-X".into(),
-                share: 0.5,
+                probability: 0.5,
             });
         }
         let got = service_rules(&target, mode, Some(Ok(program)));

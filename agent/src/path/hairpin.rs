@@ -80,7 +80,7 @@ pub fn judge(bridge_hop: &Hop, port: &BridgePort, input: &HairpinInput<'_>) -> O
     if bridge_hop.verdict != Verdict::Ok || port.hairpins() {
         return None;
     }
-    let is_source = |e: &&Endpoint| e.ip.parse::<Ipv4Addr>().ok() == Some(input.source);
+    let is_source = |e: &&Endpoint| e.ip == input.source;
     let reached_self = input.chosen.filter(is_source);
     let own = reached_self.or_else(|| input.programmed.iter().find(is_source))?;
     let BridgePort {

@@ -131,7 +131,7 @@ pub fn judge(
     sockets: &Result<Vec<BoundSocket>, String>,
 ) -> Hop {
     let mut detail = ListenerDetail {
-        endpoint: endpoint.to_string(),
+        endpoint,
         protocol: protocol.as_lower().to_string(),
         netns: label.to_string(),
         listening: false,
@@ -160,7 +160,7 @@ pub fn judge(
     match find_listener(endpoint, sockets) {
         Some(s) => {
             detail.listening = true;
-            detail.bound = Some(s.local.to_string());
+            detail.bound = Some(s.local);
             Hop::new(
                 node,
                 HopKind::Listener,
@@ -257,7 +257,7 @@ mod tests {
             panic!("no detail")
         };
         assert_eq!(
-            (d.listening, d.bound.as_deref()),
+            (d.listening, d.bound.map(|b| b.to_string()).as_deref()),
             (true, Some("0.0.0.0:8080"))
         );
     }

@@ -111,9 +111,9 @@ pub fn judge(node: &str, info: &RouteInfo, device_kind: Option<&LinkKind>) -> Ho
     let dst = info.destination;
     let details = HopDetail::Route(RouteDetail {
         destination: dst.to_string(),
-        gateway: info.gateway.map(|g| g.to_string()),
+        gateway: info.gateway,
         device: info.device.clone(),
-        prefsrc: info.prefsrc.map(|p| p.to_string()),
+        prefsrc: info.prefsrc,
         route_type: info.kind.as_str().to_string(),
     });
     let fail = |text: String| {

@@ -82,7 +82,7 @@ pub fn judge(
             .endpoints
             .iter()
             .map(|e| Endpoint {
-                ip: e.ip.clone(),
+                ip: e.ip,
                 port: e.port,
             })
             .collect(),
@@ -99,7 +99,7 @@ mod tests {
 
     fn target() -> PlanTarget {
         PlanTarget {
-            ip: "10.96.0.50".into(),
+            ip: [10, 96, 0, 50].into(),
             port: 80,
             protocol: Protocol::TCP,
         }
@@ -126,10 +126,10 @@ mod tests {
             endpoints: endpoints
                 .iter()
                 .map(|ip| ProgrammedEndpoint {
-                    ip: ip.to_string(),
+                    ip: ip.parse().expect("test address"),
                     port: 8080,
                     chain: format!("KUBE-SEP-{ip}"),
-                    share: 1.0 / endpoints.len() as f64,
+                    probability: 1.0 / endpoints.len() as f64,
                 })
                 .collect(),
             affinity_seconds: None,
@@ -163,11 +163,11 @@ mod tests {
     fn another_nodes_address_is_left_to_that_nodes_kube_proxy() {
         let node_b = PlanNode {
             name: "node-b".into(),
-            address: "172.18.0.3".into(),
+            address: [172, 18, 0, 3].into(),
             pod_cidrs: vec![],
         };
         let t = PlanTarget {
-            ip: "172.18.0.3".into(),
+            ip: [172, 18, 0, 3].into(),
             port: 30080,
             protocol: Protocol::TCP,
         };
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn a_service_without_rules_fails_and_programmed_endpoints_are_kept() {
         let expected = [Endpoint {
-            ip: "10.244.1.5".into(),
+            ip: [10, 244, 1, 5].into(),
             port: 8080,
         }];
         let out = judge(
@@ -226,7 +226,7 @@ mod tests {
             program: None,
         };
         let expected = [Endpoint {
-            ip: "10.244.1.5".into(),
+            ip: [10, 244, 1, 5].into(),
             port: 8080,
         }];
         let out = judge("node-a", &target(), &reading, &expected, &[]);
@@ -253,7 +253,7 @@ mod tests {
     #[test]
     fn leftovers_of_another_mode_turn_a_healthy_hop_into_a_warn_that_names_them() {
         let expected = [Endpoint {
-            ip: "10.244.1.5".into(),
+            ip: [10, 244, 1, 5].into(),
             port: 8080,
         }];
         let mut reading = iptables(program(Lookup::Matched, &["10.244.1.5"]));

@@ -12,7 +12,6 @@
 pub mod observe;
 mod steps;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -33,8 +32,6 @@ pub struct AgentEnv {
 /// A plan that cannot be carried out as written.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("plan field {field}: {value:?} is not an IPv4 address")]
-    BadAddress { field: &'static str, value: String },
     #[error("plan role {role} needs the field {field}")]
     Missing { role: PlanRole, field: &'static str },
     #[error(
@@ -44,23 +41,15 @@ pub enum PlanError {
     NotKnown { what: &'static str },
 }
 
-fn parse_ip(field: &'static str, value: &str) -> Result<Ipv4Addr, PlanError> {
-    value.parse().map_err(|_| PlanError::BadAddress {
-        field,
-        value: value.to_string(),
-    })
-}
-
 /// Check a plan before any work starts, so a bad plan is one clear error, not a trail of
 /// failed hops.
 pub fn check_plan(plan: &TracePlan) -> Result<(), PlanError> {
     match plan.role {
         PlanRole::Source => {
-            let ip = plan.source_ip.as_deref().ok_or(PlanError::Missing {
+            plan.source_ip.ok_or(PlanError::Missing {
                 role: plan.role,
                 field: "sourceIp",
             })?;
-            parse_ip("sourceIp", ip)?;
             if plan.target.is_none() && plan.dns_name.is_none() {
                 return Err(PlanError::Missing {
                     role: plan.role,
@@ -71,24 +60,19 @@ pub fn check_plan(plan: &TracePlan) -> Result<(), PlanError> {
         // With a target and no endpoint: the node a NodePort target names, whose rules decide.
         PlanRole::Endpoint if plan.endpoint.is_none() && plan.target.is_some() => {}
         PlanRole::Endpoint => {
-            let ep = plan.endpoint.as_ref().ok_or(PlanError::Missing {
+            plan.endpoint.as_ref().ok_or(PlanError::Missing {
                 role: plan.role,
                 field: "endpoint (or a target, for a NodePort's node)",
             })?;
-            parse_ip("endpoint.ip", &ep.ip)?;
         }
         PlanRole::Unknown => return Err(PlanError::NotKnown { what: "role" }),
     }
-    if let Some(t) = &plan.target {
-        parse_ip("target.ip", &t.ip)?;
-        if t.protocol == netdiag_model::Protocol::Unknown {
-            return Err(PlanError::NotKnown {
-                what: "target protocol",
-            });
-        }
-    }
-    for e in &plan.expected_endpoints {
-        parse_ip("expectedEndpoints[].ip", &e.ip)?;
+    if let Some(t) = &plan.target
+        && t.protocol == netdiag_model::Protocol::Unknown
+    {
+        return Err(PlanError::NotKnown {
+            what: "target protocol",
+        });
     }
     Ok(())
 }
@@ -165,7 +149,7 @@ pub fn run(plan: &TracePlan, env: &AgentEnv) -> Result<NodeReport, PlanError> {
     let mut report = NodeReport {
         node: env.node.clone(),
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
-        source: plan.source_ip.clone(),
+        source: plan.source_ip,
         target: plan.target.as_ref().map(ToString::to_string),
         ..Default::default()
     };
@@ -188,7 +172,7 @@ pub fn run(plan: &TracePlan, env: &AgentEnv) -> Result<NodeReport, PlanError> {
     };
     report.evidence = (!evidence.is_empty()).then_some(evidence);
     report.chosen_endpoint = trace.chosen_endpoint();
-    let source = plan.source_ip.clone().unwrap_or_else(|| env.node.clone());
+    let source = (plan.source_ip).map_or_else(|| env.node.clone(), |ip| ip.to_string());
     let target = match (&plan.target, &plan.endpoint, &plan.dns_name) {
         (Some(t), _, _) => t.to_string(),
         (None, Some(e), _) => e.to_string(),
@@ -200,16 +184,6 @@ pub fn run(plan: &TracePlan, env: &AgentEnv) -> Result<NodeReport, PlanError> {
     report.summary = path.summary;
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(report)
-}
-
-/// Parse `IP[:PORT]` as a DNS server address, port 53 by default.
-pub fn dns_server_addr(s: &str) -> Option<SocketAddr> {
-    if let Ok(a) = s.parse::<SocketAddr>() {
-        return Some(a);
-    }
-    s.parse::<Ipv4Addr>()
-        .ok()
-        .map(|ip| SocketAddr::from((ip, 53)))
 }
 
 #[cfg(test)]

@@ -256,7 +256,7 @@ pub fn address_source_pod(run_status: Value) -> Value {
         )
         .expect("src"),
         target: netdiag_controller::netprobe::resolve::ResolvedTarget::Address {
-            ip: "10.96.0.10".into(),
+            ip: [10, 96, 0, 10].into(),
             port: 53,
             protocol: netdiag_crds::Protocol::UDP,
         },

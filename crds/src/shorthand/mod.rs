@@ -12,6 +12,7 @@ use crate::validate::{
     is_dns_label, is_dns_label_or_subdomain, is_dns_name, is_port_name, is_service_name,
 };
 use crate::{Check, PortRef, Protocol};
+use netdiag_model::addr::{self, AddrError};
 
 /// `--checks path,connect`, parsed: each check once, in the order given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -261,29 +262,29 @@ fn parse_node(input: &str, rest: &str) -> Result<TargetArg, ArgError> {
 
 /// A trailing `/tcp` or `/udp` (TCP when there is none).
 fn split_protocol<'a>(input: &str, s: &'a str) -> Result<(&'a str, Protocol), ArgError> {
-    match s.split_once('/') {
-        Some((rest, proto)) => Ok((
-            rest,
-            proto
-                .parse::<Protocol>()
-                .map_err(|_| ArgError::BadProtocol {
-                    input: input.into(),
-                    protocol: proto.into(),
-                })?,
-        )),
-        None => Ok((s, Protocol::TCP)),
-    }
+    addr::split_protocol(s).map_err(|e| arg_error(input, e))
 }
 
 /// A port number from 1 to 65535, as an address or node target takes it.
 fn address_port(input: &str, port: &str) -> Result<u16, ArgError> {
-    port.parse::<u16>()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| ArgError::BadAddressPort {
-            input: input.into(),
-            port: port.into(),
-        })
+    addr::parse_port(port).map_err(|e| arg_error(input, e))
+}
+
+/// The plugin's wording of an address mistake in `input`.
+fn arg_error(input: &str, e: AddrError) -> ArgError {
+    let input = input.to_string();
+    match e {
+        AddrError::Ipv6 => ArgError::Ipv6 { input },
+        AddrError::BadProtocol { protocol } => ArgError::BadProtocol { input, protocol },
+        AddrError::NoPort => ArgError::AddressWithoutPort { input },
+        AddrError::BadIp {
+            host,
+            numeric: true,
+        } => ArgError::BadIp { input, host },
+        // `echo:80`: a name where an IP was expected; most likely a Service.
+        AddrError::BadIp { numeric: false, .. } => ArgError::TargetWithoutKind { input },
+        AddrError::BadPort { port } => ArgError::BadAddressPort { input, port },
+    }
 }
 
 fn bad_name(input: &str, name: &str, what: &'static str, dots: bool) -> ArgError {
@@ -342,37 +343,12 @@ fn parse_port(input: &str, port: &str) -> Result<PortRef, ArgError> {
 
 /// `IP:PORT[/tcp|udp]`.
 fn parse_address(input: &str) -> Result<TargetArg, ArgError> {
-    let (hostport, protocol) = split_protocol(input, input)?;
-    if hostport.starts_with('[') || hostport.matches(':').count() > 1 {
-        return Err(ArgError::Ipv6 {
-            input: input.into(),
-        });
-    }
-    let Some((host, port)) = hostport.split_once(':') else {
-        return match hostport.parse::<Ipv4Addr>() {
-            Ok(_) => Err(ArgError::AddressWithoutPort {
-                input: input.into(),
-            }),
-            Err(_) => Err(ArgError::TargetWithoutKind {
-                input: input.into(),
-            }),
-        };
-    };
-    let ip = host.parse::<Ipv4Addr>().map_err(|_| {
-        if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            ArgError::BadIp {
-                input: input.into(),
-                host: host.into(),
-            }
-        } else {
-            // `echo:80`: a name where an IP was expected; most likely a Service.
-            ArgError::TargetWithoutKind {
-                input: input.into(),
-            }
-        }
-    })?;
-    let port = address_port(input, port)?;
-    Ok(TargetArg::Address { ip, port, protocol })
+    let a = addr::parse_addr_port(input).map_err(|e| arg_error(input, e))?;
+    Ok(TargetArg::Address {
+        ip: *a.addr.ip(),
+        port: a.addr.port(),
+        protocol: a.protocol,
+    })
 }
 
 /// `path,connect,conntrack,dns,evidence` (any case).

@@ -8,6 +8,8 @@
 //! `Vec<Endpoint>`: groups come out in the order their port first appears, each group's
 //! addresses in their own order.
 
+use std::net::Ipv4Addr;
+
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
@@ -19,7 +21,7 @@ use crate::report::Endpoint;
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EndpointGroup {
     pub port: u16,
-    pub ips: Vec<String>,
+    pub ips: Vec<Ipv4Addr>,
 }
 
 /// Group endpoints by port, ports in order of first appearance (pure).
@@ -28,10 +30,10 @@ pub fn group(endpoints: &[Endpoint]) -> Vec<EndpointGroup> {
     for e in endpoints {
         // A Service port maps to one target port, rarely a few: a scan beats a map here.
         match groups.iter_mut().find(|g| g.port == e.port) {
-            Some(g) => g.ips.push(e.ip.clone()),
+            Some(g) => g.ips.push(e.ip),
             None => groups.push(EndpointGroup {
                 port: e.port,
-                ips: vec![e.ip.clone()],
+                ips: vec![e.ip],
             }),
         }
     }
@@ -89,7 +91,7 @@ mod tests {
 
     fn ep(ip: &str, port: u16) -> Endpoint {
         Endpoint {
-            ip: ip.into(),
+            ip: ip.parse().expect("test address"),
             port,
         }
     }
@@ -165,7 +167,7 @@ mod tests {
                 ep(&ip, 65535)
             })
             .collect();
-        assert!(many.iter().all(|e| e.ip.len() == 15));
+        assert!(many.iter().all(|e| e.ip.to_string().len() == 15));
         let p = plan(many.clone());
         let new = serde_json::to_string(&p).expect("json").len();
         let old = many

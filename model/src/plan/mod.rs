@@ -2,6 +2,8 @@
 //! agent pod mounts (`netdiag-agent trace --plan-file`), the lab pipes it in (`--plan -`). It
 //! holds addresses and names only: nothing in it can name a command, an image, a path or a node.
 
+use std::net::{Ipv4Addr, SocketAddrV4};
+
 use serde::{Deserialize, Serialize};
 
 pub mod endpoints_wire;
@@ -18,7 +20,7 @@ pub struct TracePlan {
     pub role: PlanRole,
     /// Source role: the source pod's IP (the node's, for a node source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_ip: Option<String>,
+    pub source_ip: Option<Ipv4Addr>,
     /// The source is the node itself, its host network namespace (the source role's agent
     /// connects from its own), not a pod; every role judges rules for that source. Only the lab
     /// plans these: see `ArgError::NodeSourceOnlyInLab`.
@@ -97,7 +99,7 @@ impl std::fmt::Display for PlanRole {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PlanTarget {
-    pub ip: String,
+    pub ip: Ipv4Addr,
     pub port: u16,
     #[serde(default)]
     pub protocol: Protocol,
@@ -116,7 +118,7 @@ impl std::fmt::Display for PlanTarget {
 #[serde(rename_all = "camelCase")]
 pub struct PlanNode {
     pub name: String,
-    pub address: String,
+    pub address: Ipv4Addr,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pod_cidrs: Vec<String>,
 }
@@ -126,10 +128,30 @@ pub struct PlanNode {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DnsServer {
-    /// `IP` or `IP:port`.
-    pub address: String,
+    /// On the wire `IP:port`; a bare `IP` (port 53) reads too, as older controllers wrote it.
+    #[serde(with = "dns_address")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub address: SocketAddrV4,
     /// `kube-dns`, `nodelocaldns`...
     pub role: String,
+}
+
+/// A DNS server's address: `IP:port`, or a bare `IP` meaning port 53.
+mod dns_address {
+    use std::net::SocketAddrV4;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(a: &SocketAddrV4, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(a)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddrV4, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::addr::parse_dns_server(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("{text:?} is not an IPv4 IP or IP:PORT"))
+        })
+    }
 }
 
 impl TracePlan {
@@ -161,5 +183,27 @@ mod tests {
         );
         assert_eq!(plan.checks, vec![Check::Path, Check::Unknown]);
         assert!(plan.wants(Check::Path) && !plan.wants(Check::DNS));
+    }
+
+    #[test]
+    fn a_dns_server_reads_with_or_without_its_port_and_is_written_with_it() {
+        let plan: TracePlan = serde_json::from_str(
+            r#"{"role": "Source", "dnsServers": [
+                {"address": "10.96.0.10", "role": "kube-dns"},
+                {"address": "169.254.20.10:5353", "role": "nodelocaldns"}]}"#,
+        )
+        .expect("both forms read");
+        let addrs: Vec<String> = plan
+            .dns_servers
+            .iter()
+            .map(|s| s.address.to_string())
+            .collect();
+        assert_eq!(addrs, ["10.96.0.10:53", "169.254.20.10:5353"]);
+        let json = serde_json::to_value(&plan).expect("json");
+        assert_eq!(json["dnsServers"][0]["address"], "10.96.0.10:53");
+        let bad = serde_json::from_str::<TracePlan>(
+            r#"{"role": "Source", "dnsServers": [{"address": "kube-dns", "role": "x"}]}"#,
+        );
+        assert!(bad.is_err());
     }
 }

@@ -1,6 +1,8 @@
 //! Typed facts per hop kind: what `ip -d link`, `iptables -t nat -L`, `conntrack -L` or `ss -l`
 //! would have shown for the hop.
 
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
 use serde::{Deserialize, Serialize};
 
 use super::{Endpoint, Verdict};
@@ -95,7 +97,7 @@ pub struct PodInterfaceDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_ifindex: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<String>,
+    pub gateway: Option<Ipv4Addr>,
     /// The neighbour entry for the gateway: `MAC (STATE)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_neighbor: Option<String>,
@@ -215,7 +217,7 @@ pub struct ServiceRulesDetail {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RuleEndpoint {
-    pub ip: String,
+    pub ip: Ipv4Addr,
     pub port: u16,
     /// The endpoint's share of new connections (0..=1).
     pub probability: f64,
@@ -223,13 +225,13 @@ pub struct RuleEndpoint {
     pub chain: String,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConntrackTuple {
     pub protocol: String,
-    pub src: String,
-    pub dst: String,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
     pub sport: u16,
     pub dport: u16,
 }
@@ -269,18 +271,37 @@ pub struct ConntrackDetail {
 pub struct RouteDetail {
     pub destination: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<String>,
+    pub gateway: Option<Ipv4Addr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefsrc: Option<String>,
+    pub prefsrc: Option<Ipv4Addr>,
     /// unicast, local, blackhole, unreachable, prohibit.
     pub route_type: String,
 }
 
+impl TunnelDetail {
+    /// A tunnel hop's facts before the neighbour, FDB and remote are read.
+    pub fn new(device: &str, encapsulation: &str, next_hop: Ipv4Addr, mtu: u32) -> TunnelDetail {
+        TunnelDetail {
+            device: device.into(),
+            encapsulation: encapsulation.into(),
+            vni: None,
+            port: None,
+            local: None,
+            underlay: None,
+            next_hop,
+            next_hop_mac: None,
+            remote: None,
+            remote_node: None,
+            mtu,
+        }
+    }
+}
+
 /// An overlay device on the way to the endpoint, like `ip -d link show flannel.1`, `ip neigh
 /// show dev flannel.1` and `bridge fdb show dev flannel.1` together.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TunnelDetail {
@@ -294,43 +315,43 @@ pub struct TunnelDetail {
     pub port: Option<u16>,
     /// The local VTEP or tunnel source address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local: Option<String>,
+    pub local: Option<Ipv4Addr>,
     /// The underlay device the encapsulated packets leave by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub underlay: Option<String>,
     /// The route's next hop on the device (flannel: the remote node's `10.244.N.0`).
-    pub next_hop: String,
+    pub next_hop: Ipv4Addr,
     /// The neighbour entry's MAC for the next hop (VXLAN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_hop_mac: Option<String>,
     /// The remote VTEP (from the FDB) or tunnel endpoint the packets are sent to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote: Option<String>,
+    pub remote: Option<Ipv4Addr>,
     /// The node that address belongs to, when the plan named it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_node: Option<String>,
     pub mtu: u32,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ListenerDetail {
-    pub endpoint: String,
+    pub endpoint: SocketAddrV4,
     pub protocol: String,
     pub netns: String,
     pub listening: bool,
-    /// The listening socket's local address (`0.0.0.0:8080`), when one matched.
+    /// The listening socket's local address (`0.0.0.0:8080`, `[::]:8080`), when one matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bound: Option<String>,
+    pub bound: Option<SocketAddr>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectDetail {
     pub protocol: String,
-    pub target: String,
+    pub target: SocketAddrV4,
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
@@ -339,5 +360,5 @@ pub struct ConnectDetail {
     pub error: Option<String>,
     /// The local address of the probe socket: matches the conntrack entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local: Option<String>,
+    pub local: Option<SocketAddrV4>,
 }

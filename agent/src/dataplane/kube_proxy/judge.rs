@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use netdiag_model::Reason;
-use netdiag_model::report::{RuleEndpoint, ServiceRulesDetail};
+use netdiag_model::report::ServiceRulesDetail;
 use netdiag_model::{Endpoint, Hop, HopDetail, HopKind, Verdict};
 
 use super::Reading;
@@ -23,16 +23,7 @@ pub fn detail(walk: &ServiceProgram) -> ServiceRulesDetail {
         service_address: walk.address.clone(),
         service: walk.service.clone(),
         chains: walk.chains.clone(),
-        endpoints: walk
-            .endpoints
-            .iter()
-            .map(|e| RuleEndpoint {
-                ip: e.ip.clone(),
-                port: e.port,
-                probability: e.share,
-                chain: e.chain.clone(),
-            })
-            .collect(),
+        endpoints: walk.endpoints.clone(),
         affinity_seconds: walk.affinity_seconds,
         masquerade: walk.masquerade,
         rejected_by: walk.blocked.as_ref().map(|b| {
@@ -132,7 +123,7 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
     let mut programmed: Vec<Endpoint> = Vec::new();
     for e in &walk.endpoints {
         let ep = Endpoint {
-            ip: e.ip.clone(),
+            ip: e.ip,
             port: e.port,
         };
         if !programmed.contains(&ep) {
@@ -179,7 +170,7 @@ pub fn judge(node: &str, walk: &ServiceProgram, expected: &[Endpoint]) -> Hop {
     let shares = walk
         .endpoints
         .iter()
-        .map(|e| format!("{}:{} ({:.0}%)", e.ip, e.port, e.share * 100.0))
+        .map(|e| format!("{}:{} ({:.0}%)", e.ip, e.port, e.probability * 100.0))
         .collect::<Vec<_>>()
         .join(", ");
     let mut text = format!(

@@ -87,9 +87,7 @@ fn pod_traffic_short_circuits(p: &mut ServiceProgram) {
 /// Whether `target`'s address is one of the calling thread's namespace's own (`ip route get`
 /// says `local`).
 fn is_local_address(target: &PlanTarget) -> bool {
-    let Ok(ip) = target.ip.parse() else {
-        return false;
-    };
+    let ip = target.ip;
     crate::kernel::rtnl::Rtnl::open()
         .and_then(|mut r| r.route_lookup(ip))
         .is_ok_and(|r| r.kind == crate::kernel::rtnl::RouteKind::Local)

@@ -112,16 +112,11 @@ pub enum Lookup {
     NoProxyState,
 }
 
-/// One endpoint traffic to the address is translated to.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ProgrammedEndpoint {
-    pub ip: String,
-    pub port: u16,
-    /// Where the mode keeps it (`KUBE-SEP-...`, an `endpoint-...` chain, a real server).
-    pub chain: String,
-    /// Effective share of new connections, 0..=1.
-    pub share: f64,
-}
+/// One endpoint traffic to the address is translated to: the report's own type, so what a mode
+/// reads is what the ServiceRules hop shows (`probability` is the effective share of new
+/// connections, `chain` where the mode keeps it: `KUBE-SEP-...`, an `endpoint-...` chain, a
+/// real server).
+pub use netdiag_model::report::RuleEndpoint as ProgrammedEndpoint;
 
 /// Why a rule rejects or drops the service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -132,11 +132,11 @@ pub fn judge(
     let mut hop = Hop::new(node, HopKind::Connect, name, verdict, detail).with_details(
         HopDetail::Connect(ConnectDetail {
             protocol: protocol.as_lower().to_string(),
-            target: target.to_string(),
+            target,
             ok: verdict == Verdict::Ok,
             latency_ms: latency,
             error,
-            local: local.map(|l| l.to_string()),
+            local,
         }),
     );
     if let Some(r) = reason {
@@ -174,7 +174,10 @@ mod tests {
         let d = detail(&hop);
         assert!(d.ok);
         assert_eq!(d.latency_ms, Some(0.42));
-        assert_eq!(d.local.as_deref(), Some("10.244.1.5:55886"));
+        assert_eq!(
+            d.local.map(|v| v.to_string()).as_deref(),
+            Some("10.244.1.5:55886")
+        );
         assert!(
             hop.detail.contains("from 10.244.1.5:55886"),
             "{}",

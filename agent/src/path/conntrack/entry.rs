@@ -24,8 +24,8 @@ impl CtTuple {
     pub fn to_report(self) -> ConntrackTuple {
         ConntrackTuple {
             protocol: proto_name(self.proto),
-            src: self.src.ip().to_string(),
-            dst: self.dst.ip().to_string(),
+            src: *self.src.ip(),
+            dst: *self.dst.ip(),
             sport: self.src.port(),
             dport: self.dst.port(),
         }

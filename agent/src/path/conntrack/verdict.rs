@@ -50,7 +50,7 @@ pub fn judge(
             detail.state = e.state();
             detail.flags = e.flags();
             chosen = e.dnat_target().map(endpoint);
-            detail.chosen_endpoint = chosen.clone();
+            detail.chosen_endpoint = chosen;
             // The hop's name is the flow already; the detail says what became of it.
             let nat = match e.dnat_target() {
                 Some(to) => format!("DNAT to {to}"),
@@ -77,7 +77,7 @@ pub fn judge(
             detail.original = Some(e.original.to_report());
             detail.reply = Some(e.reply.to_report());
             chosen = e.dnat_target().map(endpoint);
-            detail.chosen_endpoint = chosen.clone();
+            detail.chosen_endpoint = chosen;
             let nat = match e.dnat_target() {
                 Some(to) => format!("DNAT to {to}"),
                 None => "not DNAT'd".to_string(),
@@ -129,7 +129,7 @@ pub fn judge(
 
 fn endpoint(a: SocketAddrV4) -> Endpoint {
     Endpoint {
-        ip: a.ip().to_string(),
+        ip: *a.ip(),
         port: a.port(),
     }
 }
@@ -217,7 +217,7 @@ mod tests {
             &quiet(),
         );
         let want = Endpoint {
-            ip: "10.244.2.7".into(),
+            ip: [10, 244, 2, 7].into(),
             port: 8080,
         };
         assert_eq!(chosen.as_ref(), Some(&want));

@@ -44,7 +44,7 @@ pub struct DnsOutcome {
 pub fn servers_from(resolv: Option<&ResolvConf>, extra: &[DnsServer]) -> Vec<DnsTarget> {
     let extras: Vec<(SocketAddr, &str)> = extra
         .iter()
-        .filter_map(|s| parse_server(&s.address).map(|a| (a, s.role.as_str())))
+        .map(|s| (SocketAddr::V4(s.address), s.role.as_str()))
         .collect();
     let mut out: Vec<DnsTarget> = Vec::new();
     for ns in resolv.map(|r| r.nameservers.as_slice()).unwrap_or_default() {
@@ -137,7 +137,7 @@ mod tests {
     }
     fn server(address: &str, role: &str) -> DnsServer {
         DnsServer {
-            address: address.into(),
+            address: netdiag_model::addr::parse_dns_server(address).expect("test address"),
             role: role.into(),
         }
     }
@@ -169,13 +169,7 @@ mod tests {
 
     #[test]
     fn without_resolv_conf_only_the_extra_servers_are_asked() {
-        let got = servers_from(
-            None,
-            &[
-                server("10.96.0.10:5353", "kube-dns"),
-                server("not an ip", "x"),
-            ],
-        );
+        let got = servers_from(None, &[server("10.96.0.10:5353", "kube-dns")]);
         assert_eq!(listed(&got), ["kube-dns 10.96.0.10:5353"]);
     }
 

@@ -7,7 +7,7 @@ const SELF: &str = "10.244.2.2";
 
 fn ep(ip: &str) -> Endpoint {
     Endpoint {
-        ip: ip.into(),
+        ip: ip.parse().expect("test address"),
         port: 8080,
     }
 }

@@ -114,7 +114,7 @@ pub fn judge(node: &str, pod: &PodNetns, facts: &Result<PodFacts, String>) -> Ho
         addresses: addrs,
         mtu: eth0.mtu,
         peer_ifindex: Some(pod.peer_ifindex),
-        gateway: facts.gateway.map(|g| g.gateway.to_string()),
+        gateway: facts.gateway.map(|g| g.gateway),
         gateway_neighbor: neighbour,
         resolv_conf: None,
     });

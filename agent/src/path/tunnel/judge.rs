@@ -29,7 +29,7 @@ pub fn node_of_destination(nodes: &[PlanNode], ip: Ipv4Addr) -> Option<&PlanNode
 
 /// The node whose address is `ip`.
 pub fn node_of_address(nodes: &[PlanNode], ip: Ipv4Addr) -> Option<&PlanNode> {
-    nodes.iter().find(|n| n.address == ip.to_string())
+    nodes.iter().find(|n| n.address == ip)
 }
 
 fn cidr_contains(cidr: &str, ip: Ipv4Addr) -> bool {
@@ -83,12 +83,8 @@ pub fn down_overlay_took_route(
         .find(|l| l.tunnel.is_some() && !l.is_usable())?;
     let tunnel = dev.tunnel.as_ref()?;
     let detail = TunnelDetail {
-        device: dev.name.clone(),
-        encapsulation: tunnel.kind().into(),
         vni: tunnel.vni(),
-        next_hop: dst.to_string(),
-        mtu: dev.mtu,
-        ..Default::default()
+        ..TunnelDetail::new(&dev.name, tunnel.kind(), dst, dev.mtu)
     };
     let whose = endpoint_node.map_or(String::new(), |n| format!(" on {}", n.name));
     Some(
@@ -126,13 +122,9 @@ pub fn judge(input: &TunnelInput<'_>) -> Hop {
     let hop_to = next_hop(route);
     let dst = route.destination;
     let mut detail = TunnelDetail {
-        device: dev.name.clone(),
-        encapsulation: tunnel.kind().into(),
         underlay: facts.underlay.as_ref().map(|u| u.name.clone()),
-        next_hop: hop_to.to_string(),
         next_hop_mac: facts.neighbour.as_ref().and_then(|n| n.mac.clone()),
-        mtu: dev.mtu,
-        ..Default::default()
+        ..TunnelDetail::new(&dev.name, tunnel.kind(), hop_to, dev.mtu)
     };
     let endpoint_node = node_of_destination(nodes, dst);
     let hop = |verdict: Verdict, text: String, detail: &TunnelDetail| {
@@ -174,7 +166,7 @@ pub fn judge(input: &TunnelInput<'_>) -> Hop {
         } => {
             detail.vni = *vni;
             detail.port = *port;
-            detail.local = local.map(|l| l.to_string());
+            detail.local = *local;
             let mac = match facts.neighbour.as_ref() {
                 Some(n) if !n.state.is_unresolved() && n.mac.is_some() => n.mac.clone(),
                 other => {
@@ -227,16 +219,16 @@ pub fn judge(input: &TunnelInput<'_>) -> Hop {
             }
         }
         TunnelConfig::IpIp { local, remote, .. } => {
-            detail.local = local.map(|l| l.to_string());
+            detail.local = *local;
             // tunl0 is `remote any`: the route's gateway is the remote node
             remote.or(route.gateway).unwrap_or(dst)
         }
     };
-    detail.remote = Some(remote.to_string());
+    detail.remote = Some(remote);
     let remote_node = node_of_address(nodes, remote);
     detail.remote_node = remote_node.map(|n| n.name.clone());
     if let Some(expected) = endpoint_node
-        && expected.address != remote.to_string()
+        && expected.address != remote
     {
         let whose = remote_node.map_or("no node the probe knows".to_string(), |n| {
             format!("node {}", n.name)

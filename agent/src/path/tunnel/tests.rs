@@ -17,7 +17,7 @@ fn nodes() -> Vec<PlanNode> {
         .enumerate()
         .map(|(i, n)| PlanNode {
             name: format!("node-{n}"),
-            address: format!("172.18.0.{}", i + 2),
+            address: [172, 18, 0, i as u8 + 2].into(),
             pod_cidrs: vec![format!("10.244.{}.0/24", i + 1)],
         })
         .collect()
@@ -102,7 +102,10 @@ fn a_healthy_flannel_overlay_names_vni_port_and_the_endpoint_nodes_vtep() {
     };
     assert_eq!((d.vni, d.port), (Some(1), Some(8472)));
     assert_eq!(d.next_hop_mac.as_deref(), Some(PEER_MAC));
-    assert_eq!(d.remote.as_deref(), Some("172.18.0.3"));
+    assert_eq!(
+        d.remote.map(|v| v.to_string()).as_deref(),
+        Some("172.18.0.3")
+    );
     assert_eq!(d.remote_node.as_deref(), Some("node-b"));
     assert_eq!(d.underlay.as_deref(), Some("eth0"));
 }

@@ -11,8 +11,8 @@ use crate::path::{listener, route};
 impl Trace<'_> {
     /// The endpoint's address; `check_plan` made sure the endpoint role has one.
     fn endpoint(&self) -> Option<(Endpoint, Ipv4Addr)> {
-        let ep = self.plan.endpoint.clone()?;
-        let ip = ep.ip.parse().ok()?;
+        let ep = self.plan.endpoint?;
+        let ip = ep.ip;
         Some((ep, ip))
     }
 

@@ -14,7 +14,7 @@ mod node_source;
 mod overlay;
 mod return_route;
 
-use super::{AgentEnv, PlanError, Step, parse_ip};
+use super::{AgentEnv, PlanError, Step};
 use crate::dataplane::kube_proxy::Replacement;
 use crate::kernel::netns::discover::{DiscoverError, PodNetns, find_pod_netns};
 use crate::kernel::rtnl::RouteInfo;
@@ -64,22 +64,17 @@ pub(super) struct Trace<'a> {
 }
 
 impl<'a> Trace<'a> {
-    /// Addresses were checked by `check_plan`; parsing them again cannot fail.
+    /// The plan was checked by `check_plan`.
     pub(super) fn new(plan: &'a TracePlan, env: &'a AgentEnv) -> Result<Trace<'a>, PlanError> {
         let source_ip = match plan.role {
-            PlanRole::Source => {
-                parse_ip("sourceIp", plan.source_ip.as_deref().unwrap_or_default())?
-            }
+            PlanRole::Source => plan.source_ip.ok_or(PlanError::Missing {
+                role: plan.role,
+                field: "sourceIp",
+            })?,
             PlanRole::Endpoint => Ipv4Addr::UNSPECIFIED,
             PlanRole::Unknown => return Err(PlanError::NotKnown { what: "role" }),
         };
-        let target = match &plan.target {
-            Some(t) => Some((
-                SocketAddrV4::new(parse_ip("target.ip", &t.ip)?, t.port),
-                t.protocol,
-            )),
-            None => None,
-        };
+        let target = (plan.target.as_ref()).map(|t| (SocketAddrV4::new(t.ip, t.port), t.protocol));
         Ok(Trace {
             plan,
             env,
@@ -113,15 +108,11 @@ impl<'a> Trace<'a> {
     /// when it is a plain pod address (no DNAT to learn it from).
     pub(super) fn chosen_endpoint(&self) -> Option<Endpoint> {
         if self.plan.role == PlanRole::Endpoint {
-            return self.plan.endpoint.clone();
+            return self.plan.endpoint;
         }
         let (addr, _) = self.target.filter(|_| !self.stopped)?;
-        self.chosen.clone().or_else(|| {
-            (!self.is_service).then(|| Endpoint {
-                ip: addr.ip().to_string(),
-                port: addr.port(),
-            })
-        })
+        self.chosen
+            .or_else(|| (!self.is_service).then(|| Endpoint::from(addr)))
     }
 
     /// Carry out one step, appending its hops.
@@ -233,11 +224,7 @@ impl<'a> Trace<'a> {
                 .ok()
                 .map(|b| SocketAddrV4::new(self.source_ip, b.port)),
             replaced: self.replaced,
-            endpoints: self
-                .rule_endpoints
-                .iter()
-                .filter_map(|e| e.ip.parse().ok())
-                .collect(),
+            endpoints: self.rule_endpoints.iter().map(|e| e.ip).collect(),
             host_veth: pod_path.host_veth.clone(),
             bridge: pod_path.bridge.clone(),
         };
@@ -305,14 +292,12 @@ impl<'a> Trace<'a> {
         let mut candidates: Vec<Endpoint> = self.plan.expected_endpoints.clone();
         for e in self.rule_endpoints.iter().chain(chosen.iter()) {
             if !candidates.contains(e) {
-                candidates.push(e.clone());
+                candidates.push(*e);
             }
         }
         // Addresses were checked by `check_plan` and come from parsed rules, so none is dropped.
-        let candidates: Vec<(Endpoint, Ipv4Addr)> = candidates
-            .into_iter()
-            .filter_map(|e| e.ip.parse().ok().map(|ip| (e, ip)))
-            .collect();
+        let candidates: Vec<(Endpoint, Ipv4Addr)> =
+            candidates.into_iter().map(|e| (e, e.ip)).collect();
         let dsts: Vec<Ipv4Addr> = candidates.iter().map(|(_, ip)| *ip).collect();
         let mut judged = Vec::new();
         for ((e, _), (hop, info)) in candidates
@@ -381,15 +366,13 @@ impl<'a> Trace<'a> {
         if !named_pod && !self.plan.expected_endpoints.contains(&e) {
             return;
         }
-        if let Ok(ip) = e.ip.parse::<Ipv4Addr>()
-            && let Some(hop) = listener::check_listener(
-                self.node(),
-                SocketAddrV4::new(ip, e.port),
-                protocol,
-                &self.env.netns_dir,
-                &self.env.proc,
-            )
-        {
+        if let Some(hop) = listener::check_listener(
+            self.node(),
+            e.socket(),
+            protocol,
+            &self.env.netns_dir,
+            &self.env.proc,
+        ) {
             hops.push(hop);
         }
     }

@@ -36,10 +36,7 @@ impl Trace<'_> {
         let (Some((pod_ns, pod_path)), false) = (&self.pod, self.connect_failed) else {
             return;
         };
-        let Some(dst) = self
-            .chosen_endpoint()
-            .and_then(|e| e.ip.parse::<std::net::Ipv4Addr>().ok())
-        else {
+        let Some(dst) = self.chosen_endpoint().map(|e| e.ip) else {
             return;
         };
         // A probe that cannot run (no CAP_NET_RAW) is no finding about the path.

@@ -18,8 +18,9 @@ use crate::netprobe::resolve::{
 use crate::netprobe::spec::ValidSpec;
 use objects::{Objects, ObjectsError};
 
-/// Placeholder for an address the cluster fills in.
-pub const PLACEHOLDER_IP: &str = "<resolved-at-run-time>";
+/// Placeholder for an address the cluster fills in: the unspecified address, which no pod,
+/// Service or DNS server has, so the rendered plan still reads as a plan.
+pub const PLACEHOLDER_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::UNSPECIFIED;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -59,7 +60,8 @@ fn port_number(p: Option<&PortRef>) -> u16 {
 fn fixed_target(kind: Option<TargetRef<'_>>) -> Option<ResolvedTarget> {
     match kind? {
         TargetRef::Address(a) => Some(ResolvedTarget::Address {
-            ip: a.ip.clone(),
+            // ValidSpec checked it is an IPv4 address.
+            ip: a.ip.parse().unwrap_or(PLACEHOLDER_IP),
             port: u16::try_from(a.port).unwrap_or(0),
             protocol: a.protocol,
         }),
@@ -78,7 +80,7 @@ fn placeholder_facts(
     cluster_domain: &str,
 ) -> Resolved {
     let s = spec.get();
-    let ph = || PLACEHOLDER_IP.to_string();
+    let ph = || PLACEHOLDER_IP;
     let target = match s.target.kind() {
         Some(TargetRef::Service(t)) => ResolvedTarget::Service(ResolvedService {
             namespace: t.namespace.clone().unwrap_or_else(|| probe_ns.to_string()),
@@ -128,7 +130,7 @@ fn placeholder_facts(
         nodes: Vec::new(),
         dns_servers: if dns_name.is_some() {
             vec![netdiag_model::DnsServer {
-                address: ph(),
+                address: std::net::SocketAddrV4::new(ph(), 53),
                 role: "kube-dns".into(),
             }]
         } else {
@@ -141,23 +143,16 @@ fn placeholder_facts(
 /// The endpoint an endpoint-role render checks on `node`: the target pod, a ready endpoint of
 /// the Service on that node (the controller takes the one DNAT chose), or a placeholder.
 fn endpoint_on(resolved: &Resolved, node: &str) -> netdiag_model::Endpoint {
-    let placeholder = netdiag_model::Endpoint {
-        ip: PLACEHOLDER_IP.into(),
-        port: 0,
-    };
+    let placeholder = netdiag_model::Endpoint::new(PLACEHOLDER_IP, 0);
     match &resolved.target {
-        ResolvedTarget::Pod(p) if p.ip != PLACEHOLDER_IP => netdiag_model::Endpoint {
-            ip: p.ip.clone(),
-            port: p.port,
-        },
+        ResolvedTarget::Pod(p) if p.ip != PLACEHOLDER_IP => {
+            netdiag_model::Endpoint::new(p.ip, p.port)
+        }
         ResolvedTarget::Service(s) => s
             .endpoints
             .iter()
             .find(|e| e.node.as_deref() == Some(node))
-            .map(|e| netdiag_model::Endpoint {
-                ip: e.ip.clone(),
-                port: e.port,
-            })
+            .map(ReadyEndpoint::endpoint)
             .unwrap_or(placeholder),
         _ => placeholder,
     }
@@ -276,7 +271,7 @@ pub fn render_file(
     let facts = match req.objects_path {
         Some(p) => format!("# The plan's addresses and endpoints are resolved from {p}.\n"),
         None => format!(
-            "# {PLACEHOLDER_IP} and port 0 in the plan are filled from the API at run time:\n\
+            "# The address {PLACEHOLDER_IP} and port 0 in the plan are filled from the API at run time:\n\
              # the source pod's IP, the Service's ClusterIP, endpoints and kube-dns address\n\
              # (--objects FILE resolves them from objects instead).\n"
         ),

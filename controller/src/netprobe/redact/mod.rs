@@ -32,7 +32,7 @@ pub fn foreign_services(reports: &[NodeReport], own_namespace: &str) -> Vec<Node
                 continue;
             }
             services.insert(service.to_string());
-            endpoints.extend(d.endpoints.iter().map(|e| e.ip.clone()));
+            endpoints.extend(d.endpoints.iter().map(|e| e.ip.to_string()));
         }
     }
     if services.is_empty() {
@@ -62,16 +62,48 @@ fn hide(report: &NodeReport, services: &BTreeSet<String>, ips: &BTreeSet<String>
             d.rejected_by = d.rejected_by.as_ref().map(|_| HIDDEN_SERVICE.into());
         }
     }
-    if (r.chosen_endpoint.as_ref()).is_some_and(|e| ips.contains(&e.ip)) {
+    if (r.chosen_endpoint.as_ref()).is_some_and(|e| ips.contains(&e.ip.to_string())) {
         r.chosen_endpoint = None;
     }
+    // Typed facts that hold a hidden address (a conntrack tuple, a listener's endpoint) have no
+    // room for a stand-in text: they go whole; the hop's verdict, reason and text stay.
+    for h in &mut r.hops {
+        if h.details.as_ref().is_some_and(|d| mentions(d, ips)) {
+            h.details = None;
+        }
+    }
     // Every string of the report, texts and details and evidence alike: a name or an address
-    // must not survive in a rule comment or a conntrack tuple.
-    let Ok(mut value) = serde_json::to_value(&r) else {
-        return r;
+    // must not survive in a rule comment or a capture summary.
+    let scrubbed = serde_json::to_value(&r).ok().and_then(|mut value| {
+        scrub(&mut value, services, ips);
+        serde_json::from_value(value).ok()
+    });
+    // Fail closed: a report that cannot be scrubbed keeps only what holds no names.
+    scrubbed.unwrap_or_else(|| NodeReport {
+        hops: (r.hops.iter())
+            .map(|h| netdiag_model::Hop {
+                name: HIDDEN_SERVICE.into(),
+                detail: HIDDEN_SERVICE.into(),
+                details: None,
+                ..h.clone()
+            })
+            .collect(),
+        dns: Vec::new(),
+        evidence: None,
+        summary: String::new(),
+        first_failure: None,
+        ..r
+    })
+}
+
+/// Whether any string of `details` holds one of `ips` as a whole address.
+fn mentions(details: &HopDetail, ips: &BTreeSet<String>) -> bool {
+    let Ok(value) = serde_json::to_value(details) else {
+        return true;
     };
-    scrub(&mut value, services, ips);
-    serde_json::from_value(value).unwrap_or(r)
+    let mut copy = value.clone();
+    scrub(&mut copy, &BTreeSet::new(), ips);
+    copy != value
 }
 
 fn scrub(v: &mut Value, services: &BTreeSet<String>, ips: &BTreeSet<String>) {

@@ -18,7 +18,7 @@ fn reports() -> Vec<NodeReport> {
         service: Some("kube-system/kube-dns:dns".into()),
         chains: vec!["KUBE-SERVICES".into(), "KUBE-SVC-TCOU7JCQXEZGVUNU".into()],
         endpoints: vec![RuleEndpoint {
-            ip: "10.244.2.4".into(),
+            ip: [10, 244, 2, 4].into(),
             port: 53,
             probability: 1.0,
             chain: "KUBE-SEP-IT2ZTR26TO4XFPTO".into(),
@@ -43,7 +43,7 @@ fn reports() -> Vec<NodeReport> {
         node: "node-a".into(),
         hops: vec![rules, conntrack, route],
         chosen_endpoint: Some(Endpoint {
-            ip: "10.244.2.4".into(),
+            ip: [10, 244, 2, 4].into(),
             port: 53,
         }),
         summary: "reached kube-system/kube-dns:dns via 10.244.2.4:53".into(),

@@ -46,6 +46,15 @@ pub enum ResolveError {
     },
     #[error("source pod {namespace}/{name} has no IP yet: wait until its sandbox is up")]
     SourcePodNoIp { namespace: String, name: String },
+    #[error(
+        "{what} {namespace}/{name} has only IPv6 addresses ({ips}): netdiag traces IPv4 so far"
+    )]
+    NoIpv4 {
+        what: &'static str,
+        namespace: String,
+        name: String,
+        ips: String,
+    },
     #[error("source pod {namespace}/{name} is not bound to a node")]
     SourcePodNoNode { namespace: String, name: String },
     #[error("Service {namespace}/{name} not found: create it or fix spec.target.service")]
@@ -127,6 +136,7 @@ impl ResolveError {
             ResolveError::SourcePodNotRunning { .. } => "SourcePodNotRunning",
             ResolveError::SourcePodNoIp { .. } => "SourcePodNoIP",
             ResolveError::SourcePodNoNode { .. } => "SourcePodNotScheduled",
+            ResolveError::NoIpv4 { .. } => "NoIPv4Address",
             ResolveError::ServiceNotFound { .. } => "ServiceNotFound",
             ResolveError::HeadlessService { .. } => "HeadlessService",
             ResolveError::NoClusterIp { .. } => "NoClusterIP",
@@ -224,7 +234,8 @@ pub async fn resolve(
             ResolvedTarget::Pod(pod_target_from(ns, &t.name, pod.as_ref(), &t.port)?)
         }
         Some(TargetRef::Address(a)) => ResolvedTarget::Address {
-            ip: a.ip.clone(),
+            // validate_spec checked it is an IPv4 address.
+            ip: a.ip.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
             // validate_spec checked 1..=65535.
             port: u16::try_from(a.port).unwrap_or(0),
             protocol: a.protocol,

@@ -48,7 +48,7 @@ pub fn nodes_involved(
 pub fn plan_node_from(node: &Node) -> Option<PlanNode> {
     let name = node.metadata.name.clone()?;
     // The plugin names a node target by the same address (a NetProbe's `node/NAME:PORT`).
-    let address = netdiag_kube::node::internal_ip(node)?.to_string();
+    let address = netdiag_kube::node::internal_ip(node)?;
     let spec = node.spec.as_ref();
     let mut pod_cidrs: Vec<String> = (spec.and_then(|s| s.pod_cidrs.clone()))
         .unwrap_or_default()
@@ -117,7 +117,7 @@ mod tests {
             plan_node_from(&n),
             Some(PlanNode {
                 name: "kind-worker".into(),
-                address: "172.18.0.3".into(),
+                address: [172, 18, 0, 3].into(),
                 pod_cidrs: vec!["10.244.1.0/24".into()],
             })
         );
@@ -137,14 +137,14 @@ mod tests {
     #[test]
     fn the_nodes_involved_are_the_sources_then_each_endpoints_once() {
         let ep = |ip: &str, node: Option<&str>| ReadyEndpoint {
-            ip: ip.into(),
+            ip: ip.parse().expect("test address"),
             port: 8080,
             node: node.map(String::from),
         };
         let svc = ResolvedTarget::Service(ResolvedService {
             namespace: "default".into(),
             name: "echo".into(),
-            cluster_ip: "10.96.45.10".into(),
+            cluster_ip: [10, 96, 45, 10].into(),
             port: 80,
             port_name: "http".into(),
             protocol: netdiag_model::Protocol::TCP,
@@ -169,7 +169,7 @@ mod tests {
         let dns = ResolvedTarget::Dns { name: "x".into() };
         assert!(nodes_involved("node-a", &dns, None).is_empty());
         let np = ResolvedTarget::Address {
-            ip: "172.18.0.3".into(),
+            ip: [172, 18, 0, 3].into(),
             port: 30080,
             protocol: netdiag_model::Protocol::TCP,
         };

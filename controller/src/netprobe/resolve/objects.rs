@@ -1,5 +1,7 @@
 //! API objects -> resolved facts (pure, no client required), tested with YAML fixtures.
 
+use std::net::Ipv4Addr;
+
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use netdiag_crds::{PortRef, Protocol, TargetRef};
@@ -37,12 +39,18 @@ pub fn source_from_pod(
             phase,
         });
     }
-    let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip.clone()) else {
+    if pod
+        .status
+        .as_ref()
+        .and_then(|s| s.pod_ip.as_ref())
+        .is_none()
+    {
         return Err(ResolveError::SourcePodNoIp {
             namespace: ns,
             name: n,
         });
-    };
+    }
+    let ip = pod_ipv4(pod, "source pod", &ns, &n)?;
     let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else {
         return Err(ResolveError::SourcePodNoNode {
             namespace: ns,
@@ -56,6 +64,18 @@ pub fn source_from_pod(
         name: n,
         ip,
         node,
+    })
+}
+
+/// A placed pod's IPv4 address, or why it has none.
+fn pod_ipv4(pod: &Pod, what: &'static str, ns: &str, name: &str) -> Result<Ipv4Addr, ResolveError> {
+    kube_pod::ipv4(pod).ok_or_else(|| ResolveError::NoIpv4 {
+        what,
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        ips: (pod.status.as_ref())
+            .and_then(|s| s.pod_ip.clone())
+            .unwrap_or_default(),
     })
 }
 
@@ -95,7 +115,13 @@ pub fn service_from(
                 name: n,
             });
         }
-        Some(ip) if !ip.is_empty() && kind != "ExternalName" => ip.to_string(),
+        Some(ip) if !ip.is_empty() && kind != "ExternalName" => service::cluster_ipv4(svc)
+            .ok_or_else(|| ResolveError::NoIpv4 {
+                what: "Service",
+                namespace: ns.clone(),
+                name: n.clone(),
+                ips: ip.to_string(),
+            })?,
         _ => {
             return Err(ResolveError::NoClusterIp {
                 namespace: ns,
@@ -190,14 +216,19 @@ pub fn pod_target_from(
             phase,
         });
     }
-    let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
+    let has_ip = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.pod_ip.as_ref())
+        .is_some();
     let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
-    let (Some(ip), Some(node)) = (ip, node) else {
+    let (true, Some(node)) = (has_ip, node) else {
         return Err(ResolveError::TargetPodNotPlaced {
             namespace: ns,
             name: n,
         });
     };
+    let ip = pod_ipv4(pod, "target pod", &ns, &n)?;
     let container_ports = kube_pod::declared_ports(pod);
     let (port, protocol) = match port {
         PortRef::Number(num) => {
@@ -234,12 +265,9 @@ pub fn pod_target_from(
 /// The kube-dns Service as a DNS server for the agent (pure); `None` when it is absent or has
 /// no ClusterIP (the agent still asks the pod's own nameservers).
 pub fn kube_dns_from(service: Option<&Service>) -> Option<DnsServer> {
-    let ip = service?.spec.as_ref()?.cluster_ip.clone()?;
-    if ip.is_empty() || ip == "None" {
-        return None;
-    }
+    let ip = service::cluster_ipv4(service?)?;
     Some(DnsServer {
-        address: ip,
+        address: std::net::SocketAddrV4::new(ip, 53),
         role: "kube-dns".to_string(),
     })
 }

@@ -27,7 +27,7 @@ pub enum Entry {
 /// One DNAT target reached through the walk.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WalkEndpoint {
-    pub ip: String,
+    pub ip: std::net::Ipv4Addr,
     pub port: u16,
     /// The endpoint chain (`KUBE-SEP-...`).
     pub chain: String,
@@ -86,10 +86,10 @@ impl ServiceWalk {
                 .endpoints
                 .iter()
                 .map(|e| ProgrammedEndpoint {
-                    ip: e.ip.clone(),
+                    ip: e.ip,
                     port: e.port,
                     chain: e.chain.clone(),
-                    share: e.share,
+                    probability: e.share,
                 })
                 .collect(),
             affinity_seconds: self.affinity_seconds,
@@ -149,9 +149,9 @@ impl<S: ChainSource> Walker<'_, '_, S> {
                 ("KUBE-NODEPORTS", np.unwrap_or_default())
             }
         };
-        let (ip, port, proto) = (self.target.ip.as_str(), self.target.port, self.proto());
+        let (ip, port, proto) = (self.target.ip.to_string(), self.target.port, self.proto());
         let matches = |r: &Rule| {
-            r.proto_is(proto) && r.dport_is(port) && (entry == Entry::NodePort || r.dst_is(ip))
+            r.proto_is(proto) && r.dport_is(port) && (entry == Entry::NodePort || r.dst_is(&ip))
         };
         for rule in entry_rules.iter().filter(|r| matches(r)) {
             match rule.jump() {
@@ -322,7 +322,7 @@ impl<S: ChainSource> Walker<'_, '_, S> {
             Entry::ServiceIp => &["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"],
             Entry::NodePort => &["KUBE-EXTERNAL-SERVICES"],
         };
-        let (ip, port, proto) = (self.target.ip.clone(), self.target.port, self.proto());
+        let (ip, port, proto) = (self.target.ip, self.target.port, self.proto());
         for (i, chain) in chains.iter().enumerate() {
             // External-IP rules only matter when the ClusterIP lookup found nothing at all.
             if entry == Entry::ServiceIp
@@ -338,7 +338,7 @@ impl<S: ChainSource> Walker<'_, '_, S> {
                 let hit = rule.proto_is(proto)
                     && rule.dport_is(port)
                     && match entry {
-                        Entry::ServiceIp => rule.dst_is(&ip),
+                        Entry::ServiceIp => rule.dst_is(&ip.to_string()),
                         Entry::NodePort => rule.dst.is_none(),
                     };
                 let action = match rule.target {

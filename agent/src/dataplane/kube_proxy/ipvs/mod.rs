@@ -53,8 +53,6 @@ pub fn vip_binding(links: &[Link], addrs: &[Address], vip: IpAddr) -> VipBinding
 /// Why kube-proxy's IPVS state could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum IpvsReadError {
-    #[error("the Service address {0:?} is not an IP address")]
-    BadAddress(String),
     #[error("IPVS is asked about TCP or UDP Services only, not protocol {0}")]
     BadProtocol(String),
     #[error("read IPVS: {0}")]
@@ -65,10 +63,7 @@ pub enum IpvsReadError {
 
 /// The IPVS key of a plan target.
 pub fn key_of(target: &PlanTarget) -> Result<ServiceKey, IpvsReadError> {
-    let addr = target
-        .ip
-        .parse()
-        .map_err(|_| IpvsReadError::BadAddress(target.ip.clone()))?;
+    let addr = target.ip;
     let protocol = match target.protocol {
         Protocol::TCP => Proto::Tcp,
         Protocol::UDP => Proto::Udp,
@@ -76,7 +71,7 @@ pub fn key_of(target: &PlanTarget) -> Result<ServiceKey, IpvsReadError> {
     };
     Ok(ServiceKey {
         protocol,
-        addr,
+        addr: std::net::IpAddr::V4(addr),
         port: target.port,
     })
 }
@@ -238,16 +233,20 @@ pub fn program(
     let total: u64 = serving.iter().map(|d| u64::from(d.weight)).sum();
     let by_weight = weighted(&svc.scheduler);
     for d in &serving {
+        // kube-proxy's IPv4 virtual servers have IPv4 real servers.
+        let std::net::IpAddr::V4(ip) = d.addr else {
+            continue;
+        };
         let share = if by_weight && total > 0 {
             f64::from(d.weight) / total as f64
         } else {
             1.0 / serving.len() as f64
         };
         p.endpoints.push(ProgrammedEndpoint {
-            ip: d.addr.to_string(),
+            ip,
             port: d.port,
             chain: real_server(d),
-            share,
+            probability: share,
         });
     }
     for d in dests.iter().filter(|d| d.weight == 0) {

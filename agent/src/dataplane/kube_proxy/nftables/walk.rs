@@ -30,7 +30,7 @@ pub fn walk<S: NftSource>(
     target: &PlanTarget,
     entry: Entry,
 ) -> Result<ServiceProgram, S::Error> {
-    let mut out = ServiceProgram::empty(
+    let out = ServiceProgram::empty(
         ProxyMode::Nftables,
         target.to_string(),
         Lookup::NoProxyState,
@@ -38,14 +38,7 @@ pub fn walk<S: NftSource>(
     if !src.has_table()? {
         return Ok(out);
     }
-    let Ok(ip) = target.ip.parse::<Ipv4Addr>() else {
-        out.lookup = Lookup::NoRule;
-        out.notes.push(format!(
-            "{} is not an IPv4 address: only table ip {TABLE} is read",
-            target.ip
-        ));
-        return Ok(out);
-    };
+    let ip = target.ip;
     let mut w = Walker {
         src,
         visited: HashSet::new(),
@@ -183,7 +176,9 @@ impl<S: NftSource> Walker<'_, S> {
             let Some(rules) = self.read(chain)? else {
                 continue;
             };
-            match rules.iter().find_map(NftRule::dnat) {
+            // The walker reads table ip kube-proxy: its dnat targets are IPv4.
+            let dnat = rules.iter().find_map(NftRule::dnat);
+            match dnat.and_then(|(ip, port)| Some((ip.parse::<Ipv4Addr>().ok()?, port))) {
                 Some((ip, port)) => {
                     self.out.chains.push(chain.clone());
                     self.note_service(chain);
@@ -191,7 +186,7 @@ impl<S: NftSource> Walker<'_, S> {
                         ip,
                         port: port.unwrap_or(0),
                         chain: chain.clone(),
-                        share,
+                        probability: share,
                     });
                 }
                 None => self.out.notes.push(format!("{chain} has no dnat rule")),

@@ -105,18 +105,16 @@ impl Rule {
         self.target.as_ref().and_then(Target::chain)
     }
 
-    /// The DNAT destination `(ip, port)`, if this rule is a DNAT with a parsable `IP:PORT`.
-    pub fn dnat_endpoint(&self) -> Option<(String, u16)> {
+    /// The DNAT destination `(ip, port)`, if this rule is a DNAT with a parsable IPv4 `IP:PORT`
+    /// (the IPv4 tables are the ones read).
+    pub fn dnat_endpoint(&self) -> Option<(std::net::Ipv4Addr, u16)> {
         let Some(Target::Dnat { to: Some(to), .. }) = &self.target else {
             return None;
         };
         let (ip, port) = to.rsplit_once(':')?;
         // A port range (`8080-8081`) is not one endpoint; take its first port.
         let port = port.split('-').next()?.parse().ok()?;
-        Some((
-            ip.trim_start_matches('[').trim_end_matches(']').to_string(),
-            port,
-        ))
+        Some((ip.parse().ok()?, port))
     }
 
     /// Whether `-d` matches `ip` exactly (`10.96.45.10` or `10.96.45.10/32`), not negated.

@@ -42,7 +42,7 @@ fn parses_statistic_recent_and_dnat() {
     assert!(rec.reap);
     let r = parse_line("-A KUBE-SEP-A -p tcp -m recent --set --name KUBE-SEP-A --mask 255.255.255.255 --rsource -m tcp -j DNAT --to-destination 10.244.1.5:8080").unwrap();
     assert_eq!(r.recent.clone().unwrap().action.as_deref(), Some("set"));
-    assert_eq!(r.dnat_endpoint(), Some(("10.244.1.5".into(), 8080)));
+    assert_eq!(r.dnat_endpoint(), Some(([10, 244, 1, 5].into(), 8080)));
 }
 
 #[test]
