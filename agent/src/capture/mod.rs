@@ -162,6 +162,12 @@ pub fn summarise(
                         src_mac: d.src_mac,
                         dst_mac: d.dst_mac,
                         ttl: d.ttl,
+                        protocol: d.protocol.map(str::to_string),
+                        src: d.src,
+                        dst: d.dst,
+                        tcp_flags: d.tcp_flags,
+                        icmp_type: d.icmp.map(|(t, _)| t),
+                        icmp_code: d.icmp.map(|(_, c)| c),
                     });
                     file.packets.push(pcapng::Packet {
                         interface: id as u32,
