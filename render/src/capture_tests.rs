@@ -223,7 +223,10 @@ fn the_wide_block_lists_packets_per_interface_and_fits_the_width() {
             "{out}"
         );
         assert!(out.contains("(uplink)"), "{out}");
-        assert!(out.contains(&format!("{POD} >")) && out.contains(GW), "{out}");
+        assert!(
+            out.contains(&format!("{POD} >")) && out.contains(GW),
+            "{out}"
+        );
     }
     // The node is written once per node, the interface once per interface.
     let out = table(
