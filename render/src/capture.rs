@@ -207,11 +207,12 @@ impl Story<'_> {
     }
 }
 
+/// The wide CAPTURE section: header, rows, and the lines under them.
+pub(crate) type Section = (Vec<&'static str>, Vec<Vec<String>>, Vec<String>);
+
 /// The rows of the wide CAPTURE table (node and interface written once per block) and the
 /// lines under it, or None without any capture.
-pub(crate) fn capture_section(
-    path: &MergedPath,
-) -> Option<(Vec<&'static str>, Vec<Vec<String>>, Vec<String>)> {
+pub(crate) fn capture_section(path: &MergedPath) -> Option<Section> {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     for e in &path.evidence {
