@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use netdiag_e2e::{binary, default_lab, trace_until};
+use netdiag_e2e::{binary, default_lab, pod_cidr, trace_until};
 
 /// A TCP SYN (without ACK) in an Ethernet frame carrying IPv4.
 fn is_syn(frame: &[u8]) -> bool {
@@ -68,6 +68,16 @@ fn parse_pcapng(b: &[u8]) -> (Vec<String>, Vec<(u32, Vec<u8>)>) {
     (names, packets)
 }
 
+/// Whether DNAT picked an endpoint whose address starts with `prefix` (a node's pod CIDR).
+fn endpoint_in(prefix: &str) -> impl Fn(&netdiag_lab::LabTrace) -> bool + '_ {
+    move |t| {
+        t.path
+            .chosen_endpoint
+            .as_ref()
+            .is_some_and(|e| e.ip.starts_with(prefix))
+    }
+}
+
 fn syn_interfaces(names: &[String], packets: &[(u32, Vec<u8>)]) -> BTreeSet<String> {
     packets
         .iter()
@@ -81,12 +91,7 @@ fn the_probes_syn_is_captured_on_its_host_veth_and_further_on_and_written_as_pca
     let lab = default_lab("cap");
     // An endpoint on the other node: its SYN crosses the veth, the bridge and eth0 (the
     // same-node case is the next test).
-    let other_node = |t: &netdiag_lab::LabTrace| {
-        t.path
-            .chosen_endpoint
-            .as_ref()
-            .is_some_and(|e| e.ip.starts_with("10.244.2."))
-    };
+    let other_node = endpoint_in("10.244.2.");
     let t = trace_until(&lab, 12, other_node);
     assert_eq!(t.path.reachable, Some(true), "the healthy lab must connect");
     let ev = t
@@ -190,13 +195,8 @@ fn wide_until(lab: &str, accept: impl Fn(&str) -> bool) -> String {
 #[test]
 fn a_same_node_endpoint_shows_the_syn_on_both_veths_and_the_wide_lines_say_so() {
     let lab = default_lab("capsame");
-    let same_node = |t: &netdiag_lab::LabTrace| {
-        t.path
-            .chosen_endpoint
-            .as_ref()
-            .is_some_and(|e| e.ip.starts_with("10.244.1."))
-    };
-    let t = trace_until(&lab, 30, same_node);
+    let same_node = endpoint_in("10.244.1.");
+    let t = trace_until(&lab, 30, &same_node);
     assert!(same_node(&t), "DNAT never picked echo-1 on node-a");
     let ev = t
         .path
@@ -249,12 +249,7 @@ fn a_cross_node_syn_left_by_eth0_and_a_forward_drop_kept_it_in() {
     assert!(out.contains("(after DNAT)"), "{out}");
 
     // node-b's pods dropped in node-a's FORWARD chain: the SYN enters and never leaves.
-    let cidr = lab
-        .spec()
-        .node("node-b")
-        .expect("node-b")
-        .pod_cidr
-        .to_string();
+    let cidr = pod_cidr(&lab, "node-b");
     lab.exec(
         "node-a",
         &[
