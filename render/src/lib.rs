@@ -4,6 +4,7 @@
 //! Pure: a path in, a `String` out. The plugin, the agent (`netdiag-agent trace`) and the lab
 //! all print through here, so a path reads the same wherever it was traced.
 
+mod capture;
 mod dot;
 mod encode;
 mod evidence;
@@ -91,6 +92,11 @@ pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
         let sentence = format!("{FAILURE_MARK} {}", failure_sentence(f));
         push_wrapped(&mut out, &sentence, Paint::Fail, opts);
     }
+    if !opts.wide
+        && let Some(line) = capture::short_line(path)
+    {
+        push_wrapped(&mut out, &line, Paint::Info, opts);
+    }
     if !path.dns.is_empty() {
         out.push('\n');
         out.push_str("DNS\n");
@@ -130,6 +136,20 @@ pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
             .map(|r| r.into_iter().map(Cell::new).collect());
         let wrap = Wrap(&[("CHAIN", 1), ("RULE", 3)]);
         out.push_str(&kubectl_table(&header, rows, opts.color, opts.width, wrap));
+    }
+    if opts.wide
+        && let Some((header, rows, lines)) = capture::capture_section(path)
+    {
+        out.push('\n');
+        out.push_str("CAPTURE\n");
+        let rows = rows
+            .into_iter()
+            .map(|r| r.into_iter().map(Cell::new).collect());
+        let wrap = Wrap(&[("INTERFACE", 1), ("PACKET", 3)]);
+        out.push_str(&kubectl_table(&header, rows, opts.color, opts.width, wrap));
+        for line in lines {
+            push_wrapped(&mut out, &line, Paint::Info, opts);
+        }
     }
     out.push('\n');
     let (line, paint_as) = result_line(path);

@@ -156,3 +156,12 @@ pub fn first_message(t: &netdiag_lab::LabTrace) -> &str {
         .expect("a failure was found")
         .message
 }
+
+/// A lab node's pod CIDR, as `ip route` and `iptables -d` take it.
+pub fn pod_cidr(lab: &Lab, node: &str) -> String {
+    lab.spec()
+        .node(node)
+        .unwrap_or_else(|| panic!("the lab has no node {node}"))
+        .pod_cidr
+        .to_string()
+}

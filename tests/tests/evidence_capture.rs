@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use netdiag_e2e::{binary, default_lab, trace_until};
+use netdiag_e2e::{binary, default_lab, pod_cidr, trace_until};
 
 /// A TCP SYN (without ACK) in an Ethernet frame carrying IPv4.
 fn is_syn(frame: &[u8]) -> bool {
@@ -68,6 +68,16 @@ fn parse_pcapng(b: &[u8]) -> (Vec<String>, Vec<(u32, Vec<u8>)>) {
     (names, packets)
 }
 
+/// Whether DNAT picked an endpoint whose address starts with `prefix` (a node's pod CIDR).
+fn endpoint_in(prefix: &str) -> impl Fn(&netdiag_lab::LabTrace) -> bool + '_ {
+    move |t| {
+        t.path
+            .chosen_endpoint
+            .as_ref()
+            .is_some_and(|e| e.ip.to_string().starts_with(prefix))
+    }
+}
+
 fn syn_interfaces(names: &[String], packets: &[(u32, Vec<u8>)]) -> BTreeSet<String> {
     packets
         .iter()
@@ -79,15 +89,9 @@ fn syn_interfaces(names: &[String], packets: &[(u32, Vec<u8>)]) -> BTreeSet<Stri
 #[test]
 fn the_probes_syn_is_captured_on_its_host_veth_and_further_on_and_written_as_pcap() {
     let lab = default_lab("cap");
-    // An endpoint on the other node: a same-node endpoint's SYN is bridged from port to port
-    // with a warm neighbour cache, so only the two pods' host veths carry it, and the agent
-    // does not tap the endpoint's veth yet.
-    let other_node = |t: &netdiag_lab::LabTrace| {
-        t.path
-            .chosen_endpoint
-            .as_ref()
-            .is_some_and(|e| e.ip.to_string().starts_with("10.244.2."))
-    };
+    // An endpoint on the other node: its SYN crosses the veth, the bridge and eth0 (the
+    // same-node case is the next test).
+    let other_node = endpoint_in("10.244.2.");
     let t = trace_until(&lab, 12, other_node);
     assert_eq!(t.path.reachable, Some(true), "the healthy lab must connect");
     let ev = t
@@ -161,4 +165,108 @@ fn the_probes_syn_is_captured_on_its_host_veth_and_further_on_and_written_as_pca
         seen.len() >= 2 && seen.iter().all(|n| n.starts_with("node-a/")),
         "SYN on {seen:?} of {names:?}"
     );
+}
+
+/// `lab trace ARGS` through the real binary, as a user reads it: (exit code, stdout).
+fn lab_trace(lab: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new(binary("kubectl-netdiag"))
+        .args(["lab", "trace", "--name", lab])
+        .args(args)
+        .output()
+        .expect("kubectl-netdiag runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// `-o wide` until `accept` holds for its output (DNAT picks an endpoint at random).
+fn wide_until(lab: &str, accept: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..30 {
+        last = lab_trace(lab, &["-o", "wide"]).1;
+        if accept(&last) {
+            return last;
+        }
+    }
+    panic!("no -o wide output matched in 30 traces; the last:\n{last}");
+}
+
+#[test]
+fn a_same_node_endpoint_shows_the_syn_on_both_veths_and_the_wide_lines_say_so() {
+    let lab = default_lab("capsame");
+    let same_node = endpoint_in("10.244.1.");
+    let t = trace_until(&lab, 30, &same_node);
+    assert!(same_node(&t), "DNAT never picked echo-1 on node-a");
+    let ev = t
+        .path
+        .evidence
+        .iter()
+        .find(|e| e.node == "node-a")
+        .expect("node-a evidence");
+    let syn_on = |role: &str| {
+        ev.capture.iter().any(|c| {
+            c.role == role
+                && c.packets
+                    .iter()
+                    .any(|p| p.tcp_flags.as_deref() == Some("S"))
+        })
+    };
+    assert!(
+        syn_on("host veth") && syn_on("endpoint veth"),
+        "{:#?}",
+        ev.capture
+    );
+    let bytes = ev.pcap_bytes().expect("base64").expect("a pcap");
+    let (names, packets) = parse_pcapng(&bytes);
+    assert!(syn_interfaces(&names, &packets).len() >= 2, "{names:?}");
+
+    let out = wide_until(lab.name(), |o| {
+        o.contains("node-a: the SYN stayed on node-a")
+    });
+    assert!(out.contains("it reached the endpoint pod on veth"), "{out}");
+    assert!(
+        out.contains("node-a: an answer came back (SYN-ACK"),
+        "{out}"
+    );
+    assert!(out.contains("(endpoint veth)"), "{out}");
+    // A healthy path: no CAPTURE line in the plain table.
+    let (code, plain) = lab_trace(lab.name(), &[]);
+    assert_eq!(code, 0, "{plain}");
+    assert!(!plain.contains("CAPTURE"), "{plain}");
+}
+
+#[test]
+fn a_cross_node_syn_left_by_eth0_and_a_forward_drop_kept_it_in() {
+    let lab = default_lab("capdrop");
+    let out = wide_until(lab.name(), |o| {
+        o.contains("node-a: the SYN left the node on eth0 (to ")
+    });
+    assert!(
+        out.contains("node-a: an answer came back (SYN-ACK"),
+        "{out}"
+    );
+    assert!(out.contains("(after DNAT)"), "{out}");
+
+    // node-b's pods dropped in node-a's FORWARD chain: the SYN enters and never leaves.
+    let cidr = pod_cidr(&lab, "node-b");
+    lab.exec(
+        "node-a",
+        &[
+            "iptables", "-w", "-I", "FORWARD", "1", "-d", &cidr, "-j", "DROP",
+        ],
+    );
+    let mut last = String::new();
+    for _ in 0..30 {
+        let (code, plain) = lab_trace(lab.name(), &[]);
+        if plain.contains("CAPTURE node-a: SYN entered node-a on veth") {
+            assert_eq!(code, 1, "{plain}");
+            assert!(plain.contains("and never left it, no answer"), "{plain}");
+            let wide = wide_until(lab.name(), |o| o.contains("node-a: no SYN left the node"));
+            assert!(wide.contains("node-a: no answer came back"), "{wide}");
+            return;
+        }
+        last = plain;
+    }
+    panic!("no trace reached node-b's endpoints through the drop; the last:\n{last}");
 }

@@ -15,6 +15,14 @@ pub struct Decoded {
     pub ttl: Option<u8>,
     /// A TCP SYN without ACK: the probe's first packet.
     pub syn: bool,
+    /// `tcp`, `udp`, `icmp`, `arp`.
+    pub protocol: Option<&'static str>,
+    /// `IP:PORT` (ICMP and ARP: the IP) of the sender and the receiver.
+    pub src: Option<String>,
+    pub dst: Option<String>,
+    pub tcp_flags: Option<String>,
+    /// ICMP type and code.
+    pub icmp: Option<(u8, u8)>,
 }
 
 fn ip_at(b: &[u8], at: usize) -> Option<Ipv4Addr> {
@@ -43,19 +51,22 @@ pub fn decode(frame: &[u8]) -> Decoded {
     };
     let payload = &frame[14..];
     d.summary = match ethertype {
-        0x0806 => arp(payload),
+        0x0806 => arp(payload, &mut d),
         0x0800 => ipv4(payload, &mut d),
         other => format!("ethertype {other:#06x}"),
     };
     d
 }
 
-fn arp(p: &[u8]) -> String {
+fn arp(p: &[u8], d: &mut Decoded) -> String {
+    d.protocol = Some("arp");
     let (Some(op), Some(sha), Some(spa), Some(tpa)) =
         (u16_at(p, 6), p.get(8..14), ip_at(p, 14), ip_at(p, 24))
     else {
         return String::from("ARP, truncated");
     };
+    d.src = Some(spa.to_string());
+    d.dst = Some(tpa.to_string());
     match op {
         1 => format!("ARP, Request who-has {tpa} tell {spa}"),
         2 => format!("ARP, Reply {spa} is-at {}", format_mac(sha)),
@@ -72,16 +83,28 @@ fn ipv4(p: &[u8], d: &mut Decoded) -> String {
     let ihl = usize::from(first & 0x0f) * 4;
     let fragment = u16_at(p, 6).unwrap_or_default() & 0x1fff != 0;
     let l4 = p.get(ihl..).unwrap_or_default();
+    if proto == 1 && !fragment {
+        return icmp(src, dst, l4, d);
+    }
     let ports = (u16_at(l4, 0), u16_at(l4, 2));
     let (Some(sport), Some(dport), false) = (ports.0, ports.1, fragment) else {
         return format!("IP {src} > {dst}: proto {proto}");
     };
     let head = format!("IP {src}.{sport} > {dst}.{dport}");
+    d.src = Some(format!("{src}:{sport}"));
+    d.dst = Some(format!("{dst}:{dport}"));
+    d.protocol = match proto {
+        6 => Some("tcp"),
+        17 => Some("udp"),
+        _ => None,
+    };
     match proto {
         6 => match l4.get(13) {
             Some(&flags) => {
                 d.syn = flags & 0x12 == 0x02;
-                format!("{head}: Flags [{}]", tcp_flags(flags))
+                let letters = tcp_flags(flags);
+                d.tcp_flags = Some(letters.clone());
+                format!("{head}: Flags [{letters}]")
             }
             None => format!("{head}: tcp, truncated"),
         },
@@ -91,6 +114,27 @@ fn ipv4(p: &[u8], d: &mut Decoded) -> String {
         },
         other => format!("{head}: proto {other}"),
     }
+}
+
+/// An ICMP error about one of the probe's packets: which packet (the header it quotes).
+fn icmp(src: Ipv4Addr, dst: Ipv4Addr, l4: &[u8], d: &mut Decoded) -> String {
+    d.protocol = Some("icmp");
+    d.src = Some(src.to_string());
+    d.dst = Some(dst.to_string());
+    let (Some(&kind), Some(&code)) = (l4.first(), l4.get(1)) else {
+        return format!("IP {src} > {dst}: ICMP, truncated");
+    };
+    d.icmp = Some((kind, code));
+    let name = netdiag_model::report::icmp_name(kind, code);
+    // The quoted packet: its IPv4 header after the 8 bytes of ICMP header, then its ports.
+    let inner = l4.get(8..).unwrap_or_default();
+    let inner_ihl = usize::from(inner.first().copied().unwrap_or_default() & 0x0f) * 4;
+    let about = match (ip_at(inner, 16), u16_at(inner, inner_ihl + 2)) {
+        (Some(ip), Some(port)) => format!(" for {ip}:{port}"),
+        (Some(ip), None) => format!(" for {ip}"),
+        _ => String::new(),
+    };
+    format!("IP {src} > {dst}: ICMP {name}{about}")
 }
 
 /// tcpdump's letters: S SYN, F FIN, R RST, P PSH, . ACK, U URG.
@@ -153,6 +197,26 @@ mod tests {
         assert!(synack.summary.ends_with("Flags [S.]"), "{}", synack.summary);
         assert!(!synack.syn);
         assert!(decode(&tcp(0x14)).summary.ends_with("Flags [R.]"));
+        assert_eq!(synack.tcp_flags.as_deref(), Some("S."));
+        assert_eq!(d.protocol, Some("tcp"));
+        assert_eq!(d.src.as_deref(), Some("10.244.1.2:41234"));
+        assert_eq!(d.dst.as_deref(), Some("10.96.45.10:80"));
+    }
+
+    #[test]
+    fn an_icmp_error_names_the_packet_it_quotes() {
+        let syn = tcp(0x02);
+        let mut ip = vec![0x45, 0, 0, 56, 0, 1, 0, 0, 64, 1, 0, 0];
+        ip.extend([172, 18, 0, 2, 10, 244, 1, 2]);
+        ip.extend([3, 3, 0, 0, 0, 0, 0, 0]);
+        ip.extend(&syn[14..42]);
+        let d = decode(&eth(0x0800, &ip));
+        assert_eq!(
+            d.summary,
+            "IP 172.18.0.2 > 10.244.1.2: ICMP port unreachable for 10.96.45.10:80"
+        );
+        assert_eq!((d.protocol, d.icmp), (Some("icmp"), Some((3, 3))));
+        assert_eq!(d.src.as_deref(), Some("172.18.0.2"));
     }
 
     #[test]

@@ -18,6 +18,10 @@ const GRACE: Duration = Duration::from_millis(5);
 /// Frames kept per interface; the pcap bound cuts the file further.
 const MAX_FRAMES: usize = 256;
 
+/// The role of a local endpoint pod's host veth: tapped on every candidate, reported only
+/// where the probe showed up.
+pub const ENDPOINT_VETH: &str = "endpoint veth";
+
 /// One interface to capture on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tap {
@@ -28,12 +32,14 @@ pub struct Tap {
 }
 
 /// The interfaces the probe crosses on this node, from what was read: pure. The pod's host
-/// veth, its bridge, then each egress device a route names (an overlay device by its kind),
-/// each once.
+/// veth, its bridge, the host veths of the endpoints that live on this node (a same-node
+/// endpoint behind a bridge shows on no other interface), then each egress device a route
+/// names (an overlay device by its kind), each once.
 pub fn taps(
     links: &[Link],
     host_veth: Option<&str>,
     bridge: Option<&str>,
+    endpoint_veths: &[u32],
     route_oifs: &[u32],
 ) -> Vec<Tap> {
     let mut out: Vec<Tap> = Vec::new();
@@ -53,6 +59,11 @@ pub fn taps(
     if let Some(l) = named(bridge) {
         push(l, "bridge");
     }
+    for ifindex in endpoint_veths {
+        if let Some(l) = links.iter().find(|l| l.index == *ifindex) {
+            push(l, ENDPOINT_VETH);
+        }
+    }
     for oif in route_oifs {
         if let Some(l) = links.iter().find(|l| l.index == *oif) {
             let role = match l.kind {
@@ -70,6 +81,7 @@ pub fn taps(
 pub fn find_taps(
     host_veth: Option<&str>,
     bridge: Option<&str>,
+    endpoint_veths: &[u32],
     dsts: &[Ipv4Addr],
 ) -> Result<Vec<Tap>, String> {
     let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
@@ -81,7 +93,7 @@ pub fn find_taps(
     if let Ok(Some(gw)) = rtnl.default_gateway() {
         oifs.extend(gw.oif);
     }
-    Ok(taps(&links, host_veth, bridge, &oifs))
+    Ok(taps(&links, host_veth, bridge, endpoint_veths, &oifs))
 }
 
 /// Capture sockets open on the taps.
@@ -142,7 +154,12 @@ pub fn summarise(
 ) -> (Vec<InterfaceCapture>, Vec<u8>) {
     let mut file = pcapng::Capture::default();
     let mut out = Vec::new();
-    for (id, (tap, frames)) in seen.iter().enumerate() {
+    for (tap, frames) in seen {
+        // A candidate endpoint's veth the probe never crossed is not on its path.
+        if tap.role == ENDPOINT_VETH && frames.as_ref().is_ok_and(Vec::is_empty) {
+            continue;
+        }
+        let id = file.interfaces.len();
         file.interfaces.push(tap.interface.clone());
         let mut cap = InterfaceCapture {
             interface: tap.interface.clone(),
@@ -162,6 +179,12 @@ pub fn summarise(
                         src_mac: d.src_mac,
                         dst_mac: d.dst_mac,
                         ttl: d.ttl,
+                        protocol: d.protocol.map(str::to_string),
+                        src: d.src,
+                        dst: d.dst,
+                        tcp_flags: d.tcp_flags,
+                        icmp_type: d.icmp.map(|(t, _)| t),
+                        icmp_code: d.icmp.map(|(_, c)| c),
                     });
                     file.packets.push(pcapng::Packet {
                         interface: id as u32,

@@ -11,12 +11,19 @@ fn links() -> Vec<Link> {
         link(3, "cni0", Some(LinkKind::Bridge)),
         link(4, "veth1234", Some(LinkKind::Veth)),
         link(5, "flannel.1", Some(LinkKind::Vxlan)),
+        link(6, "veth5678", Some(LinkKind::Veth)),
     ]
 }
 
 #[test]
 fn taps_follow_the_path_each_once() {
-    let t = taps(&links(), Some("veth1234"), Some("cni0"), &[3, 5, 2, 2, 99]);
+    let t = taps(
+        &links(),
+        Some("veth1234"),
+        Some("cni0"),
+        &[6, 4],
+        &[3, 5, 2, 2, 99],
+    );
     let got: Vec<(&str, u32, &str)> = t
         .iter()
         .map(|t| (t.interface.as_str(), t.ifindex, t.role))
@@ -26,12 +33,13 @@ fn taps_follow_the_path_each_once() {
         [
             ("veth1234", 4, "host veth"),
             ("cni0", 3, "bridge"),
+            ("veth5678", 6, "endpoint veth"),
             ("flannel.1", 5, "overlay"),
             ("eth0", 2, "uplink"),
         ]
     );
     // A routed CNI: no bridge, and a host veth that is gone is no tap.
-    let t = taps(&links(), Some("vethgone"), None, &[2]);
+    let t = taps(&links(), Some("vethgone"), None, &[], &[2]);
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].role, "uplink");
 }
@@ -66,6 +74,7 @@ fn summaries_and_the_pcap_agree() {
     let seen = vec![
         (tap("veth1234", 4, "host veth"), Ok(vec![frame(2, false)])),
         (tap("cni0", 3, "bridge"), Ok(vec![frame(1, false)])),
+        (tap("veth5678", 6, ENDPOINT_VETH), Ok(vec![])),
         (tap("eth0", 2, "uplink"), Err("no CAP_NET_RAW".to_string())),
     ];
     let (caps, bytes) = summarise(started, &seen);

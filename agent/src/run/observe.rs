@@ -31,6 +31,8 @@ pub struct Probe {
     /// The node side of the pod's veth, and the bridge it is a port of (capture taps).
     pub host_veth: Option<String>,
     pub bridge: Option<String>,
+    /// The host veths (ifindexes) of the candidate endpoints that live on this node.
+    pub endpoint_veths: Vec<u32>,
 }
 
 /// What the connect did, as observers need it to find its traces.
@@ -124,8 +126,12 @@ impl Observer for CaptureObserver {
         let running = probe.source.ok_or(NO_PORT.to_string()).and_then(|source| {
             let mut dsts = vec![*probe.target.ip()];
             dsts.extend(probe.endpoints.iter().take(4));
-            let taps =
-                capture::find_taps(probe.host_veth.as_deref(), probe.bridge.as_deref(), &dsts)?;
+            let taps = capture::find_taps(
+                probe.host_veth.as_deref(),
+                probe.bridge.as_deref(),
+                &probe.endpoint_veths,
+                &dsts,
+            )?;
             let filter = crate::kernel::packet::ProbeFilter {
                 ip_proto: match probe.protocol {
                     Protocol::UDP => 17,

@@ -111,4 +111,35 @@ pub struct CapturedPacket {
     pub dst_mac: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u8>,
+    /// `tcp`, `udp`, `icmp` or `arp` (None from older agents, and for other frames). A
+    /// string, so a newer agent's value is read, not refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// The source and destination on the wire here, `10.244.1.2:41234` (ICMP and ARP: the IP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst: Option<String>,
+    /// TCP flags in tcpdump's letters: `S`, `S.`, `R.`, `F.`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_flags: Option<String>,
+    /// ICMP type and code (an error about the probe's packet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_code: Option<u8>,
+}
+
+/// An ICMP error's name, as tcpdump words it: `port unreachable`, `time exceeded`.
+pub fn icmp_name(kind: u8, code: u8) -> String {
+    match (kind, code) {
+        (3, 0) => "net unreachable".into(),
+        (3, 1) => "host unreachable".into(),
+        (3, 3) => "port unreachable".into(),
+        (3, 4) => "fragmentation needed".into(),
+        (3, 9 | 10 | 13) => "administratively prohibited".into(),
+        (3, c) => format!("destination unreachable (code {c})"),
+        (11, _) => "time exceeded".into(),
+        (t, c) => format!("type {t} code {c}"),
+    }
 }

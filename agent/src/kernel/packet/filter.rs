@@ -1,7 +1,9 @@
 //! The classic BPF program that keeps only the probe's frames, built in pure code so it is
 //! tested without a socket: IPv4 of the probe's protocol with its source port on either side
 //! (so both directions, before and after DNAT, which keeps the pod's port), and every ARP frame
-//! (the seeds' "who-has" questions about the hops' addresses).
+//! (the seeds' "who-has" questions about the hops' addresses), and ICMP unreachable and
+//! time-exceeded errors that quote a packet of the probe's protocol and port (a REJECT's
+//! answer, a router's "host unreachable").
 
 use libc::sock_filter;
 
@@ -20,6 +22,11 @@ pub struct ProbeFilter {
 const LD_H_ABS: u16 = 0x28; // BPF_LD | BPF_H | BPF_ABS
 const LD_B_ABS: u16 = 0x30; // BPF_LD | BPF_B | BPF_ABS
 const LD_H_IND: u16 = 0x48; // BPF_LD | BPF_H | BPF_IND
+const LD_B_IND: u16 = 0x50; // BPF_LD | BPF_B | BPF_IND
+const AND_K: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
+const LSH_K: u16 = 0x64; // BPF_ALU | BPF_LSH | BPF_K
+const ADD_X: u16 = 0x0c; // BPF_ALU | BPF_ADD | BPF_X
+const TAX: u16 = 0x07; // BPF_MISC | BPF_TAX
 const LDX_B_MSH: u16 = 0xb1; // BPF_LDX | BPF_B | BPF_MSH: X = 4 * (P[k] & 0xf)
 const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 const JSET_K: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
@@ -42,24 +49,41 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> sock_filter {
 }
 
 /// The program, like `tcpdump -dd 'arp or (ip proto P and not ip[6:2] & 0x1fff != 0 and
-/// (src port N or dst port N))'`; the last two instructions are accept and drop.
+/// (src port N or dst port N)) or (icmp[0] in (3, 11) and the quoted packet is P with port N)'`;
+/// the last two instructions are accept and drop.
 pub fn program(f: ProbeFilter) -> Vec<sock_filter> {
-    // Jump offsets count from the next instruction; ACCEPT is index 12, DROP index 13.
+    let port = u32::from(f.port);
+    // Jump offsets count from the next instruction; ACCEPT is index 27, DROP index 28.
     vec![
         /* 0 */ stmt(LD_H_ABS, 12), // ethertype
-        /* 1 */ jump(JEQ_K, ETH_P_ARP, 10, 0), // -> accept
-        /* 2 */ jump(JEQ_K, ETH_P_IP, 0, 10), // -> drop
-        /* 3 */ stmt(LD_B_ABS, 23), // IPv4 protocol
-        /* 4 */ jump(JEQ_K, u32::from(f.ip_proto), 0, 8), // -> drop
-        /* 5 */ stmt(LD_H_ABS, 20), // flags and fragment offset
-        /* 6 */ jump(JSET_K, 0x1fff, 6, 0), // a later fragment has no ports: -> drop
-        /* 7 */ stmt(LDX_B_MSH, 14), // X = IPv4 header length
+        /* 1 */ jump(JEQ_K, ETH_P_ARP, 25, 0), // -> accept
+        /* 2 */ jump(JEQ_K, ETH_P_IP, 0, 25), // -> drop
+        /* 3 */ stmt(LD_H_ABS, 20), // flags and fragment offset
+        /* 4 */ jump(JSET_K, 0x1fff, 23, 0), // a later fragment has no ports: -> drop
+        /* 5 */ stmt(LDX_B_MSH, 14), // X = IPv4 header length
+        /* 6 */ stmt(LD_B_ABS, 23), // IPv4 protocol
+        /* 7 */ jump(JEQ_K, u32::from(f.ip_proto), 0, 4), // -> 12 (ICMP?)
         /* 8 */ stmt(LD_H_IND, 14), // source port
-        /* 9 */ jump(JEQ_K, u32::from(f.port), 2, 0), // -> accept
+        /* 9 */ jump(JEQ_K, port, 17, 0), // -> accept
         /* 10 */ stmt(LD_H_IND, 16), // destination port
-        /* 11 */ jump(JEQ_K, u32::from(f.port), 0, 1), // -> accept, else drop
-        /* 12 */ stmt(RET_K, f.snaplen),
-        /* 13 */ stmt(RET_K, 0),
+        /* 11 */ jump(JEQ_K, port, 15, 16), // -> accept, else drop
+        /* 12 */ jump(JEQ_K, 1, 0, 15), // ICMP, else -> drop
+        /* 13 */ stmt(LD_B_IND, 14), // ICMP type
+        /* 14 */ jump(JEQ_K, 3, 1, 0), // unreachable -> 16
+        /* 15 */ jump(JEQ_K, 11, 0, 12), // time exceeded, else -> drop
+        /* 16 */ stmt(LD_B_IND, 31), // the quoted packet's protocol
+        /* 17 */ jump(JEQ_K, u32::from(f.ip_proto), 0, 10), // -> drop
+        /* 18 */ stmt(LD_B_IND, 22), // the quoted header's version and length
+        /* 19 */ stmt(AND_K, 0x0f),
+        /* 20 */ stmt(LSH_K, 2),
+        /* 21 */ stmt(ADD_X, 0),
+        /* 22 */ stmt(TAX, 0), // X = outer + quoted header lengths
+        /* 23 */ stmt(LD_H_IND, 22), // the quoted source port
+        /* 24 */ jump(JEQ_K, port, 2, 0), // -> accept
+        /* 25 */ stmt(LD_H_IND, 24), // the quoted destination port
+        /* 26 */ jump(JEQ_K, port, 0, 1), // -> accept, else drop
+        /* 27 */ stmt(RET_K, f.snaplen),
+        /* 28 */ stmt(RET_K, 0),
     ]
 }
 
@@ -98,6 +122,14 @@ mod tests {
                     Some(v) => x = 4 * u32::from(v & 0xf),
                     None => return 0,
                 },
+                LD_B_IND => match pkt.get(x as usize + k) {
+                    Some(v) => a = u32::from(*v),
+                    None => return 0,
+                },
+                AND_K => a &= ins.k,
+                LSH_K => a <<= ins.k,
+                ADD_X => a = a.wrapping_add(x),
+                TAX => x = a,
                 JEQ_K | JSET_K => {
                     let hit = if ins.code == JEQ_K {
                         a == ins.k
@@ -162,6 +194,28 @@ mod tests {
         v6.extend([0u8; 60]);
         assert_eq!(run(&prog, &v6), 0, "IPv6");
         assert_eq!(run(&prog, &ipv4(6, 0, 41234, 80)[..30]), 0, "truncated");
+    }
+
+    /// An ICMP error of `kind` quoting a TCP packet from port `sport` to `dport`.
+    fn icmp(kind: u8, quoted_proto: u8, sport: u16, dport: u16) -> Vec<u8> {
+        let quoted = ipv4(quoted_proto, 0, sport, dport);
+        let mut p = ipv4(1, 0, 0, 0);
+        p.truncate(34);
+        p.extend([kind, 3, 0, 0, 0, 0, 0, 0]);
+        p.extend(&quoted[14..]);
+        p
+    }
+
+    #[test]
+    fn keeps_icmp_errors_about_the_probe_only() {
+        let prog = program(F);
+        assert_eq!(run(&prog, &icmp(3, 6, 41234, 80)), 128, "port unreachable");
+        assert_eq!(run(&prog, &icmp(11, 6, 41234, 80)), 128, "time exceeded");
+        assert_eq!(run(&prog, &icmp(3, 6, 80, 41234)), 128, "about the reply");
+        assert_eq!(run(&prog, &icmp(3, 6, 41235, 80)), 0, "another port");
+        assert_eq!(run(&prog, &icmp(3, 17, 41234, 80)), 0, "another protocol");
+        assert_eq!(run(&prog, &icmp(8, 6, 41234, 80)), 0, "an echo request");
+        assert_eq!(run(&prog, &icmp(3, 6, 41234, 80)[..50]), 0, "truncated");
     }
 
     #[test]

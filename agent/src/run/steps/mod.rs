@@ -6,10 +6,13 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use netdiag_model::Reason;
-use netdiag_model::{DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, TracePlan, Verdict};
+use netdiag_model::{
+    Check, DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, TracePlan, Verdict,
+};
 
 use super::observe::{Connected, Probe, observers};
 mod endpoint;
+mod local_endpoints;
 mod node_source;
 mod overlay;
 mod return_route;
@@ -227,6 +230,11 @@ impl<'a> Trace<'a> {
             endpoints: self.rule_endpoints.iter().map(|e| e.ip).collect(),
             host_veth: pod_path.host_veth.clone(),
             bridge: pod_path.bridge.clone(),
+            endpoint_veths: if self.plan.wants(Check::Evidence) {
+                self.local_endpoint_veths(target)
+            } else {
+                Vec::new()
+            },
         };
         let armed: Vec<_> = observers(self.plan)
             .into_iter()
