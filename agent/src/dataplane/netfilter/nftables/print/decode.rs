@@ -15,7 +15,7 @@ use crate::kernel::nftables::{RawRule, SetElement};
 const REG_VERDICT: u64 = 0;
 
 #[derive(Clone, Debug)]
-enum Reg {
+pub(super) enum Reg {
     /// Loaded from a field; `seq` orders loads (a concatenation's fields follow each other).
     Loaded { key: Key, len: u32, seq: usize },
     /// A constant from `immediate`.
@@ -28,7 +28,7 @@ enum Reg {
 }
 
 /// A register number in 32-bit units.
-fn reg32(r: u64) -> u64 {
+pub(super) fn reg32(r: u64) -> u64 {
     match r {
         1..=4 => 8 + (r - 1) * 4,
         other => other,
@@ -57,14 +57,14 @@ fn payload_field(base: u64, offset: u64, len: u64) -> Option<(Field, Option<Vec<
 }
 
 /// The bytes of a masked comparison: a value shorter than its mask (a partial load) is padded.
-fn padded(mut bytes: Vec<u8>, mask: &Option<Vec<u8>>) -> Vec<u8> {
+pub(super) fn padded(mut bytes: Vec<u8>, mask: &Option<Vec<u8>>) -> Vec<u8> {
     if let Some(m) = mask {
         bytes.resize(m.len().max(bytes.len()), 0);
     }
     bytes
 }
 
-fn cmp_op(code: Option<u64>) -> Option<Op> {
+pub(super) fn cmp_op(code: Option<u64>) -> Option<Op> {
     Some(match code? {
         0 => Op::Eq,
         1 => Op::Ne,
@@ -76,17 +76,17 @@ fn cmp_op(code: Option<u64>) -> Option<Op> {
     })
 }
 
-struct Decoder<'a> {
-    regs: HashMap<u64, Reg>,
-    seq: usize,
+pub(super) struct Decoder<'a> {
+    pub(super) regs: HashMap<u64, Reg>,
+    pub(super) seq: usize,
     /// The expression being decoded (from 1): where its statement came from.
     at: usize,
-    stmts: Vec<(usize, Stmt)>,
+    pub(super) stmts: Vec<(usize, Stmt)>,
     anonymous: &'a mut dyn FnMut(&str) -> Vec<SetElement>,
 }
 
 impl Decoder<'_> {
-    fn push(&mut self, stmt: Stmt) {
+    pub(super) fn push(&mut self, stmt: Stmt) {
         self.stmts.push((self.at, stmt));
     }
 
@@ -98,7 +98,7 @@ impl Decoder<'_> {
 
     /// The key a comparison at `sreg` reads: one field, or the concatenation loaded into the
     /// registers from `sreg` on (each field after the one before it).
-    fn key(&self, sreg: u64, concat: bool) -> Option<Key> {
+    pub(super) fn key(&self, sreg: u64, concat: bool) -> Option<Key> {
         let mut at = reg32(sreg);
         let Some(Reg::Loaded { key, len, seq }) = self.regs.get(&at) else {
             return None;
@@ -295,110 +295,6 @@ impl Decoder<'_> {
             _ => None,
         };
         sreg.is_some_and(|r| matches!(self.regs.get(&reg32(r)), Some(Reg::Unknown)))
-    }
-
-    fn bitwise(&mut self, d: &[u8]) -> bool {
-        // Only the boolean form (`(reg & mask) ^ xor`, NFT_BITWISE_BOOL 0), not shifts.
-        let (Some(sreg), Some(dreg), Some(mask)) = (u(d, 1), u(d, 2), data_value(d, 4)) else {
-            return false;
-        };
-        if u(d, 6).is_some_and(|op| op != 0) {
-            return false;
-        }
-        let xor = data_value(d, 5).unwrap_or_default();
-        let Some(Reg::Loaded { key, len, .. }) = self.regs.get(&reg32(sreg)).cloned() else {
-            return false;
-        };
-        let reg = if xor.iter().all(|b| *b == 0) {
-            Reg::Loaded {
-                key: Key {
-                    mask: Some(mask),
-                    ..key
-                },
-                len,
-                seq: self.seq,
-            }
-        } else {
-            // `field | bits` is mask = !bits, xor = bits.
-            let inverse: Vec<u8> = xor.iter().map(|b| !b).collect();
-            let [field] = key.fields.as_slice() else {
-                return false;
-            };
-            if inverse != mask || key.mask.is_some() {
-                return false;
-            }
-            Reg::Or {
-                field: field.clone(),
-                bits: xor,
-            }
-        };
-        self.regs.insert(reg32(dreg), reg);
-        true
-    }
-
-    fn cmp(&mut self, d: &[u8]) -> bool {
-        let (Some(sreg), Some(op), Some(bytes)) = (u(d, 1), cmp_op(u(d, 2)), data_value(d, 3))
-        else {
-            return false;
-        };
-        let Some(key) = self.key(sreg, false) else {
-            return false;
-        };
-        let bytes = padded(bytes, &key.mask);
-        // nft writes `A-B` as `>= A` then `<= B` on the same register.
-        if op == Op::Le
-            && let Some((
-                _,
-                Stmt::Match {
-                    key: k,
-                    op: Op::Ge,
-                    right: Right::Value(from),
-                },
-            )) = self.stmts.last()
-            && *k == key
-        {
-            let from = from.clone();
-            self.stmts.pop();
-            self.push(Stmt::Match {
-                key,
-                op: Op::Eq,
-                right: Right::Range(from, bytes),
-            });
-            return true;
-        }
-        self.push(Stmt::Match {
-            key,
-            op,
-            right: Right::Value(bytes),
-        });
-        true
-    }
-
-    fn nat(&mut self, d: &[u8]) -> bool {
-        let range = |min: u16, max: u16| -> Option<Option<(Vec<u8>, Vec<u8>)>> {
-            let Some(lo) = u(d, min) else {
-                return Some(None);
-            };
-            let hi = u(d, max).unwrap_or(lo);
-            match (self.regs.get(&reg32(lo)), self.regs.get(&reg32(hi))) {
-                (Some(Reg::Value(a)), Some(Reg::Value(b))) => Some(Some((a.clone(), b.clone()))),
-                _ => None,
-            }
-        };
-        // Only IPv4 NAT (NFPROTO_IPV4) is printed.
-        if u(d, 2) != Some(2) {
-            return false;
-        }
-        let (Some(addr), Some(port)) = (range(3, 4), range(5, 6)) else {
-            return false;
-        };
-        self.push(Stmt::Nat {
-            dnat: u(d, 1) == Some(1),
-            addr,
-            port,
-            flags: u(d, 7).unwrap_or(0) as u32,
-        });
-        true
     }
 }
 

@@ -4,7 +4,7 @@
 //! spelling here: the caller shows the nft text, which is never wrong, rather than a guess.
 //! Pure.
 
-use super::nft::{proto_name, value};
+use super::values::{proto_name, value};
 use super::{Field, Key, NftVerdict, Op, Right, Rule, Stmt};
 
 /// No interface names are needed: `-i` and `-o` take names, iptables has no `iif`.

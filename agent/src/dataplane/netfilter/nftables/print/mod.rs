@@ -6,11 +6,13 @@
 //! counts the rule's expressions from 1), never as a guess. Pure: anonymous set elements and
 //! interface names come from the caller.
 
+mod compare;
 pub mod decode;
 pub mod iptables;
 pub mod nft;
 #[cfg(test)]
 mod tests;
+pub mod values;
 
 pub use crate::kernel::nftables::msg::NftVerdict;
 use crate::kernel::nftables::{RawRule, SetElement};
