@@ -145,6 +145,29 @@ impl NftSocket {
         }
     }
 
+    /// One rule of `table`/`chain` by its handle (`NFT_MSG_GETRULE` without a dump: the kernel
+    /// answers with that rule alone, however long the chain); `Ok(None)` when it is gone.
+    pub fn rule(
+        &mut self,
+        family: u8,
+        table: &str,
+        chain: &str,
+        handle: u64,
+    ) -> Result<Option<RawRule>, NetlinkError> {
+        let attrs = AttrWriter::default()
+            .string(msg::RULE_TABLE, table)
+            .string(msg::RULE_CHAIN, chain)
+            .bytes(msg::RULE_HANDLE, &handle.to_be_bytes())
+            .finish();
+        let request = NftMessage::new(msg::MSG_GETRULE, family, attrs);
+        let op = "look up a rule by its handle (NFT_MSG_GETRULE)";
+        match self.socket.request(op, request, NLM_F_REQUEST) {
+            Ok(answers) => Ok(answers.iter().find_map(raw_rule).map(|(_, r)| r)),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A set's `timeout` in milliseconds (`NFT_MSG_GETSET`); None when it has none or does
     /// not exist.
     pub fn set_timeout_ms(

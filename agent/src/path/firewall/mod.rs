@@ -2,10 +2,11 @@
 //! from nf_tables tracing (nftables rules and iptables-nft rules alike), the way an engineer
 //! runs `nft monitor trace` with a `meta nftrace set 1` rule for one flow. [`table`] installs
 //! and removes the trace table, [`crate::kernel::nftables::trace`] reads the events,
-//! [`judge`] names the drop; this module looks up rule texts (I/O).
+//! [`judge`] names the drop, [`rules`] fetches the rules' texts over netlink.
 
 pub mod counters;
 pub mod judge;
+pub mod rules;
 pub mod table;
 
 use std::net::SocketAddrV4;
@@ -14,15 +15,9 @@ use std::time::{Duration, Instant};
 use netdiag_model::report::TracedRule;
 use netdiag_model::{Hop, HopKind, Protocol, Reason, Verdict};
 
-use self::judge::{RuleText, family_name, rule_in_listing};
+use self::rules::RuleTexts;
 use self::table::TraceTable;
-use crate::dataplane::kube_proxy::iptables::read::IPTABLES_NFT;
-use crate::dataplane::kube_proxy::nftables::read::NFT;
-use crate::dataplane::netfilter::command::run;
 use crate::kernel::nftables::trace::{TraceEvent, TraceEvents};
-
-/// The tables iptables-nft keeps in family ip: their rules are shown as `iptables -S` prints them.
-const IPTABLES_TABLES: [&str; 5] = ["filter", "nat", "mangle", "raw", "security"];
 /// Events are queued by the time the connect returns; this bounds a busy node's stream.
 const DRAIN_LIMIT: Duration = Duration::from_millis(200);
 
@@ -80,37 +75,8 @@ impl ArmedTrace {
         let all = events.drain(Instant::now() + DRAIN_LIMIT);
         let seen: Vec<TraceEvent> = all.into_iter().filter(|e| e.table != table.name).collect();
         drop(table);
-        let mut decided: Option<(u32, String)> = None;
-        let hop = judge::judge(&self.node, &self.flow, &seen, |e| {
-            let text = rule_text(e);
-            if let Some(t) = &text {
-                decided = Some((e.id, t.iptables.clone().unwrap_or_else(|| t.nft.clone())));
-            }
-            text
-        });
-        (hop, judge::traced_rules(&seen, decided))
+        let mut texts = RuleTexts::default();
+        let hop = judge::judge(&self.node, &self.flow, &seen, |e| texts.of(e));
+        (hop, judge::traced_rules(&seen, |e| texts.of(e)))
     }
-}
-
-/// A traced rule's text: `nft -a list chain`, and `iptables-nft -S` for iptables-nft's tables.
-fn rule_text(e: &TraceEvent) -> Option<RuleText> {
-    let handle = e.handle?;
-    let family = family_name(e.family);
-    let listing = run(&NFT, &["-a", "list", "chain", family, &e.table, &e.chain]).ok()??;
-    let (nft, index) = rule_in_listing(&String::from_utf8_lossy(&listing), handle)?;
-    let iptables = (family == "ip" && IPTABLES_TABLES.contains(&e.table.as_str()))
-        .then(|| {
-            run(&IPTABLES_NFT, &["-w", "-t", &e.table, "-S", &e.chain])
-                .ok()
-                .flatten()
-        })
-        .flatten()
-        .and_then(|out| {
-            String::from_utf8_lossy(&out)
-                .lines()
-                .filter(|l| l.starts_with("-A "))
-                .nth(index)
-                .map(str::to_string)
-        });
-    Some(RuleText { nft, iptables })
 }

@@ -5,4 +5,5 @@
 pub mod netlink;
 #[cfg(test)]
 mod netlink_tests;
+pub mod print;
 pub mod rule;

@@ -25,17 +25,17 @@ enum Reg {
     Value(Vec<u8>),
 }
 
-fn u(data: &[u8], kind: u16) -> Option<u64> {
+pub(crate) fn u(data: &[u8], kind: u16) -> Option<u64> {
     attr(data, kind).and_then(be_uint)
 }
 
-fn data_value(data: &[u8], kind: u16) -> Option<Vec<u8>> {
+pub(crate) fn data_value(data: &[u8], kind: u16) -> Option<Vec<u8>> {
     attr(data, kind)
         .and_then(|d| attr(d, msg::DATA_VALUE))
         .map(<[u8]>::to_vec)
 }
 
-fn data_verdict(data: &[u8], kind: u16) -> Option<NftVerdict> {
+pub(crate) fn data_verdict(data: &[u8], kind: u16) -> Option<NftVerdict> {
     attr(data, kind)
         .and_then(|d| attr(d, msg::DATA_VERDICT))
         .and_then(msg::verdict)

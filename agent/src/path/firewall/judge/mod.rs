@@ -8,12 +8,7 @@ use netdiag_model::{Hop, HopKind, Verdict};
 
 use crate::kernel::nftables::trace::{TraceEvent, TraceType};
 
-/// A rule's text, as `nft` prints it and, for an iptables-nft rule, as `iptables -S` does.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RuleText {
-    pub nft: String,
-    pub iptables: Option<String>,
-}
+pub use crate::dataplane::netfilter::nftables::print::RuleText;
 
 /// `NFPROTO_*` as `nft` spells the family.
 pub fn family_name(family: u8) -> &'static str {
@@ -116,9 +111,12 @@ pub fn judge(
     )
 }
 
-/// The events as the report's rule trace; `decided` is the (packet, text) of the dropping rule
-/// whose text was looked up. Pure.
-pub fn traced_rules(events: &[TraceEvent], decided: Option<(u32, String)>) -> Vec<TracedRule> {
+/// The events as the report's rule trace, each rule with the text `text` gives (iptables'
+/// spelling for an iptables-nft rule). Pure.
+pub fn traced_rules(
+    events: &[TraceEvent],
+    mut text: impl FnMut(&TraceEvent) -> Option<RuleText>,
+) -> Vec<TracedRule> {
     events
         .iter()
         .map(|e| {
@@ -134,10 +132,10 @@ pub fn traced_rules(events: &[TraceEvent], decided: Option<(u32, String)>) -> Ve
                     .map(ToString::to_string)
                     .unwrap_or_else(|| "continue".into()),
             };
-            let rule = decided
-                .as_ref()
-                .filter(|(id, _)| *id == e.id && e.drops())
-                .map(|(_, text)| text.clone());
+            let rule = match e.kind {
+                TraceType::Rule => text(e).map(|t| t.iptables.unwrap_or(t.nft)),
+                _ => None,
+            };
             TracedRule {
                 packet: e.id,
                 family: family_name(e.family).to_string(),
@@ -149,19 +147,6 @@ pub fn traced_rules(events: &[TraceEvent], decided: Option<(u32, String)>) -> Ve
             }
         })
         .collect()
-}
-
-/// The rule with `handle` in an `nft -a list chain` listing: its text without the handle
-/// comment, and its position among the chain's rules. Pure.
-pub fn rule_in_listing(listing: &str, handle: u64) -> Option<(String, usize)> {
-    let marker = format!("# handle {handle}");
-    listing
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.contains("# handle ") && !l.starts_with("chain ") && !l.starts_with("table "))
-        .enumerate()
-        .find(|(_, l)| l.ends_with(&marker))
-        .map(|(i, l)| (l.trim_end_matches(&marker).trim().to_string(), i))
 }
 
 #[cfg(test)]

@@ -84,21 +84,3 @@ fn a_policy_drop_and_a_clean_pass_read_right() {
     );
     assert_eq!(judge("n", "f", &[], |_| None).verdict, Verdict::Info);
 }
-
-#[test]
-fn a_rule_is_found_by_handle_with_its_position() {
-    let listing = "table ip filter {\n\tchain FORWARD { # handle 2\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tip saddr 10.0.0.1 counter packets 0 bytes 0 accept # handle 5\n\t\tip daddr 10.244.2.0/24 counter packets 3 bytes 180 drop # handle 9\n\t}\n}\n";
-    assert_eq!(
-        rule_in_listing(listing, 9),
-        Some((
-            "ip daddr 10.244.2.0/24 counter packets 3 bytes 180 drop".into(),
-            1
-        ))
-    );
-    assert_eq!(
-        rule_in_listing(listing, 2),
-        None,
-        "a chain's handle is no rule"
-    );
-    assert_eq!(rule_in_listing(listing, 77), None);
-}
