@@ -156,6 +156,7 @@ pub fn test_context_with(limits: Limits) -> (Arc<Context>, ApiServerVerifier) {
         },
         cluster_domain: "cluster.local".into(),
         limits,
+        node_sources: Default::default(),
     };
     let recorder = Recorder::new(client.clone(), reporter);
     let ctx = Context::new(client, settings, recorder, Metrics::default());
