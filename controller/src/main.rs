@@ -11,6 +11,7 @@ use netdiag_controller::agents::pod::AgentSettings;
 use netdiag_controller::agents::render;
 use netdiag_controller::netprobe::Settings;
 use netdiag_controller::netprobe::admission::Limits;
+use netdiag_controller::netprobe::node_source::{self, NodeSourcePolicy};
 use netdiag_controller::runtime::health::WatchHealth;
 use netdiag_controller::runtime::runner;
 use netdiag_controller::{DEFAULT_NAMESPACE, default_agent_image};
@@ -41,6 +42,14 @@ struct Common {
         global = true
     )]
     cluster_domain: String,
+    /// Namespaces whose NetProbes may start from a node (`source.node`), as NS[,NS...], or * for
+    /// every namespace. Empty (the default): node sources are refused everywhere, since a
+    /// connect from a node's host network carries the node's identity (kubelet, cloud
+    /// metadata, the other nodes); RBAC on who may create NetProbes in a listed namespace then
+    /// decides who gains it.
+    #[arg(long, env = node_source::ENV, value_name = "NS[,NS...]", default_value = "",
+          hide_default_value = true, value_parser = NodeSourcePolicy::parse, global = true)]
+    node_source_namespaces: NodeSourcePolicy,
 }
 
 #[derive(Subcommand, Debug)]
@@ -163,6 +172,7 @@ async fn main() -> ExitCode {
                 role,
                 cluster_domain: &cli.common.cluster_domain,
                 objects_path: args.objects.as_deref(),
+                node_sources: &cli.common.node_source_namespaces,
             };
             match render::render_file(&agent_settings(&cli.common), &req) {
                 Ok(yaml) => {
@@ -196,6 +206,7 @@ async fn main() -> ExitCode {
                     max_agent_pods_per_node: args.max_agent_pods_per_node,
                     max_runs_per_namespace_per_minute: args.max_runs_per_namespace_per_minute,
                 },
+                node_sources: cli.common.node_source_namespaces.clone(),
             };
             let addr = args.metrics_addr;
             tracing::info!(
@@ -204,6 +215,7 @@ async fn main() -> ExitCode {
                 max_agent_pods = settings.limits.max_agent_pods,
                 max_agent_pods_per_node = settings.limits.max_agent_pods_per_node,
                 max_runs_per_namespace_per_minute = settings.limits.max_runs_per_namespace_per_minute,
+                node_source_namespaces = %settings.node_sources.describe(),
                 "starting"
             );
             let health = Arc::new(WatchHealth::new(Duration::from_secs(

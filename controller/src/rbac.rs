@@ -41,7 +41,7 @@ pub const PERMISSIONS: &[Permission] = &[
         api_group: "",
         resource: "nodes",
         verbs: &["get"],
-        used_by: "resolve::read_nodes (the nodes' InternalIPs and pod CIDRs, for the overlay's VTEP check), inspection::resolve (the inspected node)",
+        used_by: "resolve::read_nodes (the nodes' InternalIPs and pod CIDRs, for the overlay's VTEP check), resolve::resolve (a node source's InternalIP), inspection::resolve (the inspected node)",
     },
     Permission {
         scope: Scope::Cluster,

@@ -281,7 +281,7 @@ fn nothing_from_the_spec_reaches_image_command_paths_or_node() {
         "evil",
         "{source: {pod: curl1}, target: {dns: {name: x}}}",
     );
-    p.spec.source.pod = "--proc=/etc".into();
+    p.spec.source.pod = Some("--proc=/etc".into());
     assert!(
         render_objects(
             &settings(),

@@ -7,6 +7,7 @@
 pub mod inspection;
 pub mod probe;
 pub mod shorthand;
+mod source;
 mod status;
 mod target;
 pub mod validate;
@@ -18,7 +19,7 @@ pub use inspection::{
 pub use netdiag_model::{Check, Protocol};
 pub use probe::{
     NetProbe, NetProbeSpec, NetProbeStatus, NodeRun, Phase, PortRef, ProbeSource, ProbeTarget,
-    StatusCondition, TargetRef,
+    SourceRef, StatusCondition, TargetRef,
 };
 
 /// The API group of every netdiag resource.

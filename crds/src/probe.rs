@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use netdiag_model::{Check, DnsResult, FirstFailure, Hop};
 
+pub use crate::source::{ProbeSource, SourceRef};
 pub use crate::target::{
     AddressTarget, DnsTarget, PodTarget, PortRef, ProbeTarget, ServiceTarget, TargetRef,
 };
@@ -27,7 +28,7 @@ pub const MAX_TTL_SECONDS_AFTER_FINISHED: i32 = 30 * 24 * 3600;
 pub const MIN_PORT: i32 = 1;
 pub const MAX_PORT: i32 = 65535;
 
-/// A request to find out whether, and why not, a pod can reach a target.
+/// A request to find out whether, and why not, a pod (or a node) can reach a target.
 ///
 /// The controller fulfils it with short-lived agent pods on the nodes involved and writes the
 /// result back as one ordered path of hops, each with a verdict.
@@ -44,7 +45,7 @@ pub const MAX_PORT: i32 = 65535;
     // The same columns, in the same order, as `kubectl netdiag get` (kubectl-netdiag's
     // list::GET_COLUMNS; tests/printer_columns.rs holds them together). Target comes from the
     // spec, which is there before the first run: the name (or IP) of whichever target is set.
-    printcolumn = r#"{"name":"Source","type":"string","jsonPath":".spec.source.pod","description":"The pod the traffic starts from"}"#,
+    printcolumn = r#"{"name":"Source","type":"string","jsonPath":".spec.source.*","description":"The pod or node the traffic starts from"}"#,
     printcolumn = r#"{"name":"Target","type":"string","jsonPath":".spec.target.*['name','ip']","description":"The Service, pod or DNS name, or the IP, to reach"}"#,
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
     printcolumn = r#"{"name":"Result","type":"string","jsonPath":".status.conditions[?(@.type==\"Reachable\")].reason","description":"Reachable, or the reason of the first failure"}"#,
@@ -60,9 +61,11 @@ pub const MAX_PORT: i32 = 65535;
     "message": "spec.ttlSecondsAfterFinished applies only to one-shot probes: remove it or spec.intervalSeconds"
 }]))]
 pub struct NetProbeSpec {
-    /// The pod the traffic starts from. Always in the NetProbe's own namespace.
+    /// Where the traffic starts: exactly one of a pod (always in the NetProbe's own namespace)
+    /// or a node (its host network; refused unless the controller allows node sources for this
+    /// namespace).
     pub source: ProbeSource,
-    /// What the source pod should reach: exactly one of service, pod, address or dns.
+    /// What the source should reach: exactly one of service, pod, address or dns.
     pub target: ProbeTarget,
     /// Which checks to run. Default: every check that applies to the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,20 +101,6 @@ pub struct NetProbeSpec {
         extend("x-kubernetes-validations" = [{"rule": "self >= 0 && self <= 2592000", "message": "spec.ttlSecondsAfterFinished must be between 0 and 2592000 (30 days)"}])
     )]
     pub ttl_seconds_after_finished: Option<i32>,
-}
-
-/// Where the traffic starts.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ProbeSource {
-    /// Name of a pod in the NetProbe's namespace.
-    #[schemars(
-        length(min = 1, max = 253),
-        regex(
-            pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
-        )
-    )]
-    pub pod: String,
 }
 
 /// Lifecycle of one run, as `status.phase`.

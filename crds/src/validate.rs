@@ -5,7 +5,7 @@
 use crate::probe::{
     DEFAULT_TIMEOUT_SECONDS, MAX_INTERVAL_SECONDS, MAX_PORT, MAX_TIMEOUT_SECONDS,
     MAX_TTL_SECONDS_AFTER_FINISHED, MIN_INTERVAL_SECONDS, MIN_PORT, MIN_TIMEOUT_SECONDS,
-    NetProbeSpec, PortRef, TargetRef,
+    NetProbeSpec, PortRef, SourceRef, TargetRef,
 };
 
 /// One wrong field.
@@ -32,11 +32,17 @@ fn err(field: &str, message: impl Into<String>) -> FieldError {
 /// Check a spec against every rule the schema states. Returns all errors at once.
 pub fn validate_spec(spec: &NetProbeSpec) -> Result<(), SpecErrors> {
     let mut errors = Vec::new();
-    if !is_dns_label_or_subdomain(&spec.source.pod) {
-        errors.push(err(
+    match spec.source.kind() {
+        None => errors.push(err("spec.source", "must set exactly one of pod or node")),
+        Some(SourceRef::Pod(p)) if !is_dns_label_or_subdomain(p) => errors.push(err(
             "spec.source.pod",
-            format!("{:?} is not a valid pod name", spec.source.pod),
-        ));
+            format!("{p:?} is not a valid pod name"),
+        )),
+        Some(SourceRef::Node(n)) if !is_dns_label_or_subdomain(n) => errors.push(err(
+            "spec.source.node",
+            format!("{n:?} is not a valid node name"),
+        )),
+        Some(_) => {}
     }
     match spec.target.kind() {
         None => errors.push(err(
@@ -234,9 +240,7 @@ mod tests {
 
     fn spec() -> NetProbeSpec {
         NetProbeSpec {
-            source: ProbeSource {
-                pod: "curl1".into(),
-            },
+            source: ProbeSource::pod("curl1"),
             target: ProbeTarget {
                 service: Some(ServiceTarget {
                     name: "echo".into(),
@@ -289,6 +293,21 @@ mod tests {
             node: None,
         });
         assert_eq!(fields(&s), vec!["spec.target"]);
+    }
+
+    #[test]
+    fn a_source_is_a_pod_or_a_node_never_both_nor_neither() {
+        let mut s = spec();
+        s.source = ProbeSource::node("kind-worker");
+        assert_eq!(validate_spec(&s), Ok(()));
+        s.source.pod = Some("curl1".into());
+        assert_eq!(fields(&s), vec!["spec.source"]);
+        s.source = ProbeSource::default();
+        assert_eq!(fields(&s), vec!["spec.source"]);
+        s.source = ProbeSource::node("Node_A");
+        assert_eq!(fields(&s), vec!["spec.source.node"]);
+        s.source = ProbeSource::pod("-curl");
+        assert_eq!(fields(&s), vec!["spec.source.pod"]);
     }
 
     #[test]

@@ -2,62 +2,11 @@
 //! structure plus its CEL rules, evaluated client-side with kube-cel) refuses bad NetProbes with
 //! a message that names the field, and accepts every sample under config/samples.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::*;
 use netdiag_crds::NetProbe;
 use serde_json::{Value, json};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn crd() -> Value {
-    use kube::CustomResourceExt;
-    serde_json::to_value(NetProbe::crd()).expect("CRD serializes")
-}
-
-fn schema() -> Value {
-    crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
-}
-
-/// What `kubectl apply` would refuse: structural schema errors (types, required fields, enums,
-/// patterns) plus failed CEL rules, as "field: message" lines.
-fn admission_errors(object: &Value) -> Vec<String> {
-    let schema = schema();
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft4)
-        .build(&schema)
-        .expect("the openAPIV3Schema is a valid JSON schema");
-    let mut errors: Vec<String> = validator
-        .iter_errors(object)
-        .map(|e| {
-            format!(
-                "{}: {e}",
-                e.instance_path()
-                    .to_string()
-                    .trim_start_matches('/')
-                    .replace('/', ".")
-            )
-        })
-        .collect();
-    if let Err(cel) = kube_cel::Validator::new().validate(&schema, object, None) {
-        errors.extend(cel.into_vec().into_iter().map(|e| e.to_string()));
-    }
-    errors
-}
-
-fn probe(spec: Value) -> Value {
-    json!({
-        "apiVersion": "netdiag.dev/v1alpha1",
-        "kind": "NetProbe",
-        "metadata": {"name": "p", "namespace": "default"},
-        "spec": spec,
-    })
-}
-
-fn good_spec() -> Value {
-    json!({"source": {"pod": "curl1"}, "target": {"service": {"name": "echo-service", "port": "http"}}})
-}
 
 #[test]
 fn the_checked_in_crd_is_what_the_types_generate() {
@@ -322,13 +271,6 @@ fn integers_past_i32_are_refused_for_every_integer_field() {
             "{target}: {errors:?}"
         );
     }
-}
-
-/// What the controller makes of a NetProbe the API server admitted: decoded, then validated.
-fn controller_accepts(spec: &Value) -> Result<(), String> {
-    let spec: netdiag_crds::NetProbeSpec =
-        serde_json::from_value(spec.clone()).map_err(|e| format!("decode: {e}"))?;
-    netdiag_crds::validate::validate_spec(&spec).map_err(|e| e.to_string())
 }
 
 #[test]

@@ -43,6 +43,12 @@ fn bad_sources_say_what_is_expected() {
         ("pod/", "the name is missing after pod/"),
         ("pod/Curl_1", "\"Curl_1\" is not a valid pod name"),
         ("deploy/-x", "not a valid workload name"),
+        ("node/Node_A", "\"Node_A\" is not a valid node name"),
+        ("node/", "the name is missing after node/"),
+        (
+            "svc/echo",
+            "use pod/NAME, deploy/NAME, sts/NAME, ds/NAME, rs/NAME or node/NAME",
+        ),
     ];
     for (input, want) in cases {
         let e = parse_source(input)

@@ -155,6 +155,11 @@ pub enum Error {
     )]
     NodeNoAddress(String),
 
+    #[error(
+        "node {0:?} reports no IPv4 InternalIP or ExternalIP (`kubectl get node {0} -o wide`): a trace from a node starts at that address; trace from a pod on it instead"
+    )]
+    SourceNodeNoAddress(String),
+
     #[error("target pod {namespace}/{pod} has no IP yet ({state}): it cannot be reached")]
     TargetPodNotReady {
         namespace: String,

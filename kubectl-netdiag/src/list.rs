@@ -65,13 +65,13 @@ pub struct GetColumn {
 
 /// The columns of `get`, after NAME (and NAMESPACE with -A): the CRD's printer columns, in
 /// their order, so `kubectl get nprobe` and `kubectl netdiag get` show the same things; a
-/// test holds the two together. Each cell says a little more than kubectl can (`pod/curl`,
+/// test holds the two together. Each cell says a little more than kubectl can (`pod/curl`, `node/node-a`,
 /// `svc/echo:http`), never something else.
 pub const GET_COLUMNS: &[GetColumn] = &[
     GetColumn {
         header: "SOURCE",
         wide: false,
-        cell: |p, _, _| format!("pod/{}", p.spec.source.pod),
+        cell: |p, _, _| p.spec.source.display(),
     },
     GetColumn {
         header: "TARGET",
@@ -180,7 +180,7 @@ pub fn describe(p: &NetProbe, now: Timestamp, wide: bool, width: Width) -> Strin
     };
     field("Name", p.name_any());
     field("Namespace", ns.clone());
-    field("Source", format!("pod/{}", p.spec.source.pod));
+    field("Source", p.spec.source.display());
     field("Target", p.spec.target.display(&ns));
     field(
         "Checks",

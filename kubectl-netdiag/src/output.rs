@@ -9,7 +9,7 @@ pub use netdiag_render::{Width, stdout_color, stdout_width, use_color};
 use crate::cli::TraceFormat;
 use crate::error::Error;
 
-/// A NetProbe in one of the trace formats, titled `NS/POD -> TARGET`, its table fitted to
+/// A NetProbe in one of the trace formats, titled `NS/POD -> TARGET` (`node/NAME -> TARGET`), its table fitted to
 /// `width`.
 pub fn trace_output(
     probe: &NetProbe,
@@ -19,7 +19,7 @@ pub fn trace_output(
 ) -> Result<TraceOutput, Error> {
     let path = probe.status.clone().unwrap_or_default().path();
     let ns = probe.metadata.namespace.as_deref().unwrap_or("default");
-    let source = format!("{ns}/{}", probe.spec.source.pod);
+    let source = probe.spec.source.path_name(ns);
     let target = probe.spec.target.display(ns);
     render::render_trace(probe, &path, &source, &target, format, color, width).map_err(output_error)
 }

@@ -15,7 +15,8 @@ pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-n
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeRequest {
     pub namespace: String,
-    pub source_pod: String,
+    /// The pod, or the node, the trace starts from.
+    pub source: ProbeSource,
     pub target: ProbeTarget,
     pub checks: Option<Vec<Check>>,
     pub timeout: Duration,
@@ -25,9 +26,7 @@ pub struct ProbeRequest {
 /// The NetProbe to create: a generated name that says what it traces, the spec, and our label.
 pub fn build(req: &ProbeRequest) -> NetProbe {
     let spec = NetProbeSpec {
-        source: ProbeSource {
-            pod: req.source_pod.clone(),
-        },
+        source: req.source.clone(),
         target: req.target.clone(),
         checks: req.checks.clone(),
         dns_name: req.dns_name.clone(),
@@ -38,7 +37,7 @@ pub fn build(req: &ProbeRequest) -> NetProbe {
     };
     let mut probe = NetProbe::new("", spec);
     probe.metadata = ObjectMeta {
-        generate_name: Some(generate_name(&req.source_pod, &req.target)),
+        generate_name: Some(generate_name(req.source.name(), &req.target)),
         namespace: Some(req.namespace.clone()),
         labels: Some(BTreeMap::from([(
             MANAGED_BY.0.to_string(),
@@ -51,7 +50,7 @@ pub fn build(req: &ProbeRequest) -> NetProbe {
 
 /// `curl-to-echo-`: readable in `kubectl get netprobes`, at most 52 characters so the API
 /// server's 5 random characters keep the name within 57 (room below the 63 of a label value).
-pub fn generate_name(source_pod: &str, target: &ProbeTarget) -> String {
+pub fn generate_name(source: &str, target: &ProbeTarget) -> String {
     let target = match target.kind() {
         Some(TargetRef::Service(s)) => s.name.clone(),
         Some(TargetRef::Pod(p)) => p.name.clone(),
@@ -59,7 +58,7 @@ pub fn generate_name(source_pod: &str, target: &ProbeTarget) -> String {
         Some(TargetRef::Dns(d)) => format!("dns-{}", d.name.trim_end_matches('.')),
         None => "target".into(),
     };
-    let raw = format!("{}-to-{}", short(source_pod, 20), short(&target, 24));
+    let raw = format!("{}-to-{}", short(source, 20), short(&target, 24));
     let mut name: String = raw
         .chars()
         .map(|c| {
@@ -165,7 +164,7 @@ mod tests {
     fn build_rounds_the_timeout_up_and_labels_the_probe() {
         let p = build(&ProbeRequest {
             namespace: "shop".into(),
-            source_pod: "curl".into(),
+            source: ProbeSource::pod("curl"),
             target: svc("echo"),
             checks: Some(vec![Check::Path]),
             timeout: Duration::from_millis(1500),

@@ -1,5 +1,6 @@
 //! Resolve SOURCE and TARGET against the API and check them before anything is created: the
-//! source pod runs, a Service exists, has a ClusterIP, the port, and ready endpoints.
+//! source pod runs (or the source node exists and has an address), a Service exists, has a
+//! ClusterIP, the port, and ready endpoints.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
@@ -8,30 +9,38 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::Api;
 use kube::api::ListParams;
 use netdiag_crds::probe::{AddressTarget, DnsTarget, PodTarget, ServiceTarget};
-use netdiag_crds::{PortRef, ProbeTarget};
+use netdiag_crds::{PortRef, ProbeSource, ProbeTarget};
 
 use crate::client::Ctx;
 use crate::error::{self, Error};
 use crate::pick::{self, PortChoice};
 use netdiag_crds::shorthand::{SourceArg, SourceKind, TargetArg};
 
-/// The pod a trace starts from.
+/// The pod (or node) a trace starts from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedSource {
-    pub pod: String,
+    pub source: ProbeSource,
     /// Said on stderr when a pod was picked from a workload.
     pub note: Option<String>,
 }
 
-/// Find the source pod and check that it runs.
+/// Find the source pod and check that it runs, or the source node and its address. Whether
+/// node sources are allowed is the controller's to say (`--node-source-namespaces`, off by
+/// default): it refuses the NetProbe with a condition that names the flag.
 pub async fn source(ctx: &Ctx, src: &SourceArg) -> Result<ResolvedSource, Error> {
     let ns = ctx.namespace.as_str();
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     if src.kind == SourceKind::Node {
-        return Err(netdiag_crds::shorthand::ArgError::NodeSourceOnlyInLab {
-            input: src.to_string(),
-        }
-        .into());
+        node_with_address(ctx, &src.name)
+            .await
+            .map_err(|e| match e {
+                Error::NodeNoAddress(n) => Error::SourceNodeNoAddress(n),
+                other => other,
+            })?;
+        return Ok(ResolvedSource {
+            source: ProbeSource::node(&src.name),
+            note: None,
+        });
     }
     if src.kind == SourceKind::Pod {
         let pod: Pod = get_named(ctx, ns, &src.name, ("pod", "pods")).await?;
@@ -43,7 +52,7 @@ pub async fn source(ctx: &Ctx, src: &SourceArg) -> Result<ResolvedSource, Error>
             });
         }
         return Ok(ResolvedSource {
-            pod: src.name.clone(),
+            source: ProbeSource::pod(&src.name),
             note: None,
         });
     }
@@ -68,7 +77,7 @@ pub async fn source(ctx: &Ctx, src: &SourceArg) -> Result<ResolvedSource, Error>
             "Tracing from pod {name} of {src} ({ready} of {} pods ready)",
             list.items.len()
         )),
-        pod: name,
+        source: ProbeSource::pod(name),
     })
 }
 
@@ -194,13 +203,7 @@ async fn node(
     port: u16,
     protocol: netdiag_crds::Protocol,
 ) -> Result<ProbeTarget, Error> {
-    let node = Api::<Node>::all(ctx.client.clone())
-        .get_opt(name)
-        .await
-        .map_err(|e| error::api("get", "nodes", None, e))?
-        .ok_or_else(|| Error::NodeNotFound(name.into()))?;
-    let ip =
-        netdiag_kube::node::internal_ip(&node).ok_or_else(|| Error::NodeNoAddress(name.into()))?;
+    let ip = node_with_address(ctx, name).await?;
     Ok(ProbeTarget {
         address: Some(AddressTarget {
             ip: ip.to_string(),
@@ -210,6 +213,17 @@ async fn node(
         }),
         ..Default::default()
     })
+}
+
+/// The node's address as the controller plans it (`netdiag_kube::node::internal_ip`), or why
+/// there is none.
+async fn node_with_address(ctx: &Ctx, name: &str) -> Result<std::net::Ipv4Addr, Error> {
+    let node = Api::<Node>::all(ctx.client.clone())
+        .get_opt(name)
+        .await
+        .map_err(|e| error::api("get", "nodes", None, e))?
+        .ok_or_else(|| Error::NodeNotFound(name.into()))?;
+    netdiag_kube::node::internal_ip(&node).ok_or_else(|| Error::NodeNoAddress(name.into()))
 }
 
 async fn service(

@@ -109,7 +109,7 @@ async fn prepare(
     let target = resolve::target(ctx, &args.target).await?;
     Ok(ProbeRequest {
         namespace: ctx.namespace.clone(),
-        source_pod: source.pod,
+        source: source.source,
         target,
         checks: args.checks.clone().map(|c| c.0),
         timeout: args.timeout,

@@ -171,9 +171,16 @@ async fn a_deployment_source_picks_a_ready_pod_and_says_which() {
 }
 
 #[tokio::test]
-async fn a_node_source_is_refused_before_any_api_call_and_says_why() {
+async fn a_node_source_must_name_a_node_that_exists() {
+    // Whether node sources are allowed is the controller's to say; the plugin checks the node.
     let (ctx, mut h) = ctx();
     let server = tokio::spawn(async move {
+        let (_, send) = expect(&mut h, Method::GET, "/api/v1/nodes/node-a").await;
+        reply(
+            send,
+            StatusCode::NOT_FOUND,
+            &status(404, "NotFound", "nodes \"node-a\" not found"),
+        );
         expect_no_more(&mut h).await;
     });
     let err = trace::run(
@@ -185,10 +192,9 @@ async fn a_node_source_is_refused_before_any_api_call_and_says_why() {
     .await
     .err();
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
-    let msg = err.as_ref().map(|e| e.to_string()).unwrap_or_default();
     assert!(
-        msg.contains("runs only in the lab") && msg.contains("node's identity"),
-        "{msg}"
+        matches!(&err, Some(Error::NodeNotFound(n)) if n == "node-a"),
+        "{err:?}"
     );
     assert_eq!(err.map(|e| e.exit_code()), Some(2));
 }

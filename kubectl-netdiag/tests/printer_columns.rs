@@ -123,6 +123,11 @@ fn probes() -> Vec<Value> {
         p["spec"]["target"] = target;
         all.push(p);
     }
+    // A node source shows as node/NAME; kubectl's `.spec.source.*` gives the name.
+    let mut p = fixture("healthy");
+    p.as_object_mut().unwrap().remove("status");
+    p["spec"]["source"] = json!({"node": "kind-worker"});
+    all.push(p);
     all
 }
 

@@ -233,8 +233,10 @@ fn lab_probe(
     let mut probe = NetProbe::new(
         &format!("lab-{lab}-trace"),
         NetProbeSpec {
-            source: ProbeSource {
-                pod: p.resolved.source.name.clone(),
+            source: if p.resolved.source.is_node {
+                ProbeSource::node(&p.resolved.source.name)
+            } else {
+                ProbeSource::pod(&p.resolved.source.name)
             },
             target: p.target.clone(),
             checks: (!request.checks.is_empty()).then(|| request.checks.clone()),

@@ -138,7 +138,7 @@ mod tests {
         let Decoded::Probe(p) = decode(&object(good(), Value::Null)) else {
             panic!("not decoded");
         };
-        assert_eq!(p.spec.source.pod, "curl1");
+        assert_eq!(p.spec.source.pod.as_deref(), Some("curl1"));
         assert_eq!(p.metadata.generation, Some(2));
     }
 

@@ -1,7 +1,7 @@
 //! One NetProbe's reconcile: a named pipeline.
 //!
-//! decode ([`decode`], each watched object on its own) -> validate (pure, [`spec`]) -> resolve
-//! (API reads, [`resolve`]) -> plan (pure, [`plan`]) -> admission (pure, [`admission`]: within
+//! decode ([`decode`], each watched object on its own) -> validate (pure, [`spec`]; a node
+//! source only where [`node_source`] allows it) -> resolve (API reads, [`resolve`]) -> plan (pure, [`plan`]) -> admission (pure, [`admission`]: within
 //! the limits on agent pods and runs, or queued; counted by [`limiter`]) -> run agents (create
 //! each plan's ConfigMap and pod, or adopt them) -> decide (pure, [`decide`]: what the run's
 //! pods mean now) -> collect (logs) -> merge (pure) -> status (pure, [`status`]; applied
@@ -19,6 +19,7 @@ pub mod decide;
 pub mod decode;
 mod invalid;
 pub mod limiter;
+pub mod node_source;
 pub mod plan;
 mod progress;
 mod reconcile;

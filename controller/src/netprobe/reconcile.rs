@@ -19,6 +19,7 @@ use crate::agents::collect::CollectError;
 use crate::agents::pod::{self, AgentSettings, PodError, ProbeRef};
 use crate::netprobe::admission::Limits;
 use crate::netprobe::limiter::Limiter;
+use crate::netprobe::node_source::NodeSourcePolicy;
 use crate::netprobe::resolve::ResolveError;
 use crate::netprobe::schedule::{self, Next};
 use crate::netprobe::spec::ValidSpec;
@@ -38,6 +39,8 @@ pub struct Settings {
     pub cluster_domain: String,
     /// The limits on agent pods and runs.
     pub limits: Limits,
+    /// The namespaces whose NetProbes may start from a node (`--node-source-namespaces`).
+    pub node_sources: NodeSourcePolicy,
 }
 
 /// Everything a reconcile needs.
@@ -253,7 +256,7 @@ impl Run<'_> {
     }
 
     pub(super) fn source_display(&self) -> String {
-        format!("{}/{}", self.id.namespace, self.probe.spec.source.pod)
+        self.probe.spec.source.path_name(&self.id.namespace)
     }
 
     pub(super) async fn expire(&self) -> Result<Action, ReconcileError> {

@@ -11,6 +11,7 @@ use netdiag_crds::NodeRun;
 use super::decide::POLL;
 use super::reconcile::{ReconcileError, Run, role_of};
 use crate::agents::collect;
+use crate::netprobe::node_source;
 use crate::netprobe::plan;
 use crate::netprobe::resolve;
 use crate::netprobe::status::{self, Failure};
@@ -25,6 +26,21 @@ impl Run<'_> {
             Ok(s) => s,
             Err(action) => return Ok(action),
         };
+        // Before any read: a refused node source reveals nothing about the node either.
+        if let Err(e) = self
+            .ctx
+            .settings
+            .node_sources
+            .check(&self.id.namespace, &spec)
+        {
+            let failure = Failure::refused(node_source::NOT_ALLOWED, e.to_string());
+            // A run restarted after the flag changed may have left pods behind.
+            let existing = match keep_start {
+                Some(_) => self.run_pods().await?,
+                None => Vec::new(),
+            };
+            return self.fail_to_start(&failure, keep_start, &existing).await;
+        }
         let resolved = match resolve::resolve(
             &self.ctx.client,
             &self.id.namespace,

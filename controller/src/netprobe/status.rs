@@ -61,6 +61,15 @@ impl Failure {
         }
     }
 
+    /// A probe the controller's settings refuse to run (a node source where none is allowed):
+    /// it never ran, so it does not count as a run.
+    pub fn refused(reason: &'static str, message: String) -> Self {
+        Failure {
+            counts_as_run: false,
+            ..Failure::of_run(reason, message)
+        }
+    }
+
     /// A target that cannot be used (missing, headless, no ready endpoint...), which may
     /// already say the target is unreachable.
     pub fn unusable_target(reason: &'static str, message: String, reachable: Option<bool>) -> Self {

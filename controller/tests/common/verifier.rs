@@ -143,6 +143,20 @@ pub fn test_context() -> (Arc<Context>, ApiServerVerifier) {
 
 /// [`test_context`] with these limits on agent pods and runs.
 pub fn test_context_with(limits: Limits) -> (Arc<Context>, ApiServerVerifier) {
+    test_context_full(limits, Default::default())
+}
+
+/// [`test_context`] allowing node sources where `node_sources` says.
+pub fn test_context_with_node_sources(
+    node_sources: netdiag_controller::netprobe::node_source::NodeSourcePolicy,
+) -> (Arc<Context>, ApiServerVerifier) {
+    test_context_full(Limits::default(), node_sources)
+}
+
+fn test_context_full(
+    limits: Limits,
+    node_sources: netdiag_controller::netprobe::node_source::NodeSourcePolicy,
+) -> (Arc<Context>, ApiServerVerifier) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
     let reporter = Reporter {
@@ -156,6 +170,7 @@ pub fn test_context_with(limits: Limits) -> (Arc<Context>, ApiServerVerifier) {
         },
         cluster_domain: "cluster.local".into(),
         limits,
+        node_sources,
     };
     let recorder = Recorder::new(client.clone(), reporter);
     let ctx = Context::new(client, settings, recorder, Metrics::default());

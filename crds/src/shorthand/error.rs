@@ -10,15 +10,11 @@ pub enum ArgError {
     #[error("TARGET is empty: expected {TARGET_FORMS}")]
     EmptyTarget,
     #[error(
-        "{input:?}: a {kind} cannot be a SOURCE, traffic starts from a pod: use {SOURCE_FORMS}"
+        "{input:?}: a {kind} cannot be a SOURCE, traffic starts from a pod or a node: use {SOURCE_FORMS}"
     )]
     NotASourceKind { input: String, kind: &'static str },
     #[error("{input:?}: unknown kind {kind:?}; a SOURCE is {SOURCE_FORMS}")]
     UnknownSourceKind { input: String, kind: String },
-    #[error(
-        "{input:?}: a node as SOURCE runs only in the lab (`kubectl netdiag lab trace --from {input}`): a connect from a node's host network carries the node's identity (it reaches the kubelet, cloud metadata and the other nodes), which a NetProbe's author must not gain, so the controller runs no node sources"
-    )]
-    NodeSourceOnlyInLab { input: String },
     #[error("{input:?}: unknown kind {kind:?}; a TARGET is {TARGET_FORMS}")]
     UnknownTargetKind { input: String, kind: String },
     #[error(

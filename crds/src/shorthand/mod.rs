@@ -26,8 +26,9 @@ pub enum SourceKind {
     StatefulSet,
     DaemonSet,
     ReplicaSet,
-    /// A node's own network namespace (host network): in the lab only, see
-    /// [`ArgError::NodeSourceOnlyInLab`].
+    /// A node's own network namespace (host network). On a cluster the controller runs it only
+    /// for the namespaces its `--node-source-namespaces` lists (none by default): a connect from
+    /// there carries the node's identity.
     Node,
 }
 
@@ -87,12 +88,13 @@ pub enum TargetArg {
     },
 }
 
-pub(crate) const SOURCE_FORMS: &str = "pod/NAME, deploy/NAME, sts/NAME, ds/NAME or rs/NAME";
+pub(crate) const SOURCE_FORMS: &str =
+    "pod/NAME, deploy/NAME, sts/NAME, ds/NAME, rs/NAME or node/NAME";
 pub(crate) const TARGET_FORMS: &str =
     "svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp], dns/NAME or node/NAME:PORT[/tcp|udp]";
 
-/// `pod/NAME`, `deploy/NAME`, `sts/NAME`, `ds/NAME`, `rs/NAME` (long kubectl names too). A bare
-/// NAME is a pod, as for `kubectl exec`.
+/// `pod/NAME`, `deploy/NAME`, `sts/NAME`, `ds/NAME`, `rs/NAME`, `node/NAME` (long kubectl names
+/// too). A bare NAME is a pod, as for `kubectl exec`.
 pub fn parse_source(input: &str) -> Result<SourceArg, ArgError> {
     let input = input.trim();
     if input.is_empty() {
@@ -140,15 +142,15 @@ pub fn parse_source(input: &str) -> Result<SourceArg, ArgError> {
             kind: kind.short().into(),
         });
     }
-    // Pods and workloads alike are named as DNS subdomains.
+    // Pods, workloads and nodes alike are named as DNS subdomains.
     if !is_dns_label_or_subdomain(name) {
         return Err(ArgError::BadName {
             input: input.into(),
             name: name.into(),
-            what: if kind == SourceKind::Pod {
-                "pod"
-            } else {
-                "workload"
+            what: match kind {
+                SourceKind::Pod => "pod",
+                SourceKind::Node => "node",
+                _ => "workload",
             },
             dots: true,
         });

@@ -22,8 +22,10 @@ pub struct TracePlan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<Ipv4Addr>,
     /// The source is the node itself, its host network namespace (the source role's agent
-    /// connects from its own), not a pod; every role judges rules for that source. Only the lab
-    /// plans these: see `ArgError::NodeSourceOnlyInLab`.
+    /// connects from its own), not a pod; every role judges rules for that source. The lab plans
+    /// these for `--from node/NAME`; a cluster's controller only for a NetProbe's `source.node`
+    /// in a namespace its `--node-source-namespaces` lists (none by default), since a connect
+    /// from there carries the node's identity.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub source_is_node: bool,
     /// Where to connect (a ClusterIP or a pod IP). Absent for a DNS-only probe.

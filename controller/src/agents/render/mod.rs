@@ -7,10 +7,11 @@
 pub mod inspection;
 pub mod objects;
 
-use netdiag_crds::{NetProbe, PortRef, TargetRef};
+use netdiag_crds::{NetProbe, PortRef, SourceRef, TargetRef};
 use netdiag_model::PlanRole;
 
 use crate::agents::pod::{self, AgentObjects, AgentSettings, PodError, ProbeRef};
+use crate::netprobe::node_source::{self, NodeSourcePolicy};
 use crate::netprobe::plan::{self, NodePlan};
 use crate::netprobe::resolve::{
     self, ReadyEndpoint, Resolved, ResolvedPod, ResolvedService, ResolvedTarget, SourcePod,
@@ -44,6 +45,12 @@ pub enum RenderError {
     Pod(#[from] PodError),
     #[error(transparent)]
     Objects(#[from] ObjectsError),
+    #[error(
+        "the source of this NetProbe is node/{node}: the controller runs its source agent on {node}, not on {asked} (use --node {node}, or --role endpoint)"
+    )]
+    NodeSourceElsewhere { node: String, asked: String },
+    #[error("the controller would refuse this NetProbe: {0} (render with {flag} to see the pod it would make where allowed)", flag = node_source::FLAG)]
+    NodeSourceNotAllowed(#[from] node_source::NodeSourceNotAllowed),
     #[error("printing the pod as YAML failed: {0}")]
     Yaml(#[from] serde_saphyr::ser::Error),
 }
@@ -117,14 +124,19 @@ fn placeholder_facts(
         }),
     };
     let dns_name = resolve::dns_name_for(spec, probe_ns, cluster_domain);
+    // A pod source is shown on the node asked for; a node source is on itself.
+    let source_node = match s.source.kind() {
+        Some(SourceRef::Node(n)) => n,
+        _ => node,
+    };
     Resolved {
         source: SourcePod {
             namespace: probe_ns.to_string(),
-            name: s.source.pod.clone(),
+            name: s.source.name().to_string(),
             ip: ph(),
-            node: node.to_string(),
+            node: source_node.to_string(),
             ready: true,
-            is_node: false,
+            is_node: matches!(s.source.kind(), Some(SourceRef::Node(_))),
         },
         target,
         nodes: Vec::new(),
@@ -174,6 +186,16 @@ pub fn render_objects(
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
+    // A node source's source agent runs on that node and nowhere else.
+    if let (Some(SourceRef::Node(source)), PlanRole::Source | PlanRole::Unknown) =
+        (spec.get().source.kind(), role)
+        && source != node
+    {
+        return Err(RenderError::NodeSourceElsewhere {
+            node: source.to_string(),
+            asked: node.to_string(),
+        });
+    }
     let resolved = match objects {
         Some(o) => o.resolve(&ns, &spec, cluster_domain)?,
         None => placeholder_facts(&ns, &spec, node, cluster_domain),
@@ -235,6 +257,8 @@ pub struct RenderRequest<'a> {
     pub cluster_domain: &'a str,
     /// A file of the API objects the probe names (`--objects`), instead of placeholders.
     pub objects_path: Option<&'a str>,
+    /// Where node sources are allowed, as the controller is told (`--node-source-namespaces`).
+    pub node_sources: &'a NodeSourcePolicy,
 }
 
 /// Read a NetProbe manifest and print its plan ConfigMap and agent pod as YAML documents, with
@@ -256,6 +280,9 @@ pub fn render_file(
         source,
     })?;
     let probe_ns = probe.metadata.namespace.as_deref().unwrap_or("default");
+    // The audit shows what the controller would do: a node source it refuses gets no pod.
+    req.node_sources
+        .check(probe_ns, &ValidSpec::new(&probe.spec)?)?;
     let objects = req
         .objects_path
         .map(|p| Objects::load(p, probe_ns))
@@ -272,7 +299,7 @@ pub fn render_file(
         Some(p) => format!("# The plan's addresses and endpoints are resolved from {p}.\n"),
         None => format!(
             "# The address {PLACEHOLDER_IP} and port 0 in the plan are filled from the API at run time:\n\
-             # the source pod's IP, the Service's ClusterIP, endpoints and kube-dns address\n\
+             # the source pod's (or node's) IP, the Service's ClusterIP, endpoints and kube-dns address\n\
              # (--objects FILE resolves them from objects instead).\n"
         ),
     };

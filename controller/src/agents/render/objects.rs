@@ -6,7 +6,7 @@
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
-use netdiag_crds::TargetRef;
+use netdiag_crds::{SourceRef, TargetRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -170,8 +170,16 @@ impl Objects {
         cluster_domain: &str,
     ) -> Result<Resolved, ResolveError> {
         let s = spec.get();
-        let src = self.find(&self.pods, probe_ns, &s.source.pod);
-        let source = resolve::source_from_pod(probe_ns, &s.source.pod, src)?;
+        let source = match s.source.kind() {
+            Some(SourceRef::Pod(name)) => {
+                resolve::source_from_pod(probe_ns, name, self.find(&self.pods, probe_ns, name))
+            }
+            Some(SourceRef::Node(name)) => {
+                let node = self.nodes.iter().find(|n| n.name_any() == name);
+                resolve::source_from_node(probe_ns, name, node)
+            }
+            None => Err(ResolveError::NoSource),
+        }?;
         let target = match s.target.kind() {
             Some(TargetRef::Service(t)) => {
                 let ns = t.namespace.as_deref().unwrap_or(probe_ns);

@@ -6,18 +6,20 @@
 //! ready endpoints, unknown port name...) is a terminal [`ResolveError`] with a stable reason: the
 //! probe fails with that reason and no agent pod is started.
 
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::ListParams;
 use kube::{Api, Client};
-use netdiag_crds::TargetRef;
+use netdiag_crds::{SourceRef, TargetRef};
 
 use crate::netprobe::spec::ValidSpec;
 
 mod nodes;
 mod objects;
 pub use nodes::{nodes_involved, plan_node_from, read_nodes};
-pub use objects::{dns_name_for, kube_dns_from, pod_target_from, service_from, source_from_pod};
+pub use objects::{
+    dns_name_for, kube_dns_from, pod_target_from, service_from, source_from_node, source_from_pod,
+};
 
 /// Where the kube-dns Service lives; its ClusterIP is passed to the agent as a DNS server.
 pub const KUBE_DNS_NAMESPACE: &str = "kube-system";
@@ -57,6 +59,14 @@ pub enum ResolveError {
     },
     #[error("source pod {namespace}/{name} is not bound to a node")]
     SourcePodNoNode { namespace: String, name: String },
+    #[error("source node {name} not found: fix spec.source.node (`kubectl get nodes` lists them)")]
+    SourceNodeNotFound { name: String },
+    #[error(
+        "source node {name} reports no IPv4 InternalIP or ExternalIP (`kubectl get node {name} -o wide`): the trace needs the address its connect starts from"
+    )]
+    SourceNodeNoAddress { name: String },
+    #[error("spec.source sets neither a pod nor a node")]
+    NoSource,
     #[error("Service {namespace}/{name} not found: create it or fix spec.target.service")]
     ServiceNotFound { namespace: String, name: String },
     #[error(
@@ -137,6 +147,8 @@ impl ResolveError {
             ResolveError::SourcePodNoIp { .. } => "SourcePodNoIP",
             ResolveError::SourcePodNoNode { .. } => "SourcePodNotScheduled",
             ResolveError::NoIpv4 { .. } => "NoIPv4Address",
+            ResolveError::SourceNodeNotFound { .. } => "SourceNodeNotFound",
+            ResolveError::SourceNodeNoAddress { .. } => "SourceNodeNoAddress",
             ResolveError::ServiceNotFound { .. } => "ServiceNotFound",
             ResolveError::HeadlessService { .. } => "HeadlessService",
             ResolveError::NoClusterIp { .. } => "NoClusterIP",
@@ -148,7 +160,7 @@ impl ResolveError {
             ResolveError::TargetPodNotRunning { .. } => "TargetPodNotRunning",
             ResolveError::TargetPodNotPlaced { .. } => "TargetPodNotPlaced",
             ResolveError::UnknownContainerPort { .. } => "UnknownContainerPort",
-            ResolveError::NoTarget => "InvalidSpec",
+            ResolveError::NoTarget | ResolveError::NoSource => "InvalidSpec",
             ResolveError::Api { .. } => "ApiError",
         }
     }
@@ -188,8 +200,9 @@ where
     })
 }
 
-/// Read what a spec names and resolve it. Source and target pods, Services and EndpointSlices
-/// are read in their own namespaces only; a cross-namespace target reveals nothing but that
+/// Read what a spec names and resolve it. A node source is its Node (the caller checked that
+/// the controller allows it, [`crate::netprobe::node_source`]). Source and target pods,
+/// Services and EndpointSlices are read in their own namespaces only; a cross-namespace target reveals nothing but that
 /// Service's (or pod's) own facts.
 pub async fn resolve(
     client: &Client,
@@ -198,9 +211,23 @@ pub async fn resolve(
     cluster_domain: &str,
 ) -> Result<Resolved, ResolveError> {
     let s = spec.get();
-    let pods: Api<Pod> = Api::namespaced(client.clone(), probe_namespace);
-    let src = get_opt(&pods, &s.source.pod, "the source pod").await?;
-    let source = source_from_pod(probe_namespace, &s.source.pod, src.as_ref())?;
+    // A node source's own Node is read here, so it is not read again with the others.
+    let mut source_node = None;
+    let source = match s.source.kind() {
+        Some(SourceRef::Pod(name)) => {
+            let pods: Api<Pod> = Api::namespaced(client.clone(), probe_namespace);
+            let src = get_opt(&pods, name, "the source pod").await?;
+            source_from_pod(probe_namespace, name, src.as_ref())?
+        }
+        Some(SourceRef::Node(name)) => {
+            let nodes: Api<Node> = Api::all(client.clone());
+            let node = get_opt(&nodes, name, "the source node").await?;
+            source_node = node.as_ref().and_then(plan_node_from);
+            source_from_node(probe_namespace, name, node.as_ref())?
+        }
+        // ValidSpec guarantees exactly one source; say so rather than panic if that changes.
+        None => return Err(ResolveError::NoSource),
+    };
     let target = match s.target.kind() {
         Some(TargetRef::Service(t)) => {
             let ns = t.namespace.as_deref().unwrap_or(probe_namespace);
@@ -253,11 +280,13 @@ pub async fn resolve(
         let svc = get_opt(&api, KUBE_DNS_SERVICE, "the kube-dns Service").await?;
         dns_servers.extend(kube_dns_from(svc.as_ref()));
     }
-    let nodes = read_nodes(
-        client,
-        nodes_involved(&source.node, &target, address_node(spec)),
-    )
-    .await;
+    let mut involved = nodes_involved(&source.node, &target, address_node(spec));
+    let mut nodes: Vec<netdiag_model::PlanNode> = Vec::new();
+    if let Some(n) = source_node {
+        involved.retain(|name| *name != n.name);
+        nodes.push(n);
+    }
+    nodes.extend(read_nodes(client, involved).await);
     Ok(Resolved {
         source,
         target,

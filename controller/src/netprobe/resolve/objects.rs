@@ -2,7 +2,7 @@
 
 use std::net::Ipv4Addr;
 
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use netdiag_crds::{PortRef, Protocol, TargetRef};
 use netdiag_model::DnsServer;
@@ -76,6 +76,33 @@ fn pod_ipv4(pod: &Pod, what: &'static str, ns: &str, name: &str) -> Result<Ipv4A
         ips: (pod.status.as_ref())
             .and_then(|s| s.pod_ip.clone())
             .unwrap_or_default(),
+    })
+}
+
+/// A node source's facts (pure): the node's InternalIP (as the plugin names node targets), the
+/// node itself as where the agent runs. `node` is `None` when the API said 404.
+pub fn source_from_node(
+    probe_namespace: &str,
+    name: &str,
+    node: Option<&Node>,
+) -> Result<SourcePod, ResolveError> {
+    let Some(node) = node else {
+        return Err(ResolveError::SourceNodeNotFound { name: name.into() });
+    };
+    let Some(ip) = netdiag_kube::node::internal_ip(node) else {
+        return Err(ResolveError::SourceNodeNoAddress { name: name.into() });
+    };
+    // A NotReady node can still open connections: the trace runs and the status says so.
+    let ready = (node.status.as_ref())
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    Ok(SourcePod {
+        namespace: probe_namespace.to_string(),
+        name: name.to_string(),
+        ip,
+        node: name.to_string(),
+        ready,
+        is_node: true,
     })
 }
 
