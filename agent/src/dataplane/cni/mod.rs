@@ -22,6 +22,8 @@ mod view;
 #[cfg(test)]
 mod config_tests;
 #[cfg(test)]
+mod order_tests;
+#[cfg(test)]
 mod tests;
 
 use netdiag_model::inspect::{CniFingerprint, CniVariant};

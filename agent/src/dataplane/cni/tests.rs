@@ -9,11 +9,11 @@ use super::*;
 use crate::kernel::rtnl::RouteKind;
 use crate::kernel::rtnl::tunnel::TunnelConfig;
 
-fn link(index: u32, name: &str, kind: LinkKind) -> Link {
+pub(super) fn link(index: u32, name: &str, kind: LinkKind) -> Link {
     Link::new(index, name, Some(kind))
 }
 
-fn port(index: u32, name: &str, master: u32) -> Link {
+pub(super) fn port(index: u32, name: &str, master: u32) -> Link {
     Link {
         master: Some(master),
         ..link(index, name, LinkKind::Veth)
@@ -45,7 +45,14 @@ fn ipip(index: u32, name: &str) -> Link {
 }
 
 /// `A.B.C.D/len [via G] dev OIF [proto P] [onlink]`.
-fn route(dst: [u8; 4], len: u8, via: Option<[u8; 4]>, oif: u32, proto: u8, onlink: bool) -> Route {
+pub(super) fn route(
+    dst: [u8; 4],
+    len: u8,
+    via: Option<[u8; 4]>,
+    oif: u32,
+    proto: u8,
+    onlink: bool,
+) -> Route {
     Route {
         gateway: via.map(Ipv4Addr::from),
         oif: Some(oif),
@@ -55,14 +62,14 @@ fn route(dst: [u8; 4], len: u8, via: Option<[u8; 4]>, oif: u32, proto: u8, onlin
     }
 }
 
-fn host_route(ip: [u8; 4], oif: u32) -> Route {
+pub(super) fn host_route(ip: [u8; 4], oif: u32) -> Route {
     route(ip, 32, None, oif, 3, false)
 }
 
 const BIRD: u8 = 12;
 const KUBE_ROUTER: u8 = 17;
 
-fn eth0() -> Link {
+pub(super) fn eth0() -> Link {
     link(2, "eth0", LinkKind::Veth)
 }
 
@@ -70,7 +77,7 @@ fn config(file: &str, json: &str) -> CniConfig {
     CniConfig::parse(file, json.as_bytes())
 }
 
-fn flannel_conflist() -> CniConfig {
+pub(super) fn flannel_conflist() -> CniConfig {
     config(
         "10-flannel.conflist",
         r#"{"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"flannel","delegate":{"hairpinMode":true,"isDefaultGateway":true}},{"type":"portmap","capabilities":{"portMappings":true}}]}"#,
@@ -364,46 +371,4 @@ fn each_cni_and_variant_is_told_from_its_real_shape() {
             );
         }
     }
-}
-
-#[test]
-fn the_most_specific_fingerprint_wins() {
-    let with = |extra: Link| {
-        let links = [
-            link(3, "cni0", LinkKind::Bridge),
-            port(5, "veth1", 3),
-            link(8, "docker0", LinkKind::Bridge),
-            extra,
-        ];
-        fingerprint(&links, &[], &[]).name
-    };
-    assert_eq!(with(link(9, "cilium_host", LinkKind::Veth)), "cilium");
-    assert_eq!(
-        with(link(9, "kube-bridge", LinkKind::Bridge)),
-        "kube-router"
-    );
-    assert_eq!(with(link(9, "weave", LinkKind::Bridge)), "weave");
-    assert_eq!(with(link(9, "eth1", LinkKind::Veth)), "bridge");
-    // The links are the data plane: a leftover flannel file does not make a Calico node flannel.
-    let calico = [link(5, "cali0123456789a", LinkKind::Veth)];
-    let f = fingerprint(
-        &calico,
-        &[host_route([10, 244, 1, 2], 5)],
-        &[flannel_conflist()],
-    );
-    assert_eq!(f.name, "calico");
-    assert!(
-        f.evidence.iter().any(|e| e.contains("10-flannel.conflist")),
-        "{f:?}"
-    );
-}
-
-#[test]
-fn a_route_through_a_gateway_or_the_default_route_is_no_pod_route() {
-    let links = [eth0()];
-    let default = route([0, 0, 0, 0], 0, Some([172, 18, 0, 1]), 2, 3, false);
-    let via = route([10, 0, 0, 9], 32, Some([10, 0, 0, 1]), 2, 3, false);
-    let f = fingerprint(&links, &[default, via], &[]);
-    assert_eq!((f.name.as_str(), f.variant), ("unknown", None));
-    assert_eq!(f.evidence, ["1 veths (0 of them bridge ports)"]);
 }
