@@ -160,6 +160,9 @@ pub struct NetProbeStatus {
     /// Evidence of the probe's own packets, per node (rule trace, counters, capture).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<netdiag_model::report::Evidence>,
+    /// What each node the trace ran on runs: its CNI (name, variant, evidence) and proxy mode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_facts: Vec<netdiag_model::report::TraceNodeFacts>,
     /// The agent runs of the latest run, one per node.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeRun>,

@@ -49,12 +49,15 @@ impl NetProbeStatus {
             chosen_endpoint,
             summary: self.summary.clone().unwrap_or_default(),
             evidence: self.evidence.clone(),
+            node_facts: self.node_facts.clone(),
         }
     }
 
-    /// Copy a merged path into the status: hops, dns, evidence, firstFailure, summary.
+    /// Copy a merged path into the status: hops, dns, evidence, node facts, firstFailure,
+    /// summary.
     pub fn apply_path(&mut self, path: &MergedPath) {
         self.hops = path.hops.clone();
+        self.node_facts = path.node_facts.clone();
         self.dns = path.dns.clone();
         self.evidence = path.evidence.clone();
         self.first_failure = path.first_failure.clone();

@@ -55,6 +55,8 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
         target,
     );
     let evidence = reports.iter().filter_map(|r| r.evidence.clone()).collect();
+    let node_facts =
+        crate::report::collect_node_facts(reports.iter().filter_map(|r| r.node_facts.as_ref()));
     MergedPath {
         target: Some(target.to_string()),
         progress: Progress::Done,
@@ -65,6 +67,7 @@ pub fn merge(reports: &[NodeReport], source: &str, target: &str) -> MergedPath {
         chosen_endpoint,
         summary,
         evidence,
+        node_facts,
     }
 }
 
@@ -137,6 +140,42 @@ mod tests {
             summary: String::new(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn node_facts_are_kept_once_per_node_the_source_first() {
+        use crate::inspect::{CniFingerprint, CniVariant};
+        let facts = |node: &str, name: &str| crate::report::TraceNodeFacts {
+            node: node.into(),
+            cni: Some(CniFingerprint {
+                name: name.into(),
+                variant: Some(CniVariant::Vxlan),
+                evidence: vec!["flannel.1 (vxlan)".into()],
+            }),
+            proxy_mode: None,
+        };
+        let with = |node: &str, f| NodeReport {
+            node_facts: Some(f),
+            ..report(node, vec![])
+        };
+        let reports = [
+            with("node-a", facts("node-a", "flannel")),
+            with("node-b", facts("node-b", "flannel")),
+            // a second run on the source's node (DNAT picked a local pod)
+            with("node-a", facts("node-a", "other")),
+            report("node-c", vec![]),
+        ];
+        let path = merge(&reports, "a", "b");
+        let seen: Vec<(&str, &str)> = (path.node_facts.iter())
+            .map(|f| {
+                (
+                    f.node.as_str(),
+                    f.cni.as_ref().map_or("", |c| c.name.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(seen, [("node-a", "flannel"), ("node-b", "flannel")]);
+        assert_eq!(path.node_facts[0].line(), "node-a: CNI flannel vxlan");
     }
 
     #[test]

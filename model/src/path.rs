@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::Evidence;
 use crate::report::{DnsResult, Endpoint, FirstFailure, Hop};
+use crate::report::{Evidence, TraceNodeFacts};
 
 /// The merged path of one trace: built by [`crate::merge::merge`] from node reports, or read
 /// back from a NetProbe status. Renderers take this, never a Kubernetes object.
@@ -30,6 +30,9 @@ pub struct MergedPath {
     /// Evidence of the probe's packets, per node that gathered some.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
+    /// What each node the trace ran on runs (CNI, proxy mode), the source node's first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_facts: Vec<TraceNodeFacts>,
 }
 
 /// How far a trace got.

@@ -10,9 +10,11 @@ use crate::reason::Reason;
 mod detail;
 mod evidence;
 mod kind;
+mod node_facts;
 pub use detail::*;
 pub use evidence::*;
 pub use kind::{HopKind, Verdict};
+pub use node_facts::{TraceNodeFacts, collect as collect_node_facts};
 
 /// One agent run on one node: an ordered list of hops plus DNS answers.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -41,6 +43,9 @@ pub struct NodeReport {
     /// What the node saw of the probe's own packets (rule trace, counters, capture).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
+    /// What this node runs (CNI, proxy mode); absent from older agents' reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_facts: Option<TraceNodeFacts>,
     /// Agent wall time for the whole run.
     pub duration_ms: f64,
 }

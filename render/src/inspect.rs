@@ -174,9 +174,9 @@ fn one_node(report: &InspectReport, opts: &RenderOptions) -> String {
 fn node_header(node: &str, facts: &NodeFacts) -> String {
     let mut out = format!("Node {node}\n");
     let cni = if facts.cni.evidence.is_empty() {
-        facts.cni.name.clone()
+        facts.cni.label()
     } else {
-        format!("{} ({})", facts.cni.name, facts.cni.evidence.join(", "))
+        format!("{} ({})", facts.cni.label(), facts.cni.evidence.join(", "))
     };
     out.push_str(&format!("  CNI:          {cni}\n"));
     let rules = facts.proxy.rules.map_or(String::new(), |r| {

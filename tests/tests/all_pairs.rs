@@ -61,6 +61,7 @@ fn every_pod_reaches_everything(mode: ProxyMode, cni: Cni) {
             let tunnel_wrong = cni == Cni::Vxlan && !tunnel_shown(lab.spec(), &t.path);
             if failed
                 || tunnel_wrong
+                || !cni_reported(cni, &t.path)
                 || t.path.first_failure.is_some()
                 || t.path.reachable != Some(true)
             {
@@ -80,6 +81,18 @@ fn every_pod_reaches_everything(mode: ProxyMode, cni: Cni) {
         wrong.len(),
         wrong.join("\n\n")
     );
+}
+
+/// Every node the trace ran on reports the lab's CNI, as the agent's fingerprint reads it:
+/// `bridge`, `calico routed`, `flannel vxlan`.
+fn cni_reported(cni: Cni, path: &netdiag_model::MergedPath) -> bool {
+    let want = match cni {
+        Cni::Bridge => "bridge",
+        Cni::Routed => "calico routed",
+        Cni::Vxlan => "flannel vxlan",
+    };
+    !path.node_facts.is_empty()
+        && (path.node_facts.iter()).all(|f| f.cni.as_ref().is_some_and(|c| c.label() == want))
 }
 
 /// Over VXLAN: a path that reached a pod on another node shows flannel.1's Tunnel hop, VNI 1,

@@ -50,7 +50,11 @@ pub fn inspect(env: &InspectEnv) -> Result<InspectReport, GatherError> {
         services,
         conntrack: node_facts::conntrack_table(),
         nodelocaldns: node_facts::nodelocaldns(&g.node.links, &g.node.addresses, &listeners),
-        cni: cni::fingerprint(&g.node.links, &g.routes),
+        cni: cni::fingerprint(
+            &g.node.links,
+            &g.routes,
+            &cni::read_configs(&cni::read::host_root(&env.proc)),
+        ),
         listeners,
     };
     let (namespaces, findings) = join::join(&g.node, g.namespaces, &g.known_nsids);

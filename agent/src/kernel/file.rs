@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
@@ -84,6 +84,47 @@ pub fn read_in_root(root: &Path, relative: &str, limit: u64) -> Result<Vec<u8>, 
     read_open(File::from(fd), &shown, limit)
 }
 
+/// The names of the entries of the directory `relative` inside `root`, resolved as
+/// [`read_in_root`] resolves files (a symlink cannot lead out of `root`), sorted, at most
+/// `limit` of them: a node's `/etc/cni/net.d` seen through `/proc/1/root`.
+pub fn list_in_root(
+    root: &Path,
+    relative: &str,
+    limit: usize,
+) -> Result<Vec<String>, ReadFileError> {
+    let shown = root.join(relative).display().to_string();
+    let open_error = |e: nix::Error| ReadFileError::Open {
+        path: shown.clone(),
+        source: e.into(),
+    };
+    let dir = nix::fcntl::open(
+        root,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(open_error)?;
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let fd = openat2(dir.as_fd(), relative, how).map_err(open_error)?;
+    // The directory is already resolved safely; its fd's /proc link lists exactly it.
+    let listed = Path::new("/proc/self/fd").join(fd.as_raw_fd().to_string());
+    let read_error = |source| ReadFileError::Read {
+        path: shown.clone(),
+        source,
+    };
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&listed).map_err(read_error)? {
+        let entry = entry.map_err(read_error)?;
+        if let Some(name) = entry.file_name().to_str() {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    names.truncate(limit);
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +173,33 @@ mod tests {
         let got = read_bounded(&big, 65_536).map(|b| b.len());
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(got.ok(), Some(65_536));
+    }
+
+    #[test]
+    fn a_directory_is_listed_in_the_root_and_a_symlink_out_of_it_stays_in() {
+        let dir = scratch("list");
+        let root = dir.join("root");
+        std::fs::create_dir_all(root.join("etc/cni/net.d")).expect("mkdir");
+        for f in ["10-flannel.conflist", "05-cilium.conflist", "x"] {
+            std::fs::write(root.join("etc/cni/net.d").join(f), "{}").expect("write");
+        }
+        let got = list_in_root(&root, "etc/cni/net.d", 2).map_err(|e| e.to_string());
+        // A link to the host's own directory resolves inside the root.
+        std::os::unix::fs::symlink("/etc", root.join("etc/link")).expect("symlink");
+        let via_link = list_in_root(&root, "etc/link/cni/net.d", 10).map(|n| n.len());
+        let missing = list_in_root(&root, "etc/none", 10);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            got,
+            Ok(vec![
+                "05-cilium.conflist".to_string(),
+                "10-flannel.conflist".into()
+            ])
+        );
+        assert_eq!(via_link.ok(), Some(3));
+        assert!(
+            matches!(missing, Err(ReadFileError::Open { .. })),
+            "{missing:?}"
+        );
     }
 }

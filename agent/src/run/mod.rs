@@ -9,6 +9,7 @@
 //! Every step yields hops with verdicts; a failed step never stops the others, because a later
 //! hop often explains an earlier symptom. Only a pod that cannot be found ends a run early.
 
+mod facts;
 pub mod observe;
 mod steps;
 
@@ -172,6 +173,7 @@ pub fn run(plan: &TracePlan, env: &AgentEnv) -> Result<NodeReport, PlanError> {
     };
     report.evidence = (!evidence.is_empty()).then_some(evidence);
     report.chosen_endpoint = trace.chosen_endpoint();
+    report.node_facts = Some(facts::node_facts(&env.node, &report.hops, &env.proc));
     let source = (plan.source_ip).map_or_else(|| env.node.clone(), |ip| ip.to_string());
     let target = match (&plan.target, &plan.endpoint, &plan.dns_name) {
         (Some(t), _, _) => t.to_string(),

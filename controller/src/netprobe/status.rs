@@ -155,6 +155,11 @@ fn base(input: &StatusInput<'_>) -> NetProbeStatus {
         } else {
             Vec::new()
         },
+        node_facts: if same_generation {
+            p.node_facts.clone()
+        } else {
+            Vec::new()
+        },
         first_failure: if same_generation {
             p.first_failure.clone()
         } else {

@@ -155,6 +155,35 @@ fn describe(lab: &Lab, alive: Option<AliveFn>) -> String {
     out
 }
 
+/// `detected CNI:` and one line per node: what the agent's fingerprint reads in each node's
+/// namespace (its links, routes and CNI config files), as a trace's node facts report it.
+fn detected_cni(lab: &Lab) -> String {
+    let mut out = String::from("detected CNI (the agent's fingerprint):\n");
+    for n in &lab.spec().nodes {
+        let read = netdiag_agent::kernel::netns::run_in(&lab.netns_path(&n.name), || {
+            use netdiag_agent::dataplane::cni;
+            cni::read_node(None, &cni::read::host_root(std::path::Path::new("/proc")))
+                .map_err(|e| e.to_string())
+        });
+        let line = match read {
+            Ok(Ok(f)) => cni_fact_line(&f),
+            Ok(Err(e)) => format!("not read: {e}"),
+            Err(e) => format!("not read: {e} (lab status reads the nodes as root)"),
+        };
+        let _ = writeln!(out, "  {:<10} {line}", n.name);
+    }
+    out
+}
+
+/// `flannel vxlan (flannel.1 (vxlan VNI 1, port 8472), ...)`.
+pub fn cni_fact_line(f: &netdiag_model::inspect::CniFingerprint) -> String {
+    if f.evidence.is_empty() {
+        f.label()
+    } else {
+        format!("{} ({})", f.label(), f.evidence.join(", "))
+    }
+}
+
 /// The kube-proxy line of `up` and `status`: the mode, and where its rules are.
 pub fn proxy_line(mode: ProxyMode) -> String {
     let rules = match mode {
@@ -200,6 +229,7 @@ pub fn status(name: &str) -> Result<ExitCode, LabError> {
         }
     );
     print!("{}", describe(&lab, Some(&alive)));
+    print!("{}", detected_cni(&lab));
     let all_alive = lab
         .state
         .processes

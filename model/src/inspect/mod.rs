@@ -6,6 +6,7 @@
 //!
 //! The lab and the controller fill [`PodNamespace::pod`] by joining on the pod's IP.
 
+mod cni;
 mod finding;
 mod node;
 
@@ -16,10 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::ResolvConf;
 
+pub use cni::{CniFingerprint, CniVariant};
 pub use finding::{Finding, FindingKind};
 pub use node::{
-    CniFingerprint, ConntrackTable, Listener, NodeFacts, NodeLocalDns, ProxyFacts, RuleCounts,
-    ServiceRules,
+    ConntrackTable, Listener, NodeFacts, NodeLocalDns, ProxyFacts, RuleCounts, ServiceRules,
 };
 
 /// One node's inspection, as the agent prints it (`-o json`, one line).

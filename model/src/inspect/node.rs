@@ -12,7 +12,7 @@ pub struct NodeFacts {
     pub conntrack: ConntrackTable,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nodelocaldns: Option<NodeLocalDns>,
-    pub cni: CniFingerprint,
+    pub cni: super::CniFingerprint,
     /// Listening TCP and bound UDP sockets of the node's own namespace: what host-network pods
     /// (and node daemons) serve, like `ss -ltnu` on the node.
     pub listeners: Vec<Listener>,
@@ -92,17 +92,6 @@ pub struct NodeLocalDns {
     pub address: String,
     /// A UDP socket on port 53 covers the address (bound to it, or to 0.0.0.0).
     pub listening: bool,
-}
-
-/// Which CNI the node's links and routes look like, and the objects that say so.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct CniFingerprint {
-    /// `flannel`, `calico`, `cilium`, `kube-router`, `kindnet`, `bridge`, or `unknown`.
-    pub name: String,
-    /// The links and routes it was told by ("flannel.1 (vxlan)", "cni0 (bridge)").
-    pub evidence: Vec<String>,
 }
 
 /// A socket serving on the node's own network.

@@ -25,6 +25,7 @@ fn report() -> InspectReport {
             }),
             cni: CniFingerprint {
                 name: "bridge".into(),
+                variant: None,
                 evidence: vec!["cni0 (bridge)".into()],
             },
             listeners: vec![Listener {

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteType,
 };
 
 use super::Rtnl;
@@ -161,6 +161,28 @@ pub struct Route {
     pub kind: RouteKind,
     pub gateway: Option<Ipv4Addr>,
     pub oif: Option<u32>,
+    /// RTM_PROTOCOL: who installed it (`proto kernel` 2, `boot` 3, `static` 4, `bird` 12,
+    /// kube-router's 17), the word `ip route` prints after `proto`.
+    pub protocol: u8,
+    /// RTNH_F_ONLINK: the gateway is taken as on the link without a matching prefix (flannel's
+    /// and Calico's overlay routes).
+    pub onlink: bool,
+}
+
+impl Route {
+    /// A unicast main-table route with no gateway, device, protocol or flags set: the start of
+    /// a route built by hand, for synthetic nodes and tests.
+    pub fn new(destination: Ipv4Addr, prefix_len: u8) -> Route {
+        Route {
+            destination,
+            prefix_len,
+            kind: RouteKind::Unicast,
+            gateway: None,
+            oif: None,
+            protocol: 0,
+            onlink: false,
+        }
+    }
 }
 
 impl Rtnl {
@@ -190,6 +212,8 @@ impl Rtnl {
                     kind: info.kind,
                     gateway: info.gateway,
                     oif: info.oif,
+                    protocol: u8::from(r.header.protocol),
+                    onlink: r.header.flags.contains(RouteFlags::Onlink),
                 })
             })
             .collect())
