@@ -1,0 +1,37 @@
+//! The controller's [`Context`] wired to testkit's mock API server.
+
+use std::sync::Arc;
+
+use kube::runtime::events::{Recorder, Reporter};
+use netdiag_controller::agents::pod::AgentSettings;
+use netdiag_controller::netprobe::admission::Limits;
+use netdiag_controller::netprobe::{Context, Settings};
+use netdiag_controller::runtime::metrics::Metrics;
+use netdiag_testkit::api::{self, MockServer};
+
+pub const AGENT_IMAGE: &str = "registry.example/netdiag:test";
+
+/// A Context wired to the mock, and the mock that plays the API server.
+pub fn test_context() -> (Arc<Context>, MockServer) {
+    test_context_with(Limits::default())
+}
+
+/// [`test_context`] with these limits on agent pods and runs.
+pub fn test_context_with(limits: Limits) -> (Arc<Context>, MockServer) {
+    let (client, server) = api::client();
+    let reporter = Reporter {
+        controller: "netdiag-controller".into(),
+        instance: Some("test".into()),
+    };
+    let settings = Settings {
+        agent: AgentSettings {
+            image: AGENT_IMAGE.into(),
+            namespace: "netdiag-system".into(),
+        },
+        cluster_domain: "cluster.local".into(),
+        limits,
+    };
+    let recorder = Recorder::new(client.clone(), reporter);
+    let ctx = Context::new(client, settings, recorder, Metrics::default());
+    (Arc::new(ctx), server)
+}
