@@ -35,7 +35,7 @@ pub trait NetProbeTestExt: Sized {
     fn in_namespace(self, namespace: &str) -> Self;
     fn with_uid(self, uid: &str) -> Self;
     fn with_generation(self, generation: i64) -> Self;
-    fn from_pod(self, pod: &str) -> Self;
+    fn source_pod(self, pod: &str) -> Self;
     /// Service `name` of the probe's namespace, at a named or numbered Service port.
     fn service_target(self, name: &str, port: impl PortArg) -> Self;
     /// Service `name` of the probe's namespace, whose one port needs no naming.
@@ -92,7 +92,7 @@ impl NetProbeTestExt for NetProbe {
         self
     }
 
-    fn from_pod(mut self, pod: &str) -> Self {
+    fn source_pod(mut self, pod: &str) -> Self {
         self.spec.source.pod = pod.into();
         self
     }
