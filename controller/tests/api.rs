@@ -7,9 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::context::test_context;
 use common::flow::*;
-use common::probe;
-use common::verifier::test_context;
 use kube::runtime::controller::Action;
 use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::Phase;
@@ -17,17 +16,11 @@ use netdiag_crds::Phase;
 #[tokio::test]
 async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_reports_and_cleans_up() {
     let (ctx, mut api) = test_context();
-    let p = probe(
-        "default",
-        "p",
-        "{source: {pod: curl1}, target: {service: {name: echo, port: http}}}",
-    );
+    let p = echo_probe();
 
     // 1. Fresh: resolve, no agent pod yet, create the source pod, mark Running.
     let server = tokio::spawn(async move {
-        expect_resolve_echo(&mut api).await;
-        expect_list_agents(&mut api, vec![]).await;
-        expect_count_agents(&mut api, vec![]).await;
+        expect_fresh_echo_reads(&mut api).await;
         let (posted, plan) = expect_create_agent(&mut api, "node-a", "source").await;
         assert_eq!(
             plan.target.as_ref().map(|t| t.ip.to_string()),
@@ -83,7 +76,7 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
     let (mut api, source_pod, running) = server.await.expect("verifier 1");
 
     // 2. The source agent succeeded: read its report, plan the endpoint run on node-b.
-    let p2 = with_status(p.clone(), to_json(&running));
+    let p2 = p.clone().with_status(to_json(&running));
     let src_done = agent(
         &source_pod,
         &running.start_time.clone().expect("start"),
@@ -125,7 +118,7 @@ async fn a_fresh_probe_runs_the_source_then_the_chosen_endpoints_node_then_repor
     let (mut api, endpoint_pod, running2) = server.await.expect("verifier 2");
 
     // 3. Both agents done: read both reports, write the merged path, then delete both pods.
-    let p3 = with_status(p, to_json(&running2));
+    let p3 = p.with_status(to_json(&running2));
     let ep_done = agent(
         &endpoint_pod,
         &running.start_time.clone().expect("start"),

@@ -7,13 +7,15 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::context::test_context_with;
 use common::flow::*;
-use common::verifier::{ApiServerVerifier, test_context_with};
-use common::{pod, probe};
+use common::pod;
 use kube::runtime::controller::Action;
 use netdiag_controller::netprobe::admission::Limits;
 use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::{NetProbe, Phase};
+use netdiag_testkit::api::MockServer;
+use netdiag_testkit::api::prelude::NetProbeTestExt;
 use serde_json::{Value, json};
 
 const Q_UID: &str = "9f8e7d6c-2222-4333-8444-555566667777";
@@ -21,13 +23,9 @@ const Q_STATUS: &str = "/apis/netdiag.dev/v1alpha1/namespaces/default/netprobes/
 
 /// A second probe from the same source pod (so on the same node), with its own UID.
 fn second_probe() -> NetProbe {
-    let mut q = probe(
-        "default",
-        "q",
-        "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}",
-    );
-    q.metadata.uid = Some(Q_UID.into());
-    q
+    NetProbe::test("q")
+        .address_target("10.96.0.10", 53, netdiag_crds::Protocol::UDP)
+        .with_uid(Q_UID)
 }
 
 /// The first probe's agent pod on node-a, in `phase`.
@@ -40,10 +38,8 @@ fn others_pod(phase: &str) -> Value {
            "status": {"phase": phase}})
 }
 
-async fn expect_source_and_own_pods(api: &mut ApiServerVerifier, uid: &str) {
-    api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
-        .await
-        .ok(&to_json(&pod("default", "curl1")));
+async fn expect_source_and_own_pods(api: &mut MockServer, uid: &str) {
+    answer_get(api, &pod("default", "curl1")).await;
     expect_list_agents_of(api, uid, vec![]).await;
 }
 
@@ -85,7 +81,7 @@ async fn a_probe_on_a_full_node_is_queued_and_runs_after_the_first_finishes() {
     let (mut api, queued) = server.await.expect("verifier 1");
 
     // 2. The first probe's agent has finished: the queued run starts, and the condition goes.
-    let q = with_status(second_probe(), to_json(&queued));
+    let q = second_probe().with_status(to_json(&queued));
     let server = tokio::spawn(async move {
         expect_source_and_own_pods(&mut api, Q_UID).await;
         expect_count_agents(&mut api, vec![others_pod("Succeeded")]).await;
@@ -119,11 +115,7 @@ async fn a_namespace_over_its_run_rate_waits_for_the_minute_to_move_on() {
         ..Limits::default()
     };
     let (ctx, mut api) = test_context_with(limits);
-    let p = probe(
-        "default",
-        "p",
-        "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}",
-    );
+    let p = address_probe();
     let server = tokio::spawn(async move {
         // The first run of the minute starts...
         expect_source_and_own_pods(&mut api, UID).await;
@@ -169,11 +161,7 @@ async fn an_endpoint_run_still_queued_at_the_deadline_leaves_the_source_nodes_an
         ..Limits::default()
     };
     let (ctx, mut api) = test_context_with(limits);
-    let p = probe(
-        "default",
-        "p",
-        "{source: {pod: curl1}, target: {service: {name: echo, port: http}}}",
-    );
+    let p = echo_probe();
     let source = json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": format!("netdiag-{UID}-r1-source"), "namespace": "netdiag-system",
                      "creationTimestamp": "2026-01-01T00:00:00Z",
@@ -184,8 +172,7 @@ async fn an_endpoint_run_still_queued_at_the_deadline_leaves_the_source_nodes_an
     let mut on_b = others_pod("Running");
     on_b["spec"]["nodeName"] = json!("node-b");
     // Started long ago: the run is past its deadline.
-    let p = with_status(
-        p,
+    let p = p.with_status(
         json!({"phase": "Running", "observedGeneration": 1, "startTime": "2026-01-01T00:00:00Z"}),
     );
     let server = tokio::spawn(async move {

@@ -6,12 +6,14 @@ mod common;
 
 use std::sync::Arc;
 
+use common::context::{test_context, test_context_with_node_sources};
 use common::flow::*;
 use common::probe;
-use common::verifier::{test_context, test_context_with_node_sources};
 use netdiag_controller::netprobe::node_source::NodeSourcePolicy;
 use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::{NetProbe, Phase};
+use netdiag_testkit::api::MockServer;
+use netdiag_testkit::api::scenario::answer_nodes;
 
 fn node_probe() -> NetProbe {
     probe(
@@ -24,7 +26,7 @@ fn node_probe() -> NetProbe {
 /// The refusal: one status apply and its Event, nothing read, no agent pod.
 async fn expect_refused(
     ctx: Arc<netdiag_controller::netprobe::Context>,
-    mut api: common::verifier::ApiServerVerifier,
+    mut api: MockServer,
     scope: &'static str,
 ) {
     let server = tokio::spawn(async move {
@@ -74,7 +76,7 @@ async fn expect_runs_on_the_node(policy: &str) {
     let (ctx, mut api) =
         test_context_with_node_sources(NodeSourcePolicy::parse(policy).expect("policy"));
     let server = tokio::spawn(async move {
-        expect_nodes(&mut api, &["node-b".to_string()]).await;
+        answer_nodes(&mut api, &["node-b"]).await;
         expect_list_agents(&mut api, vec![]).await;
         expect_count_agents(&mut api, vec![]).await;
         let (posted, plan) = expect_create_agent(&mut api, "node-b", "source").await;

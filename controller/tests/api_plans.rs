@@ -7,28 +7,17 @@ mod common;
 
 use std::sync::Arc;
 
+use common::context::test_context;
 use common::flow::*;
-use common::probe;
-use common::verifier::test_context;
 use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::Phase;
 use serde_json::json;
-
-fn echo_probe() -> netdiag_crds::NetProbe {
-    probe(
-        "default",
-        "p",
-        "{source: {pod: curl1}, target: {service: {name: echo, port: http}}}",
-    )
-}
 
 #[tokio::test]
 async fn a_plan_config_map_left_by_an_earlier_attempt_is_replaced_before_the_pod_is_made() {
     let (ctx, mut api) = test_context();
     let server = tokio::spawn(async move {
-        expect_resolve_echo(&mut api).await;
-        expect_list_agents(&mut api, vec![]).await;
-        expect_count_agents(&mut api, vec![]).await;
+        expect_fresh_echo_reads(&mut api).await;
         let name = format!("netdiag-{UID}-r1-source");
         let post = api.expect("POST", PLANS).await;
         let body = post.body.clone();

@@ -6,17 +6,13 @@ mod common;
 
 use std::sync::Arc;
 
+use common::context::test_context;
 use common::flow::*;
-use common::probe;
-use common::verifier::test_context;
 use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::Phase;
 use netdiag_model::report::{HopDetail, RuleEndpoint, ServiceRulesDetail};
 use netdiag_model::{Endpoint, Hop, HopKind, NodeReport, Verdict};
 use serde_json::json;
-
-const PROBE: &str =
-    "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}";
 
 /// What the agent saw: kube-dns's rules for the address, and DNAT to its pod.
 fn report() -> NodeReport {
@@ -61,11 +57,8 @@ fn report() -> NodeReport {
 #[tokio::test]
 async fn an_address_probe_shows_no_name_or_endpoint_of_another_namespace() {
     let (ctx, mut api) = test_context();
-    let p = with_status(
-        probe("default", "p", PROBE),
-        json!({"phase": "Running", "observedGeneration": 1, "startTime": jiff::Timestamp::now().to_string(),
-               "nodes": [{"name": "node-a", "agentPod": format!("netdiag-{UID}-r1-source"), "phase": "Running"}]}),
-    );
+    let p = address_probe().with_status(json!({"phase": "Running", "observedGeneration": 1, "startTime": jiff::Timestamp::now().to_string(),
+               "nodes": [{"name": "node-a", "agentPod": format!("netdiag-{UID}-r1-source"), "phase": "Running"}]}));
     let server = tokio::spawn(async move {
         expect_list_agents(&mut api, vec![address_source_pod(succeeded())]).await;
         api.expect("GET", &format!("{AGENTS}/netdiag-{UID}-r1-source/log"))
@@ -92,7 +85,7 @@ async fn an_address_probe_shows_no_name_or_endpoint_of_another_namespace() {
         while let Some(seen) = api.next().await {
             match (seen.method.as_str(), seen.path.as_str()) {
                 ("POST", path) if path.contains("events") => seen.echo(),
-                ("DELETE", _) => seen.ok(&json!({"kind": "Status", "status": "Success"})),
+                ("DELETE", _) => seen.success(),
                 other => panic!("unexpected request {other:?}"),
             }
         }

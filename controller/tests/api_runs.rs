@@ -7,21 +7,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::context::test_context;
 use common::flow::*;
-use common::verifier::test_context;
 use common::{pod, probe, reports};
 use kube::runtime::controller::Action;
 use netdiag_controller::netprobe::reconcile;
-use netdiag_crds::{NetProbe, Phase};
+use netdiag_crds::Phase;
 use serde_json::json;
-
-fn address_probe() -> NetProbe {
-    probe(
-        "default",
-        "p",
-        "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}",
-    )
-}
 
 #[tokio::test]
 async fn a_restarted_controller_adopts_the_agent_pod_it_finds_and_creates_none() {
@@ -30,9 +22,7 @@ async fn a_restarted_controller_adopts_the_agent_pod_it_finds_and_creates_none()
     let existing = address_source_pod(running);
     let server = tokio::spawn(async move {
         // The status write of the first run was lost: the controller starts over, finds the pod.
-        api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
-            .await
-            .ok(&to_json(&pod("default", "curl1")));
+        answer_get(&mut api, &pod("default", "curl1")).await;
         expect_list_agents(&mut api, vec![existing]).await;
         let patch = api.expect("PATCH", STATUS).await;
         let s = applied_status(&patch);
@@ -58,11 +48,8 @@ async fn a_run_under_way_with_its_pod_running_only_looks() {
     let (ctx, mut api) = test_context();
     let existing = address_source_pod(json!({"phase": "Running"}));
     let now = jiff::Timestamp::now().to_string();
-    let p = with_status(
-        address_probe(),
-        json!({"phase": "Running", "observedGeneration": 1, "startTime": now,
-               "nodes": [{"name": "node-a", "agentPod": format!("netdiag-{UID}-r1-source"), "phase": "Running"}]}),
-    );
+    let p = address_probe().with_status(json!({"phase": "Running", "observedGeneration": 1, "startTime": now,
+               "nodes": [{"name": "node-a", "agentPod": format!("netdiag-{UID}-r1-source"), "phase": "Running"}]}));
     let server = tokio::spawn(async move {
         expect_list_agents(&mut api, vec![existing]).await;
         api.done().await;
@@ -79,8 +66,7 @@ async fn an_agent_pod_pending_past_the_timeout_fails_the_probe_with_the_pods_rea
     let pending = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
         "message": "0/3 nodes are available: 1 node(s) had untolerated taint"}]});
     let existing = address_source_pod(pending);
-    let p = with_status(
-        address_probe(),
+    let p = address_probe().with_status(
         json!({"phase": "Running", "observedGeneration": 1, "startTime": "2026-01-01T00:00:00Z"}),
     );
     let server = tokio::spawn(async move {
@@ -165,10 +151,7 @@ async fn a_periodic_probe_is_requeued_at_its_interval_after_a_run_and_waits_out_
     let (ctx, mut api) = test_context();
     let mut p = address_probe();
     p.spec.interval_seconds = Some(300);
-    let p_running = with_status(
-        p.clone(),
-        json!({"phase": "Running", "observedGeneration": 1, "startTime": jiff::Timestamp::now().to_string()}),
-    );
+    let p_running = p.clone().with_status(json!({"phase": "Running", "observedGeneration": 1, "startTime": jiff::Timestamp::now().to_string()}));
     let done = address_source_pod(succeeded());
     let server = tokio::spawn(async move {
         expect_list_agents(&mut api, vec![done]).await;
@@ -203,10 +186,9 @@ async fn a_periodic_probe_is_requeued_at_its_interval_after_a_run_and_waits_out_
     server.await.expect("verifier");
 
     // 100 s after it finished: nothing to do for 200 s more, and no request at all.
-    let (ctx, api) = test_context();
+    let (ctx, mut api) = test_context();
     let finished_at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(100);
-    let p_done = with_status(
-        p,
+    let p_done = p.with_status(
         json!({"phase": "Succeeded", "observedGeneration": 1, "runs": 1,
         "completionTime": netdiag_controller::netprobe::status::rfc3339(finished_at)}),
     );
@@ -231,10 +213,7 @@ async fn a_finished_one_shot_probe_past_its_ttl_is_deleted() {
     let (ctx, mut api) = test_context();
     let mut p = address_probe();
     p.spec.ttl_seconds_after_finished = Some(60);
-    let p = with_status(
-        p,
-        json!({"phase": "Succeeded", "observedGeneration": 1, "runs": 1, "completionTime": "2026-01-01T00:00:00Z"}),
-    );
+    let p = p.with_status(json!({"phase": "Succeeded", "observedGeneration": 1, "runs": 1, "completionTime": "2026-01-01T00:00:00Z"}));
     let server = tokio::spawn(async move {
         let d = api
             .expect(
@@ -242,7 +221,7 @@ async fn a_finished_one_shot_probe_past_its_ttl_is_deleted() {
                 "/apis/netdiag.dev/v1alpha1/namespaces/default/netprobes/p",
             )
             .await;
-        d.ok(&json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}));
+        d.success();
         api.done().await;
     });
     assert_eq!(
@@ -256,15 +235,12 @@ async fn a_finished_one_shot_probe_past_its_ttl_is_deleted() {
 async fn a_generation_bump_deletes_the_old_runs_pod_and_starts_fresh() {
     let (ctx, mut api) = test_context();
     let old = address_source_pod(json!({"phase": "Running"}));
-    let mut p = with_status(
-        address_probe(),
+    let mut p = address_probe().with_status(
         json!({"phase": "Running", "observedGeneration": 1, "startTime": "2026-01-01T00:00:00Z"}),
     );
     p.metadata.generation = Some(2);
     let server = tokio::spawn(async move {
-        api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
-            .await
-            .ok(&to_json(&pod("default", "curl1")));
+        answer_get(&mut api, &pod("default", "curl1")).await;
         expect_list_agents(&mut api, vec![old]).await;
         expect_delete_agent(&mut api, &format!("netdiag-{UID}-r1-source")).await;
         expect_count_agents(&mut api, vec![]).await;

@@ -1,20 +1,8 @@
 //! config/argocd/: the optional Argo CD health check judges NetProbes right (run the way Argo CD
 //! runs it, in Lua 5.1), and the ConfigMap patch beside it embeds the same script.
 
-use std::path::PathBuf;
-
+use netdiag_testkit::files::{config, repo};
 use serde_json::{Value, json};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The one document of a file under config/.
-fn config(rel: &str) -> Value {
-    let path = repo().join("config").join(rel);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn health(obj: &Value) -> (String, String) {
     let lua = mlua::Lua::new();

@@ -7,12 +7,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::context::test_context;
 use common::flow::{AGENTS, agent, expect_count_agents, list, succeeded};
 use common::inspection::*;
-use common::verifier::test_context;
 use kube::runtime::controller::Action;
 use netdiag_controller::inspection::reconcile;
 use netdiag_crds::Phase;
+use netdiag_testkit::api::prelude::{Node, NodeTestExt};
 use serde_json::json;
 
 #[tokio::test]
@@ -26,7 +27,7 @@ async fn a_node_inspection_runs_its_agent_joins_the_nodes_pods_reports_and_clean
     let server = tokio::spawn(async move {
         api.expect("GET", "/api/v1/nodes/worker-1")
             .await
-            .ok(&node("worker-1"));
+            .ok(&Node::test("worker-1"));
         expect_agents(&mut api, vec![]).await;
         expect_count_agents(&mut api, vec![]).await;
         let create = api.expect("POST", AGENTS).await;
@@ -76,7 +77,7 @@ async fn a_node_inspection_runs_its_agent_joins_the_nodes_pods_reports_and_clean
     let server = tokio::spawn(async move {
         api.expect("GET", "/api/v1/nodes/worker-1")
             .await
-            .ok(&node("worker-1"));
+            .ok(&Node::test("worker-1"));
         expect_agents(&mut api, vec![done]).await;
         api.expect("GET", &format!("{AGENTS}/{pod_name}/log"))
             .await

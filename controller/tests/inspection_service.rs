@@ -6,29 +6,24 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::flow::{AGENTS, agent, expect_count_agents, list, succeeded};
+use common::context::{test_context, test_context_with};
+use common::flow::{AGENTS, agent, expect_count_agents, succeeded};
 use common::inspection::*;
-use common::verifier::{ApiServerVerifier, test_context, test_context_with};
 use kube::runtime::controller::Action;
 use netdiag_controller::inspection::reconcile;
 use netdiag_controller::netprobe::admission::Limits;
 use netdiag_crds::Phase;
+use netdiag_testkit::api::MockServer;
+use netdiag_testkit::api::prelude::*;
+use netdiag_testkit::api::scenario::answer_service;
 use serde_json::{Value, json};
 
 /// The Service, its EndpointSlices and the nodes, answered: what a service inspection reads.
-async fn expect_resolve_echo(mut api: ApiServerVerifier) -> ApiServerVerifier {
-    api.expect("GET", "/api/v1/namespaces/default/services/echo")
-        .await
-        .ok(&echo_service());
-    api.expect(
-        "GET",
-        "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-    )
-    .await
-    .ok(&echo_slices());
+async fn expect_resolve_echo(mut api: MockServer) -> MockServer {
+    answer_service(&mut api, &echo_service(), &echo_slices()).await;
     api.expect("GET", "/api/v1/nodes")
         .await
-        .ok(&list(vec![node("worker-2"), node("worker-1")]));
+        .ok_list(&[Node::test("worker-2"), Node::test("worker-1")]);
     api
 }
 

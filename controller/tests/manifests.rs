@@ -2,13 +2,11 @@
 //! namespace follow the security posture; the samples are valid NetProbes that fit the CRD
 //! schema. RBAC is tested in rbac.rs, the Argo CD health check in argocd.rs.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{config, config_docs as docs, repo};
 use netdiag_crds::NetProbe;
+use netdiag_testkit::files::{config, repo, yaml_docs as docs};
 use serde_json::{Value, json};
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {

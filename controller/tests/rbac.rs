@@ -1,13 +1,11 @@
 //! RBAC: config/rbac/ grants exactly the permissions rbac.rs lists, and every API the source
 //! touches has one.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{config, repo};
 use netdiag_controller::rbac::{PERMISSIONS, Scope};
+use netdiag_testkit::files::{config, repo};
 use serde_json::{Value, json};
 
 type Rule = (Scope, String, String, String);

@@ -16,6 +16,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use netdiag_testkit::kubeconfig::{Kubeconfig, scratch_dir};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
@@ -114,12 +115,7 @@ async fn stand_in(answer: bool, log: Log) -> SocketAddr {
 }
 
 fn kubeconfig(dir: &std::path::Path, addr: SocketAddr) -> PathBuf {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://{addr}\nusers:\n- name: u\n  user: {{}}\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n"
-    );
-    std::fs::write(&path, text).expect("write kubeconfig");
-    path
+    Kubeconfig::new(&format!("http://{addr}")).write(&dir.join("kubeconfig"))
 }
 
 fn start(kubeconfig: &std::path::Path) -> Child {
@@ -166,9 +162,7 @@ async fn wait_for(log: &Log, what: &str) {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("netdiag-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    scratch_dir(env!("CARGO_TARGET_TMPDIR"), &format!("netdiag-{name}"))
 }
 
 #[tokio::test]

@@ -7,11 +7,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::verifier::{Seen, test_context};
+use common::context::test_context;
 use netdiag_controller::runtime::health::WatchHealth;
 use netdiag_controller::runtime::http::{self, State};
 use netdiag_controller::runtime::runner;
 use netdiag_crds::{NetProbeStatus, Phase};
+use netdiag_testkit::api::Seen;
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,10 +31,6 @@ fn netprobe(name: &str, uid: &str, spec: Value) -> Value {
         "metadata": {"name": name, "namespace": "default", "uid": uid, "generation": 1, "resourceVersion": "7"},
         "spec": spec,
     })
-}
-
-fn list(kind: &str, items: Vec<Value>) -> Value {
-    json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "7"}, "items": items})
 }
 
 fn status_of(seen: &Seen) -> NetProbeStatus {
@@ -68,9 +65,9 @@ async fn a_probe_that_does_not_decode_is_marked_invalid_and_the_good_one_is_stil
             match (seen.method.as_str(), seen.path.as_str()) {
                 // Watches stay open with nothing to say.
                 ("GET", PROBES | AGENTS | INSPECTIONS) if watching => held.push(seen),
-                ("GET", INSPECTIONS) => seen.ok(&list("NodeInspectionList", vec![])),
-                ("GET", PROBES) => seen.ok(&list("NetProbeList", vec![bad.clone(), good.clone()])),
-                ("GET", AGENTS) => seen.ok(&list("PodList", vec![])),
+                ("GET", INSPECTIONS) => seen.ok_list::<Value>(&[]),
+                ("GET", PROBES) => seen.ok_list(&[bad.clone(), good.clone()]),
+                ("GET", AGENTS) => seen.ok_list::<Value>(&[]),
                 // The good probe is resolved: its source pod is missing.
                 ("GET", "/api/v1/namespaces/default/pods/curl1") => seen.not_found(),
                 ("PATCH", "/apis/netdiag.dev/v1alpha1/namespaces/default/netprobes/bad/status") => {
@@ -158,14 +155,11 @@ async fn a_netprobe_list_that_keeps_failing_is_counted_and_fails_readyz() {
             let watching = seen.query.contains("watch=true");
             match (seen.method.as_str(), seen.path.as_str()) {
                 ("GET", AGENTS | INSPECTIONS) if watching => held.push(seen),
-                ("GET", AGENTS) => seen.ok(&list("PodList", vec![])),
-                ("GET", INSPECTIONS) => seen.ok(&list("NodeInspectionList", vec![])),
+                ("GET", AGENTS) => seen.ok_list::<Value>(&[]),
+                ("GET", INSPECTIONS) => seen.ok_list::<Value>(&[]),
                 ("GET", PROBES) => {
                     failures += 1;
-                    seen.reply_json(
-                        ::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "InternalError", "code": 500, "message": "etcdserver: request timed out"}),
-                    );
+                    seen.status(500, "InternalError", "etcdserver: request timed out");
                 }
                 (m, p) => panic!("unexpected request {m} {p}"),
             }

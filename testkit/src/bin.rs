@@ -1,14 +1,14 @@
 //! The workspace's real binaries, for tests that drive them (a package's own tests can use
 //! `CARGO_BIN_EXE_*`; other packages' binaries are found here).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The workspace's target directory (honours CARGO_TARGET_DIR).
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .unwrap_or_else(|| crate::files::repo().join("target"))
 }
 
 /// Where the debug build of binary `name` is, built or not.

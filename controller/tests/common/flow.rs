@@ -1,25 +1,24 @@
 //! The reconciler's API flows as the tests state them: the request paths, the agent pods' shape,
 //! the reads and writes a run makes, shared by api.rs and api_runs.rs.
 
-use netdiag_crds::{NetProbe, NetProbeStatus};
+use netdiag_crds::NetProbeStatus;
+use netdiag_testkit::api::scenario::{answer_nodes, answer_service};
+use netdiag_testkit::api::{MockServer, Seen};
 use serde_json::{Value, json};
 
-use super::verifier::{AGENT_IMAGE, ApiServerVerifier};
+// What every flow test needs besides the flows (each test binary uses a different part).
+#[allow(unused_imports)]
+pub use netdiag_testkit::api::{
+    list, objects::TEST_UID as UID, prelude::*, scenario::answer_get, to_json,
+};
+
+use super::context::AGENT_IMAGE;
 use super::{pod, reports, service, slices};
 
 pub const AGENTS: &str = "/api/v1/namespaces/netdiag-system/pods";
 pub const PLANS: &str = "/api/v1/namespaces/netdiag-system/configmaps";
 pub const STATUS: &str = "/apis/netdiag.dev/v1alpha1/namespaces/default/netprobes/p/status";
 pub const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
-pub const UID: &str = "0a1b2c3d-1111-4222-8333-444455556666";
-
-pub fn to_json<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).expect("json")
-}
-
-pub fn list(items: Vec<Value>) -> Value {
-    json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items})
-}
 
 /// The agent pod as the API server returns it: what the controller posted, plus a creation
 /// time and a status.
@@ -29,6 +28,16 @@ pub fn agent(posted: &Value, created: &str, status: Value) -> Value {
     p["metadata"]["uid"] = json!("pod-uid");
     p["status"] = status;
     p
+}
+
+/// Probe `p`: curl1 to Service echo's port `http` (two endpoints, on node-b in the fixtures).
+pub fn echo_probe() -> NetProbe {
+    NetProbe::test("p").service_target("echo", "http")
+}
+
+/// Probe `p`: curl1 to kube-dns's ClusterIP, a bare address.
+pub fn address_probe() -> NetProbe {
+    NetProbe::test("p").address_target("10.96.0.10", 53, netdiag_crds::Protocol::UDP)
 }
 
 pub fn succeeded() -> Value {
@@ -42,13 +51,8 @@ pub fn report_log(i: usize) -> String {
     )
 }
 
-pub fn with_status(mut p: NetProbe, status: Value) -> NetProbe {
-    p.status = Some(serde_json::from_value(status).expect("status"));
-    p
-}
-
 /// Apply-patch body: the status, checked to be a server-side apply of this kind.
-pub fn applied_status(seen: &super::verifier::Seen) -> NetProbeStatus {
+pub fn applied_status(seen: &Seen) -> NetProbeStatus {
     assert!(
         seen.query.contains("fieldManager=netdiag-controller") && seen.query.contains("force=true"),
         "{}",
@@ -64,7 +68,7 @@ pub fn condition<'a>(s: &'a NetProbeStatus, t: &str) -> (&'a str, &'a str) {
     (c.status.as_str(), c.reason.as_deref().unwrap_or(""))
 }
 
-pub async fn expect_event(api: &mut ApiServerVerifier, reason: &str) {
+pub async fn expect_event(api: &mut MockServer, reason: &str) {
     let ev = api.expect("POST", EVENTS).await;
     assert_eq!(ev.body["reason"], reason);
     assert_eq!(ev.body["regarding"]["kind"], "NetProbe");
@@ -72,31 +76,16 @@ pub async fn expect_event(api: &mut ApiServerVerifier, reason: &str) {
 }
 
 /// The resolve reads for a Service target: source pod, Service, its EndpointSlices, kube-dns.
-pub async fn expect_resolve_echo(api: &mut ApiServerVerifier) {
+pub async fn expect_resolve_echo(api: &mut MockServer) {
     let fixture = slices("default", "echo").iter().map(to_json).collect();
     expect_resolve_echo_with(api, fixture).await;
 }
 
-/// [`expect_resolve_echo`], the EndpointSlice list answered with `slices`.
-pub async fn expect_resolve_echo_with(api: &mut ApiServerVerifier, slices: Vec<Value>) {
-    api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
-        .await
-        .ok(&to_json(&pod("default", "curl1")));
-    api.expect("GET", "/api/v1/namespaces/default/services/echo")
-        .await
-        .ok(&to_json(&service("default", "echo")));
-    let sl = api
-        .expect(
-            "GET",
-            "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-        )
-        .await;
-    assert!(
-        sl.query
-            .contains("labelSelector=kubernetes.io%2Fservice-name%3Decho"),
-        "{}",
-        sl.query
-    );
+/// [`expect_resolve_echo`], the EndpointSlice list answered with `slices`; then the nodes of
+/// the source and of the ready endpoints.
+pub async fn expect_resolve_echo_with(api: &mut MockServer, slices: Vec<Value>) {
+    answer_get(api, &pod("default", "curl1")).await;
+    answer_service(api, &service("default", "echo"), &slices).await;
     let mut nodes = vec!["node-a".to_string()]; // curl1's
     for node in slices
         .iter()
@@ -108,63 +97,42 @@ pub async fn expect_resolve_echo_with(api: &mut ApiServerVerifier, slices: Vec<V
             nodes.push(node);
         }
     }
-    sl.ok(&list(slices));
-    api.expect("GET", "/api/v1/namespaces/kube-system/services/kube-dns")
-        .await
-        .ok(&to_json(&service("kube-system", "kube-dns")));
-    expect_nodes(api, &nodes).await;
+    answer_get(api, &service("kube-system", "kube-dns")).await;
+    answer_nodes(api, &nodes).await;
 }
 
-/// The reads of the nodes a trace may cross, in order, each answered as kind's nodes are:
-/// node-a 172.18.0.2 with 10.244.1.0/24, node-b .3 with 10.244.2.0/24, and so on.
-pub async fn expect_nodes(api: &mut ApiServerVerifier, names: &[String]) {
-    for name in names {
-        let i = name.bytes().last().map_or(0, |b| b.saturating_sub(b'a'));
-        api.expect("GET", &format!("/api/v1/nodes/{name}"))
-            .await
-            .ok(&serde_json::json!({
-                "apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": name},
-                "spec": {"podCIDR": format!("10.244.{}.0/24", i + 1)},
-                "status": {"addresses": [{"type": "InternalIP", "address": format!("172.18.0.{}", i + 2)}]}
-            }));
-    }
+/// What the reconcile of a new echo probe reads before it creates anything: the resolve, its
+/// own agent pods (none), the agent pods at work (none).
+pub async fn expect_fresh_echo_reads(api: &mut MockServer) {
+    expect_resolve_echo(api).await;
+    expect_list_agents(api, vec![]).await;
+    expect_count_agents(api, vec![]).await;
 }
 
-pub async fn expect_list_agents(api: &mut ApiServerVerifier, pods: Vec<Value>) {
+pub async fn expect_list_agents(api: &mut MockServer, pods: Vec<Value>) {
     expect_list_agents_of(api, UID, pods).await;
 }
 
 /// The list of one probe's agent pods (by its UID label), answered with `pods`.
-pub async fn expect_list_agents_of(api: &mut ApiServerVerifier, uid: &str, pods: Vec<Value>) {
-    let l = api.expect("GET", AGENTS).await;
-    assert!(
-        l.query
-            .contains(&format!("labelSelector=netdiag.dev%2Fprobe%3D{uid}")),
-        "{}",
-        l.query
-    );
-    l.ok(&list(pods));
+pub async fn expect_list_agents_of(api: &mut MockServer, uid: &str, pods: Vec<Value>) {
+    api.expect("GET", AGENTS)
+        .await
+        .assert_query(&format!("labelSelector=netdiag.dev%2Fprobe%3D{uid}"))
+        .ok_list(&pods);
 }
 
 /// The count of agent pods at work that admission makes before creating any (all of this
 /// controller's agent pods, by label); answered with `pods`.
-pub async fn expect_count_agents(api: &mut ApiServerVerifier, pods: Vec<Value>) {
-    let l = api.expect("GET", AGENTS).await;
-    assert!(
-        l.query.contains(
-            "labelSelector=app.kubernetes.io%2Fmanaged-by%3Dnetdiag-controller%2Capp.kubernetes.io%2Fcomponent%3Dagent"
-        ),
-        "{}",
-        l.query
-    );
-    l.ok(&list(pods));
+pub async fn expect_count_agents(api: &mut MockServer, pods: Vec<Value>) {
+    api.expect("GET", AGENTS).await.assert_query(
+        "labelSelector=app.kubernetes.io%2Fmanaged-by%3Dnetdiag-controller%2Capp.kubernetes.io%2Fcomponent%3Dagent",
+    ).ok_list(&pods);
 }
 
 /// A node run's creation: its plan ConfigMap, then the audited pod that mounts it. Both are
 /// answered; returns the posted pod and the plan the ConfigMap holds.
 pub async fn expect_create_agent(
-    api: &mut ApiServerVerifier,
+    api: &mut MockServer,
     node: &str,
     role: &str,
 ) -> (Value, netdiag_model::TracePlan) {
@@ -201,13 +169,13 @@ pub async fn expect_create_agent(
 }
 
 /// A node run's clean-up: its pod, then its plan ConfigMap.
-pub async fn expect_delete_agent(api: &mut ApiServerVerifier, name: &str) {
+pub async fn expect_delete_agent(api: &mut MockServer, name: &str) {
     let d = api.expect("DELETE", &format!("{AGENTS}/{name}")).await;
     assert_eq!(d.body["propagationPolicy"], "Background");
-    d.ok(&json!({}));
+    d.success();
     api.expect("DELETE", &format!("{PLANS}/{name}"))
         .await
-        .ok(&json!({}));
+        .success();
 }
 
 /// Check a posted agent pod against the audited essentials and return it.
@@ -243,11 +211,7 @@ pub fn audited(posted: &Value, node: &str, role: &str) -> Value {
 /// ClusterIP from curl1, as the API returns it with `run_status`.
 pub fn address_source_pod(run_status: Value) -> Value {
     // The very pod the controller would have created, found by label after a restart.
-    let p = super::probe(
-        "default",
-        "p",
-        "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 53, protocol: UDP}}}",
-    );
+    let p = address_probe();
     let facts = netdiag_controller::netprobe::resolve::Resolved {
         source: netdiag_controller::netprobe::resolve::source_from_pod(
             "default",

@@ -10,8 +10,10 @@ use netdiag_model::inspect::{
 };
 use serde_json::{Value, json};
 
-use super::flow::{AGENTS, list};
-use super::verifier::{ApiServerVerifier, Seen};
+use netdiag_testkit::api::prelude::*;
+use netdiag_testkit::api::{MockServer, Seen};
+
+use super::flow::AGENTS;
 
 pub const UID: &str = "9f8e7d6c-1111-4222-8333-444455556666";
 pub const STATUS: &str = "/apis/netdiag.dev/v1alpha1/nodeinspections/w1/status";
@@ -26,10 +28,6 @@ pub fn inspection(spec: Value, status: Option<Value>) -> NodeInspection {
         obj["status"] = s;
     }
     serde_json::from_value(obj).expect("a NodeInspection")
-}
-
-pub fn node(name: &str) -> Value {
-    json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}})
 }
 
 /// The agent's report on `node`: curl's namespace, a leaked one, kubelet's socket, and
@@ -109,15 +107,12 @@ pub fn answer_status(seen: Seen, spec: Value) {
     );
 }
 
-pub async fn expect_agents(api: &mut ApiServerVerifier, pods: Vec<Value>) {
-    let seen = api.expect("GET", AGENTS).await;
-    assert!(
-        seen.query.contains("netdiag.dev%2Finspection%3D9f8e7d6c")
-            && seen.query.contains("netdiag.dev%2Fgeneration%3D1"),
-        "{}",
-        seen.query
-    );
-    seen.ok(&list(pods));
+pub async fn expect_agents(api: &mut MockServer, pods: Vec<Value>) {
+    api.expect("GET", AGENTS)
+        .await
+        .assert_query("netdiag.dev%2Finspection%3D9f8e7d6c")
+        .assert_query("netdiag.dev%2Fgeneration%3D1")
+        .ok_list(&pods);
 }
 
 /// A Pod of `ns/name` on worker-1 at `ip` (hostNetwork with `port` declared).
@@ -131,19 +126,15 @@ pub fn pod(ns: &str, name: &str, ip: &str, host_port: Option<i32>) -> Value {
            "spec": spec, "status": {"phase": "Running", "podIP": ip}})
 }
 
-pub fn echo_service() -> Value {
-    json!({"apiVersion": "v1", "kind": "Service",
-           "metadata": {"namespace": "default", "name": "echo"},
-           "spec": {"clusterIP": "10.96.45.10", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}})
+pub fn echo_service() -> Service {
+    Service::test("echo", "10.96.45.10").port("http", 80, 8080)
 }
 
-pub fn echo_slices() -> Value {
-    list(vec![
-        json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-        "metadata": {"namespace": "default", "name": "echo-a", "labels": {"kubernetes.io/service-name": "echo"}},
-        "addressType": "IPv4",
-        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
-        "endpoints": [{"addresses": ["10.244.1.3"], "conditions": {"ready": true}},
-                      {"addresses": ["10.244.2.2"], "conditions": {"ready": true}}]}),
-    ])
+pub fn echo_slices() -> Vec<EndpointSlice> {
+    vec![
+        EndpointSlice::test("echo-a", "echo")
+            .port("http", 8080)
+            .endpoint("10.244.1.3")
+            .endpoint("10.244.2.2"),
+    ]
 }

@@ -1,37 +1,20 @@
 //! Fixtures and builders shared by the controller's tests.
 #![allow(dead_code)]
 
+pub mod context;
 pub mod flow;
 pub mod inspection;
 pub mod render;
-pub mod verifier;
 
 use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
-use netdiag_crds::{NetProbe, NetProbeSpec};
+use netdiag_crds::NetProbe;
 use netdiag_model::NodeReport;
+use netdiag_testkit::api::prelude::NetProbeTestExt;
 use serde::de::DeserializeOwned;
-
-/// The workspace root.
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Every YAML document of a file.
-pub fn config_docs(path: &std::path::Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The one document of a file under config/.
-pub fn config(rel: &str) -> serde_json::Value {
-    let mut d = config_docs(&repo().join("config").join(rel));
-    assert_eq!(d.len(), 1, "{rel}: one document");
-    d.remove(0)
-}
 
 pub fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -80,11 +63,5 @@ pub fn reports() -> Vec<NodeReport> {
 
 /// A NetProbe from a spec in YAML, with the metadata the API server sets.
 pub fn probe(ns: &str, name: &str, spec_yaml: &str) -> NetProbe {
-    let spec: NetProbeSpec =
-        serde_saphyr::from_str(spec_yaml).unwrap_or_else(|e| panic!("spec: {e}"));
-    let mut p = NetProbe::new(name, spec);
-    p.metadata.namespace = Some(ns.to_string());
-    p.metadata.uid = Some("0a1b2c3d-1111-4222-8333-444455556666".to_string());
-    p.metadata.generation = Some(1);
-    p
+    NetProbe::test(name).in_namespace(ns).spec_yaml(spec_yaml)
 }
