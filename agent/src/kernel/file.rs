@@ -66,6 +66,17 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadFileError> {
 /// Read at most `limit` bytes of `relative` inside the directory `root` (a pod's
 /// `/proc/<pid>/root`), resolved as if `root` were `/`: absolute symlinks and `..` stay in it.
 pub fn read_in_root(root: &Path, relative: &str, limit: u64) -> Result<Vec<u8>, ReadFileError> {
+    let (fd, shown) = open_in_root(root, relative, flags())?;
+    read_open(File::from(fd), &shown, limit)
+}
+
+/// Open `relative` inside `root` with `flags`, resolved as if `root` were `/`; the fd and the
+/// path as errors show it.
+fn open_in_root(
+    root: &Path,
+    relative: &str,
+    flags: OFlag,
+) -> Result<(std::os::fd::OwnedFd, String), ReadFileError> {
     let shown = root.join(relative).display().to_string();
     let open_error = |e: nix::Error| ReadFileError::Open {
         path: shown.clone(),
@@ -78,10 +89,10 @@ pub fn read_in_root(root: &Path, relative: &str, limit: u64) -> Result<Vec<u8>, 
     )
     .map_err(open_error)?;
     let how = OpenHow::new()
-        .flags(flags())
+        .flags(flags)
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     let fd = openat2(dir.as_fd(), relative, how).map_err(open_error)?;
-    read_open(File::from(fd), &shown, limit)
+    Ok((fd, shown))
 }
 
 /// The names of the entries of the directory `relative` inside `root`, resolved as
@@ -92,21 +103,11 @@ pub fn list_in_root(
     relative: &str,
     limit: usize,
 ) -> Result<Vec<String>, ReadFileError> {
-    let shown = root.join(relative).display().to_string();
-    let open_error = |e: nix::Error| ReadFileError::Open {
-        path: shown.clone(),
-        source: e.into(),
-    };
-    let dir = nix::fcntl::open(
+    let (fd, shown) = open_in_root(
         root,
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(open_error)?;
-    let how = OpenHow::new()
-        .flags(OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    let fd = openat2(dir.as_fd(), relative, how).map_err(open_error)?;
+        relative,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+    )?;
     // The directory is already resolved safely; its fd's /proc link lists exactly it.
     let listed = Path::new("/proc/self/fd").join(fd.as_raw_fd().to_string());
     let read_error = |source| ReadFileError::Read {
