@@ -21,7 +21,7 @@ pub struct ProbeSource {
     #[schemars(
         length(min = 1, max = 253),
         regex(
-            pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+            pattern = crate::validate::DNS_SUBDOMAIN_PATTERN
         )
     )]
     pub pod: Option<String>,
@@ -32,7 +32,7 @@ pub struct ProbeSource {
     #[schemars(
         length(min = 1, max = 253),
         regex(
-            pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+            pattern = crate::validate::DNS_SUBDOMAIN_PATTERN
         )
     )]
     pub node: Option<String>,

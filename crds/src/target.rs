@@ -54,7 +54,7 @@ pub struct PodTarget {
     #[schemars(
         length(min = 1, max = 253),
         regex(
-            pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+            pattern = crate::validate::DNS_SUBDOMAIN_PATTERN
         )
     )]
     pub name: String,
@@ -92,7 +92,7 @@ pub struct AddressTarget {
     #[schemars(
         length(min = 1, max = 253),
         regex(
-            pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+            pattern = crate::validate::DNS_SUBDOMAIN_PATTERN
         )
     )]
     pub node: Option<String>,

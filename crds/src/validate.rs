@@ -192,6 +192,11 @@ fn check_port(errors: &mut Vec<FieldError>, field: &str, port: &PortRef) {
 }
 
 /// RFC 1123 label: what Service and namespace names must be.
+/// A DNS subdomain (RFC 1123) as the schema checks names of pods and nodes: the one pattern
+/// every name field of the CRDs uses, so the API server and [`is_dns_label_or_subdomain`] agree.
+pub const DNS_SUBDOMAIN_PATTERN: &str =
+    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$";
+
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63

@@ -63,22 +63,6 @@ fn port_number(p: Option<&PortRef>) -> u16 {
     }
 }
 
-/// The targets that need no API object: an address or a DNS name, as the spec gives them.
-fn fixed_target(kind: Option<TargetRef<'_>>) -> Option<ResolvedTarget> {
-    match kind? {
-        TargetRef::Address(a) => Some(ResolvedTarget::Address {
-            // ValidSpec checked it is an IPv4 address.
-            ip: a.ip.parse().unwrap_or(PLACEHOLDER_IP),
-            port: u16::try_from(a.port).unwrap_or(0),
-            protocol: a.protocol,
-        }),
-        TargetRef::Dns(d) => Some(ResolvedTarget::Dns {
-            name: d.name.clone(),
-        }),
-        TargetRef::Service(_) | TargetRef::Pod(_) => None,
-    }
-}
-
 /// Resolved facts with placeholders, for rendering only.
 fn placeholder_facts(
     probe_ns: &str,
@@ -119,9 +103,11 @@ fn placeholder_facts(
             protocol: Default::default(),
         }),
         // ValidSpec has exactly one target.
-        other => fixed_target(other).unwrap_or(ResolvedTarget::Dns {
-            name: String::new(),
-        }),
+        other => other
+            .and_then(resolve::fixed_target)
+            .unwrap_or(ResolvedTarget::Dns {
+                name: String::new(),
+            }),
     };
     let dns_name = resolve::dns_name_for(spec, probe_ns, cluster_domain);
     // A pod source is shown on the node asked for; a node source is on itself.

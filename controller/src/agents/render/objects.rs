@@ -200,7 +200,9 @@ impl Objects {
                     &t.port,
                 )?)
             }
-            other => super::fixed_target(other).ok_or(ResolveError::NoTarget)?,
+            other => other
+                .and_then(resolve::fixed_target)
+                .ok_or(ResolveError::NoTarget)?,
         };
         let dns_name = resolve::dns_name_for(spec, probe_ns, cluster_domain);
         let kube_dns = self.find(&self.services, KUBE_DNS_NAMESPACE, KUBE_DNS_SERVICE);

@@ -182,6 +182,22 @@ impl ResolveError {
     }
 }
 
+/// The targets that need no API object: an address or a DNS name, as the spec gives them.
+pub fn fixed_target(kind: TargetRef<'_>) -> Option<ResolvedTarget> {
+    match kind {
+        TargetRef::Address(a) => Some(ResolvedTarget::Address {
+            // validate_spec checked an IPv4 address and a port of 1..=65535.
+            ip: a.ip.parse().ok()?,
+            port: u16::try_from(a.port).ok()?,
+            protocol: a.protocol,
+        }),
+        TargetRef::Dns(d) => Some(ResolvedTarget::Dns {
+            name: d.name.clone(),
+        }),
+        TargetRef::Service(_) | TargetRef::Pod(_) => None,
+    }
+}
+
 /// The node an address target names as its holder (a NodePort's).
 pub fn address_node(spec: &ValidSpec) -> Option<&str> {
     match spec.get().target.kind() {
@@ -260,16 +276,9 @@ pub async fn resolve(
             let pod = get_opt(&api, &t.name, "the target pod").await?;
             ResolvedTarget::Pod(pod_target_from(ns, &t.name, pod.as_ref(), &t.port)?)
         }
-        Some(TargetRef::Address(a)) => ResolvedTarget::Address {
-            // validate_spec checked it is an IPv4 address.
-            ip: a.ip.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-            // validate_spec checked 1..=65535.
-            port: u16::try_from(a.port).unwrap_or(0),
-            protocol: a.protocol,
-        },
-        Some(TargetRef::Dns(d)) => ResolvedTarget::Dns {
-            name: d.name.clone(),
-        },
+        Some(kind @ (TargetRef::Address(_) | TargetRef::Dns(_))) => {
+            fixed_target(kind).ok_or(ResolveError::NoTarget)?
+        }
         // ValidSpec guarantees exactly one target; say so rather than panic if that changes.
         None => return Err(ResolveError::NoTarget),
     };
