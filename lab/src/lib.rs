@@ -38,6 +38,7 @@ pub mod spec;
 pub mod state;
 pub mod teardown;
 pub mod trace;
+pub mod watch;
 
 use std::path::PathBuf;
 

@@ -11,12 +11,13 @@ use std::process::Command;
 use netdiag_crds::shorthand::{self, ArgError, SourceArg, TargetArg};
 use netdiag_crds::{NetProbe, NetProbeSpec, NetProbeStatus, Phase, ProbeSource};
 use netdiag_model::merge::{MergedPath, merge};
-use netdiag_model::planner::{self, NodePlan, PlanOptions};
+use netdiag_model::planner::{self, NodePlan, PlanOptions, Watch};
 use netdiag_model::{Check, NodeReport, TracePlan};
 
 use super::exec::run;
 use super::names::LabNames;
 use super::resolve::{LabProbe, resolve};
+use super::watch::WatchFiles;
 use super::{Lab, LabError, LabTools};
 
 /// Longest wait for one connect or DNS answer: the controller's cap (nothing in a lab is far).
@@ -139,14 +140,21 @@ pub fn last_json_line<T: serde::de::DeserializeOwned>(stdout: &str) -> Result<T,
     serde_json::from_str(line).map_err(|e| e.to_string())
 }
 
+/// Run one plan's agent; a watching run gets its armed and done files.
 fn run_agent(
     lab: &Lab,
     node_plan: &NodePlan,
     tools: &LabTools,
     ip: &Path,
+    watch: Option<(&Path, &Path)>,
 ) -> Result<NodeReport, LabError> {
     let (node, plan) = (node_plan.node.as_str(), &node_plan.plan);
-    let argv = agent_command(&lab.names, node, tools, ip);
+    let mut argv = agent_command(&lab.names, node, tools, ip);
+    if let Some((armed, done)) = watch {
+        for (flag, path) in [("--armed-file", armed), ("--done-file", done)] {
+            argv.extend([flag.to_string(), path.display().to_string()]);
+        }
+    }
     let input = serde_json::to_string(plan).map_err(|e| TraceError::Agent {
         node: node.into(),
         detail: format!("cannot encode the plan: {e}"),
@@ -158,6 +166,73 @@ fn run_agent(
         }
     })?;
     Ok(parse_report(node, &stdout)?)
+}
+
+/// How long a watching run waits for the source's packets: the source starts once it is armed,
+/// and its steps before the connect (DNS included) take at most a few step timeouts.
+const WATCH_WINDOW_MS: u64 = 4 * STEP_TIMEOUT_MS;
+
+/// A number no two traces share (the source port of a watched probe is drawn from it).
+fn nonce() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+/// The runs that start together run together, as the controller's agent pods do; a watching
+/// run first, until it is armed (the controller waits for its pod to be ready), and it is told
+/// when the others are done.
+fn run_together(
+    lab: &Lab,
+    runs: &[NodePlan],
+    tools: &LabTools,
+    ip: &Path,
+) -> Result<Vec<NodeReport>, LabError> {
+    let watching: Vec<usize> = (0..runs.len()).filter(|i| runs[*i].watches()).collect();
+    let files = match watching.is_empty() {
+        true => None,
+        false => {
+            Some(
+                WatchFiles::create(&lab.names.state_dir()).map_err(|e| TraceError::Agent {
+                    node: runs[watching[0]].node.clone(),
+                    detail: format!("cannot create the watch files: {e}"),
+                })?,
+            )
+        }
+    };
+    let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+        h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+    };
+    std::thread::scope(|s| {
+        let mut watchers = Vec::new();
+        if let Some(f) = &files {
+            for &i in &watching {
+                let (armed, done) = (f.armed(i), f.done());
+                let run = &runs[i];
+                let h = s.spawn(move || run_agent(lab, run, tools, ip, Some((&armed, &done))));
+                watchers.push((i, h));
+            }
+            f.wait_armed(&watching, || watchers.iter().all(|(_, h)| h.is_finished()));
+        }
+        let others: Vec<_> = (0..runs.len())
+            .filter(|i| !watching.contains(i))
+            .map(|i| {
+                (
+                    i,
+                    s.spawn(move || run_agent(lab, &runs[i], tools, ip, None)),
+                )
+            })
+            .collect();
+        let mut reports: Vec<(usize, Result<NodeReport, LabError>)> =
+            others.into_iter().map(|(i, h)| (i, join(h))).collect();
+        if let Some(f) = &files {
+            f.finish();
+        }
+        reports.extend(watchers.into_iter().map(|(i, h)| (i, join(h))));
+        reports.sort_by_key(|(i, _)| *i);
+        reports.into_iter().map(|(_, r)| r).collect()
+    })
 }
 
 /// Trace from pod `from` to `to`, both in `trace`'s shorthand (`curl`, `svc/echo-service`).
@@ -183,24 +258,18 @@ pub fn trace_with(
     let options = PlanOptions {
         checks: request.checks.clone(),
         step_timeout_ms: STEP_TIMEOUT_MS,
+        watch: Some(Watch {
+            source_port: Watch::port_from(nonce()),
+            window_ms: WATCH_WINDOW_MS,
+        }),
     };
     let resolved = &probe.resolved;
     let mut runs = planner::initial_plans(&options, resolved);
-    // The runs that start together run together, as the controller's agent pods do.
-    let mut reports = std::thread::scope(|s| {
-        let handles: Vec<_> = runs
-            .iter()
-            .map(|r| s.spawn(|| run_agent(lab, r, tools, &ip)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect::<Result<Vec<_>, _>>()
-    })?;
+    let mut reports = run_together(lab, &runs, tools, &ip)?;
     if planner::needs_endpoint_step(resolved)
         && let Ok(step) = planner::endpoint_step(&options, resolved, &reports[0])
     {
-        reports.push(run_agent(lab, &step, tools, &ip)?);
+        reports.push(run_agent(lab, &step, tools, &ip, None)?);
         runs.push(step);
     }
     let source = if resolved.source.is_node {

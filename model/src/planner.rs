@@ -11,6 +11,11 @@
 
 use std::net::Ipv4Addr;
 
+mod watch;
+
+pub use watch::Watch;
+use watch::arm_watch;
+
 use crate::{
     Check, DnsServer, Endpoint, NodeReport, PlanNode, PlanRole, PlanTarget, Protocol, TracePlan,
 };
@@ -143,6 +148,10 @@ pub struct PlanOptions {
     pub checks: Vec<Check>,
     /// Longest wait for one connect or DNS answer.
     pub step_timeout_ms: u64,
+    /// When set, an endpoint run on another node that starts with the source run watches the
+    /// probe's own packets arrive there ([`Watch`]). The caller chooses the port: the planner
+    /// stays pure.
+    pub watch: Option<Watch>,
 }
 
 impl PlanOptions {
@@ -151,6 +160,7 @@ impl PlanOptions {
         PlanOptions {
             checks,
             step_timeout_ms: step_timeout_ms(timeout_seconds),
+            watch: None,
         }
     }
 }
@@ -176,6 +186,8 @@ fn base_plan(options: &PlanOptions, resolved: &Resolved, role: PlanRole) -> Trac
         nodes: Vec::new(),
         checks: options.checks.clone(),
         step_timeout_ms: options.step_timeout_ms,
+        source_port: None,
+        watch_ms: None,
     }
 }
 
@@ -308,13 +320,16 @@ fn node_port_plan(options: &PlanOptions, resolved: &Resolved, node: &str) -> Nod
 /// is known before any report (same node or not: each role is its own run), or the node whose
 /// NodePort an address target names.
 pub fn initial_plans(options: &PlanOptions, resolved: &Resolved) -> Vec<NodePlan> {
-    let mut plans = vec![source_plan(options, resolved)];
-    if let Some((node, ep)) = endpoint_known_upfront(resolved) {
-        plans.push(endpoint_plan(options, resolved, &node, ep));
-    } else if let Some(node) = node_port_node(resolved) {
-        plans.push(node_port_plan(options, resolved, &node.name));
-    }
-    plans
+    let mut source = source_plan(options, resolved);
+    let other = match endpoint_known_upfront(resolved) {
+        Some((node, ep)) => Some(endpoint_plan(options, resolved, &node, ep)),
+        None => node_port_node(resolved).map(|n| node_port_plan(options, resolved, &n.name)),
+    };
+    let Some(mut other) = other else {
+        return vec![source];
+    };
+    arm_watch(options, &mut source, &mut other);
+    vec![source, other]
 }
 
 /// Whether the endpoint run waits for the source report.

@@ -35,6 +35,13 @@ pub enum AgentCommand {
     Trace(TraceArgs),
     /// Inspect this node: every pod network namespace mapped to its veth, bridge and holder.
     Inspect(InspectArgs),
+    /// Exit 0 when a watching run has armed (its --armed-file exists), 1 otherwise: the
+    /// readiness probe of a watching agent pod.
+    #[command(hide = true)]
+    Armed {
+        #[arg(long, value_name = "PATH")]
+        file: PathBuf,
+    },
 }
 
 const TRACE_EXAMPLES: &str = "\
@@ -91,6 +98,15 @@ pub struct TraceArgs {
     /// Wait at most this long for each connect or DNS answer.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub step_timeout_ms: u64,
+    /// A plan that watches for the source's packets (endpoint role, watchMs) creates this file
+    /// once its trace is armed: start the source run after it exists.
+    #[arg(long, value_name = "PATH")]
+    pub armed_file: Option<PathBuf>,
+    /// A watching plan stops waiting once this file exists (create it when the source run is
+    /// done); without it the watch ends when the probe's packets have come and gone, or at
+    /// the plan's watchMs.
+    #[arg(long, value_name = "PATH")]
+    pub done_file: Option<PathBuf>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
@@ -213,6 +229,8 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
             nodes: vec![],
             checks: vec![],
             step_timeout_ms: args.step_timeout_ms,
+            source_port: None,
+            watch_ms: None,
         });
     }
     if args.to.is_none() && args.dns_name.is_none() {
@@ -243,6 +261,8 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
             Check::Evidence,
         ],
         step_timeout_ms: args.step_timeout_ms,
+        source_port: None,
+        watch_ms: None,
     })
 }
 
@@ -260,6 +280,8 @@ pub fn run(cli: AgentCli) -> ExitCode {
     match cli.command {
         AgentCommand::Trace(args) => exit_status(trace(&args)),
         AgentCommand::Inspect(args) => exit_status(inspect::run(&args)),
+        AgentCommand::Armed { file } if file.exists() => ExitCode::SUCCESS,
+        AgentCommand::Armed { .. } => ExitCode::FAILURE,
     }
 }
 
@@ -280,6 +302,8 @@ fn trace(args: &TraceArgs) -> Result<(), CliError> {
         node: args.node.name(),
         netns_dir: args.node.netns_dir.clone(),
         proc: args.node.proc.clone(),
+        armed_file: args.armed_file.clone(),
+        done_file: args.done_file.clone(),
     };
     let report = crate::run::run(&plan, &env)?;
     print_report(&report, args.output);

@@ -28,6 +28,10 @@ pub struct AgentEnv {
     pub netns_dir: PathBuf,
     /// The host's procfs (`/proc` with hostPID, or `/host/proc`).
     pub proc: PathBuf,
+    /// A watching endpoint run creates this file once armed (`--armed-file`).
+    pub armed_file: Option<PathBuf>,
+    /// A watching endpoint run stops waiting once this file exists (`--done-file`).
+    pub done_file: Option<PathBuf>,
 }
 
 /// A plan that cannot be carried out as written.
@@ -68,6 +72,12 @@ pub fn check_plan(plan: &TracePlan) -> Result<(), PlanError> {
         }
         PlanRole::Unknown => return Err(PlanError::NotKnown { what: "role" }),
     }
+    if plan.watch_ms.is_some() && (plan.source_ip.is_none() || plan.source_port.is_none()) {
+        return Err(PlanError::Missing {
+            role: plan.role,
+            field: "sourceIp and sourcePort (the connection to watch for)",
+        });
+    }
     if let Some(t) = &plan.target
         && t.protocol == netdiag_model::Protocol::Unknown
     {
@@ -102,6 +112,9 @@ pub enum Step {
     NodeSettings,
     /// Whether anything listens at the chosen endpoint, when it is on this node.
     Listener,
+    /// The endpoint role on another node than the source's, when the plan says to watch:
+    /// arm the evidence before the source connects and wait for the probe's packets.
+    EndpointWatch,
     /// The endpoint role: this node's route to the endpoint it was given.
     EndpointRoute,
     /// The endpoint role: the listener at that endpoint, or that it is not on this node.
@@ -135,8 +148,15 @@ pub fn steps(plan: &TracePlan) -> Vec<Step> {
                 out.push(Step::Listener);
             }
         }
-        PlanRole::Endpoint if plan.endpoint.is_none() => out.push(Step::ServiceRules),
-        PlanRole::Endpoint => out.extend([Step::EndpointRoute, Step::EndpointListener]),
+        PlanRole::Endpoint => {
+            if plan.watch_ms.is_some() && plan.wants(Check::Evidence) {
+                out.push(Step::EndpointWatch);
+            }
+            match plan.endpoint {
+                None => out.push(Step::ServiceRules),
+                Some(_) => out.extend([Step::EndpointRoute, Step::EndpointListener]),
+            }
+        }
         // `check_plan` refuses a role this agent does not know: no steps.
         PlanRole::Unknown => {}
     }

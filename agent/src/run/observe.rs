@@ -72,16 +72,24 @@ pub trait Armed {
 
 /// The observers a plan asks for, in the order their hops appear.
 pub fn observers(plan: &TracePlan) -> Vec<Box<dyn Observer>> {
-    let mut out: Vec<Box<dyn Observer>> = Vec::new();
-    if plan.wants(Check::Evidence) {
-        out.push(Box::new(RuleTraceObserver));
-        out.push(Box::new(LegacyCounterObserver));
-        out.push(Box::new(CaptureObserver));
-    }
+    let mut out = evidence_observers(plan);
     if plan.wants(Check::Conntrack) {
         out.push(Box::new(ConntrackObserver));
     }
     out
+}
+
+/// The observers of the packet evidence (rule trace, legacy counters, capture), when the plan
+/// asks for it: the source node's around its connect, the endpoint node's around its watch.
+pub fn evidence_observers(plan: &TracePlan) -> Vec<Box<dyn Observer>> {
+    if !plan.wants(Check::Evidence) {
+        return Vec::new();
+    }
+    vec![
+        Box::new(RuleTraceObserver),
+        Box::new(LegacyCounterObserver),
+        Box::new(CaptureObserver),
+    ]
 }
 
 /// The Firewall hop: an nf_tables trace of the probe's own packets, armed before the connect.

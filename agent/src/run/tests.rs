@@ -93,3 +93,37 @@ fn a_plan_from_a_newer_controller_is_refused_by_name() {
         .unwrap_or_else(|e| e.to_string());
     assert!(e.contains("target protocol is not known"), "{e}");
 }
+
+#[test]
+fn a_watching_endpoint_run_arms_first_and_needs_the_connection_to_watch_for() {
+    let p = plan(serde_json::json!({
+        "role": "Endpoint",
+        "sourceIp": "10.244.1.2",
+        "sourcePort": 40000,
+        "watchMs": 8000,
+        "endpoint": {"ip": "10.244.2.7", "port": 8080},
+        "target": {"ip": "10.244.2.7", "port": 8080, "protocol": "TCP"},
+        "stepTimeoutMs": 2000
+    }));
+    assert!(check_plan(&p).is_ok());
+    assert_eq!(
+        steps(&p),
+        vec![
+            Step::EndpointWatch,
+            Step::EndpointRoute,
+            Step::EndpointListener
+        ]
+    );
+    // Without evidence there is nothing to arm.
+    let quiet = TracePlan {
+        checks: vec![Check::Path],
+        ..p.clone()
+    };
+    assert_eq!(steps(&quiet)[0], Step::EndpointRoute);
+    let portless = TracePlan {
+        source_port: None,
+        ..p
+    };
+    let e = check_plan(&portless).expect_err("no port to watch for");
+    assert!(e.to_string().contains("sourcePort"), "{e}");
+}

@@ -78,6 +78,7 @@ fn the_shared_planner_plans_a_lab_service_trace_as_the_controller_would() {
     let options = PlanOptions {
         checks: vec![],
         step_timeout_ms: 2000,
+        watch: None,
     };
     let runs = planner::initial_plans(&options, &p.resolved);
     assert_eq!(
@@ -166,6 +167,7 @@ fn pods_addresses_nodes_and_names_resolve() {
     let options = PlanOptions {
         checks: vec![],
         step_timeout_ms: 2000,
+        watch: None,
     };
     let runs = planner::initial_plans(&options, &p.resolved);
     let roles: Vec<(&str, PlanRole)> = runs.iter().map(|r| (r.node.as_str(), r.role)).collect();

@@ -67,6 +67,16 @@ pub struct TracePlan {
     /// Budget for each network wait (connect, DNS query), in milliseconds.
     #[serde(default = "default_step_timeout_ms")]
     pub step_timeout_ms: u64,
+    /// The port the source role binds its probe socket to, when an endpoint run on another
+    /// node watches for the probe's packets ([`TracePlan::watch_ms`]): both runs must know the
+    /// connection's 5-tuple before its first packet. Absent: the kernel picks one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_port: Option<u16>,
+    /// Endpoint role: before anything else, arm the evidence (rule trace, counters, capture)
+    /// for the probe from `sourceIp:sourcePort`, say so (the agent's `--armed-file`), and watch
+    /// for at most this many milliseconds; the source run starts once this one is armed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_ms: Option<u64>,
 }
 
 fn default_step_timeout_ms() -> u64 {

@@ -115,6 +115,11 @@ impl TraceEvents {
         Ok(TraceEvents { socket })
     }
 
+    /// The next event, waiting for it until `deadline`.
+    pub fn next(&mut self, deadline: Instant) -> Option<TraceEvent> {
+        self.socket.wait_for(deadline, |m: NftMessage| decode(&m))
+    }
+
     /// Every queued event, until the kernel stays quiet or `deadline` passes.
     pub fn drain(&mut self, deadline: Instant) -> Vec<TraceEvent> {
         let mut out = Vec::new();

@@ -38,8 +38,9 @@ pub struct Bound {
     pub port: u16,
 }
 
-/// Open and bind the probe socket inside the pod namespace at `pod_netns`.
-pub fn bind(pod_netns: &Path, protocol: Protocol) -> Result<Bound, String> {
+/// Open and bind the probe socket inside the pod namespace at `pod_netns`, to `port` when the
+/// plan names one (another node watches for it) and it is free, else to an ephemeral port.
+pub fn bind(pod_netns: &Path, protocol: Protocol, port: Option<u16>) -> Result<Bound, String> {
     let (ty, proto) = match protocol {
         Protocol::TCP => (Type::STREAM, socket2::Protocol::TCP),
         Protocol::UDP => (Type::DGRAM, socket2::Protocol::UDP),
@@ -50,10 +51,15 @@ pub fn bind(pod_netns: &Path, protocol: Protocol) -> Result<Bound, String> {
     let bound = run_in(pod_netns, move || {
         let socket = Socket::new(Domain::IPV4, ty, Some(proto))
             .map_err(|e| format!("cannot open a {name} socket: {e}"))?;
-        let any = SocketAddr::from(([0, 0, 0, 0], 0));
-        socket
-            .bind(&any.into())
-            .map_err(|e| format!("cannot bind the {name} socket: {e}"))?;
+        let at = |port: u16| SocketAddr::from(([0, 0, 0, 0], port));
+        // A planned port another socket of the pod holds: the watching node misses this
+        // connection (and says it saw nothing), the trace itself goes on.
+        let planned = port.is_some_and(|p| socket.bind(&at(p).into()).is_ok());
+        if !planned {
+            socket
+                .bind(&at(0).into())
+                .map_err(|e| format!("cannot bind the {name} socket: {e}"))?;
+        }
         let port = socket
             .local_addr()
             .ok()
@@ -83,7 +89,13 @@ pub fn connect(
     protocol: Protocol,
     timeout: Duration,
 ) -> ConnectOutcome {
-    connect_bound(node, bind(pod_netns, protocol), target, protocol, timeout)
+    connect_bound(
+        node,
+        bind(pod_netns, protocol, None),
+        target,
+        protocol,
+        timeout,
+    )
 }
 
 /// [`connect`] with a socket [`bind`] already opened in the pod: from any thread, as the

@@ -8,6 +8,7 @@ pub mod counters;
 pub mod judge;
 pub mod rules;
 pub mod table;
+pub mod watch;
 
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};

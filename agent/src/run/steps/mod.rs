@@ -16,6 +16,7 @@ mod local_endpoints;
 mod node_source;
 mod overlay;
 mod return_route;
+mod watch;
 
 use super::{AgentEnv, PlanError, Step};
 use crate::dataplane::kube_proxy::Replacement;
@@ -131,6 +132,7 @@ impl<'a> Trace<'a> {
             Step::PathMtu => self.path_mtu(hops),
             Step::NodeSettings => self.node_settings(hops),
             Step::Listener => self.listener(hops),
+            Step::EndpointWatch => self.endpoint_watch(hops),
             Step::EndpointRoute => self.endpoint_route(hops),
             Step::EndpointListener => self.endpoint_listener(hops),
         }
@@ -217,7 +219,7 @@ impl<'a> Trace<'a> {
         };
         // Bound first: the source port is known before the first packet, so a rule trace
         // can match exactly this connection.
-        let bound = connect::bind(&pod_ns.path, protocol);
+        let bound = connect::bind(&pod_ns.path, protocol, self.plan.source_port);
         let probe = Probe {
             node: self.node().to_string(),
             protocol,
