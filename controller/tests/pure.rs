@@ -204,7 +204,7 @@ fn a_pod_target_resolves_named_container_ports_with_their_protocol() {
 fn a_service_with_several_endpoints_plans_the_source_run_and_waits_for_dnat_to_pick() {
     let spec = valid("{source: {pod: curl1}, target: {service: {name: echo, port: http}}}");
     let r = resolved_service(&spec, "default", "echo", Some(PortRef::Name("http".into())));
-    let plans = plan::initial_plans(&spec, &r);
+    let plans = plan::initial_plans(&spec, &r, None);
     assert_eq!(plans.len(), 1);
     let src = &plans[0];
     assert_eq!((src.node.as_str(), src.role), ("node-a", PlanRole::Source));
@@ -255,7 +255,7 @@ fn a_service_with_several_endpoints_plans_the_source_run_and_waits_for_dnat_to_p
 fn a_service_with_one_ready_endpoint_plans_both_runs_at_once() {
     let spec = valid("{source: {pod: curl1}, target: {service: {name: single}}}");
     let r = resolved_service(&spec, "default", "single", None);
-    let plans = plan::initial_plans(&spec, &r);
+    let plans = plan::initial_plans(&spec, &r, None);
     let roles: Vec<_> = plans.iter().map(|p| (p.node.as_str(), p.role)).collect();
     assert_eq!(
         roles,
@@ -266,6 +266,26 @@ fn a_service_with_one_ready_endpoint_plans_both_runs_at_once() {
         plan::endpoint_step(&spec, &r, &reports()[0]),
         Err(NoEndpointRun::AlreadyPlanned)
     );
+
+    // In a run, the endpoint run on node-b watches for the probe with the source's port,
+    // the same port on every reconcile of that run, another in the next run.
+    let run = |n| netdiag_controller::agents::pod::ProbeRef {
+        namespace: "default".into(),
+        name: "p".into(),
+        uid: "uid-1".into(),
+        generation: 1,
+        run: n,
+    };
+    let watched = plan::initial_plans(&spec, &r, Some(&run(1)));
+    let port = watched[0]
+        .plan
+        .source_port
+        .expect("the source binds a planned port");
+    assert_eq!(watched[1].plan.source_port, Some(port));
+    assert!(!watched[0].watches() && watched[1].watches());
+    assert_eq!(plan::initial_plans(&spec, &r, Some(&run(1))), watched);
+    let next = plan::initial_plans(&spec, &r, Some(&run(2)));
+    assert_ne!(next[0].plan.source_port, Some(port));
 }
 
 #[test]
@@ -274,7 +294,7 @@ fn a_cross_namespace_target_plans_only_that_services_own_endpoints() {
         "{source: {pod: curl1}, target: {service: {name: cart, namespace: shop, port: web}}}",
     );
     let r = resolved_service(&spec, "shop", "cart", Some(PortRef::Name("web".into())));
-    let plans = plan::initial_plans(&spec, &r);
+    let plans = plan::initial_plans(&spec, &r, None);
     let src = &plans[0].plan;
     let eps: Vec<String> = src
         .expected_endpoints
@@ -313,7 +333,7 @@ fn a_pod_target_checks_the_pod_on_its_own_node() {
         dns_servers: vec![],
         nodes: Vec::new(),
     };
-    let plans = plan::initial_plans(&spec, &r);
+    let plans = plan::initial_plans(&spec, &r, None);
     assert_eq!(plans.len(), 2);
     assert!(!plans[0].plan.target_is_service);
     assert_eq!(plans[1].node, "node-b");
@@ -345,7 +365,7 @@ fn an_address_target_is_walked_through_kube_proxy_with_nothing_expected() {
         dns_servers: vec![],
         nodes: Vec::new(),
     };
-    let plans = plan::initial_plans(&spec, &r);
+    let plans = plan::initial_plans(&spec, &r, None);
     assert_eq!(plans.len(), 1, "no endpoint node is known for an address");
     let src = &plans[0].plan;
     assert!(src.target_is_service);

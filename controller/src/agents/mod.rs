@@ -1,6 +1,6 @@
 //! The agent pods a run creates: their exact construction ([`pod`], their plan in a ConfigMap:
 //! [`plan_config_map`]; a NodeInspection's: [`inspection_pod`]; audited by [`render`] as
-//! `render-agent-pod`), what their state and log mean ([`collect`]), and the sweep of leftovers
+//! `render-agent-pod`; a watching endpoint pod's readiness: [`watch_pod`]), what their state and log mean ([`collect`]), and the sweep of leftovers
 //! ([`gc`]).
 
 pub mod collect;
@@ -9,3 +9,4 @@ pub mod inspection_pod;
 pub mod plan_config_map;
 pub mod pod;
 pub mod render;
+pub mod watch_pod;

@@ -270,7 +270,7 @@ fn agent_pod(
 ) -> Pod {
     let metadata = agent_metadata(settings, probe, node_plan);
     let plan_config_map = metadata.name.clone().unwrap_or_default();
-    Pod {
+    let mut pod = Pod {
         metadata,
         spec: Some(agent_pod_spec(
             settings,
@@ -280,7 +280,9 @@ fn agent_pod(
             Some(plan_config_map),
         )),
         status: None,
-    }
+    };
+    super::watch_pod::add_watch(&mut pod, node_plan);
+    pod
 }
 
 /// Every agent pod's spec (NetProbe runs and NodeInspections): the posture above, pinned to

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
 
 use crate::agents::collect::{self, PodOutcome};
 use crate::netprobe::status::Failure;
@@ -85,6 +86,54 @@ pub fn decide(facts: &RunFacts<'_>) -> Step {
     }
 }
 
+/// How long the source pod waits for a watching endpoint pod to be ready (armed) before it is
+/// created anyway: that watcher then reports it saw nothing, and the source's own evidence
+/// does not depend on it.
+pub const ARM_WAIT: Duration = Duration::from_secs(20);
+
+/// A run's watching endpoint pod, as the start of the run sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Watcher {
+    /// Not created yet.
+    Missing,
+    /// Created at `since`, not ready yet.
+    Arming { since: Timestamp },
+    /// Ready: its trace is armed.
+    Armed,
+    /// Ended (or failed) without ever being ready: nothing to wait for.
+    Ended,
+}
+
+/// A watching endpoint pod's state for the start of its run (pure): ready means armed.
+pub fn watcher(pod: Option<&Pod>) -> Watcher {
+    let Some(pod) = pod else {
+        return Watcher::Missing;
+    };
+    let ready = (pod.status.as_ref())
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    match (ready, collect::pod_outcome(pod)) {
+        (true, _) => Watcher::Armed,
+        (false, PodOutcome::InProgress { .. }) => Watcher::Arming {
+            since: (pod.metadata.creation_timestamp.as_ref())
+                .map_or(Timestamp::UNIX_EPOCH, |t| t.0),
+        },
+        (false, _) => Watcher::Ended,
+    }
+}
+
+/// Whether the source pod may be created now (pure): once its watcher is armed or gone, or
+/// after [`ARM_WAIT`] (at most half the probe's `timeout_seconds`, so the source always has
+/// time to run). A missing watcher is created first.
+pub fn source_may_start(watcher: Watcher, now: Timestamp, timeout_seconds: i64) -> bool {
+    let wait = (ARM_WAIT.as_secs() as i64).min(timeout_seconds / 2);
+    match watcher {
+        Watcher::Missing => false,
+        Watcher::Arming { since } => now.duration_since(since).as_secs() >= wait,
+        Watcher::Armed | Watcher::Ended => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +163,17 @@ mod tests {
             timeout_seconds: 30,
             agents,
         }
+    }
+
+    #[test]
+    fn the_source_starts_once_its_watcher_is_armed_gone_or_late() {
+        assert!(!source_may_start(Watcher::Missing, t(0), 60));
+        let arming = Watcher::Arming { since: t(0) };
+        assert!(!source_may_start(arming, t(19), 60));
+        assert!(source_may_start(arming, t(20), 60));
+        assert!(source_may_start(arming, t(5), 10), "half a short timeout");
+        assert!(source_may_start(Watcher::Armed, t(0), 60));
+        assert!(source_may_start(Watcher::Ended, t(0), 60));
     }
 
     #[test]

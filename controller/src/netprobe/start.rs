@@ -8,7 +8,12 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use netdiag_crds::NodeRun;
 
-use super::decide::POLL;
+use super::decide::{self, POLL};
+use crate::netprobe::plan::NodePlan;
+use netdiag_model::PlanRole;
+
+/// How often a run whose source waits for its watcher is looked at.
+const ARM_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 use super::reconcile::{ReconcileError, Run, role_of};
 use crate::agents::collect;
 use crate::netprobe::node_source;
@@ -62,12 +67,19 @@ impl Run<'_> {
             Err(e) => return Err(e.into()),
         };
         let existing = self.run_pods().await?;
-        let plans = plan::initial_plans(&spec, &resolved);
+        let plans = plan::initial_plans(&spec, &resolved, Some(&self.id));
         let deadline = spec.timeout_seconds();
+        // A watching endpoint run must be armed before the source connects: the source pod
+        // is created once the watcher's pod is ready (or gone, or late).
+        let held = plans.iter().find(|p| p.watches()).is_some_and(|w| {
+            let pod = existing.iter().find(|e| role_of(e) == Some(w.role));
+            !decide::source_may_start(decide::watcher(pod), self.now, deadline)
+        });
+        let wanted = |p: &&NodePlan| !(held && p.role == PlanRole::Source);
         // Every missing node run is built before any is created: a plan too large for a
         // ConfigMap fails the run rather than leave half of it started.
         let mut missing = Vec::new();
-        for p in &plans {
+        for p in plans.iter().filter(wanted) {
             if existing.iter().any(|e| role_of(e) == Some(p.role)) {
                 continue;
             }
@@ -96,7 +108,7 @@ impl Run<'_> {
         let mut created = created.into_iter();
         let mut start = keep_start.unwrap_or(self.now);
         let mut nodes = Vec::new();
-        for p in &plans {
+        for p in plans.iter().filter(wanted) {
             let (pod_name, phase) = match existing.iter().find(|e| role_of(e) == Some(p.role)) {
                 Some(found) => {
                     // Adopted: the run began when this pod was made.
@@ -120,8 +132,12 @@ impl Run<'_> {
             });
         }
         let next = status::running(&self.input(), start, nodes);
-        self.apply(&next).await?;
-        Ok(Action::requeue(POLL))
+        if next != self.status {
+            self.apply(&next).await?;
+        }
+        // A held source is looked at again soon: the watcher's readiness is what it waits on
+        // (its pod's events wake the reconcile earlier).
+        Ok(Action::requeue(if held { ARM_POLL } else { POLL }))
     }
 
     /// Finish a run that could not start its agents, with the pods a restarted run left.

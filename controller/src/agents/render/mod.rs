@@ -186,7 +186,7 @@ pub fn render_objects(
         Some(o) => o.resolve(&ns, &spec, cluster_domain)?,
         None => placeholder_facts(&ns, &spec, node, cluster_domain),
     };
-    let node_port_run = plan::initial_plans(&spec, &resolved)
+    let node_port_run = plan::initial_plans(&spec, &resolved, None)
         .into_iter()
         .find(|p| p.node == node && p.role == PlanRole::Endpoint && p.plan.endpoint.is_none());
     let node_plan = match (role, node_port_run) {
