@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use netdiag_testkit::kubeconfig::{Kubeconfig, answering_server, scratch_dir, silent_server};
+
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdiag");
 
 /// A directory holding the plugin and the kubectl completion helper, to put first on PATH.
@@ -130,56 +132,31 @@ fn kubectl_plugin_completion_goes_through_the_helper() {
     );
 }
 
-/// An API stand-in on 127.0.0.1 that answers every list with these names, or never answers.
-fn api_server(names: Option<&'static [&'static str]>) -> u16 {
-    use std::io::{Read as _, Write as _};
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().take(4).flatten() {
-            let Some(names) = names else {
-                held.push(s);
-                continue;
-            };
-            let mut s = s;
-            let mut buf = [0u8; 8192];
-            let _ = s.read(&mut buf);
-            let items: Vec<String> = names
-                .iter()
-                .map(|n| format!("{{\"metadata\":{{\"name\":\"{n}\"}}}}"))
-                .collect();
-            let body = format!(
-                "{{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{{}},\"items\":[{}]}}",
-                items.join(",")
-            );
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
+/// An API stand-in on 127.0.0.1 that answers every list (of its first 4 requests) with objects
+/// of these names, as a metadata-only list.
+fn names_server(names: &[&str]) -> u16 {
+    let items: Vec<String> = names
+        .iter()
+        .map(|n| format!("{{\"metadata\":{{\"name\":\"{n}\"}}}}"))
+        .collect();
+    let body = format!(
+        "{{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{{}},\"items\":[{}]}}",
+        items.join(",")
+    );
+    answering_server("application/json", &body, 4)
 }
 
-fn kubeconfig_for(port: u16, tag: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "completion-kubeconfig-{tag}-{}",
-        std::process::id()
-    ));
-    let text = format!(
-        "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: t\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-         contexts:\n- name: t\n  context:\n    cluster: t\n    user: u\n    namespace: default\nusers:\n- name: u\n  user:\n    token: t\n"
-    );
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    path
+/// A kubeconfig in a scratch directory of its own, for the stand-in on `port`.
+fn kubeconfig_for(port: u16) -> PathBuf {
+    let dir = scratch_dir(env!("CARGO_TARGET_TMPDIR"), "completion");
+    Kubeconfig::new(&format!("http://127.0.0.1:{port}"))
+        .namespace("default")
+        .write(&dir.join("config"))
 }
 
 #[test]
 fn resource_names_come_from_the_api_and_a_silent_api_does_not_hang_the_shell() {
-    let config = kubeconfig_for(api_server(Some(&["curl-1", "web-2"])), "names");
+    let config = kubeconfig_for(names_server(&["curl-1", "web-2"]));
     // Completion gives the API 1.5 s; on a machine loaded by the parallel lab tests a cold
     // start can miss it once, which is the shell's behaviour, not a wrong answer: retry.
     let mut stdout = String::new();
@@ -196,7 +173,7 @@ fn resource_names_come_from_the_api_and_a_silent_api_does_not_hang_the_shell() {
     }
     assert_eq!(stdout, "pod/curl-1\n:4\n");
 
-    let config = kubeconfig_for(api_server(None), "silent");
+    let config = kubeconfig_for(silent_server());
     let started = std::time::Instant::now();
     let out = Command::new(BIN)
         .args(["__complete", "trace", "pod/c"])

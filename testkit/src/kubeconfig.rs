@@ -1,6 +1,10 @@
 //! Kubeconfigs for tests that run the plugin's binary against a stand-in server: context `t`,
-//! cluster `t`, user `u`, written into a scratch directory of the test's own.
+//! cluster `t`, user `u`, written into a scratch directory of the test's own; and the stand-ins
+//! on 127.0.0.1 such a kubeconfig points at, for what a real process must meet over TCP (the
+//! in-process [`crate::api`] mock cannot serve another process): one that never answers, one
+//! that answers every request alike.
 
+use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -21,6 +25,45 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// A stand-in that accepts every connection and holds it without a word: what a hung API
+/// server, or a proxy that swallows requests, looks like to a client. Returns its port.
+pub fn silent_server() -> u16 {
+    let (listener, port) = listen();
+    std::thread::spawn(move || {
+        // Held, not dropped: a closed connection would be an answer. The thread ends with the
+        // test process.
+        let _held: Vec<_> = listener.incoming().flatten().collect();
+    });
+    port
+}
+
+/// A stand-in that answers each of its first `count` connections with `200 OK`, this
+/// `Content-Type` and `body`, then closes it. Returns its port.
+pub fn answering_server(content_type: &str, body: &str, count: usize) -> u16 {
+    let (listener, port) = listen();
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().take(count).flatten() {
+            // The request is read (a GET fits one read) only so the client sees it taken.
+            let mut request = [0u8; 8192];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    port
+}
+
+fn listen() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = (listener.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("bound port: {e}"));
+    (listener, port)
 }
 
 /// The user entry of a token, the commonest.
@@ -86,6 +129,39 @@ impl Kubeconfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    fn get(port: u16) -> std::io::Result<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_millis(300)))?;
+        stream.write_all(b"GET /api HTTP/1.1\r\nHost: x\r\n\r\n")?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer)
+    }
+
+    #[test]
+    fn the_answering_server_answers_alike_and_the_silent_one_never() {
+        let port = answering_server("application/json", "{}", 2);
+        for _ in 0..2 {
+            let answer = get(port).expect("an answer");
+            assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+            assert!(
+                answer.contains("Content-Type: application/json\r\n"),
+                "{answer}"
+            );
+            assert!(answer.ends_with("\r\n\r\n{}"), "{answer}");
+        }
+        let silent = get(silent_server()).expect_err("no answer");
+        assert!(
+            matches!(
+                silent.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{silent}"
+        );
+    }
 
     #[test]
     fn the_text_is_the_kubeconfig_the_tests_wrote_by_hand() {
