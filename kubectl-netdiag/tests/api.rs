@@ -7,8 +7,8 @@ use common::ctx;
 use common::trace::*;
 
 use kubectl_netdiag::error::Error;
+use kubectl_netdiag::output;
 use kubectl_netdiag::probe::Outcome;
-use kubectl_netdiag::{output, trace};
 use serde_json::json;
 
 #[tokio::test]
@@ -65,10 +65,9 @@ async fn a_failure_on_the_path_is_exit_1_and_keep_skips_the_delete() {
         api.done().await;
     });
     let mut rec = Recorder::default();
-    let run = trace::run(
+    let run = trace(
         &ctx,
-        &args(&["pod/curl", "svc/echo-service:http", "--keep"]),
-        fast(),
+        &["pod/curl", "svc/echo-service:http", "--keep"],
         &mut rec,
     )
     .await
@@ -113,15 +112,7 @@ async fn forbidden_names_the_verb_and_resource() {
             );
         api.done().await;
     });
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service"]),
-        fast(),
-        &mut Recorder::default(),
-    )
-    .await
-    .err();
-    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    let err = trace_error(&ctx, &["pod/curl", "svc/echo-service"], server).await;
     let err = err.unwrap_or_else(|| panic!("a forbidden read must fail"));
     let msg = err.to_string();
     assert!(

@@ -37,6 +37,20 @@ async fn answer(api: &mut MockServer, method: &str, name: &str, body: &Value) {
         .ok(body);
 }
 
+/// [`run`] with a deadline no test reaches and a quick poll.
+async fn run_quickly(
+    ctx: &kubectl_netdiag::client::Ctx,
+    target: &InspectTarget,
+) -> Result<netdiag_crds::NodeInspection, kubectl_netdiag::error::Error> {
+    run(
+        ctx,
+        target,
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+    )
+    .await
+}
+
 /// `inspect::run` without `--keep`, as the command runs it.
 async fn run(
     ctx: &kubectl_netdiag::client::Ctx,
@@ -83,14 +97,9 @@ async fn inspect_node_creates_polls_until_done_deletes_and_renders_the_table() {
         api.done().await;
     });
     let target = InspectTarget::Node("worker-1".into());
-    let i = run(
-        &ctx,
-        &target,
-        Duration::from_secs(5),
-        Duration::from_millis(10),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("inspect failed: {e}"));
+    let i = run_quickly(&ctx, &target)
+        .await
+        .unwrap_or_else(|e| panic!("inspect failed: {e}"));
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     assert_eq!(inspect::exit_code(&i), 1, "a finding");
     let table =
@@ -142,14 +151,9 @@ async fn inspect_svc_renders_the_nodes_that_disagree() {
         namespace: None,
         name: "echo".into(),
     };
-    let i = run(
-        &ctx,
-        &target,
-        Duration::from_secs(5),
-        Duration::from_millis(10),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("inspect failed: {e}"));
+    let i = run_quickly(&ctx, &target)
+        .await
+        .unwrap_or_else(|e| panic!("inspect failed: {e}"));
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     let table =
         inspect::render(&i, InspectFormat::Table, false, Width::Unlimited).expect("renders");
@@ -180,14 +184,9 @@ async fn a_failed_inspection_is_an_error_with_its_reason_and_is_still_deleted() 
         api.done().await;
     });
     let target = InspectTarget::Node("gone".into());
-    let e = run(
-        &ctx,
-        &target,
-        Duration::from_secs(5),
-        Duration::from_millis(10),
-    )
-    .await
-    .expect_err("a failed inspection");
+    let e = run_quickly(&ctx, &target)
+        .await
+        .expect_err("a failed inspection");
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     assert!(e.to_string().contains("no node named gone"), "{e}");
     assert_eq!(e.exit_code(), 2);

@@ -8,7 +8,6 @@ use common::ctx;
 use common::trace::*;
 
 use kubectl_netdiag::error::Error;
-use kubectl_netdiag::trace;
 use netdiag_testkit::api::prelude::*;
 use netdiag_testkit::api::scenario::answer_get;
 use serde_json::json;
@@ -20,15 +19,7 @@ async fn no_ready_endpoints_is_answered_before_any_probe_exists() {
         preflight_with(&mut api, &[slice(&[false, false])]).await;
         api.done().await;
     });
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service"]),
-        fast(),
-        &mut Recorder::default(),
-    )
-    .await
-    .err();
-    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    let err = trace_error(&ctx, &["pod/curl", "svc/echo-service"], server).await;
     let msg = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(
         msg.contains("Service default/echo-service has no ready endpoints"),
@@ -52,11 +43,7 @@ async fn ipv6_only_or_terminating_endpoints_are_no_ready_endpoints_as_for_the_co
             preflight_with(&mut api, &[list]).await;
             api.done().await;
         });
-        let argv = args(&["pod/curl", "svc/echo-service"]);
-        let err = trace::run(&ctx, &argv, fast(), &mut Recorder::default())
-            .await
-            .err();
-        server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+        let err = trace_error(&ctx, &["pod/curl", "svc/echo-service"], server).await;
         let msg = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(msg.contains("has no ready endpoints"), "{msg}");
     }
@@ -69,15 +56,7 @@ async fn a_source_pod_that_is_not_running_is_refused() {
         answer_get(&mut api, &pod("curl", "Pending", false)).await;
         api.done().await;
     });
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service"]),
-        fast(),
-        &mut Recorder::default(),
-    )
-    .await
-    .err();
-    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    let err = trace_error(&ctx, &["pod/curl", "svc/echo-service"], server).await;
     assert!(
         matches!(&err, Some(Error::SourceNotRunning { state, .. }) if state == "Pending"),
         "{err:?}"
@@ -109,14 +88,9 @@ async fn a_deployment_source_picks_a_ready_pod_and_says_which() {
         api.done().await;
     });
     let mut rec = Recorder::default();
-    let err = trace::run(
-        &ctx,
-        &args(&["deploy/curl", "pod/web:8080"]),
-        fast(),
-        &mut rec,
-    )
-    .await
-    .err();
+    let err = trace(&ctx, &["deploy/curl", "pod/web:8080"], &mut rec)
+        .await
+        .err();
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     assert_eq!(
         rec.notes,
@@ -141,15 +115,7 @@ async fn a_node_source_must_name_a_node_that_exists() {
         api.done().await;
     });
 
-    let err = trace::run(
-        &ctx,
-        &args(&["node/node-a", "svc/echo-service"]),
-        fast(),
-        &mut Recorder::default(),
-    )
-    .await
-    .err();
-    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    let err = trace_error(&ctx, &["node/node-a", "svc/echo-service"], server).await;
     assert!(
         matches!(&err, Some(Error::NodeNotFound(n)) if n == "node-a"),
         "{err:?}"

@@ -46,18 +46,33 @@ impl Progress for Recorder {
     fn finish(&mut self) {}
 }
 
+/// `trace ARGV` with the [`fast`] wait, against the mock.
+pub async fn trace(
+    ctx: &kubectl_netdiag::client::Ctx,
+    argv: &[&str],
+    rec: &mut Recorder,
+) -> Result<kubectl_netdiag::trace::TraceRun, kubectl_netdiag::error::Error> {
+    kubectl_netdiag::trace::run(ctx, &args(argv), fast(), rec).await
+}
+
+/// `trace ARGV` with a throwaway recorder against the mock that `server` plays: the trace's
+/// error (`None` if it succeeded), once `server` has seen every request it expects.
+pub async fn trace_error(
+    ctx: &kubectl_netdiag::client::Ctx,
+    argv: &[&str],
+    server: tokio::task::JoinHandle<()>,
+) -> Option<kubectl_netdiag::error::Error> {
+    let err = trace(ctx, argv, &mut Recorder::default()).await.err();
+    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    err
+}
+
 /// `trace pod/curl svc/echo-service:http` with the [`fast`] wait, against the mock.
 pub async fn trace_curl_to_echo(
     ctx: &kubectl_netdiag::client::Ctx,
     rec: &mut Recorder,
 ) -> Result<kubectl_netdiag::trace::TraceRun, kubectl_netdiag::error::Error> {
-    kubectl_netdiag::trace::run(
-        ctx,
-        &args(&["pod/curl", "svc/echo-service:http"]),
-        fast(),
-        rec,
-    )
-    .await
+    trace(ctx, &["pod/curl", "svc/echo-service:http"], rec).await
 }
 
 pub fn fast() -> WaitConfig {
