@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use netdiag_testkit::kubeconfig::{Kubeconfig, answering_server, scratch_dir, silent_server};
+use netdiag_testkit::kubeconfig::{
+    Kubeconfig, answering_server, routed_server, scratch_dir, silent_server,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdiag");
 
@@ -132,18 +134,42 @@ fn kubectl_plugin_completion_goes_through_the_helper() {
     );
 }
 
-/// An API stand-in on 127.0.0.1 that answers every list (of its first 4 requests) with objects
-/// of these names, as a metadata-only list.
-fn names_server(names: &[&str]) -> u16 {
+/// Objects of these names, as a metadata-only list.
+fn names_list(names: &[&str]) -> String {
     let items: Vec<String> = names
         .iter()
         .map(|n| format!("{{\"metadata\":{{\"name\":\"{n}\"}}}}"))
         .collect();
-    let body = format!(
+    format!(
         "{{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{{}},\"items\":[{}]}}",
         items.join(",")
-    );
-    answering_server("application/json", &body, 4)
+    )
+}
+
+/// An API stand-in on 127.0.0.1 that answers every list (of its first 4 requests) with objects
+/// of these names.
+fn names_server(names: &[&str]) -> u16 {
+    answering_server("application/json", &names_list(names), 4)
+}
+
+/// `__complete ARGS` against `config`'s API, as the shell asks for it.
+fn complete_with(config: &Path, args: &[&str]) -> String {
+    // Completion gives the API 1.5 s; on a machine loaded by the parallel lab tests a cold
+    // start can miss it once, which is the shell's behaviour, not a wrong answer: retry.
+    let mut stdout = String::new();
+    for _ in 0..3 {
+        let out = Command::new(BIN)
+            .arg("__complete")
+            .args(args)
+            .env("KUBECONFIG", config)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if stdout != ":4\n" {
+            break;
+        }
+    }
+    stdout
 }
 
 /// A kubeconfig in a scratch directory of its own, for the stand-in on `port`.
@@ -157,21 +183,10 @@ fn kubeconfig_for(port: u16) -> PathBuf {
 #[test]
 fn resource_names_come_from_the_api_and_a_silent_api_does_not_hang_the_shell() {
     let config = kubeconfig_for(names_server(&["curl-1", "web-2"]));
-    // Completion gives the API 1.5 s; on a machine loaded by the parallel lab tests a cold
-    // start can miss it once, which is the shell's behaviour, not a wrong answer: retry.
-    let mut stdout = String::new();
-    for _ in 0..3 {
-        let out = Command::new(BIN)
-            .args(["__complete", "trace", "pod/c"])
-            .env("KUBECONFIG", &config)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if stdout != ":4\n" {
-            break;
-        }
-    }
-    assert_eq!(stdout, "pod/curl-1\n:4\n");
+    assert_eq!(
+        complete_with(&config, &["trace", "pod/c"]),
+        "pod/curl-1\n:4\n"
+    );
 
     let config = kubeconfig_for(silent_server());
     let started = std::time::Instant::now();
@@ -182,4 +197,31 @@ fn resource_names_come_from_the_api_and_a_silent_api_does_not_hang_the_shell() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
     assert_eq!(String::from_utf8_lossy(&out.stdout), ":4\n");
+}
+
+/// SOURCE may be a node (`node/NAME`, its host network): offered with the pod kinds, and its
+/// names are the cluster's nodes, not pods.
+#[test]
+fn a_trace_source_completes_node_slash_and_the_names_of_nodes() {
+    let source = bash_complete(&["trace", ""]);
+    for want in ["pod/", "deploy/", "node/"] {
+        assert!(
+            source.iter().any(|g| g == want),
+            "trace <TAB> gave {source:?}"
+        );
+    }
+    assert_eq!(bash_complete(&["trace", "no"]), vec!["node/".to_string()]);
+    let server = routed_server("application/json", 3, |path| match path {
+        "/api/v1/nodes" => names_list(&["node-a", "node-b", "worker-1"]),
+        _ => names_list(&["not-a-node"]),
+    });
+    let config = kubeconfig_for(server);
+    assert_eq!(
+        complete_with(&config, &["trace", "node/"]),
+        "node/node-a\nnode/node-b\nnode/worker-1\n:4\n"
+    );
+    assert_eq!(
+        complete_with(&config, &["trace", "node/w"]),
+        "node/worker-1\n:4\n"
+    );
 }

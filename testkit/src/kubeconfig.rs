@@ -42,16 +42,33 @@ pub fn silent_server() -> u16 {
 /// A stand-in that answers each of its first `count` connections with `200 OK`, this
 /// `Content-Type` and `body`, then closes it. Returns its port.
 pub fn answering_server(content_type: &str, body: &str, count: usize) -> u16 {
+    let body = body.to_string();
+    routed_server(content_type, count, move |_| body.clone())
+}
+
+/// [`answering_server`] with a body that depends on the request's path (`/api/v1/nodes`, the
+/// query left off): `answer` gets the path and returns the body.
+pub fn routed_server(
+    content_type: &str,
+    count: usize,
+    answer: impl Fn(&str) -> String + Send + 'static,
+) -> u16 {
     let (listener, port) = listen();
-    let response = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let content_type = content_type.to_string();
     std::thread::spawn(move || {
         for mut stream in listener.incoming().take(count).flatten() {
-            // The request is read (a GET fits one read) only so the client sees it taken.
+            // A GET's head fits one read.
             let mut request = [0u8; 8192];
-            let _ = stream.read(&mut request);
+            let n = stream.read(&mut request).unwrap_or(0);
+            let head = String::from_utf8_lossy(&request[..n]);
+            // `GET /api/v1/nodes?limit=500 HTTP/1.1`
+            let target = head.split_whitespace().nth(1).unwrap_or("/");
+            let path = target.split('?').next().unwrap_or(target);
+            let body = answer(path);
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
             let _ = stream.write_all(response.as_bytes());
         }
     });
@@ -133,9 +150,13 @@ mod tests {
     use std::time::Duration;
 
     fn get(port: u16) -> std::io::Result<String> {
+        get_path(port, "/api")
+    }
+
+    fn get_path(port: u16, target: &str) -> std::io::Result<String> {
         let mut stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(Duration::from_millis(300)))?;
-        stream.write_all(b"GET /api HTTP/1.1\r\nHost: x\r\n\r\n")?;
+        stream.write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())?;
         let mut answer = String::new();
         stream.read_to_string(&mut answer)?;
         Ok(answer)
@@ -172,6 +193,18 @@ mod tests {
             text,
             "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: t\n  cluster:\n    server: http://127.0.0.1:1\n\
              contexts:\n- name: t\n  context:\n    cluster: t\n    user: u\n    namespace: default\nusers:\n- name: u\n  user:\n    token: t\n"
+        );
+    }
+
+    #[test]
+    fn the_routed_server_answers_by_path_without_the_query() {
+        let port = routed_server("text/plain", 2, |path| format!("seen {path}"));
+        let answer = get_path(port, "/api/v1/nodes?limit=500").expect("an answer");
+        assert!(answer.ends_with("\r\n\r\nseen /api/v1/nodes"), "{answer}");
+        let answer = get_path(port, "/api/v1/namespaces/default/pods").expect("an answer");
+        assert!(
+            answer.ends_with("\r\n\r\nseen /api/v1/namespaces/default/pods"),
+            "{answer}"
         );
     }
 }
