@@ -90,3 +90,31 @@ async fn a_refused_node_source_is_a_probe_that_could_not_run_saying_which_flag_a
         Some(format!("the probe could not run: {REFUSAL}"))
     );
 }
+
+/// `trace --help` says SOURCE may be a node, that the controller keeps node sources off unless
+/// a flag lists the namespace and why, with an example.
+#[test]
+fn trace_help_explains_node_sources_and_shows_one() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netdiag"))
+        .args(["trace", "--help"])
+        .env("KUBECONFIG", "/nonexistent")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the plugin: {e}"));
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for part in [
+        "rs/NAME or node/NAME",
+        "node/NAME                the node's host network",
+        "Off by default on the controller",
+        "node's identity",
+        "--node-source-namespaces",
+        "NETDIAG_NODE_SOURCE_NAMESPACES",
+        "NodeSourceNotAllowed",
+        "kubectl netdiag trace node/worker-1 svc/echo -n netops",
+    ] {
+        assert!(
+            help.contains(part),
+            "{part:?} missing from trace --help:\n{help}"
+        );
+    }
+}
