@@ -14,25 +14,7 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdiag");
 
 fn kubectl() -> Option<PathBuf> {
-    let found = std::iter::once(PathBuf::from("/usr/bin/kubectl"))
-        .chain(
-            std::env::var_os("PATH")
-                .map(|p| {
-                    std::env::split_paths(&p)
-                        .map(|d| d.join("kubectl"))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default(),
-        )
-        .find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "kubectl is not installed, and CI is set: this test must run in CI"
-        );
-        eprintln!("skipping: kubectl not found (set CI=1 to make this a failure)");
-    }
-    found
+    netdiag_testkit::bin::tool_or_skip("kubectl", "kubectl")
 }
 
 /// Objects keyed by kind/namespace/name, for a comparison that ignores order.
