@@ -11,7 +11,7 @@ use netdiag_crds::NetProbe;
 use crate::cli::{self, Cli, Command, ListOutput};
 use crate::client::Ctx;
 use crate::error::{self, Error};
-use crate::{complete_api, inspect, install, list, output, probe, progress, trace, version, wait};
+use crate::{complete_api, inspect, install, list, output, progress, trace, version, wait};
 
 /// Run the plugin with the process's arguments.
 pub fn main() -> ExitCode {
@@ -159,8 +159,11 @@ async fn dispatch(cli: Cli, ctx: Ctx) -> Result<u8, Error> {
                 output::stdout_color(),
                 output::stdout_width(),
             )?)?;
-            if let probe::Outcome::ProbeFailed(message) = &run.outcome {
-                eprintln!("error: the probe could not run: {message}");
+            let stdout_is_terminal = std::io::stdout().is_terminal();
+            if let Some(note) =
+                output::probe_failed_note(&run.outcome, args.output, stdout_is_terminal)
+            {
+                eprintln!("error: {note}");
             }
             Ok(run.outcome.exit_code())
         }

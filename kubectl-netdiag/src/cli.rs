@@ -98,7 +98,7 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Trace from a pod to a Service, pod, address or DNS name, hop by hop.
+    /// Trace from a pod (or a node) to a Service, pod, address or DNS name, hop by hop.
     #[command(after_long_help = TRACE_EXAMPLES)]
     Trace(TraceArgs),
     /// Inspect a node's pod network namespaces, or a Service's rules on every node.
@@ -146,10 +146,17 @@ pub enum Command {
 }
 
 const TRACE_EXAMPLES: &str = "\
-SOURCE is the pod the traffic starts from:
+SOURCE is the pod (or node) the traffic starts from:
   pod/NAME                 a pod in the namespace (-n, else the context's)
   deploy/NAME, sts/NAME, ds/NAME, rs/NAME
                            a ready pod of that workload; the one picked is named on stderr
+  node/NAME                the node's host network, as `curl` run on the node would connect.
+                           Off by default on the controller: a connect from a node carries the
+                           node's identity (it reaches the kubelet, cloud metadata and the other
+                           nodes), which a NetProbe's author must not gain, so the controller
+                           runs node sources only in the namespaces its --node-source-namespaces
+                           flag (NETDIAG_NODE_SOURCE_NAMESPACES) lists. Elsewhere the trace ends
+                           with NodeSourceNotAllowed, saying so, and exit status 2.
 
 TARGET is what it should reach:
   svc/NAME[:PORT]          a Service through its ClusterIP; PORT is a number or a port name
@@ -161,8 +168,9 @@ TARGET is what it should reach:
   node/NAME:PORT[/tcp|udp] a port on the node's InternalIP: a NodePort (walked through
                            kube-proxy's NodePort rules) or a hostNetwork pod
 
-Before anything is created, the objects are checked: the source pod must be Running, and a
-Service must exist, have a ClusterIP and at least one ready endpoint.
+Before anything is created, the objects are checked: the source pod must be Running (a source
+node must exist and have an InternalIP), and a Service must exist, have a ClusterIP and at
+least one ready endpoint.
 
 In a terminal the table fits its width ($COLUMNS when set, else the terminal's size): VERDICT
 comes before DETAIL, and long DETAIL and FACTS cells wrap inside their column. Piped or
@@ -173,11 +181,12 @@ Examples:
   kubectl netdiag trace pod/curl-5d8f svc/echo:http --checks path,connect -o wide
   kubectl netdiag trace sts/db-client 10.96.0.10:53/udp --dns-name db.prod.svc.cluster.local
   kubectl netdiag trace pod/curl svc/echo --keep -o yaml > probe.yaml
+  kubectl netdiag trace node/worker-1 svc/echo -n netops    # where the controller allows it
 
 Ctrl-C deletes the NetProbe (unless --keep), says \"interrupted; probe deleted\" and exits 130.
 
-Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or API error, 130
-interrupted.";
+Exit status: 0 reachable, 1 a failure was found on the path, 2 usage or API error or a probe
+that could not run (a node source the controller does not allow), 130 interrupted.";
 
 const GET_EXAMPLES: &str = "\
 Examples:
@@ -213,7 +222,8 @@ within 1.5s.";
 
 #[derive(Args, Debug)]
 pub struct TraceArgs {
-    /// Where the traffic starts: pod/NAME, deploy/NAME, sts/NAME, ds/NAME or rs/NAME.
+    /// Where the traffic starts: pod/NAME, deploy/NAME, sts/NAME, ds/NAME, rs/NAME or node/NAME
+    /// (a node's host network, where the controller allows node sources).
     #[arg(value_name = "SOURCE", value_parser = parse_source)]
     pub source: SourceArg,
     /// What to reach: svc/NAME[:PORT], pod/NAME[:PORT], IP:PORT[/tcp|udp], dns/NAME or

@@ -160,6 +160,8 @@ fn positional_value(path: &[String], index: usize, current: &str) -> Completion 
                 ("sts/", Resource::StatefulSets),
                 ("ds/", Resource::DaemonSets),
                 ("rs/", Resource::ReplicaSets),
+                // A node source: its host network (allowed only where the controller says).
+                ("node/", Resource::Nodes),
             ],
         ),
         (["trace"], 1) => {
@@ -314,6 +316,9 @@ mod tests {
         assert_eq!(c.directive & NO_SPACE, NO_SPACE);
         let c = done(&["trace", "pod/cu"]);
         assert_eq!(c.fetch, Some((Resource::Pods, "pod/".into())));
+        assert_eq!(done(&["trace", "n"]).words, words(&["node/"]));
+        let c = done(&["trace", "node/"]);
+        assert_eq!(c.fetch, Some((Resource::Nodes, "node/".into())));
         let c = done(&["trace", "pod/curl", "s"]);
         assert_eq!(c.words, words(&["svc/"]));
         let c = done(&["trace", "pod/curl", ""]);

@@ -8,6 +8,7 @@ pub use netdiag_render::{Width, stdout_color, stdout_width, use_color};
 
 use crate::cli::TraceFormat;
 use crate::error::Error;
+use crate::probe::Outcome;
 
 /// A NetProbe in one of the trace formats, titled `NS/POD -> TARGET` (`node/NAME -> TARGET`), its table fitted to
 /// `width`.
@@ -58,4 +59,46 @@ pub fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
 /// YAML, as `kubectl get -o yaml` prints it.
 pub fn yaml<T: serde::Serialize>(v: &T) -> Result<String, Error> {
     render::yaml(v).map_err(Error::from)
+}
+
+/// What stderr says of a probe that could not run, if anything: a table's RESULT line already
+/// carries the controller's message (a refused node source names the flag that allows it), and
+/// on a terminal saying it twice buries what to do next. In a data format, or with stdout
+/// piped away, stderr is where a person reads it.
+pub fn probe_failed_note(
+    outcome: &Outcome,
+    format: TraceFormat,
+    stdout_is_terminal: bool,
+) -> Option<String> {
+    let Outcome::ProbeFailed(message) = outcome else {
+        return None;
+    };
+    let said = stdout_is_terminal && matches!(format, TraceFormat::Table | TraceFormat::Wide);
+    (!said).then(|| {
+        Error::ProbeFailed {
+            message: message.clone(),
+        }
+        .to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probe_that_could_not_run_is_said_once_where_a_person_reads_it() {
+        let failed = Outcome::ProbeFailed("node sources are off".into());
+        assert_eq!(
+            probe_failed_note(&failed, TraceFormat::Json, true).as_deref(),
+            Some("the probe could not run: node sources are off")
+        );
+        assert!(probe_failed_note(&failed, TraceFormat::Table, false).is_some());
+        assert_eq!(probe_failed_note(&failed, TraceFormat::Table, true), None);
+        assert_eq!(probe_failed_note(&failed, TraceFormat::Wide, true), None);
+        assert_eq!(
+            probe_failed_note(&Outcome::FailureFound, TraceFormat::Json, false),
+            None
+        );
+    }
 }

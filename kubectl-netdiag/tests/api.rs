@@ -1,48 +1,40 @@
-//! API flows of `trace` against a tower-test mock API server: each scenario answers the
-//! requests the plugin must make, in order, and fails when an unexpected one arrives.
+//! API flows of `trace` against testkit's mock API server: each scenario answers the requests
+//! the plugin must make, in order, and fails when an unexpected one arrives.
 
-mod mock;
+mod common;
 
-use std::time::Duration;
+use common::ctx;
+use common::trace::*;
 
-use mock::trace::*;
-use mock::*;
-
-use http::{Method, StatusCode};
 use kubectl_netdiag::error::Error;
+use kubectl_netdiag::output;
 use kubectl_netdiag::probe::Outcome;
-use kubectl_netdiag::{output, trace};
 use serde_json::json;
 
 #[tokio::test]
 async fn trace_creates_watches_until_succeeded_renders_and_deletes() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        preflight_ok(&mut h).await;
-        let mut probe = create_ok(&mut h).await;
-        let (req, send) = expect(&mut h, Method::GET, PROBES).await;
-        let q = req.uri().query().unwrap_or_default().to_string();
+        preflight_ok(&mut api).await;
+        let mut probe = create_ok(&mut api).await;
+        let watch = api.expect("GET", PROBES).await;
+        let q = watch.query.clone();
         assert!(
             q.contains("watch=true") && q.contains("metadata.name%3Dcurl-to-echo-service-abcde"),
             "{q}"
         );
         assert!(q.contains("resourceVersion=1"), "{q}");
-        let mut events = String::new();
         probe["status"] = json!({"phase": "Running", "observedGeneration": 1,
             "nodes": [{"name": "node-a", "phase": "Running"}, {"name": "node-b", "phase": "Pending"}]});
         probe["metadata"]["resourceVersion"] = json!("2");
-        events += &format!("{}\n", json!({"type": "MODIFIED", "object": probe}));
+        let running = probe.clone();
         probe["status"] = fixture_status("healthy");
         probe["metadata"]["resourceVersion"] = json!("3");
-        events += &format!("{}\n", json!({"type": "MODIFIED", "object": probe}));
-        reply_raw(send, events);
-        let (_, send) = expect(
-            &mut h,
-            Method::DELETE,
-            &format!("{PROBES}/curl-to-echo-service-abcde"),
-        )
-        .await;
-        reply(send, StatusCode::OK, &probe);
+        watch.watch_events([("MODIFIED", &running), ("MODIFIED", &probe)]);
+        api.expect("DELETE", &format!("{PROBES}/curl-to-echo-service-abcde"))
+            .await
+            .ok(&probe);
+        api.done().await;
     });
     let mut rec = Recorder::default();
     let run = trace_curl_to_echo(&ctx, &mut rec).await;
@@ -62,31 +54,20 @@ async fn trace_creates_watches_until_succeeded_renders_and_deletes() {
 
 #[tokio::test]
 async fn a_failure_on_the_path_is_exit_1_and_keep_skips_the_delete() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        preflight_ok(&mut h).await;
-        let mut probe = create_ok(&mut h).await;
-        let (_, send) = expect(&mut h, Method::GET, PROBES).await;
+        preflight_ok(&mut api).await;
+        let mut probe = create_ok(&mut api).await;
+        let watch = api.expect("GET", PROBES).await;
         probe["status"] = fixture_status("failing");
-        reply_raw(
-            send,
-            format!("{}\n", json!({"type": "MODIFIED", "object": probe})),
-        );
+        watch.watch_events([("MODIFIED", &probe)]);
         // --keep: no DELETE may follow.
-        let next = tokio::time::timeout(Duration::from_millis(300), h.next_request()).await;
-        if let Ok(Some((req, _))) = next {
-            panic!(
-                "unexpected request with --keep: {} {}",
-                req.method(),
-                req.uri()
-            );
-        }
+        api.done().await;
     });
     let mut rec = Recorder::default();
-    let run = trace::run(
+    let run = trace(
         &ctx,
-        &args(&["pod/curl", "svc/echo-service:http", "--keep"]),
-        fast(),
+        &["pod/curl", "svc/echo-service:http", "--keep"],
         &mut rec,
     )
     .await
@@ -98,19 +79,15 @@ async fn a_failure_on_the_path_is_exit_1_and_keep_skips_the_delete() {
 
 #[tokio::test]
 async fn crd_missing_says_to_install() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        preflight_ok(&mut h).await;
-        let (_, send) = expect(&mut h, Method::POST, PROBES).await;
-        reply(
-            send,
-            StatusCode::NOT_FOUND,
-            &status(
-                404,
-                "NotFound",
-                "the server could not find the requested resource",
-            ),
+        preflight_ok(&mut api).await;
+        api.expect("POST", PROBES).await.status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
         );
+        api.done().await;
     });
     let err = trace_curl_to_echo(&ctx, &mut Recorder::default())
         .await
@@ -124,28 +101,18 @@ async fn crd_missing_says_to_install() {
 
 #[tokio::test]
 async fn forbidden_names_the_verb_and_resource() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let (_, send) = expect(&mut h, Method::GET, "/api/v1/namespaces/default/pods/curl").await;
-        reply(
-            send,
-            StatusCode::FORBIDDEN,
-            &status(
+        api.expect("GET", "/api/v1/namespaces/default/pods/curl")
+            .await
+            .status(
                 403,
                 "Forbidden",
                 "pods \"curl\" is forbidden: User \"alice\" cannot get resource \"pods\" in API group \"\" in the namespace \"default\"",
-            ),
-        );
+            );
+        api.done().await;
     });
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service"]),
-        fast(),
-        &mut Recorder::default(),
-    )
-    .await
-    .err();
-    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    let err = trace_error(&ctx, &["pod/curl", "svc/echo-service"], server).await;
     let err = err.unwrap_or_else(|| panic!("a forbidden read must fail"));
     let msg = err.to_string();
     assert!(
@@ -171,15 +138,16 @@ async fn forbidden_names_the_verb_and_resource() {
 
 #[tokio::test]
 async fn forbidden_create_of_netprobes_is_reported_as_such() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        preflight_ok(&mut h).await;
-        let (_, send) = expect(&mut h, Method::POST, PROBES).await;
-        reply(
-            send,
-            StatusCode::FORBIDDEN,
-            &status(403, "Forbidden", "netprobes.netdiag.dev is forbidden"),
+        preflight_ok(&mut api).await;
+        api.expect("POST", PROBES).await.status(
+            403,
+            "Forbidden",
+            "netprobes.netdiag.dev is forbidden",
         );
+
+        api.done().await;
     });
     let err = trace_curl_to_echo(&ctx, &mut Recorder::default())
         .await
@@ -200,34 +168,25 @@ async fn forbidden_create_of_netprobes_is_reported_as_such() {
 
 #[tokio::test]
 async fn a_probe_stuck_pending_names_the_controller_and_is_deleted() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        preflight_ok(&mut h).await;
-        create_ok(&mut h).await;
+        preflight_ok(&mut api).await;
+        create_ok(&mut api).await;
         // The controller never writes a status: every watch ends with no event, until the
         // plugin gives up and deletes the probe.
         let mut watches = 0;
         loop {
-            let next = tokio::time::timeout(Duration::from_secs(5), h.next_request()).await;
-            let Ok(Some((req, send))) = next else {
+            let Some(seen) = api.next().await else {
                 panic!("the plugin stopped without deleting the probe");
             };
-            if req.method() == Method::DELETE {
-                assert!(
-                    req.uri().path().ends_with("/curl-to-echo-service-abcde"),
-                    "{}",
-                    req.uri()
-                );
-                reply(
-                    send,
-                    StatusCode::OK,
-                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
-                );
+            if seen.method == "DELETE" {
+                assert_eq!(seen.path, format!("{PROBES}/curl-to-echo-service-abcde"));
+                seen.success();
                 break;
             }
-            assert_eq!(req.method(), Method::GET, "{}", req.uri());
+            assert_eq!(seen.method, "GET", "{}", seen.path);
             watches += 1;
-            reply_raw(send, String::new());
+            seen.watch_events([]);
         }
         assert!(watches >= 1);
     });

@@ -5,6 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use netdiag_testkit::kubeconfig::{
+    Kubeconfig, answering_server, routed_server, scratch_dir, silent_server,
+};
+
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdiag");
 
 /// A directory holding the plugin and the kubectl completion helper, to put first on PATH.
@@ -105,16 +109,7 @@ fn hidden_commands_are_never_offered() {
 
 #[test]
 fn kubectl_plugin_completion_goes_through_the_helper() {
-    let kubectl = ["/usr/bin/kubectl"]
-        .map(PathBuf::from)
-        .into_iter()
-        .find(|p| p.is_file());
-    let Some(kubectl) = kubectl else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "kubectl is not installed, and CI is set"
-        );
-        eprintln!("skipping: kubectl not found");
+    let Some(kubectl) = netdiag_testkit::bin::tool_or_skip("kubectl", "kubectl") else {
         return;
     };
     let out = Command::new(kubectl)
@@ -130,63 +125,34 @@ fn kubectl_plugin_completion_goes_through_the_helper() {
     );
 }
 
-/// An API stand-in on 127.0.0.1 that answers every list with these names, or never answers.
-fn api_server(names: Option<&'static [&'static str]>) -> u16 {
-    use std::io::{Read as _, Write as _};
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().take(4).flatten() {
-            let Some(names) = names else {
-                held.push(s);
-                continue;
-            };
-            let mut s = s;
-            let mut buf = [0u8; 8192];
-            let _ = s.read(&mut buf);
-            let items: Vec<String> = names
-                .iter()
-                .map(|n| format!("{{\"metadata\":{{\"name\":\"{n}\"}}}}"))
-                .collect();
-            let body = format!(
-                "{{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{{}},\"items\":[{}]}}",
-                items.join(",")
-            );
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
+/// Objects of these names, as a metadata-only list.
+fn names_list(names: &[&str]) -> String {
+    let items: Vec<String> = names
+        .iter()
+        .map(|n| format!("{{\"metadata\":{{\"name\":\"{n}\"}}}}"))
+        .collect();
+    format!(
+        "{{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{{}},\"items\":[{}]}}",
+        items.join(",")
+    )
 }
 
-fn kubeconfig_for(port: u16, tag: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "completion-kubeconfig-{tag}-{}",
-        std::process::id()
-    ));
-    let text = format!(
-        "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: t\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-         contexts:\n- name: t\n  context:\n    cluster: t\n    user: u\n    namespace: default\nusers:\n- name: u\n  user:\n    token: t\n"
-    );
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    path
+/// An API stand-in on 127.0.0.1 that answers every list (of its first 4 requests) with objects
+/// of these names.
+fn names_server(names: &[&str]) -> u16 {
+    answering_server("application/json", &names_list(names), 4)
 }
 
-#[test]
-fn resource_names_come_from_the_api_and_a_silent_api_does_not_hang_the_shell() {
-    let config = kubeconfig_for(api_server(Some(&["curl-1", "web-2"])), "names");
+/// `__complete ARGS` against `config`'s API, as the shell asks for it.
+fn complete_with(config: &Path, args: &[&str]) -> String {
     // Completion gives the API 1.5 s; on a machine loaded by the parallel lab tests a cold
     // start can miss it once, which is the shell's behaviour, not a wrong answer: retry.
     let mut stdout = String::new();
     for _ in 0..3 {
         let out = Command::new(BIN)
-            .args(["__complete", "trace", "pod/c"])
-            .env("KUBECONFIG", &config)
+            .arg("__complete")
+            .args(args)
+            .env("KUBECONFIG", config)
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -194,9 +160,26 @@ fn resource_names_come_from_the_api_and_a_silent_api_does_not_hang_the_shell() {
             break;
         }
     }
-    assert_eq!(stdout, "pod/curl-1\n:4\n");
+    stdout
+}
 
-    let config = kubeconfig_for(api_server(None), "silent");
+/// A kubeconfig in a scratch directory of its own, for the stand-in on `port`.
+fn kubeconfig_for(port: u16) -> PathBuf {
+    let dir = scratch_dir(env!("CARGO_TARGET_TMPDIR"), "completion");
+    Kubeconfig::new(&format!("http://127.0.0.1:{port}"))
+        .namespace("default")
+        .write(&dir.join("config"))
+}
+
+#[test]
+fn resource_names_come_from_the_api_and_a_silent_api_does_not_hang_the_shell() {
+    let config = kubeconfig_for(names_server(&["curl-1", "web-2"]));
+    assert_eq!(
+        complete_with(&config, &["trace", "pod/c"]),
+        "pod/curl-1\n:4\n"
+    );
+
+    let config = kubeconfig_for(silent_server());
     let started = std::time::Instant::now();
     let out = Command::new(BIN)
         .args(["__complete", "trace", "pod/c"])
@@ -205,4 +188,31 @@ fn resource_names_come_from_the_api_and_a_silent_api_does_not_hang_the_shell() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
     assert_eq!(String::from_utf8_lossy(&out.stdout), ":4\n");
+}
+
+/// SOURCE may be a node (`node/NAME`, its host network): offered with the pod kinds, and its
+/// names are the cluster's nodes, not pods.
+#[test]
+fn a_trace_source_completes_node_slash_and_the_names_of_nodes() {
+    let source = bash_complete(&["trace", ""]);
+    for want in ["pod/", "deploy/", "node/"] {
+        assert!(
+            source.iter().any(|g| g == want),
+            "trace <TAB> gave {source:?}"
+        );
+    }
+    assert_eq!(bash_complete(&["trace", "no"]), vec!["node/".to_string()]);
+    let server = routed_server("application/json", 3, |path| match path {
+        "/api/v1/nodes" => names_list(&["node-a", "node-b", "worker-1"]),
+        _ => names_list(&["not-a-node"]),
+    });
+    let config = kubeconfig_for(server);
+    assert_eq!(
+        complete_with(&config, &["trace", "node/"]),
+        "node/node-a\nnode/node-b\nnode/worker-1\n:4\n"
+    );
+    assert_eq!(
+        complete_with(&config, &["trace", "node/w"]),
+        "node/worker-1\n:4\n"
+    );
 }

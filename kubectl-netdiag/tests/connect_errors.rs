@@ -3,41 +3,30 @@
 //! accepts connections but never answers. The stand-in servers listen on 127.0.0.1 only; the
 //! name-lookup case runs in a new network namespace with no route anywhere.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use netdiag_testkit::kubeconfig::{
+    Kubeconfig, TOKEN_USER, answering_server, free_port, scratch_dir, silent_server,
+};
+
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdiag");
-static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A fresh directory for one test's kubeconfig and certificates.
+/// A fresh directory for one test's kubeconfig and certificates, in Cargo's per-package
+/// scratch directory: nothing left behind in /tmp.
 fn scratch() -> PathBuf {
-    // Cargo's per-package scratch directory: nothing left behind in /tmp.
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "nd-connect-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir
+    scratch_dir(env!("CARGO_TARGET_TMPDIR"), "nd-connect")
 }
 
+/// `dir/config`: `server` with these extra cluster lines and this user, namespace `default`.
 fn kubeconfig(dir: &Path, server: &str, cluster_extra: &str, user: &str) -> PathBuf {
-    let path = dir.join("config");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\ncurrent-context: t\n\
-         clusters:\n- name: t\n  cluster:\n    server: {server}\n{cluster_extra}\
-         contexts:\n- name: t\n  context:\n    cluster: t\n    user: u\n    namespace: default\n\
-         users:\n- name: u\n  user:\n{user}"
-    );
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    path
+    Kubeconfig::new(server)
+        .cluster_extra(cluster_extra)
+        .user(user)
+        .namespace("default")
+        .write(&dir.join("config"))
 }
-
-const TOKEN_USER: &str = "    token: t\n";
 
 fn plugin(config: &Path, args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();
@@ -69,13 +58,6 @@ fn assert_clean(out: &Output, want: &str) {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
-
 #[test]
 fn a_refused_connection_is_said_like_kubectl() {
     let dir = scratch();
@@ -90,29 +72,10 @@ fn a_refused_connection_is_said_like_kubectl() {
     );
 }
 
-/// Accepts connections and holds them, never answering.
-fn silent_server() -> (u16, std::thread::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let handle = std::thread::spawn(move || {
-        let mut held = Vec::new();
-        let until = Instant::now() + Duration::from_secs(30);
-        listener.set_nonblocking(true).ok();
-        while Instant::now() < until {
-            if let Ok((s, _)) = listener.accept() {
-                held.push(s);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    });
-    (port, handle)
-}
-
 #[test]
 fn a_server_that_never_answers_bounds_get_and_trace() {
     let dir = scratch();
-    let (port, _server) = silent_server();
-    let server = format!("http://127.0.0.1:{port}");
+    let server = format!("http://127.0.0.1:{}", silent_server());
     let config = kubeconfig(&dir, &server, "", TOKEN_USER);
 
     let (out, took) = plugin(&config, &["get", "--request-timeout", "1s"]);
@@ -132,22 +95,7 @@ fn a_server_that_never_answers_bounds_get_and_trace() {
 
 /// Answers every request with an HTML page, like a proxy's login page.
 fn html_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    std::thread::spawn(move || {
-        for s in listener.incoming().take(4).flatten() {
-            let mut s = s;
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let body = "<html><body>Please log in</body></html>";
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
+    answering_server("text/html", "<html><body>Please log in</body></html>", 4)
 }
 
 #[test]
@@ -309,20 +257,18 @@ fn a_certificate_for_another_host_is_named() {
     );
 }
 
+// Network namespaces exist only on Linux.
+#[cfg(target_os = "linux")]
 #[test]
 fn a_host_that_does_not_resolve_is_named() {
-    if !root_or_skip() {
+    if !netdiag_testkit::root_or_skip("a_host_that_does_not_resolve_is_named") {
         return;
     }
     let dir = scratch();
     let server = "https://api.cluster.invalid:6443";
     let config = kubeconfig(&dir, server, "", TOKEN_USER);
     // A namespace with only a loopback that is down: the lookup cannot leave the machine.
-    let ns = format!(
-        "nd-dns-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
+    let ns = format!("nd-{}", netdiag_testkit::unique_name("dns"));
     let added = Command::new("ip").args(["netns", "add", &ns]).status();
     assert!(added.is_ok_and(|s| s.success()), "ip netns add {ns}");
     let out = Command::new("ip")
@@ -336,23 +282,4 @@ fn a_host_that_does_not_resolve_is_named() {
         &out,
         &format!("cannot resolve the host of the server {server}"),
     );
-}
-
-fn root_or_skip() -> bool {
-    if nix_is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "this test needs root (a network namespace) and CI is set"
-    );
-    eprintln!("skipping: needs root");
-    false
-}
-
-fn nix_is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }

@@ -4,12 +4,11 @@
 
 #![cfg(unix)]
 
-mod mock;
+mod common;
 
-use mock::trace::*;
-use mock::*;
+use common::ctx;
+use common::trace::*;
 
-use http::{Method, StatusCode};
 use kubectl_netdiag::error::Error;
 use kubectl_netdiag::interrupt::Interruption;
 
@@ -32,22 +31,17 @@ async fn interrupted_trace(
 #[tokio::test]
 async fn ctrl_c_deletes_the_probe_and_exits_130_or_creates_nothing() {
     // While the probe runs: the wait is cut short, the probe deleted.
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        preflight_ok(&mut h).await;
-        let _probe = create_ok(&mut h).await;
+        preflight_ok(&mut api).await;
+        let _probe = create_ok(&mut api).await;
         // The wait's first request: the user gives up here. It is never answered.
-        let (_, _pending) = expect(&mut h, Method::GET, PROBES).await;
+        let _pending = api.expect("GET", PROBES).await;
         sigint();
-        let (_, send) = expect(
-            &mut h,
-            Method::DELETE,
-            &format!("{PROBES}/curl-to-echo-service-abcde"),
-        )
-        .await;
-        let gone = serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"});
-        reply(send, StatusCode::OK, &gone);
-        expect_no_more(&mut h).await;
+        api.expect("DELETE", &format!("{PROBES}/curl-to-echo-service-abcde"))
+            .await
+            .success();
+        api.done().await;
     });
     let mut rec = Recorder::default();
     let err = interrupted_trace(&ctx, server, &mut rec).await;
@@ -63,13 +57,15 @@ async fn ctrl_c_deletes_the_probe_and_exits_130_or_creates_nothing() {
     assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
 
     // While the source is looked up: nothing is created.
-    let (ctx, mut h) = mock::ctx();
+    let (ctx, mut api) = common::ctx();
     let server = tokio::spawn(async move {
-        let (_, _pending) =
-            expect(&mut h, Method::GET, "/api/v1/namespaces/default/pods/curl").await;
+        let _pending = api
+            .expect("GET", "/api/v1/namespaces/default/pods/curl")
+            .await;
         sigint();
-        expect_no_more(&mut h).await;
+        api.done().await;
     });
+
     let err = interrupted_trace(&ctx, server, &mut rec).await;
     assert!(
         matches!(err, Error::Interrupted(Interruption::BeforeCreate)),

@@ -1,14 +1,15 @@
 //! `kubectl netdiag inspect` against the mock API server: create the NodeInspection, poll it
 //! until the controller finishes it, delete it, render it; a failed one is an error.
 
-mod mock;
+mod common;
 
 use std::time::Duration;
 
-use http::{Method, StatusCode};
+use common::ctx;
 use kubectl_netdiag::inspect::{self, InspectTarget};
-use mock::*;
 use netdiag_render::{InspectFormat, Width};
+use netdiag_testkit::api::MockServer;
+use netdiag_testkit::api::scenario::answer_create;
 use serde_json::{Value, json};
 
 const INSPECTIONS: &str = "/apis/netdiag.dev/v1alpha1/nodeinspections";
@@ -19,24 +20,35 @@ fn with_status(mut object: Value, status: Value) -> Value {
 }
 
 /// Answer the create with the object, named as generateName would.
-async fn created(h: &mut MockHandle, name: &str) -> Value {
-    let (req, send) = expect(h, Method::POST, INSPECTIONS).await;
-    let mut body = body_json(req).await;
+async fn created(api: &mut MockServer, name: &str) -> Value {
+    let body = answer_create(api, INSPECTIONS, name).await;
     assert!(
         body["metadata"]["generateName"]
             .as_str()
             .is_some_and(|g| g.starts_with("inspect-"))
     );
-    body["metadata"]["name"] = json!(name);
-    body["metadata"]["uid"] = json!("u1");
-    reply(send, StatusCode::CREATED, &body);
     body
 }
 
 /// The next request is `method` on inspection `name`: answer it with `body`.
-async fn answer(h: &mut MockHandle, method: Method, name: &str, body: &Value) {
-    let (_, send) = expect(h, method, &format!("{INSPECTIONS}/{name}")).await;
-    reply(send, StatusCode::OK, body);
+async fn answer(api: &mut MockServer, method: &str, name: &str, body: &Value) {
+    api.expect(method, &format!("{INSPECTIONS}/{name}"))
+        .await
+        .ok(body);
+}
+
+/// [`run`] with a deadline no test reaches and a quick poll.
+async fn run_quickly(
+    ctx: &kubectl_netdiag::client::Ctx,
+    target: &InspectTarget,
+) -> Result<netdiag_crds::NodeInspection, kubectl_netdiag::error::Error> {
+    run(
+        ctx,
+        target,
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+    )
+    .await
 }
 
 /// `inspect::run` without `--keep`, as the command runs it.
@@ -65,13 +77,13 @@ fn node_report() -> Value {
 
 #[tokio::test]
 async fn inspect_node_creates_polls_until_done_deletes_and_renders_the_table() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let object = created(&mut h, "inspect-node-x1").await;
+        let object = created(&mut api, "inspect-node-x1").await;
         assert_eq!(object["spec"]["node"], "worker-1");
         answer(
-            &mut h,
-            Method::GET,
+            &mut api,
+            "GET",
             "inspect-node-x1",
             &with_status(object.clone(), json!({"phase": "Running"})),
         )
@@ -80,19 +92,14 @@ async fn inspect_node_creates_polls_until_done_deletes_and_renders_the_table() {
             object,
             json!({"phase": "Succeeded", "findings": 1, "reports": [node_report()]}),
         );
-        answer(&mut h, Method::GET, "inspect-node-x1", &done).await;
-        answer(&mut h, Method::DELETE, "inspect-node-x1", &done).await;
-        expect_no_more(&mut h).await;
+        answer(&mut api, "GET", "inspect-node-x1", &done).await;
+        answer(&mut api, "DELETE", "inspect-node-x1", &done).await;
+        api.done().await;
     });
     let target = InspectTarget::Node("worker-1".into());
-    let i = run(
-        &ctx,
-        &target,
-        Duration::from_secs(5),
-        Duration::from_millis(10),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("inspect failed: {e}"));
+    let i = run_quickly(&ctx, &target)
+        .await
+        .unwrap_or_else(|e| panic!("inspect failed: {e}"));
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     assert_eq!(inspect::exit_code(&i), 1, "a finding");
     let table =
@@ -120,9 +127,9 @@ async fn inspect_node_creates_polls_until_done_deletes_and_renders_the_table() {
 
 #[tokio::test]
 async fn inspect_svc_renders_the_nodes_that_disagree() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let object = created(&mut h, "inspect-svc-x2").await;
+        let object = created(&mut api, "inspect-svc-x2").await;
         assert_eq!(
             object["spec"]["service"],
             json!({"namespace": "default", "name": "echo"})
@@ -136,21 +143,17 @@ async fn inspect_svc_renders_the_nodes_that_disagree() {
                 {"node": "worker-2", "mode": "iptables", "programmed": [{"port": "80/TCP", "endpoints": []}],
                  "missing": ["10.244.1.3:8080 (80/TCP)"], "agrees": false}]}),
         );
-        answer(&mut h, Method::GET, "inspect-svc-x2", &done).await;
-        answer(&mut h, Method::DELETE, "inspect-svc-x2", &done).await;
+        answer(&mut api, "GET", "inspect-svc-x2", &done).await;
+        answer(&mut api, "DELETE", "inspect-svc-x2", &done).await;
+        api.done().await;
     });
     let target = InspectTarget::Service {
         namespace: None,
         name: "echo".into(),
     };
-    let i = run(
-        &ctx,
-        &target,
-        Duration::from_secs(5),
-        Duration::from_millis(10),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("inspect failed: {e}"));
+    let i = run_quickly(&ctx, &target)
+        .await
+        .unwrap_or_else(|e| panic!("inspect failed: {e}"));
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     let table =
         inspect::render(&i, InspectFormat::Table, false, Width::Unlimited).expect("renders");
@@ -168,26 +171,22 @@ async fn inspect_svc_renders_the_nodes_that_disagree() {
 
 #[tokio::test]
 async fn a_failed_inspection_is_an_error_with_its_reason_and_is_still_deleted() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let object = created(&mut h, "inspect-node-x3").await;
+        let object = created(&mut api, "inspect-node-x3").await;
         let failed = with_status(
             object,
             json!({"phase": "Failed",
             "summary": "no node named gone: `kubectl get nodes` lists them"}),
         );
-        answer(&mut h, Method::GET, "inspect-node-x3", &failed).await;
-        answer(&mut h, Method::DELETE, "inspect-node-x3", &failed).await;
+        answer(&mut api, "GET", "inspect-node-x3", &failed).await;
+        answer(&mut api, "DELETE", "inspect-node-x3", &failed).await;
+        api.done().await;
     });
     let target = InspectTarget::Node("gone".into());
-    let e = run(
-        &ctx,
-        &target,
-        Duration::from_secs(5),
-        Duration::from_millis(10),
-    )
-    .await
-    .expect_err("a failed inspection");
+    let e = run_quickly(&ctx, &target)
+        .await
+        .expect_err("a failed inspection");
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     assert!(e.to_string().contains("no node named gone"), "{e}");
     assert_eq!(e.exit_code(), 2);
@@ -195,17 +194,18 @@ async fn a_failed_inspection_is_an_error_with_its_reason_and_is_still_deleted() 
 
 #[tokio::test]
 async fn an_inspection_nobody_picks_up_times_out_naming_the_controller() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let object = created(&mut h, "inspect-node-x4").await;
+        let object = created(&mut api, "inspect-node-x4").await;
         loop {
-            let next = tokio::time::timeout(Duration::from_secs(2), h.next_request()).await;
-            let Ok(Some((req, send))) = next else { break };
-            if req.method() == Method::DELETE {
-                reply(send, StatusCode::OK, &object);
+            let Some(seen) = api.next_within(Duration::from_secs(2)).await else {
+                break;
+            };
+            let delete = seen.method == "DELETE";
+            seen.ok(&object);
+            if delete {
                 break;
             }
-            reply(send, StatusCode::OK, &object);
         }
     });
     let target = InspectTarget::Node("worker-1".into());

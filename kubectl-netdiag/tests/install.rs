@@ -1,39 +1,20 @@
 //! `install` and `uninstall`: what they embed is exactly `kubectl kustomize config/`, and
 //! uninstall deletes only objects netdiag owns, asking before it deletes the CRD.
 
-mod mock;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use http::{Method, StatusCode};
+use common::ctx;
 use kubectl_netdiag::error::Error;
 use kubectl_netdiag::install::{self, Consent, UninstallOptions};
-use mock::*;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdiag");
 
 fn kubectl() -> Option<PathBuf> {
-    let found = std::iter::once(PathBuf::from("/usr/bin/kubectl"))
-        .chain(
-            std::env::var_os("PATH")
-                .map(|p| {
-                    std::env::split_paths(&p)
-                        .map(|d| d.join("kubectl"))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default(),
-        )
-        .find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "kubectl is not installed, and CI is set: this test must run in CI"
-        );
-        eprintln!("skipping: kubectl not found (set CI=1 to make this a failure)");
-    }
-    found
+    netdiag_testkit::bin::tool_or_skip("kubectl", "kubectl")
 }
 
 /// Objects keyed by kind/namespace/name, for a comparison that ignores order.
@@ -182,6 +163,9 @@ fn path_of(o: &Value) -> String {
     }
 }
 
+/// Where uninstall lists every NetProbe, to count what it would delete.
+const PROBES: &str = "/apis/netdiag.dev/v1alpha1/netprobes";
+
 fn probe_list(namespaces: &[&str]) -> Value {
     let items: Vec<Value> = namespaces
         .iter()
@@ -198,37 +182,29 @@ fn probe_list(namespaces: &[&str]) -> Value {
 #[tokio::test]
 async fn uninstall_deletes_only_labelled_objects_after_confirmation_with_a_uid_precondition() {
     let objects = install::objects(None).unwrap_or_else(|e| panic!("{e}"));
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let served = objects.clone();
     let server = tokio::spawn(async move {
-        let (_, send) = expect(&mut h, Method::GET, "/apis/netdiag.dev/v1alpha1/netprobes").await;
-        reply(
-            send,
-            StatusCode::OK,
-            &probe_list(&["default", "default", "team-a"]),
-        );
+        api.expect("GET", PROBES)
+            .await
+            .ok(&probe_list(&["default", "default", "team-a"]));
         let mut deleted = Vec::new();
         for (i, o) in served.iter().rev().enumerate() {
             let path = path_of(o);
-            let (_, send) = expect(&mut h, Method::GET, &path).await;
+            let read = api.expect("GET", &path).await;
             // The ClusterRoleBinding exists but was made by someone else: it must stay.
             if o["kind"] == "ClusterRoleBinding" {
-                reply(send, StatusCode::OK, &unlabelled(o));
+                read.ok(&unlabelled(o));
                 continue;
             }
             let uid = format!("uid-{i}");
-            reply(send, StatusCode::OK, &labelled(o, &uid));
-            let (req, send) = expect(&mut h, Method::DELETE, &path).await;
-            let body = body_json(req).await;
-            assert_eq!(body["preconditions"]["uid"], json!(uid), "{path}");
-            reply(
-                send,
-                StatusCode::OK,
-                &json!({"kind": "Status", "status": "Success"}),
-            );
+            read.ok(&labelled(o, &uid));
+            let delete = api.expect("DELETE", &path).await;
+            assert_eq!(delete.body["preconditions"]["uid"], json!(uid), "{path}");
+            delete.success();
             deleted.push(path);
         }
-        expect_no_more(&mut h).await;
+        api.done().await;
         deleted
     });
     let mut prompts = Vec::new();
@@ -263,11 +239,12 @@ async fn uninstall_deletes_only_labelled_objects_after_confirmation_with_a_uid_p
 #[tokio::test]
 async fn uninstall_without_a_terminal_or_yes_deletes_nothing() {
     let objects = install::objects(None).unwrap_or_else(|e| panic!("{e}"));
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let (_, send) = expect(&mut h, Method::GET, "/apis/netdiag.dev/v1alpha1/netprobes").await;
-        reply(send, StatusCode::OK, &probe_list(&["default"]));
-        expect_no_more(&mut h).await;
+        api.expect("GET", PROBES)
+            .await
+            .ok(&probe_list(&["default"]));
+        api.done().await;
     });
     let err = install::uninstall(
         &ctx,
@@ -288,11 +265,10 @@ async fn uninstall_without_a_terminal_or_yes_deletes_nothing() {
 #[tokio::test]
 async fn a_declined_confirmation_deletes_nothing() {
     let objects = install::objects(None).unwrap_or_else(|e| panic!("{e}"));
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let (_, send) = expect(&mut h, Method::GET, "/apis/netdiag.dev/v1alpha1/netprobes").await;
-        reply(send, StatusCode::OK, &probe_list(&[]));
-        expect_no_more(&mut h).await;
+        api.expect("GET", PROBES).await.ok(&probe_list(&[]));
+        api.done().await;
     });
     let mut ask = |_: &str| Ok("no\n".to_string());
     let err = install::uninstall(
@@ -311,21 +287,16 @@ async fn a_declined_confirmation_deletes_nothing() {
 #[tokio::test]
 async fn keep_crd_and_dry_run_delete_nothing_and_leave_the_crd() {
     let objects = install::objects(None).unwrap_or_else(|e| panic!("{e}"));
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let served = objects.clone();
     let server = tokio::spawn(async move {
         for o in served.iter().rev() {
             if o["kind"] == "CustomResourceDefinition" {
                 continue;
             }
-            let (_, send) = expect(&mut h, Method::GET, &path_of(o)).await;
-            reply(
-                send,
-                StatusCode::NOT_FOUND,
-                &status(404, "NotFound", "not found"),
-            );
+            api.expect("GET", &path_of(o)).await.not_found();
         }
-        expect_no_more(&mut h).await;
+        api.done().await;
     });
     let opts = UninstallOptions {
         dry_run: true,
@@ -345,20 +316,16 @@ async fn keep_crd_and_dry_run_delete_nothing_and_leave_the_crd() {
 #[tokio::test]
 async fn a_failure_half_way_through_install_says_what_was_applied_and_how_to_finish() {
     let objects = install::objects(None).unwrap_or_else(|e| panic!("{e}"));
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let served = objects.clone();
     let server = tokio::spawn(async move {
         for o in served.iter().take(2) {
-            let (_, send) = expect(&mut h, Method::PATCH, &path_of(o)).await;
-            reply(send, StatusCode::OK, o);
+            api.expect("PATCH", &path_of(o)).await.ok(o);
         }
-        let (_, send) = expect(&mut h, Method::PATCH, &path_of(&served[2])).await;
-        reply(
-            send,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &status(500, "InternalError", "etcd is sad"),
-        );
-        expect_no_more(&mut h).await;
+        api.expect("PATCH", &path_of(&served[2]))
+            .await
+            .status(500, "InternalError", "etcd is sad");
+        api.done().await;
     });
     let err = install::apply(&ctx, &objects, false)
         .await

@@ -11,27 +11,7 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdiag");
 
 fn kubectl() -> Option<PathBuf> {
-    let candidates = std::iter::once(PathBuf::from("/usr/bin/kubectl")).chain(
-        std::env::var_os("PATH")
-            .map(|p| {
-                std::env::split_paths(&p)
-                    .map(|d| d.join("kubectl"))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default(),
-    );
-    for c in candidates {
-        if c.is_file() {
-            return Some(c);
-        }
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "kubectl is not installed, and CI is set: these tests must run in CI (apt-get install kubectl)"
-        );
-    }
-    eprintln!("skipping: kubectl not found (set CI=1 to make this a failure)");
-    None
+    netdiag_testkit::bin::tool_or_skip("kubectl", "kubectl")
 }
 
 /// A directory holding only the plugin, to put first on PATH.

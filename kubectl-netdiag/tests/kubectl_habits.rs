@@ -5,29 +5,18 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use netdiag_testkit::kubeconfig::{Kubeconfig, free_port, scratch_dir};
+
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdiag");
 
 fn scratch(tag: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("habits-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir
+    scratch_dir(env!("CARGO_TARGET_TMPDIR"), &format!("habits-{tag}"))
 }
 
 /// A kubeconfig with context `t`, cluster `t` and user `u`, pointing at a closed local port.
 fn kubeconfig(dir: &std::path::Path) -> (PathBuf, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let server = format!("http://127.0.0.1:{port}");
-    let path = dir.join("config");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: t\n  cluster:\n    server: {server}\n\
-         contexts:\n- name: t\n  context:\n    cluster: t\n    user: u\nusers:\n- name: u\n  user:\n    token: x\n"
-    );
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    (path, server)
+    let server = format!("http://127.0.0.1:{}", free_port());
+    (Kubeconfig::new(&server).write(&dir.join("config")), server)
 }
 
 fn run(args: &[&str], kubeconfig: &str) -> Output {

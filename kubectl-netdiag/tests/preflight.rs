@@ -1,48 +1,25 @@
-//! `trace`'s pre-flight checks against a tower-test mock API server: what is refused before any
+//! `trace`'s pre-flight checks against testkit's mock API server: what is refused before any
 //! NetProbe exists (no ready endpoints, a source pod not running) and how a workload source picks
 //! its pod. The flows after the create are in api.rs.
 
-mod mock;
+mod common;
 
-use mock::trace::*;
-use mock::*;
+use common::ctx;
+use common::trace::*;
 
-use http::{Method, StatusCode};
 use kubectl_netdiag::error::Error;
-use kubectl_netdiag::trace;
+use netdiag_testkit::api::prelude::*;
+use netdiag_testkit::api::scenario::answer_get;
 use serde_json::json;
 
 #[tokio::test]
 async fn no_ready_endpoints_is_answered_before_any_probe_exists() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let (_, send) = expect(&mut h, Method::GET, "/api/v1/namespaces/default/pods/curl").await;
-        reply(send, StatusCode::OK, &pod("curl", "Running", true));
-        let (_, send) = expect(
-            &mut h,
-            Method::GET,
-            "/api/v1/namespaces/default/services/echo-service",
-        )
-        .await;
-        reply(send, StatusCode::OK, &service());
-        let (_, send) = expect(
-            &mut h,
-            Method::GET,
-            "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-        )
-        .await;
-        reply(send, StatusCode::OK, &slices(&[false, false]));
-        expect_no_more(&mut h).await;
+        preflight_with(&mut api, &[slice(&[false, false])]).await;
+        api.done().await;
     });
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service"]),
-        fast(),
-        &mut Recorder::default(),
-    )
-    .await
-    .err();
-    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    let err = trace_error(&ctx, &["pod/curl", "svc/echo-service"], server).await;
     let msg = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(
         msg.contains("Service default/echo-service has no ready endpoints"),
@@ -58,29 +35,15 @@ async fn no_ready_endpoints_is_answered_before_any_probe_exists() {
 /// terminating ones would pass a pre-check the controller then fails, so neither passes it.
 #[tokio::test]
 async fn ipv6_only_or_terminating_endpoints_are_no_ready_endpoints_as_for_the_controller() {
-    let mut v6 = slices(&[true]);
-    v6["items"][0]["addressType"] = json!("IPv6");
-    let mut terminating = slices(&[true]);
-    terminating["items"][0]["endpoints"][0]["conditions"]["terminating"] = json!(true);
+    let v6 = slice(&[true]).ipv6();
+    let terminating = slice(&[true]).terminating();
     for list in [v6, terminating] {
-        let (ctx, mut h) = ctx();
+        let (ctx, mut api) = ctx();
         let server = tokio::spawn(async move {
-            let (_, send) =
-                expect(&mut h, Method::GET, "/api/v1/namespaces/default/pods/curl").await;
-            reply(send, StatusCode::OK, &pod("curl", "Running", true));
-            let svc = "/api/v1/namespaces/default/services/echo-service";
-            let (_, send) = expect(&mut h, Method::GET, svc).await;
-            reply(send, StatusCode::OK, &service());
-            let sl = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices";
-            let (_, send) = expect(&mut h, Method::GET, sl).await;
-            reply(send, StatusCode::OK, &list);
-            expect_no_more(&mut h).await;
+            preflight_with(&mut api, &[list]).await;
+            api.done().await;
         });
-        let argv = args(&["pod/curl", "svc/echo-service"]);
-        let err = trace::run(&ctx, &argv, fast(), &mut Recorder::default())
-            .await
-            .err();
-        server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+        let err = trace_error(&ctx, &["pod/curl", "svc/echo-service"], server).await;
         let msg = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(msg.contains("has no ready endpoints"), "{msg}");
     }
@@ -88,21 +51,12 @@ async fn ipv6_only_or_terminating_endpoints_are_no_ready_endpoints_as_for_the_co
 
 #[tokio::test]
 async fn a_source_pod_that_is_not_running_is_refused() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let (_, send) = expect(&mut h, Method::GET, "/api/v1/namespaces/default/pods/curl").await;
-        reply(send, StatusCode::OK, &pod("curl", "Pending", false));
-        expect_no_more(&mut h).await;
+        answer_get(&mut api, &pod("curl", "Pending", false)).await;
+        api.done().await;
     });
-    let err = trace::run(
-        &ctx,
-        &args(&["pod/curl", "svc/echo-service"]),
-        fast(),
-        &mut Recorder::default(),
-    )
-    .await
-    .err();
-    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+    let err = trace_error(&ctx, &["pod/curl", "svc/echo-service"], server).await;
     assert!(
         matches!(&err, Some(Error::SourceNotRunning { state, .. }) if state == "Pending"),
         "{err:?}"
@@ -111,54 +65,32 @@ async fn a_source_pod_that_is_not_running_is_refused() {
 
 #[tokio::test]
 async fn a_deployment_source_picks_a_ready_pod_and_says_which() {
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let (_, send) = expect(
-            &mut h,
-            Method::GET,
-            "/apis/apps/v1/namespaces/default/deployments/curl",
-        )
-        .await;
-        reply(
-            send,
-            StatusCode::OK,
-            &json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        api.expect("GET", "/apis/apps/v1/namespaces/default/deployments/curl")
+            .await
+            .ok(&json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "curl", "namespace": "default"},
             "spec": {"selector": {"matchLabels": {"app": "curl"}},
-                     "template": {"metadata": {"labels": {"app": "curl"}}, "spec": {"containers": [{"name": "c"}]}}}}),
-        );
-        let (req, send) = expect(&mut h, Method::GET, "/api/v1/namespaces/default/pods").await;
-        assert!(
-            req.uri()
-                .query()
-                .unwrap_or_default()
-                .contains("labelSelector=app%3Dcurl"),
-            "{}",
-            req.uri()
-        );
-        reply(
-            send,
-            StatusCode::OK,
-            &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {},
-            "items": [pod("curl-a", "Running", false), pod("curl-b", "Running", true), pod("curl-c", "Pending", false)]}),
-        );
+                     "template": {"metadata": {"labels": {"app": "curl"}}, "spec": {"containers": [{"name": "c"}]}}}}));
+        api.expect("GET", "/api/v1/namespaces/default/pods")
+            .await
+            .assert_query("labelSelector=app%3Dcurl")
+            .ok_list(&[
+                pod("curl-a", "Running", false),
+                pod("curl-b", "Running", true),
+                pod("curl-c", "Pending", false),
+            ]);
         // Stop here: the target is a pod that does not exist.
-        let (_, send) = expect(&mut h, Method::GET, "/api/v1/namespaces/default/pods/web").await;
-        reply(
-            send,
-            StatusCode::NOT_FOUND,
-            &status(404, "NotFound", "pods \"web\" not found"),
-        );
+        api.expect("GET", "/api/v1/namespaces/default/pods/web")
+            .await
+            .status(404, "NotFound", "pods \"web\" not found");
+        api.done().await;
     });
     let mut rec = Recorder::default();
-    let err = trace::run(
-        &ctx,
-        &args(&["deploy/curl", "pod/web:8080"]),
-        fast(),
-        &mut rec,
-    )
-    .await
-    .err();
+    let err = trace(&ctx, &["deploy/curl", "pod/web:8080"], &mut rec)
+        .await
+        .err();
     server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
     assert_eq!(
         rec.notes,
@@ -173,25 +105,17 @@ async fn a_deployment_source_picks_a_ready_pod_and_says_which() {
 #[tokio::test]
 async fn a_node_source_must_name_a_node_that_exists() {
     // Whether node sources are allowed is the controller's to say; the plugin checks the node.
-    let (ctx, mut h) = ctx();
+    let (ctx, mut api) = ctx();
     let server = tokio::spawn(async move {
-        let (_, send) = expect(&mut h, Method::GET, "/api/v1/nodes/node-a").await;
-        reply(
-            send,
-            StatusCode::NOT_FOUND,
-            &status(404, "NotFound", "nodes \"node-a\" not found"),
+        api.expect("GET", "/api/v1/nodes/node-a").await.status(
+            404,
+            "NotFound",
+            "nodes \"node-a\" not found",
         );
-        expect_no_more(&mut h).await;
+        api.done().await;
     });
-    let err = trace::run(
-        &ctx,
-        &args(&["node/node-a", "svc/echo-service"]),
-        fast(),
-        &mut Recorder::default(),
-    )
-    .await
-    .err();
-    server.await.unwrap_or_else(|e| panic!("mock server: {e}"));
+
+    let err = trace_error(&ctx, &["node/node-a", "svc/echo-service"], server).await;
     assert!(
         matches!(&err, Some(Error::NodeNotFound(n)) if n == "node-a"),
         "{err:?}"

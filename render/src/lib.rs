@@ -54,7 +54,12 @@ pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
     let mut out = String::new();
     let failing = first_failure_index(path);
     if path.hops.is_empty() {
-        out.push_str("No hops recorded yet.\n");
+        // A run that failed (or a probe the controller refused) will not record any: "yet"
+        // would have the user wait for hops that never come.
+        out.push_str(match path.progress {
+            Progress::Failed(_) => "No hops: the run ended before any hop was checked.\n",
+            _ => "No hops recorded yet.\n",
+        });
     } else {
         let mut header = vec!["NODE", "HOP", "NAME", "VERDICT"];
         if opts.wide {

@@ -207,6 +207,30 @@ fn unfinished_probe_has_no_verdict() {
 }
 
 #[test]
+fn a_failed_run_without_hops_says_none_will_come_and_why_it_failed() {
+    let why = "source node/node-a is not allowed in namespace default";
+    let failed = MergedPath {
+        progress: Progress::Failed(Some(why.into())),
+        ..Default::default()
+    };
+    let out = table(&failed, &RenderOptions::default());
+    assert!(
+        out.starts_with("No hops: the run ended before any hop was checked.\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(&format!("RESULT: probe failed — {why}\n")),
+        "{out}"
+    );
+    let running = MergedPath {
+        progress: Progress::Running,
+        ..Default::default()
+    };
+    let out = table(&running, &RenderOptions::default());
+    assert!(out.starts_with("No hops recorded yet.\n"), "{out}");
+}
+
+#[test]
 fn dot_highlights_the_failing_hop_and_the_edge_into_it() {
     let g = dot(&failing(), "default/curl", "svc/echo:80");
     assert!(
