@@ -209,6 +209,19 @@ spec:
         Some("172.18.0.3:30080/tcp")
     );
     assert!(plan.target_is_service);
+    // It watches for the probe's packets there: its pod is ready once armed, and the source
+    // binds the port it watches for.
+    assert!(
+        plan.watch_ms.is_some() && plan.source_port.is_some(),
+        "{plan:?}"
+    );
+    let agent = &there.pod.spec.as_ref().expect("spec").containers[0];
+    assert!(
+        agent.readiness_probe.is_some(),
+        "the armed-file readiness probe"
+    );
+    let source = render_cli(&probe_path, "node-a", "source", &["--objects", &objects]);
+    assert_eq!(plan_of(&source.config_map).source_port, plan.source_port);
     // A stale hint (the node no longer holds the address) plans no such run.
     std::fs::write(&probe, spec("node-a")).expect("write");
     let stale = render_cli(&probe_path, "node-a", "endpoint", &["--objects", &objects]);

@@ -186,14 +186,33 @@ pub fn render_objects(
         Some(o) => o.resolve(&ns, &spec, cluster_domain)?,
         None => placeholder_facts(&ns, &spec, node, cluster_domain),
     };
-    let node_port_run = plan::initial_plans(&spec, &resolved, None)
+    let id = ProbeRef {
+        namespace: ns,
+        name: probe
+            .metadata
+            .name
+            .clone()
+            .unwrap_or_else(|| "netprobe".to_string()),
+        uid: probe
+            .metadata
+            .uid
+            .clone()
+            .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".to_string()),
+        generation: probe.metadata.generation.unwrap_or(1),
+        run: probe.status.as_ref().and_then(|s| s.runs).unwrap_or(0) + 1,
+    };
+    // The runs the controller starts together, as it plans them (a watching endpoint pod
+    // included); an endpoint run it would plan only after the source's report is made up here.
+    let planned = plan::initial_plans(&spec, &resolved, Some(&id))
         .into_iter()
-        .find(|p| p.node == node && p.role == PlanRole::Endpoint && p.plan.endpoint.is_none());
-    let node_plan = match (role, node_port_run) {
-        // The command line offers only source and endpoint.
-        (PlanRole::Source | PlanRole::Unknown, _) => plan::source_plan(&spec, &resolved),
-        // The run a NodePort's node gets (its rules for the address), as the controller plans it.
-        (PlanRole::Endpoint, Some(run)) => run,
+        .find(|p| match role {
+            PlanRole::Endpoint => p.role == PlanRole::Endpoint && p.node == node,
+            // The command line offers only source and endpoint.
+            PlanRole::Source | PlanRole::Unknown => p.role == PlanRole::Source,
+        });
+    let node_plan = match (role, planned) {
+        (_, Some(run)) => run,
+        (PlanRole::Source | PlanRole::Unknown, None) => plan::source_plan(&spec, &resolved),
         (PlanRole::Endpoint, None) => {
             let mut p = plan::source_plan(&spec, &resolved);
             p.role = PlanRole::Endpoint;
@@ -209,21 +228,6 @@ pub fn render_objects(
     let node_plan = NodePlan {
         node: node.to_string(),
         ..node_plan
-    };
-    let id = ProbeRef {
-        namespace: ns,
-        name: probe
-            .metadata
-            .name
-            .clone()
-            .unwrap_or_else(|| "netprobe".to_string()),
-        uid: probe
-            .metadata
-            .uid
-            .clone()
-            .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".to_string()),
-        generation: probe.metadata.generation.unwrap_or(1),
-        run: probe.status.as_ref().and_then(|s| s.runs).unwrap_or(0) + 1,
     };
     Ok(pod::agent_objects(
         settings,
