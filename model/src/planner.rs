@@ -174,20 +174,9 @@ pub fn step_timeout_ms(timeout_seconds: u32) -> u64 {
 
 fn base_plan(options: &PlanOptions, resolved: &Resolved, role: PlanRole) -> TracePlan {
     TracePlan {
-        role,
         source_ip: Some(resolved.source.ip),
         source_is_node: resolved.source.is_node,
-        target: None,
-        target_is_service: false,
-        expected_endpoints: Vec::new(),
-        endpoint: None,
-        dns_name: None,
-        dns_servers: Vec::new(),
-        nodes: Vec::new(),
-        checks: options.checks.clone(),
-        step_timeout_ms: options.step_timeout_ms,
-        source_port: None,
-        watch_ms: None,
+        ..TracePlan::empty(role, options.checks.clone(), options.step_timeout_ms)
     }
 }
 

@@ -217,20 +217,9 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
     if let Some(ep) = &args.endpoint {
         let t = parse_target(ep)?;
         return Ok(TracePlan {
-            role: PlanRole::Endpoint,
-            source_ip: None,
-            source_is_node: false,
             endpoint: Some(Endpoint::new(t.ip, t.port)),
             target: Some(t),
-            target_is_service: false,
-            expected_endpoints: vec![],
-            dns_name: None,
-            dns_servers: vec![],
-            nodes: vec![],
-            checks: vec![],
-            step_timeout_ms: args.step_timeout_ms,
-            source_port: None,
-            watch_ms: None,
+            ..TracePlan::empty(PlanRole::Endpoint, vec![], args.step_timeout_ms)
         });
     }
     if args.to.is_none() && args.dns_name.is_none() {
@@ -242,27 +231,21 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         .iter()
         .map(|s| parse_endpoint(s))
         .collect::<Result<Vec<_>, _>>()?;
+    let checks = vec![
+        Check::Path,
+        Check::Connect,
+        Check::Conntrack,
+        Check::DNS,
+        Check::Evidence,
+    ];
     Ok(TracePlan {
-        role: PlanRole::Source,
         source_ip: args.from,
-        source_is_node: false,
         target_is_service: target.is_some(),
         target,
         expected_endpoints: expected,
-        endpoint: None,
         dns_name: args.dns_name.clone(),
         dns_servers,
-        nodes: vec![],
-        checks: vec![
-            Check::Path,
-            Check::Connect,
-            Check::Conntrack,
-            Check::DNS,
-            Check::Evidence,
-        ],
-        step_timeout_ms: args.step_timeout_ms,
-        source_port: None,
-        watch_ms: None,
+        ..TracePlan::empty(PlanRole::Source, checks, args.step_timeout_ms)
     })
 }
 

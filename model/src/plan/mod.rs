@@ -167,6 +167,27 @@ mod dns_address {
 }
 
 impl TracePlan {
+    /// A plan for `role` that names nothing yet: the one place every field gets its default,
+    /// for the planner and the agent's own flags alike.
+    pub fn empty(role: PlanRole, checks: Vec<Check>, step_timeout_ms: u64) -> TracePlan {
+        TracePlan {
+            role,
+            source_ip: None,
+            source_is_node: false,
+            target: None,
+            target_is_service: false,
+            expected_endpoints: Vec::new(),
+            endpoint: None,
+            dns_name: None,
+            dns_servers: Vec::new(),
+            nodes: Vec::new(),
+            checks,
+            step_timeout_ms,
+            source_port: None,
+            watch_ms: None,
+        }
+    }
+
     /// Whether a check runs: listed, or nothing listed.
     pub fn wants(&self, check: Check) -> bool {
         self.checks.is_empty() || self.checks.contains(&check)
