@@ -242,6 +242,19 @@ fn dns_and_address_targets_need_no_object_rights() {
 }
 
 #[test]
+fn a_node_source_needs_get_on_that_node() {
+    const THAT_NODE: Grants = &[("", "nodes", "", "worker-1", "get")];
+    const ANOTHER_NODE: Grants = &[("", "nodes", "", "worker-2", "get")];
+    let spec = json!({"source": {"node": "worker-1"},
+                      "target": {"address": {"ip": "10.96.0.10", "port": 53, "protocol": "UDP"}}});
+    assert_eq!(admit("default", spec.clone(), THAT_NODE), Vec::<String>::new());
+    assert_eq!(
+        admit("default", spec, ANOTHER_NODE),
+        vec!["you may not get node worker-1, so a NetProbe may not start from it (check: kubectl auth can-i get nodes/worker-1)".to_string()]
+    );
+}
+
+#[test]
 fn the_policy_is_bound_and_matches_netprobes_only() {
     let p = policy();
     let rules = &p["spec"]["matchConstraints"]["resourceRules"];
