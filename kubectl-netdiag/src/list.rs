@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt as _;
 use netdiag_crds::{NetProbe, NetProbeStatus};
-use netdiag_render::{self as render, MIN_COLUMNS, RenderOptions, Width};
+use netdiag_render::{self as render, RenderOptions, Width};
 
 /// kubectl's age: `45s`, `3m`, `5h`, `2d`, `3y`.
 pub fn age(from: Timestamp, now: Timestamp) -> String {
@@ -284,18 +284,25 @@ pub fn describe(p: &NetProbe, now: Timestamp, wide: bool, width: Width) -> Strin
             rows,
         )));
     }
+    let width = width.indented(INDENT);
+    let mut path = status.path();
+    // Shown here for every node, wide or not, so not again inside the path.
+    let node_facts = std::mem::take(&mut path.node_facts);
+    if !node_facts.is_empty() {
+        out.push_str("Node facts:\n");
+        for f in &node_facts {
+            let lines = render::wrap_words(&render::node_fact_line(f), width);
+            out.push_str(&indent(&lines.join("\n")));
+        }
+    }
     if !status.hops.is_empty() || !status.dns.is_empty() {
         out.push_str("Path:\n");
-        let width = match width {
-            Width::Columns(c) => Width::Columns(c.saturating_sub(INDENT).max(MIN_COLUMNS)),
-            Width::Unlimited => Width::Unlimited,
-        };
         let opts = RenderOptions {
             wide,
             width,
             ..RenderOptions::default()
         };
-        out.push_str(&indent(&render::table(&status.path(), &opts)));
+        out.push_str(&indent(&render::table(&path, &opts)));
     }
     out
 }

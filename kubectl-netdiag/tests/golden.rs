@@ -109,6 +109,65 @@ fn failing_table_names_the_cause_and_the_result() {
     );
 }
 
+/// The healthy fixture's nodeFacts (flannel host-gw on both nodes): one NODE line per node in
+/// `-o wide` and in `describe`; none in the plain table, where no failure needs explaining.
+#[test]
+fn node_facts_show_in_wide_and_describe_only() {
+    let p = fixture("healthy");
+    let node_lines = |text: &str| -> Vec<String> {
+        (text.lines())
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("NODE node-"))
+            .map(str::to_string)
+            .collect()
+    };
+    let wide = render(&p, TraceFormat::Wide);
+    assert_eq!(
+        node_lines(&wide),
+        [
+            "NODE node-a  CNI flannel (host-gw)  proxy iptables (nf_tables)  evidence: \
+             10.244.2.0/24 via 172.18.0.3 dev eth0, cni0 (bridge), \
+             /etc/cni/net.d/10-flannel.conflist (flannel, portmap)",
+            "NODE node-b  CNI flannel (host-gw)  evidence: 10.244.1.0/24 via 172.18.0.2 dev eth0, \
+             cni0 (bridge), /etc/cni/net.d/10-flannel.conflist (flannel, portmap)",
+        ],
+        "{wide}"
+    );
+    assert!(node_lines(&render(&p, TraceFormat::Table)).is_empty());
+    for wide in [false, true] {
+        let text = list::describe(&p, now(), wide, Width::Unlimited);
+        let section = text.split("Node facts:\n").nth(1).unwrap_or_default();
+        assert_eq!(
+            node_lines(section).len(),
+            2,
+            "wide {wide}: once each:\n{text}"
+        );
+    }
+    check(
+        "describe-healthy.txt",
+        &list::describe(&p, now(), false, Width::Unlimited),
+    );
+    let narrow = list::describe(&p, now(), false, Width::Columns(60));
+    let section = narrow.split("Node facts:\n").nth(1).unwrap_or_default();
+    let section = section.split("Path:").next().unwrap_or_default();
+    assert!(section.lines().count() > 2, "{narrow}");
+    assert!(section.lines().all(|l| l.chars().count() <= 60), "{narrow}");
+}
+
+/// An older controller writes no nodeFacts: every format renders, with no NODE line and no
+/// `Node facts:` section.
+#[test]
+fn a_status_without_node_facts_renders_without_them() {
+    let p = fixture("failing");
+    assert!(p.status.as_ref().is_some_and(|s| s.node_facts.is_empty()));
+    for format in [TraceFormat::Table, TraceFormat::Wide] {
+        let text = render(&p, format);
+        assert!(!text.contains("NODE node-"), "{format:?}:\n{text}");
+    }
+    let text = list::describe(&p, now(), true, Width::Unlimited);
+    assert!(!text.contains("Node facts:"), "{text}");
+}
+
 fn now() -> Timestamp {
     "2026-11-23T10:05:00Z"
         .parse()

@@ -11,6 +11,7 @@ mod evidence;
 mod facts;
 mod inspect;
 mod kubectl_table;
+mod node_facts;
 mod trace_output;
 mod width;
 
@@ -19,6 +20,7 @@ pub use encode::{EncodeError, json, yaml};
 pub use facts::facts;
 pub use inspect::{InspectFormat, ServiceNodeRow, inspect_table, render_inspection, service_table};
 pub use kubectl_table::plain_table;
+pub use node_facts::{cni_phrase, node_fact_line};
 pub use trace_output::{
     OutputError, TraceFormat, TraceOutput, refuse_pcap_to_terminal, render_trace, stdout_color,
     use_color,
@@ -101,6 +103,13 @@ pub fn table(path: &MergedPath, opts: &RenderOptions) -> String {
         && let Some(line) = capture::short_line(path)
     {
         push_wrapped(&mut out, &line, Paint::Info, opts);
+    }
+    let nodes = node_facts::lines(path, opts.wide);
+    if !nodes.is_empty() {
+        out.push('\n');
+        for line in nodes {
+            push_wrapped(&mut out, &line, Paint::Info, opts);
+        }
     }
     if !path.dns.is_empty() {
         out.push('\n');

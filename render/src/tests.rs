@@ -338,3 +338,50 @@ fn a_bridge_hops_facts_name_the_port_and_its_hairpin_mode() {
         "cni0  port veth1234 hairpin on  promiscuity 1"
     );
 }
+
+/// A Tunnel failure on node-b: the plain table adds node-b's CNI right under the failure, the
+/// failing hop's data plane; a Listener failure adds nothing. Wide shows every node's.
+#[test]
+fn the_plain_table_adds_the_failing_nodes_cni_under_a_tunnel_failure() {
+    use netdiag_model::inspect::{CniFingerprint, CniVariant};
+    use netdiag_model::report::TraceNodeFacts;
+    let facts = |node: &str| TraceNodeFacts {
+        node: node.into(),
+        cni: Some(CniFingerprint {
+            name: "flannel".into(),
+            variant: Some(CniVariant::Vxlan),
+            evidence: vec!["flannel.1 (vxlan VNI 1, port 8472)".into()],
+        }),
+        proxy_mode: None,
+    };
+    let mut s = failing();
+    s.node_facts = vec![facts("node-a"), facts("node-b")];
+    let plain = table(&s, &PLAIN);
+    assert!(!plain.contains("NODE node-"), "a Listener failure: {plain}");
+    let wide = table(
+        &s,
+        &RenderOptions {
+            wide: true,
+            ..PLAIN
+        },
+    );
+    assert_eq!(wide.matches("NODE node-").count(), 2, "{wide}");
+    s.hops[3] = Hop::new(
+        "node-b",
+        HopKind::Tunnel,
+        "flannel.1",
+        Verdict::Fail,
+        "no FDB entry",
+    )
+    .with_reason(netdiag_model::Reason::ConnectTimeout);
+    s.first_failure = first_failure(&s.hops);
+    let plain = table(&s, &PLAIN);
+    let after = plain.split("✗ First failure at Tunnel on node-b").nth(1);
+    let lines: Vec<&str> = after.unwrap_or_default().lines().collect();
+    assert_eq!(
+        lines.get(2).copied(),
+        Some("NODE node-b  CNI flannel (vxlan)  evidence: flannel.1 (vxlan VNI 1, port 8472)"),
+        "{plain}"
+    );
+    assert_eq!(plain.matches("NODE node-").count(), 1, "{plain}");
+}
