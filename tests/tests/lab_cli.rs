@@ -252,3 +252,49 @@ fn two_lab_downs_at_once_report_no_false_leftovers() {
         assert_nothing_left(&name);
     }
 }
+
+/// `lab status` of a `--cni bridge|routed|vxlan` lab names the pod network and, per node, the
+/// CNI the agent's fingerprint reads in the node's namespace, in the trace's NODE line.
+#[test]
+fn lab_status_shows_each_nodes_cni_for_every_lab_cni() {
+    require_lab_prerequisites();
+    let nodes: Vec<String> = (netdiag_lab::LabSpec::default().nodes.iter())
+        .map(|n| n.name.clone())
+        .collect();
+    for (cni, want) in [
+        ("bridge", "CNI bridge  evidence: cni0 (bridge)"),
+        ("routed", "CNI calico (routed)  evidence: "),
+        (
+            "vxlan",
+            "CNI flannel (vxlan)  evidence: flannel.1 (vxlan VNI 1, port 8472)",
+        ),
+    ] {
+        let name = unique_name("st");
+        let up = plugin(&["lab", "up", "--name", &name, "--cni", cni]);
+        let cleanup = scopeguard(&name);
+        assert!(up.status.success(), "lab up --cni {cni}: {up:?}");
+        let status = plugin(&["lab", "status", "--name", &name]);
+        let out = String::from_utf8_lossy(&status.stdout).into_owned();
+        assert!(
+            status.status.success(),
+            "lab status --cni {cni}: {status:?}"
+        );
+        assert!(out.contains(&format!("pod network: {cni} (")), "{out}");
+        let section = out
+            .split("detected CNI (the agent's fingerprint):\n")
+            .nth(1);
+        let lines: Vec<&str> = section.unwrap_or_default().lines().collect();
+        assert_eq!(lines.len(), nodes.len(), "--cni {cni}:\n{out}");
+        for (line, node) in lines.iter().zip(&nodes) {
+            let head = format!("  NODE {node}  {want}");
+            assert!(
+                line.starts_with(&head),
+                "--cni {cni}: {line:?} is not {head:?}\n{out}"
+            );
+        }
+        let down = plugin(&["lab", "down", "--name", &name]);
+        assert!(down.status.success(), "lab down: {down:?}");
+        std::mem::forget(cleanup);
+        assert_nothing_left(&name);
+    }
+}

@@ -3,6 +3,9 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use netdiag_model::inspect::CniFingerprint;
+use netdiag_model::report::TraceNodeFacts;
+
 use crate::spec::Cni;
 use crate::{Lab, LabError, ProxyMode, process};
 
@@ -155,33 +158,43 @@ fn describe(lab: &Lab, alive: Option<AliveFn>) -> String {
     out
 }
 
-/// `detected CNI:` and one line per node: what the agent's fingerprint reads in each node's
-/// namespace (its links, routes and CNI config files), as a trace's node facts report it.
-fn detected_cni(lab: &Lab) -> String {
-    let mut out = String::from("detected CNI (the agent's fingerprint):\n");
-    for n in &lab.spec().nodes {
-        let read = netdiag_agent::kernel::netns::run_in(&lab.netns_path(&n.name), || {
-            use netdiag_agent::dataplane::cni;
-            cni::read_node(None, &cni::read::host_root(std::path::Path::new("/proc")))
-                .map_err(|e| e.to_string())
-        });
-        let line = match read {
-            Ok(Ok(f)) => cni_fact_line(&f),
-            Ok(Err(e)) => format!("not read: {e}"),
-            Err(e) => format!("not read: {e} (lab status reads the nodes as root)"),
-        };
-        let _ = writeln!(out, "  {:<10} {line}", n.name);
-    }
-    out
+/// What the agent's fingerprint read in one node's namespace, or why it could not.
+pub type DetectedCni = (String, Result<CniFingerprint, String>);
+
+/// The agent's CNI fingerprint of every node, read in each node's namespace (its links, routes
+/// and CNI config files) as a trace's node facts read it: the I/O half of `lab status`.
+fn read_detected_cni(lab: &Lab) -> Vec<DetectedCni> {
+    (lab.spec().nodes.iter())
+        .map(|n| {
+            let read = netdiag_agent::kernel::netns::run_in(&lab.netns_path(&n.name), || {
+                use netdiag_agent::dataplane::cni;
+                cni::read_node(None, &cni::read::host_root(std::path::Path::new("/proc")))
+                    .map_err(|e| e.to_string())
+            });
+            let read = match read {
+                Ok(r) => r,
+                Err(e) => Err(format!("{e} (lab status reads the nodes as root)")),
+            };
+            (n.name.clone(), read)
+        })
+        .collect()
 }
 
-/// `flannel vxlan (flannel.1 (vxlan VNI 1, port 8472), ...)`.
-pub fn cni_fact_line(f: &netdiag_model::inspect::CniFingerprint) -> String {
-    if f.evidence.is_empty() {
-        f.label()
-    } else {
-        format!("{} ({})", f.label(), f.evidence.join(", "))
+/// `detected CNI` and one line per node, the line a trace's `-o wide` shows for the node.
+pub fn detected_cni(detected: &[DetectedCni]) -> String {
+    let mut out = String::from("detected CNI (the agent's fingerprint):\n");
+    for (node, read) in detected {
+        let line = match read {
+            Ok(f) => netdiag_render::node_fact_line(&TraceNodeFacts {
+                node: node.clone(),
+                cni: Some(f.clone()),
+                proxy_mode: None,
+            }),
+            Err(e) => format!("NODE {node}  CNI not read: {e}"),
+        };
+        let _ = writeln!(out, "  {line}");
     }
+    out
 }
 
 /// The kube-proxy line of `up` and `status`: the mode, and where its rules are.
@@ -203,6 +216,23 @@ pub fn cni_line(cni: Cni) -> String {
     format!("pod network: {cni} ({shape})")
 }
 
+/// The whole `lab status` text, pure: the lab from its state file, whether each recorded
+/// process is alive, and what the fingerprint read on each node.
+pub fn status_text(lab: &Lab, alive: AliveFn, detected: &[DetectedCni]) -> String {
+    let mut out = format!(
+        "lab {}{}\n",
+        lab.name(),
+        if lab.state.complete {
+            ""
+        } else {
+            " (INCOMPLETE: its `up` failed or is running; `lab down` removes it)"
+        }
+    );
+    out.push_str(&describe(lab, Some(alive)));
+    out.push_str(&detected_cni(detected));
+    out
+}
+
 pub fn status(name: &str) -> Result<ExitCode, LabError> {
     let names = crate::LabNames::new(name);
     if !crate::names::valid_lab_name(name) {
@@ -210,7 +240,6 @@ pub fn status(name: &str) -> Result<ExitCode, LabError> {
     }
     let state = crate::LabState::load(&names.state_file())?
         .ok_or_else(|| LabError::NoSuchLab { name: name.into() })?;
-    let complete = state.complete;
     let lab = Lab { names, state };
     let processes = lab.state.processes.clone();
     let alive = move |what: &str| -> Option<bool> {
@@ -220,22 +249,13 @@ pub fn status(name: &str) -> Result<ExitCode, LabError> {
             _ => false,
         })
     };
-    println!(
-        "lab {name}{}",
-        if complete {
-            ""
-        } else {
-            " (INCOMPLETE: its `up` failed or is running; `lab down` removes it)"
-        }
-    );
-    print!("{}", describe(&lab, Some(&alive)));
-    print!("{}", detected_cni(&lab));
+    print!("{}", status_text(&lab, &alive, &read_detected_cni(&lab)));
     let all_alive = lab
         .state
         .processes
         .iter()
         .all(|p| alive(&p.what) == Some(true));
-    Ok(if complete && all_alive {
+    Ok(if lab.state.complete && all_alive {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -259,3 +259,85 @@ fn up_takes_a_cni_and_its_help_names_each_shape() {
         "{help}"
     );
 }
+
+/// `lab status` of a lab of each CNI: the pod network line names the shape, and each node's
+/// fingerprint shows as the NODE line a trace's `-o wide` prints, in the spec's node order; a
+/// node whose namespace could not be read says why; an unfinished `up` is flagged.
+#[test]
+fn status_shows_the_pod_network_and_each_nodes_detected_cni() {
+    use netdiag_model::inspect::{CniFingerprint, CniVariant};
+    let fingerprint = |name: &str, variant, evidence: &str| CniFingerprint {
+        name: name.into(),
+        variant,
+        evidence: vec![evidence.into()],
+    };
+    let cases = [
+        (
+            Cni::Bridge,
+            fingerprint("bridge", None, "cni0 (bridge)"),
+            "CNI bridge  evidence: cni0 (bridge)",
+            "pod network: bridge (cni0 bridges",
+        ),
+        (
+            Cni::Routed,
+            fingerprint(
+                "calico",
+                Some(CniVariant::Routed),
+                "2 cali* veths with a /32 route each",
+            ),
+            "CNI calico (routed)  evidence: 2 cali* veths",
+            "pod network: routed (cali* veths",
+        ),
+        (
+            Cni::Vxlan,
+            fingerprint(
+                "flannel",
+                Some(CniVariant::Vxlan),
+                "flannel.1 (vxlan VNI 1, port 8472)",
+            ),
+            "CNI flannel (vxlan)  evidence: flannel.1 (vxlan VNI 1, port 8472)",
+            "pod network: vxlan (cni0 bridges, flannel.1 VXLAN",
+        ),
+    ];
+    for (cni, read, want, network) in cases {
+        let spec = LabSpec {
+            cni,
+            ..LabSpec::default()
+        };
+        let mut state = crate::LabState::new("st", &spec);
+        state.complete = true;
+        let lab = Lab {
+            names: crate::LabNames::new("st"),
+            state,
+        };
+        let detected: Vec<describe::DetectedCni> = (spec.nodes.iter())
+            .map(|n| (n.name.clone(), Ok(read.clone())))
+            .collect();
+        let text = describe::status_text(&lab, &|_| Some(true), &detected);
+        assert!(text.starts_with("lab st\n"), "{text}");
+        assert!(text.contains(network), "{cni}: {text}");
+        let section = text
+            .split("detected CNI (the agent's fingerprint):\n")
+            .nth(1);
+        let lines: Vec<&str> = section.unwrap_or_default().lines().collect();
+        assert_eq!(lines.len(), spec.nodes.len(), "{cni}: {text}");
+        for (line, node) in lines.iter().zip(&spec.nodes) {
+            let head = format!("  NODE {}  {want}", node.name);
+            assert!(line.starts_with(&head), "{cni}: {line:?} is not {head:?}");
+        }
+    }
+    let lab = Lab {
+        names: crate::LabNames::new("st"),
+        state: crate::LabState::new("st", &LabSpec::default()),
+    };
+    let unread = [(
+        "node-a".to_string(),
+        Err("Operation not permitted".to_string()),
+    )];
+    let text = describe::status_text(&lab, &|_| None, &unread);
+    assert!(text.starts_with("lab st (INCOMPLETE"), "{text}");
+    assert!(
+        text.ends_with("\n  NODE node-a  CNI not read: Operation not permitted\n"),
+        "{text}"
+    );
+}
