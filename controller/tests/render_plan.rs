@@ -3,18 +3,11 @@
 
 mod common;
 
-use common::render::{plan_of, render_cli};
+use common::render::{fixture_objects, plan_of, render_cli, scratch};
 use netdiag_controller::agents::plan_config_map::{MAX_PLAN_BYTES, plan_json};
 use netdiag_controller::agents::pod::PodError;
 use netdiag_controller::netprobe::plan::NodePlan;
 use netdiag_model::{Endpoint, PlanRole, TracePlan};
-
-fn scratch(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ndrender-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    dir
-}
 
 const PROBE: &str = "apiVersion: netdiag.dev/v1alpha1
 kind: NetProbe
@@ -23,21 +16,6 @@ spec:
   source: {pod: curl1}
   target: {service: {name: echo, port: http}}
 ";
-
-/// The controller's test fixtures, as one `--objects` file.
-fn fixture_objects(dir: &std::path::Path) -> String {
-    let text = [
-        "pods.yaml",
-        "services.yaml",
-        "endpointslices.yaml",
-        "nodes.yaml",
-    ]
-    .map(|f| std::fs::read_to_string(common::fixture_path(f)).expect("fixture"))
-    .join("\n---\n");
-    let path = dir.join("objects.yaml");
-    std::fs::write(&path, text).expect("write");
-    path.display().to_string()
-}
 
 #[test]
 fn the_plan_config_map_carries_the_pods_name_labels_and_namespace_and_nothing_else() {

@@ -26,8 +26,9 @@ pub fn documents(text: &str) -> (ConfigMap, Pod) {
     )
 }
 
-pub fn render_cli(file: &str, node: &str, role: &str, extra: &[&str]) -> Rendered {
-    let out = Command::new(env!("CARGO_BIN_EXE_netdiag-controller"))
+/// `render-agent-pod --probe FILE --node NODE --role ROLE EXTRA...`, as it exited.
+pub fn run_render(file: &str, node: &str, role: &str, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_netdiag-controller"))
         .args([
             "render-agent-pod",
             "--probe",
@@ -40,8 +41,13 @@ pub fn render_cli(file: &str, node: &str, role: &str, extra: &[&str]) -> Rendere
         .args(extra)
         .env("NETDIAG_AGENT_IMAGE", "registry.example/netdiag:9.9.9")
         .env_remove("POD_NAMESPACE")
+        .env_remove("NETDIAG_NODE_SOURCE_NAMESPACES")
         .output()
-        .expect("run netdiag-controller");
+        .expect("run netdiag-controller")
+}
+
+pub fn render_cli(file: &str, node: &str, role: &str, extra: &[&str]) -> Rendered {
+    let out = run_render(file, node, role, extra);
     assert!(
         out.status.success(),
         "stderr: {}",
@@ -54,6 +60,29 @@ pub fn render_cli(file: &str, node: &str, role: &str, extra: &[&str]) -> Rendere
         config_map,
         pod,
     }
+}
+
+/// A fresh directory for one test's files.
+pub fn scratch(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ndrender-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+/// The controller's test fixtures, as one `--objects` file in `dir`.
+pub fn fixture_objects(dir: &std::path::Path) -> String {
+    let text = [
+        "pods.yaml",
+        "services.yaml",
+        "endpointslices.yaml",
+        "nodes.yaml",
+    ]
+    .map(|f| std::fs::read_to_string(super::fixture_path(f)).expect("fixture"))
+    .join("\n---\n");
+    let path = dir.join("objects.yaml");
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
 }
 
 /// The plan a ConfigMap holds.
