@@ -9,7 +9,7 @@ use kube::Api;
 use kube::api::LogParams;
 use netdiag_model::NodeReport;
 
-use crate::agents::pod::CONTAINER;
+use crate::agents::pod_spec::CONTAINER;
 
 /// How much of an agent's log to read: the report is its last line.
 const LOG_TAIL_LINES: i64 = 50;

@@ -1,5 +1,5 @@
 //! The agent pod of a NodeInspection (pure, no client required): the same posture as a
-//! NetProbe run's pod ([`super::pod::agent_pod_spec`]: host network and PID, four capabilities,
+//! NetProbe run's pod ([`super::pod_spec::agent_pod_spec`]: host network and PID, four capabilities,
 //! no token, a deadline, limits), running `netdiag-agent inspect -o json` on one node. It needs
 //! no plan: nothing of the inspection's spec reaches the pod but the node it is pinned to, which
 //! the API named (the node exists, or the Service's EndpointSlices put an endpoint there).
@@ -11,7 +11,8 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use netdiag_crds::{INSPECTION_LABEL, NODE_LABEL};
 
-use super::pod::{AgentSettings, GENERATION_LABEL, NETNS_DIR, agent_labels, agent_pod_spec};
+use super::pod::{AgentSettings, GENERATION_LABEL, agent_labels};
+use super::pod_spec::{NETNS_DIR, agent_pod_spec};
 
 /// The NodeInspection a pod works for, its metadata already checked.
 #[derive(Clone, Debug, PartialEq, Eq)]

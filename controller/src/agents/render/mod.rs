@@ -307,7 +307,7 @@ pub fn render_file(
          #   /run/xtables.lock is writable: iptables -w opens and flocks it, shared with kube-proxy\n",
         node = req.node,
         role = pod::role_str(req.role),
-        dir = pod::PLAN_DIR,
+        dir = crate::agents::pod_spec::PLAN_DIR,
     );
     Ok(format!(
         "{header}{}---\n{}",
