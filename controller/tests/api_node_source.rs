@@ -10,7 +10,6 @@ use common::context::{test_context, test_context_with_node_sources};
 use common::flow::*;
 use common::probe;
 use netdiag_controller::netprobe::node_source::NodeSourcePolicy;
-use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::{NetProbe, Phase};
 use netdiag_testkit::api::MockServer;
 use netdiag_testkit::api::scenario::answer_nodes;
@@ -30,16 +29,12 @@ async fn expect_refused(
     scope: &'static str,
 ) {
     let server = tokio::spawn(async move {
-        let patch = api.expect("PATCH", STATUS).await;
-        let s = applied_status(&patch);
+        let s = expect_failed_and_nothing_else(&mut api).await;
         assert_eq!(s.phase, Some(Phase::Failed));
         assert_eq!(condition(&s, "Completed"), ("True", "NodeSourceNotAllowed"));
         assert_eq!(condition(&s, "Ready"), ("False", "NodeSourceNotAllowed"));
         assert_eq!(s.runs, None, "a refused probe never ran");
-        let msg = s
-            .condition("Completed")
-            .and_then(|c| c.message.clone())
-            .unwrap_or_default();
+        let msg = completed_message(&s);
         for part in [
             "node/node-b",
             "--node-source-namespaces",
@@ -48,14 +43,8 @@ async fn expect_refused(
         ] {
             assert!(msg.contains(part), "{part:?} missing: {msg}");
         }
-        patch.applied();
-        expect_event(&mut api, "ProbeFailed").await;
-        api.done().await; // no Node read, no ConfigMap, no pod
     });
-    reconcile(Arc::new(node_probe()), ctx)
-        .await
-        .expect("reconcile");
-    server.await.expect("verifier");
+    reconcile_verified(node_probe(), ctx, server).await;
 }
 
 #[tokio::test]
@@ -98,10 +87,7 @@ async fn expect_runs_on_the_node(policy: &str) {
         expect_event(&mut api, "Started").await;
         api.done().await;
     });
-    reconcile(Arc::new(node_probe()), ctx)
-        .await
-        .expect("reconcile");
-    server.await.expect("verifier");
+    reconcile_verified(node_probe(), ctx, server).await;
 }
 
 #[tokio::test]
@@ -119,15 +105,8 @@ async fn a_missing_source_node_fails_with_its_reason_and_starts_no_pod() {
     let (ctx, mut api) = test_context_with_node_sources(NodeSourcePolicy::Everywhere);
     let server = tokio::spawn(async move {
         api.expect("GET", "/api/v1/nodes/node-b").await.not_found();
-        let patch = api.expect("PATCH", STATUS).await;
-        let s = applied_status(&patch);
+        let s = expect_failed_and_nothing_else(&mut api).await;
         assert_eq!(condition(&s, "Ready"), ("False", "SourceNodeNotFound"));
-        patch.applied();
-        expect_event(&mut api, "ProbeFailed").await;
-        api.done().await;
     });
-    reconcile(Arc::new(node_probe()), ctx)
-        .await
-        .expect("reconcile");
-    server.await.expect("verifier");
+    reconcile_verified(node_probe(), ctx, server).await;
 }

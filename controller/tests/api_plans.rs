@@ -5,11 +5,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::context::test_context;
 use common::flow::*;
-use netdiag_controller::netprobe::reconcile;
 use netdiag_crds::Phase;
 use serde_json::json;
 
@@ -34,10 +31,7 @@ async fn a_plan_config_map_left_by_an_earlier_attempt_is_replaced_before_the_pod
         expect_event(&mut api, "Started").await;
         api.done().await;
     });
-    reconcile(Arc::new(echo_probe()), ctx)
-        .await
-        .expect("reconcile");
-    server.await.expect("verifier");
+    reconcile_verified(echo_probe(), ctx, server).await;
 }
 
 #[tokio::test]
@@ -62,21 +56,11 @@ async fn a_service_too_large_for_a_config_map_fails_the_run_and_creates_nothing(
     let server = tokio::spawn(async move {
         expect_resolve_echo_with(&mut api, slices).await;
         expect_list_agents(&mut api, vec![]).await;
-        let patch = api.expect("PATCH", STATUS).await;
-        let s = applied_status(&patch);
+        let s = expect_failed_and_nothing_else(&mut api).await;
         assert_eq!(s.phase, Some(Phase::Failed));
         assert_eq!(condition(&s, "Completed"), ("True", "PlanTooLarge"));
-        let msg = s
-            .condition("Completed")
-            .and_then(|c| c.message.clone())
-            .unwrap_or_default();
+        let msg = completed_message(&s);
         assert!(msg.contains("80000 expected endpoints"), "{msg}");
-        patch.applied();
-        expect_event(&mut api, "ProbeFailed").await;
-        api.done().await; // no ConfigMap, no pod
     });
-    reconcile(Arc::new(echo_probe()), ctx)
-        .await
-        .expect("reconcile");
-    server.await.expect("verifier");
+    reconcile_verified(echo_probe(), ctx, server).await;
 }

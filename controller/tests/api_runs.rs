@@ -37,10 +37,7 @@ async fn a_restarted_controller_adopts_the_agent_pod_it_finds_and_creates_none()
         expect_event(&mut api, "Started").await;
         api.done().await; // no POST: nothing duplicated
     });
-    reconcile(Arc::new(address_probe()), ctx)
-        .await
-        .expect("reconcile");
-    server.await.expect("verifier");
+    reconcile_verified(address_probe(), ctx, server).await;
 }
 
 #[tokio::test]
@@ -54,9 +51,8 @@ async fn a_run_under_way_with_its_pod_running_only_looks() {
         expect_list_agents(&mut api, vec![existing]).await;
         api.done().await;
     });
-    let action = reconcile(Arc::new(p), ctx).await.expect("reconcile");
+    let action = reconcile_verified(p, ctx, server).await;
     assert_eq!(action, Action::requeue(Duration::from_secs(5)));
-    server.await.expect("verifier");
 }
 
 #[tokio::test]
@@ -77,10 +73,7 @@ async fn an_agent_pod_pending_past_the_timeout_fails_the_probe_with_the_pods_rea
         assert_eq!(condition(&s, "Completed"), ("True", "Unschedulable"));
         assert_eq!(condition(&s, "Reachable"), ("Unknown", "Unschedulable"));
         assert_eq!(condition(&s, "Ready"), ("False", "Unschedulable"));
-        let msg = s
-            .condition("Completed")
-            .and_then(|c| c.message.clone())
-            .unwrap_or_default();
+        let msg = completed_message(&s);
         assert!(msg.contains("untolerated taint"), "{msg}");
         assert_eq!(s.runs, Some(1));
         patch.applied();
@@ -88,9 +81,8 @@ async fn an_agent_pod_pending_past_the_timeout_fails_the_probe_with_the_pods_rea
         expect_delete_agent(&mut api, &format!("netdiag-{UID}-r1-source")).await;
         api.done().await;
     });
-    let action = reconcile(Arc::new(p), ctx).await.expect("reconcile");
+    let action = reconcile_verified(p, ctx, server).await;
     assert_eq!(action, Action::await_change());
-    server.await.expect("verifier");
 }
 
 #[tokio::test]
@@ -102,28 +94,18 @@ async fn an_invalid_spec_fails_with_invalid_spec_and_starts_no_pod() {
         "{source: {pod: curl1}, target: {address: {ip: 10.96.0.10, port: 70000}}, intervalSeconds: 5}",
     );
     let server = tokio::spawn(async move {
-        let patch = api.expect("PATCH", STATUS).await;
-        let s = applied_status(&patch);
+        let s = expect_failed_and_nothing_else(&mut api).await;
         assert_eq!(s.phase, Some(Phase::Failed));
         assert_eq!(condition(&s, "Completed"), ("True", "InvalidSpec"));
-        let msg = s
-            .condition("Completed")
-            .and_then(|c| c.message.clone())
-            .unwrap_or_default();
+        let msg = completed_message(&s);
         assert!(
             msg.contains("spec.target.address.port") && msg.contains("spec.intervalSeconds"),
             "{msg}"
         );
         assert_eq!(s.runs, None, "an invalid spec never ran");
-        patch.applied();
-        expect_event(&mut api, "ProbeFailed").await;
-        api.done().await;
     });
-    let action = reconcile(Arc::new(p), ctx.clone())
-        .await
-        .expect("reconcile");
+    let action = reconcile_verified(p, ctx, server).await;
     assert_eq!(action, Action::await_change(), "only a spec change helps");
-    server.await.expect("verifier");
 }
 
 #[tokio::test]
@@ -133,17 +115,10 @@ async fn a_missing_source_pod_fails_with_its_reason_and_starts_no_pod() {
         api.expect("GET", "/api/v1/namespaces/default/pods/curl1")
             .await
             .not_found();
-        let patch = api.expect("PATCH", STATUS).await;
-        let s = applied_status(&patch);
+        let s = expect_failed_and_nothing_else(&mut api).await;
         assert_eq!(condition(&s, "Ready"), ("False", "SourcePodNotFound"));
-        patch.applied();
-        expect_event(&mut api, "ProbeFailed").await;
-        api.done().await;
     });
-    reconcile(Arc::new(address_probe()), ctx)
-        .await
-        .expect("reconcile");
-    server.await.expect("verifier");
+    reconcile_verified(address_probe(), ctx, server).await;
 }
 
 #[tokio::test]
@@ -179,11 +154,8 @@ async fn a_periodic_probe_is_requeued_at_its_interval_after_a_run_and_waits_out_
         expect_delete_agent(&mut api, &format!("netdiag-{UID}-r1-source")).await;
         api.done().await;
     });
-    let action = reconcile(Arc::new(p_running), ctx.clone())
-        .await
-        .expect("reconcile");
+    let action = reconcile_verified(p_running, ctx, server).await;
     assert_eq!(action, Action::requeue(Duration::from_secs(300)));
-    server.await.expect("verifier");
 
     // 100 s after it finished: nothing to do for 200 s more, and no request at all.
     let (ctx, mut api) = test_context();
@@ -224,11 +196,8 @@ async fn a_finished_one_shot_probe_past_its_ttl_is_deleted() {
         d.success();
         api.done().await;
     });
-    assert_eq!(
-        reconcile(Arc::new(p), ctx).await.expect("reconcile"),
-        Action::await_change()
-    );
-    server.await.expect("verifier");
+    let action = reconcile_verified(p, ctx, server).await;
+    assert_eq!(action, Action::await_change());
 }
 
 #[tokio::test]
@@ -261,6 +230,5 @@ async fn a_generation_bump_deletes_the_old_runs_pod_and_starts_fresh() {
         expect_event(&mut api, "Started").await;
         api.done().await;
     });
-    reconcile(Arc::new(p), ctx).await.expect("reconcile");
-    server.await.expect("verifier");
+    reconcile_verified(p, ctx, server).await;
 }

@@ -75,6 +75,39 @@ pub async fn expect_event(api: &mut MockServer, reason: &str) {
     ev.echo();
 }
 
+/// The end of a run that fails before any agent pod: its one status apply, its ProbeFailed
+/// Event, and nothing else asked of the API (no read, no ConfigMap, no pod). Returns the applied
+/// status for the test to check.
+pub async fn expect_failed_and_nothing_else(api: &mut MockServer) -> NetProbeStatus {
+    let patch = api.expect("PATCH", STATUS).await;
+    let s = applied_status(&patch);
+    patch.applied();
+    expect_event(api, "ProbeFailed").await;
+    api.done().await;
+    s
+}
+
+/// The Completed condition's message, empty without one.
+pub fn completed_message(s: &NetProbeStatus) -> String {
+    s.condition("Completed")
+        .and_then(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+/// Reconcile `p` while `server` answers and checks what it asks of the API; the action, once
+/// the verifier has seen every request it expects.
+pub async fn reconcile_verified(
+    p: NetProbe,
+    ctx: std::sync::Arc<netdiag_controller::netprobe::Context>,
+    server: tokio::task::JoinHandle<()>,
+) -> kube::runtime::controller::Action {
+    let action = netdiag_controller::netprobe::reconcile(std::sync::Arc::new(p), ctx)
+        .await
+        .expect("reconcile");
+    server.await.expect("verifier");
+    action
+}
+
 /// The resolve reads for a Service target: source pod, Service, its EndpointSlices, kube-dns.
 pub async fn expect_resolve_echo(api: &mut MockServer) {
     let fixture = slices("default", "echo").iter().map(to_json).collect();
