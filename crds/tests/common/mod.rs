@@ -65,3 +65,39 @@ pub fn controller_accepts(spec: &Value) -> Result<(), String> {
         serde_json::from_value(spec.clone()).map_err(|e| format!("decode: {e}"))?;
     netdiag_crds::validate::validate_spec(&spec).map_err(|e| e.to_string())
 }
+
+/// A 253-character DNS subdomain of four labels: the longest name a pod or node may have.
+pub fn subdomain_253() -> String {
+    [
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(61),
+    ]
+    .join(".")
+}
+
+/// The cases where the CRD's schema and the controller's validation disagree (one admits what
+/// the other refuses), each with what both said: the two must agree case by case.
+pub fn disagreements<'a>(cases: impl IntoIterator<Item = (&'a str, Value)>) -> Vec<String> {
+    let mut disagree = Vec::new();
+    for (what, spec) in cases {
+        let schema = admission_errors(&probe(spec.clone()));
+        let controller = controller_accepts(&spec);
+        if schema.is_empty() != controller.is_ok() {
+            disagree.push(format!(
+                "{what}: schema {}, controller {}",
+                if schema.is_empty() {
+                    "admits".to_string()
+                } else {
+                    format!("refuses ({})", schema.join("; "))
+                },
+                match &controller {
+                    Ok(()) => "accepts".to_string(),
+                    Err(e) => format!("refuses ({e})"),
+                }
+            ));
+        }
+    }
+    disagree
+}
