@@ -1,7 +1,8 @@
-//! The agent pods a run creates: their exact construction ([`pod`], the spec they share: [`pod_spec`]; their plan in a ConfigMap:
-//! [`plan_config_map`]; a NodeInspection's: [`inspection_pod`]; audited by [`render`] as
-//! `render-agent-pod`; a watching endpoint pod's readiness: [`watch_pod`]), what their state and log mean ([`collect`]), and the sweep of leftovers
-//! ([`gc`]).
+//! The agent pods a run creates: their exact construction ([`pod`]; the spec every agent pod
+//! shares: [`pod_spec`]; their plan in a ConfigMap: [`plan_config_map`]; a NodeInspection's:
+//! [`inspection_pod`]; audited by [`render`] as `render-agent-pod`; a watching endpoint pod's
+//! readiness: [`watch_pod`]), what their state and log mean ([`collect`]), and the sweep of
+//! leftovers ([`gc`]).
 
 pub mod collect;
 pub mod gc;
