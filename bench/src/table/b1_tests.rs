@@ -1,7 +1,8 @@
 //! The nftables row's marks: met, missed on either target, a wrong answer, and info below scale.
 
-use super::*;
+use crate::b1_nft::NftRow;
 use crate::probe::Sample;
+use crate::table::{Results, render};
 
 fn sample(ms: f64, ok: bool, note: &str) -> Sample {
     Sample {
@@ -48,7 +49,7 @@ fn nft_row(services: usize, lookup_ms: f64, list_ms: f64, peak_kb: i64, ok: bool
 fn rendered(rows: Vec<NftRow>) -> Vec<String> {
     let r = Results {
         nftables: Some(rows),
-        ..nothing_run()
+        ..Results::none()
     };
     render(&r)
         .lines()
@@ -103,63 +104,6 @@ fn the_nftables_row_is_missed_on_either_target_and_wrong_when_the_lookup_was() {
 
 #[test]
 fn a_missing_nftables_result_says_not_run() {
-    let r = nothing_run();
+    let r = Results::none();
     assert!(render(&r).contains("nftables: not run"));
-}
-
-fn nothing_run() -> Results {
-    Results {
-        b1: None,
-        ipvs: None,
-        nftables: None,
-        b2: Vec::new(),
-        b3: None,
-        b4: None,
-        b5: None,
-        b5_join_ns: None,
-    }
-}
-
-#[test]
-fn b5_marks_the_whole_inspection_against_one_second() {
-    let b5 = crate::b5::B5 {
-        pods: 250,
-        found: 250,
-        median_ms: 180.0,
-        samples_ms: vec![180.0],
-        build_s: 3.0,
-        ok: true,
-        note: "n".into(),
-    };
-    let r = Results {
-        b5: Some(b5.clone()),
-        b5_join_ns: Some(400_000.0),
-        ..nothing_run()
-    };
-    let text = render(&r);
-    let b5_lines: Vec<&str> = text.lines().filter(|l| l.starts_with("B5")).collect();
-    assert_eq!(b5_lines.len(), 2, "{text}");
-    assert!(b5_lines[0].contains("0.40 ms") && b5_lines[0].ends_with("met"));
-    assert!(b5_lines[1].contains("median 180 ms") && b5_lines[1].ends_with("met"));
-    let slow = Results {
-        b5: Some(crate::b5::B5 {
-            median_ms: 1500.0,
-            ..b5.clone()
-        }),
-        ..nothing_run()
-    };
-    assert!(
-        render(&slow)
-            .lines()
-            .any(|l| l.starts_with("B5") && l.ends_with("MISSED"))
-    );
-    let wrong = Results {
-        b5: Some(crate::b5::B5 {
-            ok: false,
-            note: "found 3 of 250 pod namespaces".into(),
-            ..b5
-        }),
-        ..nothing_run()
-    };
-    assert!(render(&wrong).contains("WRONG ANSWER: found 3 of 250"));
 }
