@@ -115,7 +115,7 @@ pub fn validate_spec(spec: &NetProbeSpec) -> Result<(), SpecErrors> {
     {
         errors.push(err(
             "spec.checks",
-            "lists a check this controller does not know (Path, Connect, Conntrack, DNS): upgrade netdiag",
+            "lists a check this controller does not know (Path, Connect, Conntrack, DNS, Evidence, MTU): upgrade netdiag",
         ));
     }
     if let Some(name) = &spec.dns_name

@@ -223,9 +223,13 @@ fn checks_parse_and_refuse_unknown_ones() {
         parse_checks("path, Connect,dns,path").map(|c| c.0),
         Ok(vec![Check::Path, Check::Connect, Check::DNS])
     );
+    assert_eq!(
+        parse_checks("MTU,connect,evidence").map(|c| c.0),
+        Ok(vec![Check::MTU, Check::Connect, Check::Evidence])
+    );
     let e = parse_checks("path,ping").expect_err("ping").to_string();
     assert!(
-        e.contains("unknown check \"ping\"") && e.contains("conntrack"),
+        e.contains("unknown check \"ping\"") && e.contains("conntrack") && e.contains("mtu"),
         "{e}"
     );
     assert!(parse_checks(",").is_err());

@@ -230,7 +230,8 @@ pub struct TraceArgs {
     /// node/NAME:PORT[/tcp|udp].
     #[arg(value_name = "TARGET", value_parser = parse_target)]
     pub target: TargetArg,
-    /// Which checks to run, comma-separated: path, connect, conntrack, dns, evidence (default: all that apply).
+    /// Which checks to run, comma-separated: path, connect, conntrack, dns, evidence, mtu (default: all that
+    /// apply; mtu is the path MTU probe after a connect that worked).
     #[arg(long, value_name = "LIST", value_parser = parse_checks)]
     pub checks: Option<Checks>,
     /// How long the probe may take, agent pods included: 30s, 2m (1s to 10m). The API reads

@@ -68,6 +68,9 @@ pub enum Check {
     DNS,
     /// Evidence of the probe's own packets: the nf_tables rules they meet (which one drops them).
     Evidence,
+    /// After a connect that worked, full-size and small pings with DF set from the pod to the
+    /// endpoint it reached: a path MTU black hole between the nodes. Runs only with Connect.
+    MTU,
     /// A check this version does not know (a newer controller's): the agent runs the checks it
     /// knows and skips this one.
     #[serde(other)]
@@ -83,6 +86,7 @@ impl std::fmt::Display for Check {
             Check::Conntrack => "Conntrack",
             Check::DNS => "DNS",
             Check::Evidence => "Evidence",
+            Check::MTU => "MTU",
             Check::Unknown => "Unknown",
         })
     }

@@ -237,6 +237,7 @@ pub fn plan_from_args(args: &TraceArgs) -> Result<TracePlan, CliError> {
         Check::Conntrack,
         Check::DNS,
         Check::Evidence,
+        Check::MTU,
     ];
     Ok(TracePlan {
         source_ip: args.from,

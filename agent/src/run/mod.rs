@@ -140,9 +140,12 @@ pub fn steps(plan: &TracePlan) -> Vec<Step> {
                 }
                 if plan.wants(Check::Path) {
                     out.extend([Step::Hairpin, Step::Route, Step::Tunnel]);
-                    if plan.wants(Check::Connect) {
-                        out.push(Step::PathMtu);
-                    }
+                }
+                // The probe pings the endpoint the connect reached: nothing to ping without it.
+                if plan.wants(Check::Connect) && plan.wants(Check::MTU) {
+                    out.push(Step::PathMtu);
+                }
+                if plan.wants(Check::Path) {
                     out.push(Step::NodeSettings);
                 }
                 out.push(Step::Listener);

@@ -51,6 +51,45 @@ fn checks_leave_out_their_steps_and_a_name_alone_is_only_looked_up() {
 }
 
 #[test]
+fn the_mtu_probe_is_its_own_check_and_needs_the_connect() {
+    let with = |checks: serde_json::Value| {
+        steps(&plan(serde_json::json!({
+            "role": "Source",
+            "sourceIp": "10.244.1.2",
+            "target": {"ip": "10.244.2.7", "port": 8080, "protocol": "TCP"},
+            "checks": checks,
+            "stepTimeoutMs": 2000
+        })))
+    };
+    // Every other check named: the path and the connect run, the probe does not.
+    let without = with(serde_json::json!([
+        "Path",
+        "Connect",
+        "Conntrack",
+        "DNS",
+        "Evidence"
+    ]));
+    assert!(!without.contains(&Step::PathMtu), "{without:?}");
+    assert!(without.contains(&Step::Connect) && without.contains(&Step::Tunnel));
+    assert_eq!(
+        with(serde_json::json!(["Connect", "MTU"])),
+        vec![Step::PodEnd, Step::Connect, Step::PathMtu, Step::Listener]
+    );
+    // Nothing to ping without a connect that reached an endpoint.
+    assert_eq!(
+        with(serde_json::json!(["Path", "MTU"])),
+        vec![
+            Step::PodEnd,
+            Step::Hairpin,
+            Step::Route,
+            Step::Tunnel,
+            Step::NodeSettings,
+            Step::Listener
+        ]
+    );
+}
+
+#[test]
 fn an_endpoint_check_is_a_route_and_a_listener() {
     let p = plan(serde_json::json!({
         "role": "Endpoint",

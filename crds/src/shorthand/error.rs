@@ -51,9 +51,9 @@ pub enum ArgError {
     #[error("{input:?}: {name:?} is not a DNS name")]
     BadDnsName { input: String, name: String },
     #[error(
-        "--checks: unknown check {check:?}; choose from path, connect, conntrack, dns, evidence"
+        "--checks: unknown check {check:?}; choose from path, connect, conntrack, dns, evidence, mtu"
     )]
     UnknownCheck { check: String },
-    #[error("--checks is empty; choose from path, connect, conntrack, dns, evidence")]
+    #[error("--checks is empty; choose from path, connect, conntrack, dns, evidence, mtu")]
     NoChecks,
 }

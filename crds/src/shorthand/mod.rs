@@ -353,7 +353,7 @@ fn parse_address(input: &str) -> Result<TargetArg, ArgError> {
     })
 }
 
-/// `path,connect,conntrack,dns,evidence` (any case).
+/// `path,connect,conntrack,dns,evidence,mtu` (any case).
 pub fn parse_checks(input: &str) -> Result<Checks, ArgError> {
     let mut out = Vec::new();
     for c in input.split(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -363,6 +363,7 @@ pub fn parse_checks(input: &str) -> Result<Checks, ArgError> {
             "conntrack" => Check::Conntrack,
             "dns" => Check::DNS,
             "evidence" => Check::Evidence,
+            "mtu" => Check::MTU,
             _ => return Err(ArgError::UnknownCheck { check: c.into() }),
         };
         if !out.contains(&check) {

@@ -59,8 +59,8 @@ pub struct TraceArgs {
         value_parser = parse_target
     )]
     pub to: TargetArg,
-    /// Which checks to run, comma-separated: path, connect, conntrack, dns, evidence (default:
-    /// all that apply).
+    /// Which checks to run, comma-separated: path, connect, conntrack, dns, evidence, mtu
+    /// (default: all that apply; mtu is the path MTU probe after a connect that worked).
     #[arg(long, value_name = "LIST", value_parser = parse_checks)]
     pub checks: Option<Checks>,
     /// The name to resolve from the source pod (default: the Service's, or the dns/ target's).
