@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use netdiag_lab::spec::Cni;
 use nix::sys::signal::{SigSet, Signal};
 
 use crate::cmd;
@@ -179,8 +180,9 @@ pub struct Lab {
 }
 
 impl Lab {
-    pub fn up(bin: PathBuf) -> Result<Lab, BenchError> {
-        let name = format!("ndb{}", std::process::id());
+    /// A lab of `cni`'s shape, named after this process and the shape (B3 builds one of each).
+    pub fn up(bin: PathBuf, cni: Cni) -> Result<Lab, BenchError> {
+        let name = format!("ndb{}{}", std::process::id(), &cni.as_str()[..1]);
         register(Resource::Lab {
             bin: bin.clone(),
             name: name.clone(),
@@ -188,7 +190,7 @@ impl Lab {
         let lab = Lab { bin, name };
         cmd::run(
             Command::new(&lab.bin)
-                .args(["lab", "up", "--name", &lab.name])
+                .args(["lab", "up", "--name", &lab.name, "--cni", cni.as_str()])
                 .stdout(Stdio::null()),
         )?;
         Ok(lab)

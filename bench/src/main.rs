@@ -27,6 +27,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use netdiag_lab::spec::Cni;
 use netdiag_model::{Endpoint, PlanTarget, Protocol};
 
 use crate::b1::Backend;
@@ -99,10 +100,18 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// B3: agent time of a healthy lab trace.
+    /// B3: agent time of a healthy lab trace, in a lab of each CNI shape given; in the vxlan
+    /// lab also without the path MTU probe, side by side.
     B3 {
         #[arg(long, default_value_t = 20)]
         runs: usize,
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "bridge,vxlan"
+        )]
+        cni: Vec<Cni>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -265,9 +274,12 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             mkdir(&out)?;
             write_json(&out, "ipvs.json", &ipvs::run(services, endpoints, runs)?)
         }
-        Cmd::B3 { runs, out } => {
+        Cmd::B3 { runs, cni, out } => {
             mkdir(&out)?;
-            write_json(&out, "b3.json", &b3::run(runs)?)
+            for cni in cni {
+                write_json(&out, &b3::file_name(cni), &b3::run(runs, cni)?)?;
+            }
+            Ok(())
         }
         Cmd::B4 { runs, out } => {
             mkdir(&out)?;
@@ -284,7 +296,8 @@ fn run(cli: Cli) -> Result<(), BenchError> {
                 ipvs: table::load(&out.join("ipvs.json"))?,
                 nftables: table::load(&out.join("nftables.json"))?,
                 b2: table::read_criterion(&criterion, "parse_walk"),
-                b3: table::load(&out.join("b3.json"))?,
+                b3: table::load(&out.join(b3::file_name(Cni::Bridge)))?,
+                b3_vxlan: table::load(&out.join(b3::file_name(Cni::Vxlan)))?,
                 b4: table::load(&out.join("b4.json"))?,
                 b5: table::load(&out.join("b5.json"))?,
                 b5_join_ns: table::criterion_median_ns(&criterion, "inspect", "join_250"),

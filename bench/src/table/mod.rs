@@ -30,7 +30,10 @@ pub struct Results {
     pub ipvs: Option<IpvsBench>,
     pub nftables: Option<Vec<NftRow>>,
     pub b2: Vec<B2>,
+    /// B3 in the bridge lab.
     pub b3: Option<B3>,
+    /// B3 in the vxlan lab, with the MTU probe's cost.
+    pub b3_vxlan: Option<B3>,
     pub b4: Option<B4>,
     pub b5: Option<B5>,
     /// Criterion's median of the pure join over 250 namespaces, in ns.
@@ -99,6 +102,7 @@ impl Results {
             nftables: None,
             b2: Vec::new(),
             b3: None,
+            b3_vxlan: None,
             b4: None,
             b5: None,
             b5_join_ns: None,

@@ -5,24 +5,70 @@ use crate::b5::TARGET_MS as B5_TARGET_MS;
 
 use super::{Results, mark};
 
+/// B3's target: the median agent time of a healthy trace.
+pub const B3_TARGET_MS: f64 = 300.0;
+/// What the path MTU probe may add to a healthy trace (issue 12).
+pub const MTU_PROBE_TARGET_MS: f64 = 20.0;
+
+/// B3 in the bridge lab and in the vxlan lab, one line each, then what the MTU probe costs.
 pub(super) fn b3_rows(r: &Results, rows: &mut Vec<[String; 4]>) {
-    let Some(b3) = &r.b3 else {
-        rows.push(["B3".into(), "not run".into(), String::new(), String::new()]);
+    for (cni, b3) in [("bridge", &r.b3), ("vxlan", &r.b3_vxlan)] {
+        let Some(b3) = b3 else {
+            rows.push([
+                "B3".into(),
+                format!("{cni}: not run"),
+                String::new(),
+                String::new(),
+            ]);
+            continue;
+        };
+        let what = format!(
+            "{} lab trace agent time over {}: median {:.0} ms, p90 {:.0} ms ({})",
+            b3.cni(),
+            b3.agent_ms.len(),
+            b3.median_ms,
+            b3.p90_ms,
+            b3.note
+        );
+        let result = if b3.healthy {
+            mark(b3.median_ms < B3_TARGET_MS)
+        } else {
+            "UNHEALTHY TRACE".into()
+        };
+        rows.push([
+            "B3".into(),
+            what,
+            format!("median < {B3_TARGET_MS:.0} ms"),
+            result,
+        ]);
+        mtu_row(b3, rows);
+    }
+}
+
+/// The same lab's traces with and without the `mtu` check: the difference of the medians.
+fn mtu_row(b3: &crate::b3::B3, rows: &mut Vec<[String; 4]>) {
+    let (Some(added), Some(without)) = (b3.mtu_probe_ms(), &b3.without_mtu) else {
         return;
     };
     let what = format!(
-        "lab trace agent time over {}: median {:.0} ms, p90 {:.0} ms ({})",
-        b3.agent_ms.len(),
+        "{} MTU probe: median {:.1} ms with it (n={}), {:.1} ms without (n={}): {added:+.1} ms",
+        b3.cni(),
         b3.median_ms,
-        b3.p90_ms,
-        b3.note
+        b3.agent_ms.len(),
+        without.median_ms,
+        without.agent_ms.len(),
     );
     let result = if b3.healthy {
-        mark(b3.median_ms < 300.0)
+        mark(added <= MTU_PROBE_TARGET_MS)
     } else {
         "UNHEALTHY TRACE".into()
     };
-    rows.push(["B3".into(), what, "median < 300 ms".into(), result]);
+    rows.push([
+        "B3".into(),
+        what,
+        format!("adds <= {MTU_PROBE_TARGET_MS:.0} ms"),
+        result,
+    ]);
 }
 
 pub(super) fn b4_rows(r: &Results, rows: &mut Vec<[String; 4]>) {
