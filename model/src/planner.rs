@@ -298,6 +298,10 @@ fn node_port_plan(options: &PlanOptions, resolved: &Resolved, node: &str) -> Nod
     let mut plan = base_plan(options, resolved, PlanRole::Endpoint);
     plan.target = target_of(resolved);
     plan.target_is_service = true;
+    // To name the nodes of the endpoints its rules send the traffic to.
+    if resolved.nodes.len() <= MAX_PLAN_NODES {
+        plan.nodes = resolved.nodes.clone();
+    }
     NodePlan {
         node: node.to_string(),
         role: PlanRole::Endpoint,

@@ -2,7 +2,8 @@
 //! own node, kube-proxy's NodePort rules (KUBE-NODEPORTS, `service-nodeports`) are walked down to
 //! the Service's endpoints; another node's NodePort gets a run on that node, whose rules decide;
 //! externalTrafficPolicy Local drops a node's traffic on a node without a local endpoint, and
-//! not a pod's (kube-proxy short-circuits pod traffic to every endpoint).
+//! not a pod's (kube-proxy short-circuits pod traffic to every endpoint); a pod on another node
+//! loses the reply instead (AsymmetricNodePort).
 
 use netdiag_e2e::*;
 use netdiag_lab::ProxyMode;
@@ -115,14 +116,33 @@ fn node_sources_and_local_traffic_policy(mode: ProxyMode) {
     // node-a runs the endpoint: its own NodePort answers
     let t = trace_to(&lab, "node/node-a", "node/node-a:30081");
     assert!(t.path.first_failure.is_none(), "{}", describe(&t.path.hops));
-    // A pod's traffic is not dropped by the Local policy: node-b's rules send it on
+    // A pod's traffic is not dropped by the Local policy: node-b's rules send it on to echo-1
+    // on node-a without masquerading it, so echo-1 answers curl directly, past node-b's NAT, and
+    // curl drops the reply. The connect times out; node-b's hop says why.
     let t = trace_to(&lab, "curl", "node/node-b:30081");
-    let there = hop(&t.path.hops, "node-b", HopKind::ServiceRules);
-    assert_eq!(there.verdict, Verdict::Ok, "{}", describe(&t.path.hops));
-    assert_ne!(
-        t.path.first_failure.as_ref().map(|f| f.reason.clone()),
-        Some(Reason::NoLocalEndpoints)
+    let first = t.path.first_failure.as_ref().expect("a failure");
+    assert_eq!(
+        (first.node.as_str(), &first.hop, &first.reason),
+        (
+            "node-b",
+            &HopKind::ServiceRules,
+            &Reason::AsymmetricNodePort
+        ),
+        "{}",
+        describe(&t.path.hops)
     );
+    assert!(
+        first
+            .message
+            .contains("10.244.1.3:8080 on node-a without masquerading"),
+        "{}",
+        first.message
+    );
+    assert_eq!(t.path.reachable, Some(false), "{}", describe(&t.path.hops));
+    // The same Service's NodePort on the node that runs its endpoint works for the pod.
+    let t = trace_to(&lab, "curl", "node/node-a:30081");
+    assert!(t.path.first_failure.is_none(), "{}", describe(&t.path.hops));
+    assert_eq!(t.path.reachable, Some(true));
 }
 
 #[test]

@@ -61,13 +61,16 @@ mod tests {
     };
 
     fn nodes() -> Vec<PlanNode> {
-        [("node-a", 2, "10.244.1.0/24"), ("node-b", 3, "10.244.2.0/24")]
-            .map(|(name, host, cidr)| PlanNode {
-                name: name.into(),
-                address: [172, 18, 0, host].into(),
-                pod_cidrs: vec![cidr.into()],
-            })
-            .to_vec()
+        [
+            ("node-a", 2, "10.244.1.0/24"),
+            ("node-b", 3, "10.244.2.0/24"),
+        ]
+        .map(|(name, host, cidr)| PlanNode {
+            name: name.into(),
+            address: [172, 18, 0, host].into(),
+            pod_cidrs: vec![cidr.into()],
+        })
+        .to_vec()
     }
 
     fn local_policy_program(short_circuited: bool) -> ServiceProgram {

@@ -14,6 +14,7 @@ pub mod firewall;
 pub mod hairpin;
 pub mod host_veth;
 pub mod listener;
+pub mod local_policy;
 pub mod node_settings;
 pub mod path_mtu;
 pub mod pod_interface;

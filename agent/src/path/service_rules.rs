@@ -138,6 +138,7 @@ mod tests {
             blocked: None,
             service_ports: vec![],
             not_local: None,
+            short_circuited: None,
             notes: vec![],
         }
     }

@@ -20,7 +20,7 @@ width ($COLUMNS, else the terminal's), wrapping long details in their column; pi
 --from is the pod the traffic starts from: NAME or pod/NAME (`lab status` lists them), or
 node/NAME: the node's own host network, as the seeds test NodePorts and ClusterIPs with curl on
 a node. A node's traffic meets externalTrafficPolicy Local (a node without a local endpoint
-drops it); a pod's does not. Node sources run in the lab only: on a cluster they would carry the
+drops it); a pod's does not, but from another node it loses the reply (AsymmetricNodePort). Node sources run in the lab only: on a cluster they would carry the
 node's identity.
 
 --to is what it should reach, as `kubectl netdiag trace` takes it:

@@ -177,6 +177,9 @@ fn pods_addresses_nodes_and_names_resolve() {
     );
     assert_eq!(runs[1].plan.endpoint, None);
     assert_eq!(runs[1].plan.target, runs[0].plan.target);
+    // With the nodes, to name where that node's rules send the traffic.
+    assert_eq!(runs[1].plan.nodes, runs[0].plan.nodes);
+    assert_eq!(runs[1].plan.nodes.len(), 2);
     let own = ok("curl", "node/node-a:30080");
     assert_eq!(planner::initial_plans(&options, &own.resolved).len(), 1);
     let p = ok("curl", "dns/kube-dns.kube-system.svc.cluster.local");

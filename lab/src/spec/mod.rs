@@ -117,7 +117,8 @@ pub struct ServiceSpec {
     /// The pods (by name) behind the Service: its ready endpoints.
     pub endpoints: Vec<String>,
     /// Local: a node sends NodePort traffic from outside the cluster only to its own endpoints,
-    /// and drops it when it has none (pods' traffic still reaches every endpoint).
+    /// and drops it when it has none (pods' traffic still reaches every endpoint, unmasqueraded:
+    /// from a pod on another node the reply bypasses the node and is lost).
     #[serde(default, skip_serializing_if = "TrafficPolicy::is_cluster")]
     pub external_traffic_policy: TrafficPolicy,
 }

@@ -72,12 +72,13 @@ pub fn read_from(target: &PlanTarget, pod_source: bool) -> Reading {
 /// `no-endpoint-nodeports`) sees only what nat left addressed to the node, and a pod's traffic
 /// was already DNAT'd by kube-proxy's short-circuit to every endpoint (`-s CLUSTER_CIDR -j
 /// KUBE-SVC-...`). For a pod source that DROP is not on the path; for a client outside the
-/// cluster (or a node) it is.
+/// cluster (or a node) it is. It is kept as `short_circuited`: a pod on another node meets its
+/// own trouble here (`service_rules::pod_from_another_node`).
 fn pod_traffic_short_circuits(p: &mut ServiceProgram) {
     let drops_external =
         (p.blocked.as_ref()).is_some_and(|b| b.cause == BlockCause::NoLocalEndpoints);
     if drops_external && !p.endpoints.is_empty() {
-        p.blocked = None;
+        p.short_circuited = p.blocked.take();
         p.notes.push(
             "externalTrafficPolicy Local with no endpoint on this node: clients outside the cluster are dropped here, a pod's traffic goes to every endpoint".into(),
         );

@@ -206,6 +206,10 @@ pub struct ServiceProgram {
     /// Why the node would not even take packets to the address as its own, when it would not
     /// (IPVS balances only what is delivered locally: the VIP must be on kube-ipvs0).
     pub not_local: Option<String>,
+    /// The external-traffic drop a pod's traffic to this node's NodePort is short-circuited
+    /// past (externalTrafficPolicy Local, no endpoint on this node): what a client outside the
+    /// cluster meets here instead of the endpoints.
+    pub short_circuited: Option<Blocked>,
     /// Oddities met on the way (a jump to a missing chain, an endpoint without DNAT...).
     pub notes: Vec<String>,
 }
@@ -226,6 +230,7 @@ impl ServiceProgram {
             blocked: None,
             service_ports: Vec::new(),
             not_local: None,
+            short_circuited: None,
             notes: Vec::new(),
         }
     }

@@ -16,15 +16,14 @@ mod local_endpoints;
 mod node_source;
 mod overlay;
 mod return_route;
+mod service_rules;
 mod watch;
 
 use super::{AgentEnv, PlanError, Step};
 use crate::dataplane::kube_proxy::Replacement;
 use crate::kernel::netns::discover::{DiscoverError, PodNetns, find_pod_netns};
 use crate::kernel::rtnl::RouteInfo;
-use crate::path::{
-    self, PodPath, connect, dns, hairpin, listener, node_settings, route, service_rules,
-};
+use crate::path::{self, PodPath, connect, dns, hairpin, listener, node_settings, route};
 use netdiag_model::report::{CounterDelta, InterfaceCapture, TracedRule};
 
 /// Whether the run goes on after a step.
@@ -171,23 +170,6 @@ impl<'a> Trace<'a> {
                 Flow::Stop
             }
         }
-    }
-
-    /// kube-proxy's view of the Service: which endpoints DNAT may pick, and with what share.
-    fn service_rules(&mut self, hops: &mut Vec<Hop>) {
-        let Some(t) = &self.plan.target else { return };
-        let read = service_rules::read(t, !self.plan.source_is_node);
-        let outcome = service_rules::judge(
-            self.node(),
-            t,
-            &read,
-            &self.plan.expected_endpoints,
-            &self.plan.nodes,
-        );
-        self.is_service = outcome.is_service;
-        self.rule_endpoints = outcome.endpoints;
-        self.replaced = outcome.replaced;
-        hops.push(outcome.hop);
     }
 
     fn dns(&mut self, hops: &mut Vec<Hop>) {

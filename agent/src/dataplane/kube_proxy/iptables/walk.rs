@@ -98,6 +98,7 @@ impl ServiceWalk {
             blocked: self.blocked.clone(),
             service_ports: Vec::new(),
             not_local: None,
+            short_circuited: None,
             notes: self.notes.clone(),
         }
     }
