@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use netdiag_agent::path::path_mtu;
 use netdiag_lab::spec::Cni;
 use netdiag_lab::trace::{LabTrace, TraceRequest};
 use netdiag_lab::{Invocation, Lab as LabState, LabTools};
@@ -45,21 +46,34 @@ pub struct B3 {
     /// same rounds.
     #[serde(default)]
     pub without_mtu: Option<Side>,
+    /// vxlan: the probe alone, as the agent runs it after the connect (curl to echo-2 on the
+    /// other node at the pod's MTU), timed in this process.
+    #[serde(default)]
+    pub probe_alone: Option<Side>,
 }
 
-/// The agent times of one side of a comparison.
+/// Timed samples of one side of a comparison.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Side {
     pub median_ms: f64,
-    pub agent_ms: Vec<f64>,
+    pub samples_ms: Vec<f64>,
+}
+
+impl Side {
+    fn of(samples_ms: Vec<f64>) -> Side {
+        Side {
+            median_ms: median(&samples_ms).unwrap_or(f64::NAN),
+            samples_ms,
+        }
+    }
 }
 
 impl B3 {
     /// What the MTU probe adds to the median agent time, when both sides were measured.
     pub fn mtu_probe_ms(&self) -> Option<f64> {
         let without = self.without_mtu.as_ref()?;
-        (!without.agent_ms.is_empty() && !self.agent_ms.is_empty())
+        (!without.samples_ms.is_empty() && !self.agent_ms.is_empty())
             .then_some(self.median_ms - without.median_ms)
     }
 
@@ -180,6 +194,14 @@ pub fn run(runs: usize, cni: Cni) -> Result<B3, BenchError> {
             }
         }
     }
+    let probe_alone = match compare.then(|| time_probe(&opened, cni, runs)) {
+        Some(Ok(side)) => Some(side),
+        Some(Err(e)) => {
+            problem.get_or_insert(format!("the MTU probe alone: {e}"));
+            None
+        }
+        None => None,
+    };
     drop(lab);
     let agent_ms: Vec<f64> = with.iter().map(|t| t.agent_ms).collect();
     let mut note = match cni {
@@ -201,12 +223,31 @@ pub fn run(runs: usize, cni: Cni) -> Result<B3, BenchError> {
         agent_ms,
         healthy: problem.is_none() && with.len() >= runs.min(1),
         note,
-        without_mtu: compare.then(|| {
-            let agent_ms: Vec<f64> = without.iter().map(|t| t.agent_ms).collect();
-            Side {
-                median_ms: median(&agent_ms).unwrap_or(f64::NAN),
-                agent_ms,
-            }
-        }),
+        without_mtu: compare.then(|| Side::of(without.iter().map(|t| t.agent_ms).collect())),
+        probe_alone,
     })
+}
+
+/// The path MTU probe alone, `runs` times, from curl to echo-2 (on the other node) at the pod
+/// MTU of `cni`: what the agent's PathMtu step costs on a healthy path. `Err` when a probe saw
+/// anything but both pings answered.
+fn time_probe(lab: &LabState, cni: Cni, runs: usize) -> Result<Side, String> {
+    let dst = (lab.spec().pod("echo-2").map(|p| p.ip)).ok_or("the lab has no pod echo-2")?;
+    let netns = lab.netns_path("curl");
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let seen = path_mtu::probe(&netns, dst, cni.pod_mtu(), path_mtu::MAX_WAIT)?;
+        samples.push(t.elapsed().as_secs_f64() * 1e3);
+        if !(seen.small_answered && seen.full_answered) {
+            let said = |answered: bool| if answered { "answered" } else { "lost" };
+            return Err(format!(
+                "a healthy path, yet the small ping to {dst} was {} and the {}-byte one {}",
+                said(seen.small_answered),
+                seen.full,
+                said(seen.full_answered)
+            ));
+        }
+    }
+    Ok(Side::of(samples))
 }

@@ -247,7 +247,10 @@ fn a_node_source_needs_get_on_that_node() {
     const ANOTHER_NODE: Grants = &[("", "nodes", "", "worker-2", "get")];
     let spec = json!({"source": {"node": "worker-1"},
                       "target": {"address": {"ip": "10.96.0.10", "port": 53, "protocol": "UDP"}}});
-    assert_eq!(admit("default", spec.clone(), THAT_NODE), Vec::<String>::new());
+    assert_eq!(
+        admit("default", spec.clone(), THAT_NODE),
+        Vec::<String>::new()
+    );
     assert_eq!(
         admit("default", spec, ANOTHER_NODE),
         vec!["you may not get node worker-1, so a NetProbe may not start from it (check: kubectl auth can-i get nodes/worker-1)".to_string()]

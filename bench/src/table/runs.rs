@@ -56,8 +56,16 @@ fn mtu_row(b3: &crate::b3::B3, rows: &mut Vec<[String; 4]>) {
         b3.median_ms,
         b3.agent_ms.len(),
         without.median_ms,
-        without.agent_ms.len(),
+        without.samples_ms.len(),
     );
+    let what = match &b3.probe_alone {
+        Some(p) => format!(
+            "{what}; the probe alone {:.2} ms (n={})",
+            p.median_ms,
+            p.samples_ms.len()
+        ),
+        None => what,
+    };
     let result = if b3.healthy {
         mark(added <= MTU_PROBE_TARGET_MS)
     } else {

@@ -57,7 +57,11 @@ fn b3(cni: &str, median_ms: f64, without: Option<f64>) -> crate::b3::B3 {
         note: "n".into(),
         without_mtu: without.map(|m| crate::b3::Side {
             median_ms: m,
-            agent_ms: vec![m; 20],
+            samples_ms: vec![m; 20],
+        }),
+        probe_alone: without.map(|_| crate::b3::Side {
+            median_ms: 0.31,
+            samples_ms: vec![0.31; 20],
         }),
     }
 }
@@ -83,7 +87,9 @@ fn b3_shows_the_bridge_and_vxlan_labs_side_by_side_with_the_mtu_probe_cost() {
     assert!(lines[1].contains("vxlan lab trace agent time over 20: median 90 ms"));
     assert!(lines[1].contains("median < 300 ms") && lines[1].ends_with("met"));
     assert!(
-        lines[2].contains("90.0 ms with it (n=20), 86.5 ms without (n=20): +3.5 ms"),
+        lines[2].contains(
+            "90.0 ms with it (n=20), 86.5 ms without (n=20): +3.5 ms; the probe alone 0.31 ms (n=20)"
+        ),
         "{}",
         lines[2]
     );
