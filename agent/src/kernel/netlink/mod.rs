@@ -17,6 +17,8 @@ use netlink_packet_core::{
 };
 use netlink_sys::{Socket, SocketAddr, protocols};
 
+pub mod batch;
+
 /// The netlink families the agent speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
