@@ -18,6 +18,7 @@ use netlink_packet_core::{
 use netlink_sys::{Socket, SocketAddr, protocols};
 
 pub mod batch;
+mod close;
 
 /// The netlink families the agent speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +109,7 @@ impl NetlinkError {
 /// A netlink socket of one family, answering for the namespace it was created in.
 pub struct NetlinkSocket {
     socket: Socket,
+    family: Family,
     seq: u32,
     timeout: Duration,
     buf: Vec<u8>,
@@ -160,6 +162,7 @@ impl NetlinkSocket {
             .map_err(|source| open_error(family, op, source))?;
         Ok(NetlinkSocket {
             socket,
+            family,
             seq: 0,
             timeout,
             buf: vec![0; RECV_BUF],
@@ -326,6 +329,18 @@ impl NetlinkSocket {
             }
             let size = self.socket.recv(&mut &mut self.buf[..], 0)?;
             return Ok(Some(size));
+        }
+    }
+}
+
+impl Drop for NetlinkSocket {
+    fn drop(&mut self) {
+        // The socket is released when its last descriptor closes: a duplicate handed to the
+        // closer thread makes that close, and its wait, happen there ([`close`]).
+        if self.family == Family::Netfilter
+            && let Ok(dup) = std::os::fd::AsFd::as_fd(&self.socket).try_clone_to_owned()
+        {
+            close::close_later(dup);
         }
     }
 }
