@@ -199,7 +199,8 @@ fn the_netlink_table_holds_what_the_nft_script_wrote_and_delete_and_sweep_remove
     let path = f.netns_path(NODE);
     let source = Ipv4Addr::new(10, 244, 1, 2);
     for (protocol, proto) in [(Protocol::TCP, "tcp"), (Protocol::UDP, "udp")] {
-        let table = run_in(&path, move || TraceTable::install(protocol, source, 41234))
+        let flow = [(protocol, SocketAddrV4::new(source, 41234))];
+        let table = run_in(&path, move || TraceTable::install(&flow))
             .expect("enter the namespace")
             .unwrap_or_else(|e| panic!("install over netlink: {e}"));
         let ours = f.exec(NODE, &["nft", "-a", "list", "table", "inet", &table.name]);
@@ -249,8 +250,11 @@ fn closing_a_netfilter_socket_after_the_trace_table_is_deleted_does_not_wait() {
     let waits = run_in(&path, || {
         (0..5)
             .map(|_| {
-                let table = TraceTable::install(Protocol::TCP, Ipv4Addr::LOCALHOST, 41235)
-                    .unwrap_or_else(|e| panic!("install: {e}"));
+                let table = TraceTable::install(&[(
+                    Protocol::TCP,
+                    SocketAddrV4::new(Ipv4Addr::LOCALHOST, 41235),
+                )])
+                .unwrap_or_else(|e| panic!("install: {e}"));
                 let other =
                     NftSocket::open(Duration::from_secs(2)).unwrap_or_else(|e| panic!("open: {e}"));
                 // The table is deleted (and its socket closed), then another socket closes.

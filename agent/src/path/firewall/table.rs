@@ -5,7 +5,7 @@
 //! transaction to install, no `nft` process). The table is removed when dropped; one an agent
 //! killed by SIGKILL left behind is removed by the next agent on the node ([`sweep`]).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -73,20 +73,21 @@ fn rule(l4proto: u8, side: Side, addr: Ipv4Addr, port: u16) -> Vec<Expr> {
     ]
 }
 
-/// The messages that install trace table `name` for the probe from `source`:`port`: the
-/// table, chains `pre` and `out` at the prerouting and output hooks, and in each a rule per
-/// direction. Pure.
+/// The messages that install trace table `name` for the probe's `flows` (each a protocol and
+/// the local address of one of its sockets): the table, chains `pre` and `out` at the
+/// prerouting and output hooks, and in each a rule per flow and direction. Pure.
 pub fn install_ops(
     name: &str,
-    protocol: Protocol,
-    source: Ipv4Addr,
-    port: u16,
+    flows: &[(Protocol, SocketAddrV4)],
 ) -> Result<Vec<Op>, InstallError> {
-    let l4proto = match protocol {
-        Protocol::TCP => 6,
-        Protocol::UDP => 17,
-        Protocol::Unknown => return Err(InstallError::Protocol(protocol.as_lower())),
-    };
+    let l4protos = flows
+        .iter()
+        .map(|(protocol, source)| match protocol {
+            Protocol::TCP => Ok((6, *source)),
+            Protocol::UDP => Ok((17, *source)),
+            Protocol::Unknown => Err(InstallError::Protocol(protocol.as_lower())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let chains = [("pre", Hook::Prerouting), ("out", Hook::Output)];
     let mut ops = vec![write::new_table(NFPROTO_INET, name)];
     // Chains first, then rules, as `nft -f` orders a table: the handles come out the same.
@@ -100,9 +101,11 @@ pub fn install_ops(
         ));
     }
     for (chain, _) in chains {
-        for side in [Side::Source, Side::Destination] {
-            let exprs = rule(l4proto, side, source, port);
-            ops.push(write::new_rule(NFPROTO_INET, name, chain, &exprs));
+        for (l4proto, source) in &l4protos {
+            for side in [Side::Source, Side::Destination] {
+                let exprs = rule(*l4proto, side, *source.ip(), source.port());
+                ops.push(write::new_rule(NFPROTO_INET, name, chain, &exprs));
+            }
         }
     }
     Ok(ops)
@@ -123,14 +126,11 @@ fn unique_name() -> String {
 }
 
 impl TraceTable {
-    /// Install the table in the calling thread's network namespace, in one transaction.
-    pub fn install(
-        protocol: Protocol,
-        source: Ipv4Addr,
-        port: u16,
-    ) -> Result<TraceTable, InstallError> {
+    /// Install the table for `flows` in the calling thread's network namespace, in one
+    /// transaction.
+    pub fn install(flows: &[(Protocol, SocketAddrV4)]) -> Result<TraceTable, InstallError> {
         let name = unique_name();
-        let ops = install_ops(&name, protocol, source, port)?;
+        let ops = install_ops(&name, flows)?;
         let failed = |source| InstallError::Netlink {
             name: name.clone(),
             source,
@@ -204,7 +204,8 @@ mod tests {
     #[test]
     fn the_table_traces_both_directions_at_both_hooks() {
         let source = Ipv4Addr::new(10, 244, 1, 2);
-        let Ok(ops) = install_ops("netdiag-trace-1-2-0", Protocol::TCP, source, 41234) else {
+        let flow = [(Protocol::TCP, SocketAddrV4::new(source, 41234))];
+        let Ok(ops) = install_ops("netdiag-trace-1-2-0", &flow) else {
             panic!("tcp is traceable");
         };
         let kinds: Vec<u8> = ops.iter().map(|(m, _)| m.msg).collect();
@@ -262,7 +263,14 @@ mod tests {
             inbound[7].1,
             write::cmp_eq(REG_1, &41234u16.to_be_bytes()).data
         );
-        assert!(install_ops("x", Protocol::Unknown, source, 1).is_err());
+        let unknown = [(Protocol::Unknown, SocketAddrV4::new(source, 1))];
+        assert!(install_ops("x", &unknown).is_err());
+        // A DNS query and the connect share one table: a rule per flow and direction.
+        let both = [flow[0], (Protocol::UDP, SocketAddrV4::new(source, 5353))];
+        let Ok(ops) = install_ops("x", &both) else {
+            panic!("both are traceable");
+        };
+        assert_eq!(ops.iter().filter(|(m, _)| m.msg == 6).count(), 8);
     }
 
     #[test]
