@@ -5,7 +5,6 @@
 //! an ACK.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use netlink_packet_core::{
     NLM_F_ACK, NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload,
@@ -57,14 +56,7 @@ impl NetlinkSocket {
             .send(&out, 0)
             .map_err(|source| NetlinkError::Send { op, source })?;
         while !pending.is_empty() {
-            let deadline = Instant::now() + self.timeout;
-            let size = self
-                .recv_before(deadline)
-                .map_err(|source| NetlinkError::Recv { op, source })?
-                .ok_or(NetlinkError::TimedOut {
-                    op,
-                    waited: self.timeout,
-                })?;
+            let size = self.recv_answer(op)?;
             for part in messages(&self.buf[..size]) {
                 let (seq, bytes) = part.map_err(|message| NetlinkError::Decode { op, message })?;
                 if !ours(seq) {

@@ -217,15 +217,7 @@ impl NetlinkSocket {
 
         let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
         loop {
-            // The deadline is re-armed per datagram: a long dump is fine, a silent kernel is not.
-            let deadline = Instant::now() + self.timeout;
-            let size = self
-                .recv_before(deadline)
-                .map_err(|source| NetlinkError::Recv { op, source })?
-                .ok_or(NetlinkError::TimedOut {
-                    op,
-                    waited: self.timeout,
-                })?;
+            let size = self.recv_answer(op)?;
             for part in messages(&self.buf[..size]) {
                 let (msg_seq, bytes) =
                     part.map_err(|message| NetlinkError::Decode { op, message })?;
@@ -263,6 +255,18 @@ impl NetlinkSocket {
                 }
             }
         }
+    }
+
+    /// Read the next datagram of an exchange into the buffer. The deadline is re-armed per
+    /// datagram: a long dump is fine, a silent kernel is not.
+    fn recv_answer(&mut self, op: &'static str) -> Result<usize, NetlinkError> {
+        let deadline = Instant::now() + self.timeout;
+        self.recv_before(deadline)
+            .map_err(|source| NetlinkError::Recv { op, source })?
+            .ok_or(NetlinkError::TimedOut {
+                op,
+                waited: self.timeout,
+            })
     }
 
     /// Read events until `pick` accepts one or `deadline` passes, whichever comes first: a busy
