@@ -6,7 +6,6 @@ use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::time::Duration;
 
 use netdiag_agent::kernel::netns::run_in;
-use netdiag_agent::kernel::nftables::NftSocket;
 use netdiag_agent::path::firewall;
 use netdiag_agent::path::firewall::table::{PREFIX, TraceTable, sweep};
 use netdiag_model::report::TracedRule;
@@ -235,41 +234,4 @@ fn the_netlink_table_holds_what_the_nft_script_wrote_and_delete_and_sweep_remove
     let swept = run_in(&path, sweep).expect("enter the namespace");
     assert_eq!(swept, [stale]);
     assert!(!tables(&f).contains(PREFIX), "{}", tables(&f));
-}
-
-/// Closing a netfilter netlink socket right after an nf_tables transaction waits in the kernel
-/// for the transaction's clean-up (an RCU grace period, 10-15 ms); the agent closes them on a
-/// thread of its own, so the trace does not wait.
-#[test]
-fn closing_a_netfilter_socket_after_the_trace_table_is_deleted_does_not_wait() {
-    if !root_or_skip() {
-        return;
-    }
-    let f = Fixture::builder("fwcl").network_only().up();
-    let path = f.netns_path(NODE);
-    let waits = run_in(&path, || {
-        (0..5)
-            .map(|_| {
-                let table = TraceTable::install(&[(
-                    Protocol::TCP,
-                    SocketAddrV4::new(Ipv4Addr::LOCALHOST, 41235),
-                )])
-                .unwrap_or_else(|e| panic!("install: {e}"));
-                let other =
-                    NftSocket::open(Duration::from_secs(2)).unwrap_or_else(|e| panic!("open: {e}"));
-                // The table is deleted (and its socket closed), then another socket closes.
-                let started = std::time::Instant::now();
-                drop(table);
-                drop(other);
-                started.elapsed()
-            })
-            .max()
-    })
-    .expect("enter the namespace");
-    let longest = waits.unwrap_or_default();
-    assert!(
-        longest < Duration::from_millis(5),
-        "deleting the table and closing took {} ms",
-        longest.as_millis()
-    );
 }
