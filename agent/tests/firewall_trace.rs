@@ -5,8 +5,9 @@
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::time::Duration;
 
+use netdiag_agent::kernel::netns::run_in;
 use netdiag_agent::path::firewall;
-use netdiag_agent::path::firewall::table::{PREFIX, sweep};
+use netdiag_agent::path::firewall::table::{PREFIX, TraceTable, sweep};
 use netdiag_model::report::TracedRule;
 use netdiag_model::{HopKind, Protocol, Reason, Verdict};
 use netdiag_testkit::Fixture;
@@ -156,4 +157,81 @@ fn a_table_a_killed_agent_left_is_swept_by_the_next_one() {
     let left = tables(&f);
     assert!(stale.iter().all(|n| !left.contains(n.as_str())), "{left}");
     assert!(left.contains(&mine), "a live agent's table stays: {left}");
+}
+
+/// The `nft -f` script the agent ran before it wrote the trace table over netlink: the
+/// reference its transaction must match rule for rule.
+fn nft_script(name: &str, proto: &str, source: Ipv4Addr, port: u16) -> String {
+    let rules = format!(
+        "meta l4proto {proto} ip saddr {source} th sport {port} meta nftrace set 1\n\
+         meta l4proto {proto} ip daddr {source} th dport {port} meta nftrace set 1\n"
+    );
+    let mut out = format!("table inet {name} {{\n");
+    for (chain, hook) in [("pre", "prerouting"), ("out", "output")] {
+        out.push_str(&format!(
+            "chain {chain} {{\ntype filter hook {hook} priority -350; policy accept;\n{rules}}}\n"
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// A listing with the table's name and its (namespace-wide) handle taken out; chain and rule
+/// handles are the table's own and stay.
+fn normalized(listing: &str, name: &str) -> String {
+    let listing = listing.replace(name, "NAME");
+    let mut lines = listing.lines();
+    let first = lines.next().unwrap_or_default();
+    let first = first.split(" # handle").next().unwrap_or_default();
+    std::iter::once(first)
+        .chain(lines)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_netlink_table_holds_what_the_nft_script_wrote_and_delete_and_sweep_remove_it() {
+    if !root_or_skip() {
+        return;
+    }
+    let f = Fixture::builder("fwnl").network_only().up();
+    let path = f.netns_path(NODE);
+    let source = Ipv4Addr::new(10, 244, 1, 2);
+    for (protocol, proto) in [(Protocol::TCP, "tcp"), (Protocol::UDP, "udp")] {
+        let flow = [(protocol, SocketAddrV4::new(source, 41234))];
+        let table = run_in(&path, move || TraceTable::install(&flow))
+            .expect("enter the namespace")
+            .unwrap_or_else(|e| panic!("install over netlink: {e}"));
+        let ours = f.exec(NODE, &["nft", "-a", "list", "table", "inet", &table.name]);
+        assert!(
+            ours.contains(&format!(
+                "ip daddr 10.244.1.2 {proto} dport 41234 meta nftrace set 1"
+            )),
+            "{ours}"
+        );
+        f.exec_stdin(
+            NODE,
+            &["nft", "-f", "-"],
+            &nft_script("reference", proto, source, 41234),
+        );
+        let theirs = f.exec(NODE, &["nft", "-a", "list", "table", "inet", "reference"]);
+        assert_eq!(
+            normalized(&ours, &table.name),
+            normalized(&theirs, "reference")
+        );
+        f.exec(NODE, &["nft", "delete", "table", "inet", "reference"]);
+        let name = table.name.clone();
+        drop(table);
+        assert!(!tables(&f).contains(&name), "deleted: {}", tables(&f));
+    }
+    // A full table (chains and rules) a dead agent left is swept like an empty one.
+    let stale = format!("{PREFIX}100-1-0");
+    f.exec_stdin(
+        NODE,
+        &["nft", "-f", "-"],
+        &nft_script(&stale, "tcp", source, 1),
+    );
+    let swept = run_in(&path, sweep).expect("enter the namespace");
+    assert_eq!(swept, [stale]);
+    assert!(!tables(&f).contains(PREFIX), "{}", tables(&f));
 }

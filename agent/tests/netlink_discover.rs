@@ -4,7 +4,9 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use netdiag_agent::kernel::netns::discover::{DiscoverError, PodNetns, find_pod_netns};
+use netdiag_agent::kernel::netns::discover::{
+    DiscoverError, PodNetns, find_pod_netns, find_pod_netns_each,
+};
 use netdiag_agent::kernel::netns::{NsId, run_in};
 use netdiag_testkit::{Fixture, root_or_skip};
 
@@ -153,4 +155,36 @@ fn two_namespaces_claiming_one_ip_are_named_not_picked() {
             && err.contains(&lab.netns_path("echo-1").display().to_string()),
         "{err}"
     );
+}
+
+#[test]
+fn several_addresses_are_found_in_one_scan_as_one_at_a_time_finds_them() {
+    if !root_or_skip("several_addresses_are_found_in_one_scan_as_one_at_a_time_finds_them") {
+        return;
+    }
+    let lab = lab("each");
+    let node = lab.netns_path("node-a");
+    let dir = Path::new("/var/run/netns");
+    // echo-1 lives on node-a too; .99 is nobody's.
+    let echo1 = Ipv4Addr::new(10, 244, 1, 3);
+    let ips = [echo1, Ipv4Addr::new(10, 244, 1, 99), CURL];
+    let one_by_one: Vec<Result<PodNetns, String>> =
+        ips.iter().map(|ip| find_from(&node, *ip, dir)).collect();
+    let all = run_in(&node, move || {
+        find_pod_netns_each(&ips, Path::new("/var/run/netns"), Path::new("/proc"))
+            .map(|found| {
+                (found.into_iter())
+                    .map(|r| r.map_err(|e| e.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .map_err(|e| e.to_string())
+    })
+    .expect("enter the node namespace")
+    .expect("the scan runs");
+    assert_eq!(all, one_by_one);
+    assert!(
+        all[0].as_ref().is_ok_and(|p| p.label.ends_with("echo-1")),
+        "{all:?}"
+    );
+    assert!(all[1].is_err() && all[2].is_ok(), "{all:?}");
 }

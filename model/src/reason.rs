@@ -102,7 +102,7 @@ reasons! {
     ProxyLeftovers => ServiceRules, Warn, "Rules of another proxy mode are left on the node: they do nothing but mislead anyone reading rules by hand; remove them (`kube-proxy --cleanup`) once the mode is settled.";
     RulesUnreadable => ServiceRules, Warn, "kube-proxy's state could not be read (the iptables or nft tools, nf_tables or IPVS netlink): check the agent image has iptables and nftables and runs with CAP_NET_ADMIN.";
     DroppedByRule => Firewall, Fail, "A rule dropped or rejected the probe's own packet (seen by nf_tables tracing): the hop names its table, chain, rule and owner; fix or remove that rule, or the NetworkPolicy that made it.";
-    TraceUnavailable => Firewall, Warn, "The probe's packets could not be traced (no nf_tables, or the trace table could not be installed): which rule drops them is unknown; check the agent has CAP_NET_ADMIN and the node has nft.";
+    TraceUnavailable => Firewall, Warn, "The probe's packets could not be traced (no nf_tables, or the trace table could not be installed): which rule drops them is unknown; check the agent has CAP_NET_ADMIN and the node's kernel has nf_tables (the agent writes its trace table over netlink, no `nft` needed).";
     NoConntrackEntry => Conntrack, Warn, "The connection never passed the node's netfilter (dropped in the pod, on its veth, or by routing), or is not tracked: check the hops before it.";
     ConntrackUnreplied => Conntrack, Warn, "The connection's entry never saw a reply: the endpoint DNAT chose did not answer; check that endpoint's Listener and Route hops.";
     ConntrackUnreadable => Conntrack, Warn, "The conntrack table could not be read: check the agent has CAP_NET_ADMIN and nf_conntrack is loaded.";

@@ -12,6 +12,7 @@ in_both_modes!(
     f10_a_drop_in_a_separate_nftables_firewall_table_is_named,
     f11_a_drop_in_a_network_policy_chain_names_kube_router,
     f13_the_same_drop_on_the_legacy_backend_is_named_from_counters,
+    f14_a_rule_dropping_the_dns_queries_is_named_not_the_silence,
 );
 
 /// node-b's pod CIDR: the rules of these faults block it on node-a.
@@ -133,6 +134,48 @@ fn f13_the_same_drop_on_the_legacy_backend_is_named_from_counters(mode: ProxyMod
     );
     let counted = t.path.evidence.iter().flat_map(|e| &e.counters).count();
     assert!(counted >= 1, "the counter delta is in the evidence");
+}
+
+/// A rule dropping udp/53 in node-a's FORWARD keeps kube-dns (on node-b) silent: the first
+/// failure is the rule, found by tracing the DNS queries, not an anonymous DNS timeout.
+fn f14_a_rule_dropping_the_dns_queries_is_named_not_the_silence(mode: ProxyMode) {
+    let lab = lab_in("fd", mode);
+    let rule = ["-p", "udp", "--dport", "53", "-j", "DROP"];
+    let mut argv = vec!["iptables-nft", "-w", "-I", "FORWARD", "1"];
+    argv.extend(rule);
+    lab.exec("node-a", &argv);
+    let t = trace_echo(&lab);
+    assert_failure(
+        &t,
+        HopKind::Firewall,
+        Reason::DroppedByRule,
+        &[HopKind::Dns],
+    );
+    let msg = first_message(&t);
+    assert!(
+        msg.starts_with("rule `-A FORWARD -p udp -m udp --dport 53 -j DROP`")
+            && msg.contains("in ip filter FORWARD on node-a")
+            && msg.contains("dropped the probe's DNS query (to ")
+            && msg.contains("kube-dns 10.96.0.10:53"),
+        "{msg}"
+    );
+    let dropped = (t.path.hops.iter())
+        .find(|h| h.kind == HopKind::Firewall && h.verdict == Verdict::Fail)
+        .expect("the failing Firewall hop");
+    assert!(
+        dropped.name.starts_with("DNS 10.244.1.2:"),
+        "{}",
+        dropped.name
+    );
+    // The connect itself met no drop: its own trace passed.
+    assert_eq!(t.path.reachable, Some(true), "{}", describe(&t.path.hops));
+    let traced = t.path.evidence.iter().flat_map(|e| &e.rule_trace);
+    assert!(
+        traced
+            .clone()
+            .any(|r| r.verdict == "drop" && r.chain == "FORWARD"),
+        "the drop is in the rule trace"
+    );
 }
 
 /// An agent killed by SIGKILL mid-trace leaves its trace table; the next agent on the node

@@ -17,6 +17,9 @@ use netlink_packet_core::{
 };
 use netlink_sys::{Socket, SocketAddr, protocols};
 
+pub mod batch;
+mod close;
+
 /// The netlink families the agent speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
@@ -106,6 +109,7 @@ impl NetlinkError {
 /// A netlink socket of one family, answering for the namespace it was created in.
 pub struct NetlinkSocket {
     socket: Socket,
+    family: Family,
     seq: u32,
     timeout: Duration,
     buf: Vec<u8>,
@@ -158,6 +162,7 @@ impl NetlinkSocket {
             .map_err(|source| open_error(family, op, source))?;
         Ok(NetlinkSocket {
             socket,
+            family,
             seq: 0,
             timeout,
             buf: vec![0; RECV_BUF],
@@ -212,15 +217,7 @@ impl NetlinkSocket {
 
         let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
         loop {
-            // The deadline is re-armed per datagram: a long dump is fine, a silent kernel is not.
-            let deadline = Instant::now() + self.timeout;
-            let size = self
-                .recv_before(deadline)
-                .map_err(|source| NetlinkError::Recv { op, source })?
-                .ok_or(NetlinkError::TimedOut {
-                    op,
-                    waited: self.timeout,
-                })?;
+            let size = self.recv_answer(op)?;
             for part in messages(&self.buf[..size]) {
                 let (msg_seq, bytes) =
                     part.map_err(|message| NetlinkError::Decode { op, message })?;
@@ -258,6 +255,18 @@ impl NetlinkSocket {
                 }
             }
         }
+    }
+
+    /// Read the next datagram of an exchange into the buffer. The deadline is re-armed per
+    /// datagram: a long dump is fine, a silent kernel is not.
+    fn recv_answer(&mut self, op: &'static str) -> Result<usize, NetlinkError> {
+        let deadline = Instant::now() + self.timeout;
+        self.recv_before(deadline)
+            .map_err(|source| NetlinkError::Recv { op, source })?
+            .ok_or(NetlinkError::TimedOut {
+                op,
+                waited: self.timeout,
+            })
     }
 
     /// Read events until `pick` accepts one or `deadline` passes, whichever comes first: a busy
@@ -324,6 +333,18 @@ impl NetlinkSocket {
             }
             let size = self.socket.recv(&mut &mut self.buf[..], 0)?;
             return Ok(Some(size));
+        }
+    }
+}
+
+impl Drop for NetlinkSocket {
+    fn drop(&mut self) {
+        // The socket is released when its last descriptor closes: a duplicate handed to the
+        // closer thread makes that close, and its wait, happen there ([`close`]).
+        if self.family == Family::Netfilter
+            && let Ok(dup) = std::os::fd::AsFd::as_fd(&self.socket).try_clone_to_owned()
+        {
+            close::close_later(dup);
         }
     }
 }

@@ -94,6 +94,20 @@ pub fn find_pod_netns(
     netns_dir: &Path,
     proc: &Path,
 ) -> Result<PodNetns, DiscoverError> {
+    find_pod_netns_each(&[ip], netns_dir, proc)?
+        .pop()
+        .unwrap_or(Err(DiscoverError::NotFound { ip }))
+}
+
+/// [`find_pod_netns`] for several addresses at once, one result per address in order: the
+/// candidates are listed once and each is entered at most once, however many addresses are
+/// looked for (a Service's endpoints cost one scan, not one each). The error is for what
+/// stops every lookup: the agent's own namespace or links cannot be read.
+pub fn find_pod_netns_each(
+    ips: &[Ipv4Addr],
+    netns_dir: &Path,
+    proc: &Path,
+) -> Result<Vec<Result<PodNetns, DiscoverError>>, DiscoverError> {
     let own_path = Path::new("/proc/thread-self/ns/net");
     let own_file = File::open(own_path).map_err(|source| {
         DiscoverError::OwnNamespace(NetnsError::Open {
@@ -106,12 +120,14 @@ pub fn find_pod_netns(
 
     // The caller's links, read once. Dumping them also makes the kernel assign an id to
     // every namespace a local veth leads to, which the cheap pre-filter below relies on.
+    let ip = ips.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
     let node_error = |source| DiscoverError::NodeLinks { ip, source };
     let mut own_rtnl = Rtnl::open().map_err(node_error)?;
     let node_links = own_rtnl.links().map_err(node_error)?;
     let peer_nsids: HashSet<i32> = node_links.iter().filter_map(|l| l.link_netnsid).collect();
 
-    let mut claimant: Option<PodNetns> = None;
+    let mut found: Vec<Option<Result<PodNetns, DiscoverError>>> =
+        ips.iter().map(|_| None).collect();
     for cand in candidates {
         // Pre-filter without entering: a namespace none of our veths leads to cannot hold
         // one of our pods. This skips other nodes' (and other labs') pods for one syscall.
@@ -122,33 +138,37 @@ pub fn find_pod_netns(
             Ok(Some(id)) if peer_nsids.contains(&id) => {}
             _ => continue,
         }
-        let Some(holder) = holder_in(&cand.path, ip, &own_file) else {
-            continue;
-        };
-        if !node_links.iter().any(|l| l.index == holder.peer_ifindex) {
-            continue;
-        }
-        let found = PodNetns {
-            label: cand.path.display().to_string(),
-            path: cand.path,
-            id: cand.id,
-            pid: cand.pid,
-            ifname: holder.ifname,
-            ifindex: holder.ifindex,
-            peer_ifindex: holder.peer_ifindex,
-        };
-        // Every candidate is looked at: a second namespace claiming the IP would otherwise
-        // receive (and answer) probes meant for the first, silently.
-        if let Some(first) = claimant.take() {
-            return Err(DiscoverError::Claimed {
-                ip,
-                first: first.label,
-                second: found.label,
+        for (n, holder) in holders_in(&cand.path, ips, &own_file) {
+            if !node_links.iter().any(|l| l.index == holder.peer_ifindex) {
+                continue;
+            }
+            let this = PodNetns {
+                label: cand.path.display().to_string(),
+                path: cand.path.clone(),
+                id: cand.id,
+                pid: cand.pid,
+                ifname: holder.ifname,
+                ifindex: holder.ifindex,
+                peer_ifindex: holder.peer_ifindex,
+            };
+            // Every candidate is looked at: a second namespace claiming the IP would otherwise
+            // receive (and answer) probes meant for the first, silently.
+            found[n] = Some(match found[n].take() {
+                None => Ok(this),
+                Some(Ok(first)) => Err(DiscoverError::Claimed {
+                    ip: ips[n],
+                    first: first.label,
+                    second: this.label,
+                }),
+                Some(Err(e)) => Err(e),
             });
         }
-        claimant = Some(found);
     }
-    claimant.ok_or(DiscoverError::NotFound { ip })
+    Ok(found
+        .into_iter()
+        .zip(ips)
+        .map(|(f, ip)| f.unwrap_or(Err(DiscoverError::NotFound { ip: *ip })))
+        .collect())
 }
 
 /// The distinct namespaces other than `own` ([`scan`]), each with the process whose root holds
@@ -180,20 +200,32 @@ fn is_pause(proc: &Path, pid: u32) -> bool {
         .is_ok_and(|c| c.strip_suffix(b"\n").unwrap_or(&c) == b"pause")
 }
 
-/// Which interface of the namespace at `path` holds `ip` on a veth whose peer is in the
-/// namespace open at `own` (the caller's). None for every other outcome, errors included:
-/// a candidate that cannot be read cannot be claimed as the pod's.
-fn holder_in(path: &Path, ip: Ipv4Addr, own: &File) -> Option<Holder> {
+/// Which interfaces of the namespace at `path` hold which of `ips` (by position) on a veth
+/// whose peer is in the namespace open at `own` (the caller's). Nothing for every other
+/// outcome, errors included: a candidate that cannot be read cannot be claimed as the pod's.
+fn holders_in(path: &Path, ips: &[Ipv4Addr], own: &File) -> Vec<(usize, Holder)> {
     // Only the socket is made inside; it keeps answering for that namespace afterwards.
-    let mut rtnl = run_in(path, Rtnl::open).ok()?.ok()?;
-    let addr = rtnl.addresses().ok()?.into_iter().find(|a| a.ip == ip)?;
-    let link = rtnl
-        .links()
-        .ok()?
-        .into_iter()
-        .find(|l| l.index == addr.ifindex)?;
-    let own_nsid = rtnl.nsid_of(own.as_fd()).ok()??;
-    accept_holder(&link, own_nsid)
+    let Some(mut rtnl) = run_in(path, Rtnl::open).ok().and_then(Result::ok) else {
+        return Vec::new();
+    };
+    let Ok(addresses) = rtnl.addresses() else {
+        return Vec::new();
+    };
+    let held: Vec<(usize, u32)> = (ips.iter().enumerate())
+        .filter_map(|(n, ip)| Some((n, addresses.iter().find(|a| a.ip == *ip)?.ifindex)))
+        .collect();
+    if held.is_empty() {
+        return Vec::new();
+    }
+    let (Ok(links), Ok(Some(own_nsid))) = (rtnl.links(), rtnl.nsid_of(own.as_fd())) else {
+        return Vec::new();
+    };
+    held.into_iter()
+        .filter_map(|(n, ifindex)| {
+            let link = links.iter().find(|l| l.index == ifindex)?;
+            Some((n, accept_holder(link, own_nsid)?))
+        })
+        .collect()
 }
 
 /// The pure part of the ownership test: `link` holds the address, and `own_nsid` is the id

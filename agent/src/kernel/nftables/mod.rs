@@ -5,6 +5,7 @@
 
 pub mod msg;
 pub mod trace;
+pub mod write;
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 use netlink_packet_core::{NetlinkDeserializable, NetlinkHeader, NetlinkSerializable};
 
 /// `NFNL_SUBSYS_NFTABLES`.
-const SUBSYS_NFTABLES: u16 = 10;
+pub const SUBSYS_NFTABLES: u16 = 10;
 /// `NFT_MSG_GETTABLE`.
 pub const MSG_GETTABLE: u8 = 1;
 /// `NFT_MSG_NEWSETELEM`: the kernel's answer to a set element get.
@@ -77,6 +77,9 @@ pub struct NftMessage {
     pub msg: u8,
     /// `nfgen_family`: `NFPROTO_IPV4` for `table ip`.
     pub family: u8,
+    /// `nfgenmsg.res_id` (host order here, big endian on the wire): the subsystem a batch's
+    /// begin and end messages are for; 0 on every other message.
+    pub res_id: u16,
     pub attrs: Vec<u8>,
 }
 
@@ -89,6 +92,7 @@ impl NftMessage {
             subsys: SUBSYS_NFTABLES as u8,
             msg,
             family,
+            res_id: 0,
             attrs,
         }
     }
@@ -99,6 +103,7 @@ impl NftMessage {
             subsys,
             msg,
             family,
+            res_id: 0,
             attrs,
         }
     }
@@ -114,8 +119,9 @@ impl NetlinkSerializable for NftMessage {
         NFGENMSG_LEN + self.attrs.len()
     }
     fn serialize(&self, buffer: &mut [u8]) {
-        // nfgen_family, version NFNETLINK_V0, res_id 0 (big endian).
-        buffer[..NFGENMSG_LEN].copy_from_slice(&[self.family, 0, 0, 0]);
+        // nfgen_family, version NFNETLINK_V0, res_id (big endian).
+        let [hi, lo] = self.res_id.to_be_bytes();
+        buffer[..NFGENMSG_LEN].copy_from_slice(&[self.family, 0, hi, lo]);
         buffer[NFGENMSG_LEN..].copy_from_slice(&self.attrs);
     }
 }
@@ -137,6 +143,7 @@ impl NetlinkDeserializable for NftMessage {
             subsys,
             msg,
             family: payload[0],
+            res_id: u16::from_be_bytes([payload[2], payload[3]]),
             attrs: payload[NFGENMSG_LEN..].to_vec(),
         })
     }
@@ -159,6 +166,13 @@ impl AttrWriter {
         let mut v = value.as_bytes().to_vec();
         v.push(0);
         self.bytes(kind, &v)
+    }
+
+    /// A writer that starts with attributes already encoded (an expression's data).
+    pub fn raw(encoded: &[u8]) -> Self {
+        AttrWriter {
+            buf: encoded.to_vec(),
+        }
     }
 
     pub fn nested(mut self, kind: u16, inner: AttrWriter) -> Self {

@@ -6,9 +6,10 @@
 //! exact name, not how the pod's resolver walks its search list.
 //!
 //! [`wire`] builds and reads messages and [`verdict`] judges the replies (both pure);
-//! [`query`] does the I/O.
+//! [`query`] does the I/O; [`traced`] names the rule that dropped a query (evidence).
 
 pub mod query;
+pub mod traced;
 pub mod verdict;
 pub mod wire;
 
@@ -97,6 +98,20 @@ pub fn query_all(
     expect: Option<Ipv4Addr>,
     timeout: Duration,
 ) -> DnsOutcome {
+    query_all_with(node, pod_netns, name, servers, expect, timeout, |_| ())
+}
+
+/// [`query_all`], calling `before_send` with the queries' local addresses before they leave
+/// ([`query::ask_all_with`]); not called when no query is sent.
+pub fn query_all_with(
+    node: &str,
+    pod_netns: &Path,
+    name: &str,
+    servers: &[DnsTarget],
+    expect: Option<Ipv4Addr>,
+    timeout: Duration,
+    before_send: impl FnOnce(&[std::net::SocketAddrV4]),
+) -> DnsOutcome {
     if let Err(e) = wire::a_query(name, 0) {
         let hop = Hop::new(node, HopKind::Dns, name, Verdict::Fail, e.to_string())
             .with_reason(Reason::DnsBadName);
@@ -105,7 +120,7 @@ pub fn query_all(
             results: vec![],
         };
     }
-    match query::ask_all(pod_netns, name, servers, timeout) {
+    match query::ask_all_with(pod_netns, name, servers, timeout, before_send) {
         Ok(asked) => {
             let (hop, results) = verdict::judge(node, name, expect, &asked, timeout);
             DnsOutcome { hop, results }

@@ -2,7 +2,7 @@
 //! `dig @server name A` once per nameserver, all at once.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, SocketAddrV4, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -23,17 +23,35 @@ pub fn ask_all(
     servers: &[DnsTarget],
     timeout: Duration,
 ) -> Result<Vec<Asked>, NetnsError> {
-    let owned_name = name.to_string();
+    ask_all_with(pod_netns, name, servers, timeout, |_| ())
+}
+
+/// [`ask_all`], calling `before_send` with the queries' local addresses (IPv4 ones) once every
+/// socket is bound and before the first query leaves: a rule trace armed there matches
+/// exactly these queries.
+pub fn ask_all_with(
+    pod_netns: &Path,
+    name: &str,
+    servers: &[DnsTarget],
+    timeout: Duration,
+    before_send: impl FnOnce(&[SocketAddrV4]),
+) -> Result<Vec<Asked>, NetnsError> {
     let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
     // Only the sockets need the pod's namespace; they keep it when the thread is gone.
-    let sent: Vec<Sent> = run_in(pod_netns, move || {
-        let base = crate::path::connect::query_id();
-        addrs
-            .iter()
-            .enumerate()
-            .map(|(i, addr)| send(*addr, &owned_name, base.wrapping_add(i as u16)))
-            .collect()
-    })?;
+    let opened: Vec<Result<UdpSocket, Reply>> =
+        run_in(pod_netns, move || addrs.iter().map(|a| open(*a)).collect())?;
+    let locals: Vec<SocketAddrV4> = (opened.iter().flatten())
+        .filter_map(|s| match s.local_addr() {
+            Ok(SocketAddr::V4(a)) => Some(a),
+            _ => None,
+        })
+        .collect();
+    before_send(&locals);
+    let base = crate::path::connect::query_id();
+    let sent: Vec<Sent> = (0u16..)
+        .zip(opened)
+        .map(|(i, socket)| send(socket?, name, base.wrapping_add(i)))
+        .collect();
     let deadline = Instant::now() + timeout;
     let pod = pod_netns.to_path_buf();
     let replies: Vec<Reply> = std::thread::scope(|scope| {
@@ -68,7 +86,9 @@ pub fn ask_all(
         .collect())
 }
 
-fn send(addr: SocketAddr, name: &str, id: u16) -> Sent {
+/// A UDP socket in the calling thread's namespace, bound and connected to `addr`: its local
+/// port is known before anything is sent.
+fn open(addr: SocketAddr) -> Result<UdpSocket, Reply> {
     let bind: SocketAddr = match addr {
         SocketAddr::V4(_) => "0.0.0.0:0",
         SocketAddr::V6(_) => "[::]:0",
@@ -79,6 +99,10 @@ fn send(addr: SocketAddr, name: &str, id: u16) -> Sent {
         .map_err(|e| Reply::Unreachable(format!("cannot open a socket: {e}")))?;
     // Connected, so ICMP port unreachable comes back as ECONNREFUSED instead of silence.
     socket.connect(addr).map_err(|e| unreachable(&e))?;
+    Ok(socket)
+}
+
+fn send(socket: UdpSocket, name: &str, id: u16) -> Sent {
     let query = wire::a_query(name, id).map_err(|e| Reply::Unreachable(e.to_string()))?;
     let start = Instant::now();
     socket.send(&query).map_err(|e| unreachable(&e))?;

@@ -38,17 +38,24 @@ pub fn arm(
     source: SocketAddrV4,
     target: SocketAddrV4,
 ) -> ArmedTrace {
+    let flow = format!("{source} -> {target}/{protocol}");
+    arm_flows(node, flow, &[(protocol, source)])
+}
+
+/// [`arm`] for several of the probe's sockets at once (its DNS queries), `flow` naming them in
+/// the hop.
+pub fn arm_flows(node: &str, flow: String, sources: &[(Protocol, SocketAddrV4)]) -> ArmedTrace {
     table::sweep();
     let table = TraceEvents::subscribe()
         .map_err(|e| e.to_string())
         .and_then(|events| {
-            TraceTable::install(protocol, *source.ip(), source.port())
+            TraceTable::install(sources)
                 .map(|t| (t, events))
                 .map_err(|e| e.to_string())
         });
     ArmedTrace {
         node: node.to_string(),
-        flow: format!("{source} -> {target}/{protocol}"),
+        flow,
         table,
     }
 }

@@ -1,17 +1,22 @@
 //! The probe's own trace table, `table inet netdiag-trace-<unix time>-<pid>-<n>`: two chains at
 //! the earliest prerouting and output hooks that set `meta nftrace` on the probe's packets only
 //! (its source address and port, both directions), so `nft monitor trace`'s events describe
-//! exactly this connection. The table is removed when dropped; one an agent killed by SIGKILL
-//! left behind is removed by the next agent on the node ([`sweep`]).
+//! exactly this connection. It is written, deleted and listed over nf_tables netlink (one
+//! transaction to install, no `nft` process). The table is removed when dropped; one an agent
+//! killed by SIGKILL left behind is removed by the next agent on the node ([`sweep`]).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use netdiag_model::Protocol;
 
-use crate::dataplane::kube_proxy::nftables::read::NFT;
-use crate::dataplane::netfilter::command::{CommandError, run, run_input};
+use crate::kernel::netlink::{DEFAULT_TIMEOUT, NetlinkError};
+use crate::kernel::nftables::NftSocket;
+use crate::kernel::nftables::write::{
+    self, Expr, Hook, META_L4PROTO, META_NFPROTO, META_NFTRACE, NFPROTO_INET, Op, PAYLOAD_NETWORK,
+    PAYLOAD_TRANSPORT, REG_1,
+};
 
 pub const PREFIX: &str = "netdiag-trace-";
 /// Before raw (-300) and conntrack (-200): the first thing the packet meets.
@@ -19,26 +24,91 @@ const PRIORITY: i32 = -350;
 /// No agent runs longer than this (plans are bounded well below): an older table is a leftover.
 pub const MAX_AGE: Duration = Duration::from_secs(15 * 60);
 
-/// An installed trace table; dropping it deletes it.
+/// An installed trace table; dropping it deletes it (over the socket that made it).
 pub struct TraceTable {
     pub name: String,
+    socket: NftSocket,
 }
 
-/// The `nft -f` script of a trace table for the probe from `source`:`port`. Pure.
-pub fn script(name: &str, protocol: Protocol, source: Ipv4Addr, port: u16) -> String {
-    let proto = protocol.as_lower();
-    let rules = format!(
-        "meta l4proto {proto} ip saddr {source} th sport {port} meta nftrace set 1\n\
-         meta l4proto {proto} ip daddr {source} th dport {port} meta nftrace set 1\n"
-    );
-    let mut out = format!("table inet {name} {{\n");
-    for (chain, hook) in [("pre", "prerouting"), ("out", "output")] {
-        out.push_str(&format!(
-            "chain {chain} {{\ntype filter hook {hook} priority {PRIORITY}; policy accept;\n{rules}}}\n"
+/// Why the trace table could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("a trace rule cannot match protocol {0}")]
+    Protocol(&'static str),
+    #[error("cannot install the trace table {name} over netlink: {source}")]
+    Netlink {
+        name: String,
+        #[source]
+        source: NetlinkError,
+    },
+}
+
+/// Which of the probe's addresses a rule matches: its packets out, or the answers in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Source,
+    Destination,
+}
+
+/// `meta l4proto PROTO ip saddr ADDR th sport PORT meta nftrace set 1` (or daddr/dport), as
+/// `nft` compiles it for an inet table: the `meta nfproto ipv4` test is the dependency `ip
+/// saddr` needs there, which `nft` leaves out when it prints the rule. Pure.
+fn rule(l4proto: u8, side: Side, addr: Ipv4Addr, port: u16) -> Vec<Expr> {
+    // The IPv4 header's saddr is at 12, daddr at 16; a transport header's ports at 0 and 2.
+    let (addr_at, port_at) = match side {
+        Side::Source => (12, 0),
+        Side::Destination => (16, 2),
+    };
+    vec![
+        write::meta_load(META_L4PROTO, REG_1),
+        write::cmp_eq(REG_1, &[l4proto]),
+        write::meta_load(META_NFPROTO, REG_1),
+        write::cmp_eq(REG_1, &[crate::kernel::nftables::msg::NFPROTO_IPV4]),
+        write::payload_load(PAYLOAD_NETWORK, addr_at, 4, REG_1),
+        write::cmp_eq(REG_1, &addr.octets()),
+        write::payload_load(PAYLOAD_TRANSPORT, port_at, 2, REG_1),
+        write::cmp_eq(REG_1, &port.to_be_bytes()),
+        write::immediate(REG_1, &[1]),
+        write::meta_set(META_NFTRACE, REG_1),
+    ]
+}
+
+/// The messages that install trace table `name` for the probe's `flows` (each a protocol and
+/// the local address of one of its sockets): the table, chains `pre` and `out` at the
+/// prerouting and output hooks, and in each a rule per flow and direction. Pure.
+pub fn install_ops(
+    name: &str,
+    flows: &[(Protocol, SocketAddrV4)],
+) -> Result<Vec<Op>, InstallError> {
+    let l4protos = flows
+        .iter()
+        .map(|(protocol, source)| match protocol {
+            Protocol::TCP => Ok((6, *source)),
+            Protocol::UDP => Ok((17, *source)),
+            Protocol::Unknown => Err(InstallError::Protocol(protocol.as_lower())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let chains = [("pre", Hook::Prerouting), ("out", Hook::Output)];
+    let mut ops = vec![write::new_table(NFPROTO_INET, name)];
+    // Chains first, then rules, as `nft -f` orders a table: the handles come out the same.
+    for (chain, hook) in chains {
+        ops.push(write::new_base_chain(
+            NFPROTO_INET,
+            name,
+            chain,
+            hook,
+            PRIORITY,
         ));
     }
-    out.push_str("}\n");
-    out
+    for (chain, _) in chains {
+        for (l4proto, source) in &l4protos {
+            for side in [Side::Source, Side::Destination] {
+                let exprs = rule(*l4proto, side, *source.ip(), source.port());
+                ops.push(write::new_rule(NFPROTO_INET, name, chain, &exprs));
+            }
+        }
+    }
+    Ok(ops)
 }
 
 fn now_secs() -> u64 {
@@ -56,23 +126,33 @@ fn unique_name() -> String {
 }
 
 impl TraceTable {
-    /// Install the table in the calling thread's network namespace.
-    pub fn install(
-        protocol: Protocol,
-        source: Ipv4Addr,
-        port: u16,
-    ) -> Result<TraceTable, CommandError> {
+    /// Install the table for `flows` in the calling thread's network namespace, in one
+    /// transaction.
+    pub fn install(flows: &[(Protocol, SocketAddrV4)]) -> Result<TraceTable, InstallError> {
         let name = unique_name();
-        let text = script(&name, protocol, source, port);
-        run_input(&NFT, &["-f", "-"], Some(text.as_bytes()))?;
-        Ok(TraceTable { name })
+        let ops = install_ops(&name, flows)?;
+        let failed = |source| InstallError::Netlink {
+            name: name.clone(),
+            source,
+        };
+        let mut socket = NftSocket::open(DEFAULT_TIMEOUT).map_err(failed)?;
+        socket
+            .commit("install the trace table (nf_tables batch)", ops)
+            .map_err(failed)?;
+        Ok(TraceTable { name, socket })
     }
+}
+
+/// Delete table `name` over `socket`.
+fn delete(socket: &mut NftSocket, name: &str) -> Result<(), NetlinkError> {
+    let op = "delete the trace table (NFT_MSG_DELTABLE)";
+    socket.commit(op, vec![write::del_table(NFPROTO_INET, name)])
 }
 
 impl Drop for TraceTable {
     fn drop(&mut self) {
         // Best effort: what cannot be deleted now the next agent's sweep deletes.
-        let _ = run(&NFT, &["delete", "table", "inet", &self.name]);
+        let _ = delete(&mut self.socket, &self.name);
     }
 }
 
@@ -97,60 +177,100 @@ fn process_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// The `netdiag-trace-*` tables in an `nft -j list tables` listing. Pure.
-pub fn trace_tables(json: &[u8]) -> Vec<String> {
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(json) else {
-        return Vec::new();
-    };
-    doc.get("nftables")
-        .and_then(|v| v.as_array())
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i.get("table"))
-                .filter(|t| t.get("family").and_then(|f| f.as_str()) == Some("inet"))
-                .filter_map(|t| t.get("name").and_then(|n| n.as_str()))
-                .filter(|n| n.starts_with(PREFIX))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Delete the trace tables earlier agents left in the calling thread's namespace; the names
 /// deleted.
 pub fn sweep() -> Vec<String> {
-    let Ok(Some(json)) = run(&NFT, &["-j", "list", "tables"]) else {
+    let Ok(mut socket) = NftSocket::open(DEFAULT_TIMEOUT) else {
+        return Vec::new();
+    };
+    let Ok(names) = socket.table_names(NFPROTO_INET) else {
         return Vec::new();
     };
     let now = now_secs();
-    trace_tables(&json)
+    names
         .into_iter()
         .filter(|name| is_leftover(name, now, process_alive))
-        .filter(|name| run(&NFT, &["delete", "table", "inet", name]).is_ok())
+        // One transaction each: another agent sweeping the same table must not undo the rest.
+        .filter(|name| delete(&mut socket, name).is_ok())
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::nftables::msg::{AttrWriter, RULE_HANDLE};
+    use crate::kernel::nftables::raw_rule;
 
     #[test]
-    fn the_script_traces_both_directions_at_both_hooks() {
-        let s = script(
-            "netdiag-trace-1-2-0",
-            Protocol::TCP,
-            Ipv4Addr::new(10, 244, 1, 2),
-            41234,
-        );
-        assert!(s.starts_with("table inet netdiag-trace-1-2-0 {\n"));
-        assert_eq!(s.matches("priority -350").count(), 2);
+    fn the_table_traces_both_directions_at_both_hooks() {
+        let source = Ipv4Addr::new(10, 244, 1, 2);
+        let flow = [(Protocol::TCP, SocketAddrV4::new(source, 41234))];
+        let Ok(ops) = install_ops("netdiag-trace-1-2-0", &flow) else {
+            panic!("tcp is traceable");
+        };
+        let kinds: Vec<u8> = ops.iter().map(|(m, _)| m.msg).collect();
         assert_eq!(
-            s.matches("meta l4proto tcp ip saddr 10.244.1.2 th sport 41234 meta nftrace set 1")
-                .count(),
-            2
+            kinds,
+            [0, 3, 3, 6, 6, 6, 6],
+            "the table, its chains, their rules (as nft -f orders them)"
         );
-        assert_eq!(s.matches("ip daddr 10.244.1.2 th dport 41234").count(), 2);
+        assert!(ops.iter().all(|(m, _)| m.family == NFPROTO_INET));
+        // Read back as the rule reader reads a kernel dump (which adds the handle).
+        let rules: Vec<_> = ops
+            .iter()
+            .filter_map(|(m, _)| {
+                let mut m = m.clone();
+                m.attrs = AttrWriter::raw(&m.attrs)
+                    .bytes(RULE_HANDLE, &1u64.to_be_bytes())
+                    .finish();
+                raw_rule(&m)
+            })
+            .collect();
+        let chains: Vec<&str> = rules.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(chains, ["pre", "pre", "out", "out"]);
+        let outbound = &rules[0].1.exprs;
+        let names: Vec<&str> = outbound.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "meta",
+                "cmp",
+                "meta",
+                "cmp",
+                "payload",
+                "cmp",
+                "payload",
+                "cmp",
+                "immediate",
+                "meta"
+            ]
+        );
+        assert_eq!(outbound[5].1, write::cmp_eq(REG_1, &[10, 244, 1, 2]).data);
+        assert_eq!(
+            outbound[4].1,
+            write::payload_load(PAYLOAD_NETWORK, 12, 4, REG_1).data
+        );
+        let inbound = &rules[1].1.exprs;
+        assert_eq!(
+            inbound[4].1,
+            write::payload_load(PAYLOAD_NETWORK, 16, 4, REG_1).data
+        );
+        assert_eq!(
+            inbound[6].1,
+            write::payload_load(PAYLOAD_TRANSPORT, 2, 2, REG_1).data
+        );
+        assert_eq!(
+            inbound[7].1,
+            write::cmp_eq(REG_1, &41234u16.to_be_bytes()).data
+        );
+        let unknown = [(Protocol::Unknown, SocketAddrV4::new(source, 1))];
+        assert!(install_ops("x", &unknown).is_err());
+        // A DNS query and the connect share one table: a rule per flow and direction.
+        let both = [flow[0], (Protocol::UDP, SocketAddrV4::new(source, 5353))];
+        let Ok(ops) = install_ops("x", &both) else {
+            panic!("both are traceable");
+        };
+        assert_eq!(ops.iter().filter(|(m, _)| m.msg == 6).count(), 8);
     }
 
     #[test]
@@ -167,15 +287,5 @@ mod tests {
         );
         assert!(!is_leftover("netdiag-trace-x-y", 5000, alive));
         assert!(!is_leftover("firewalld", 5000, alive));
-    }
-
-    #[test]
-    fn only_inet_trace_tables_are_listed() {
-        let json =
-            br#"{"nftables": [{"metainfo": {}}, {"table": {"family": "ip", "name": "filter"}},
-            {"table": {"family": "inet", "name": "netdiag-trace-1-2-0"}},
-            {"table": {"family": "ip", "name": "netdiag-trace-9-9-9"}}]}"#;
-        assert_eq!(trace_tables(json), ["netdiag-trace-1-2-0"]);
-        assert!(trace_tables(b"garbage").is_empty());
     }
 }

@@ -6,7 +6,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::Trace;
-use crate::kernel::netns::discover::find_pod_netns;
+use crate::kernel::netns::discover::find_pod_netns_each;
 
 /// At most this many candidate endpoints are looked up, and tapped.
 const MAX_ENDPOINT_TAPS: usize = 8;
@@ -36,10 +36,16 @@ impl Trace<'_> {
             .map(|e| e.ip)
             .collect();
         let ips = candidates(target, self.is_service, &expected, self.source_ip);
-        ips.into_iter()
-            .filter_map(|ip| find_pod_netns(ip, &self.env.netns_dir, &self.env.proc).ok())
-            .map(|ns| ns.peer_ifindex)
-            .collect()
+        // One scan for all of them: a scan lists every namespace and process of the node.
+        find_pod_netns_each(&ips, &self.env.netns_dir, &self.env.proc)
+            .map(|found| {
+                found
+                    .into_iter()
+                    .flatten()
+                    .map(|ns| ns.peer_ifindex)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 

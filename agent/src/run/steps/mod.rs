@@ -181,14 +181,32 @@ impl<'a> Trace<'a> {
             (Some((addr, _)), true) => Some(*addr.ip()),
             _ => None,
         };
-        let outcome = dns::query_all(
-            self.node(),
+        // With evidence, the queries are traced like the connect: a rule that drops one is
+        // named, before the silence it causes.
+        let evidence = self.plan.wants(Check::Evidence);
+        let node = self.node();
+        let mut armed = None;
+        let outcome = dns::query_all_with(
+            node,
             &pod_ns.path,
             name,
             &servers,
             expect,
             self.step_timeout(),
+            |locals| {
+                if evidence && !locals.is_empty() {
+                    armed = Some(dns::traced::arm(node, locals, &servers));
+                }
+            },
         );
+        let traced = armed.and_then(|a| {
+            let (hop, rules) = a.finish();
+            dns::traced::dropped(hop, rules, &servers)
+        });
+        if let Some((hop, rules)) = traced {
+            hops.push(hop);
+            self.rule_trace.extend(rules);
+        }
         hops.push(outcome.hop);
         self.dns = outcome.results;
     }

@@ -23,6 +23,10 @@ pub fn family_name(family: u8) -> &'static str {
     }
 }
 
+/// What the Firewall hop says a rule dropped; a caller tracing a particular kind of packet
+/// (the DNS queries) says which in its place.
+pub const DROPPED_PACKET: &str = "the probe's packet";
+
 /// Who a rule belongs to, from its table, chain and text: the component to look at.
 pub fn owner(table: &str, chain: &str, text: &str) -> String {
     let c = chain;
@@ -81,7 +85,7 @@ pub fn judge(
         let who = owner(&drop.table, &drop.chain, &text);
         return hop(
             Verdict::Fail,
-            format!("{what} on {node} dropped the probe's packet: {who}"),
+            format!("{what} on {node} dropped {DROPPED_PACKET}: {who}"),
         )
         .with_reason(Reason::DroppedByRule);
     }
