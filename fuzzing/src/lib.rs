@@ -14,7 +14,7 @@ mod text;
 
 pub use args::{duration, netprobe, shorthand};
 pub use kernel::{conntrack, ipvs};
-pub use netfilter::{iptables_save, nft_json, nft_netlink, xtables};
+pub use netfilter::{iptables_save, nft_netlink, xtables};
 pub use text::{dns_wire, ethernet_frame, pcapng, resolv_conf};
 
 /// A fuzz target: bytes in, nothing out; a panic is the only failure.
@@ -25,7 +25,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("iptables_save", iptables_save),
     ("xtables", xtables),
     ("nft_netlink", nft_netlink),
-    ("nft_json", nft_json),
     ("ipvs", ipvs),
     ("conntrack", conntrack),
     ("dns_wire", dns_wire),

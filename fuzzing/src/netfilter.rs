@@ -14,7 +14,6 @@ use netdiag_agent::dataplane::netfilter::nftables::rule::NftRule;
 use netdiag_agent::kernel::netlink::messages;
 use netdiag_agent::kernel::nftables::msg::{self, NftMessage};
 use netdiag_agent::kernel::nftables::{SetElement, elements, raw_rule, trace};
-use netdiag_agent::path::firewall::table::trace_tables;
 use netdiag_model::{PlanTarget, Protocol};
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 
@@ -157,11 +156,6 @@ fn nft_programs(data: &[u8]) -> Vec<ServiceProgram> {
         }
     }
     programs
-}
-
-/// `nft -j list tables`: the agent's sweep of its own leftover trace tables.
-pub fn nft_json(data: &[u8]) {
-    let _ = trace_tables(data);
 }
 
 #[cfg(test)]
