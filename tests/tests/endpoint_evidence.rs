@@ -57,10 +57,11 @@ fn a_healthy_pod_target_on_another_node_is_watched_there_and_stays_healthy() {
     }
 }
 
-#[test]
-fn a_forward_drop_on_the_endpoints_node_is_named_there() {
-    let lab = default_lab("ed");
-    let ip = forward_drop_on_node_b(&lab, "iptables-nft");
+/// With `tool`'s DROP on node-b, trace: the first failure is that drop, named on node-b, after
+/// which only the connect fails. Its message, and echo-2's address.
+fn dropped_on_node_b(tag: &str, tool: &str) -> (String, String) {
+    let lab = default_lab(tag);
+    let ip = forward_drop_on_node_b(&lab, tool);
     let t = trace_to(&lab, "curl", TARGET);
     assert_failure(
         &t,
@@ -70,33 +71,26 @@ fn a_forward_drop_on_the_endpoints_node_is_named_there() {
     );
     let f = t.path.first_failure.as_ref().expect("a failure");
     assert_eq!(f.node, "node-b", "{}", describe(&t.path.hops));
+    (ip, f.message.clone())
+}
+
+#[test]
+fn a_forward_drop_on_the_endpoints_node_is_named_there() {
+    let (ip, msg) = dropped_on_node_b("ed", "iptables-nft");
     assert!(
-        f.message
-            .starts_with(&format!("rule `-A FORWARD -d {ip}/32 -j DROP`"))
-            && f.message.contains("in ip filter FORWARD on node-b"),
-        "{}",
-        f.message
+        msg.starts_with(&format!("rule `-A FORWARD -d {ip}/32 -j DROP`"))
+            && msg.contains("in ip filter FORWARD on node-b"),
+        "{msg}"
     );
 }
 
 #[test]
 fn the_same_drop_on_the_endpoints_legacy_backend_is_named_from_counters() {
-    let lab = default_lab("el");
-    let ip = forward_drop_on_node_b(&lab, "iptables-legacy");
-    let t = trace_to(&lab, "curl", TARGET);
-    assert_failure(
-        &t,
-        HopKind::Firewall,
-        Reason::DroppedByRule,
-        &[HopKind::Connect],
-    );
-    let f = t.path.first_failure.as_ref().expect("a failure");
-    assert_eq!(f.node, "node-b", "{}", describe(&t.path.hops));
+    let (ip, msg) = dropped_on_node_b("el", "iptables-legacy");
     assert!(
-        f.message.starts_with(&format!(
+        msg.starts_with(&format!(
             "rule `-A FORWARD -d {ip}/32 -j DROP` in legacy iptables filter FORWARD on node-b counted"
-        )) && f.message.contains("from counters"),
-        "{}",
-        f.message
+        )) && msg.contains("from counters"),
+        "{msg}"
     );
 }
