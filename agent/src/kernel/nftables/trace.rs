@@ -65,6 +65,25 @@ impl TraceEvent {
     }
 }
 
+#[cfg(test)]
+impl TraceEvent {
+    /// An `ip` rule's event with `verdict`, as the judges' tests build them.
+    pub fn rule(id: u32, table: &str, chain: &str, handle: u64, verdict: NftVerdict) -> TraceEvent {
+        TraceEvent {
+            id,
+            family: 2,
+            table: table.into(),
+            chain: chain.into(),
+            handle: Some(handle),
+            kind: TraceType::Rule,
+            verdict: Some(verdict),
+            policy: None,
+            iif: None,
+            oif: None,
+        }
+    }
+}
+
 fn be32(v: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?))
 }

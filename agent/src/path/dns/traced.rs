@@ -60,7 +60,7 @@ pub fn dropped(
 mod tests {
     use super::*;
     use crate::kernel::nftables::msg::NftVerdict;
-    use crate::kernel::nftables::trace::{TraceEvent, TraceType};
+    use crate::kernel::nftables::trace::TraceEvent;
     use crate::path::firewall::judge::RuleText;
     use netdiag_model::{HopKind, Reason};
 
@@ -77,18 +77,7 @@ mod tests {
     }
 
     fn event(chain: &str, handle: u64, verdict: NftVerdict) -> TraceEvent {
-        TraceEvent {
-            id: 7,
-            family: 2,
-            table: "filter".into(),
-            chain: chain.into(),
-            handle: Some(handle),
-            kind: TraceType::Rule,
-            verdict: Some(verdict),
-            policy: None,
-            iif: None,
-            oif: None,
-        }
+        TraceEvent::rule(7, "filter", chain, handle, verdict)
     }
 
     fn judged(events: &[TraceEvent]) -> (Hop, Vec<TracedRule>) {

@@ -2,18 +2,7 @@ use super::*;
 use crate::kernel::nftables::msg::NftVerdict;
 
 fn ev(id: u32, table: &str, chain: &str, handle: u64, verdict: NftVerdict) -> TraceEvent {
-    TraceEvent {
-        id,
-        family: 2,
-        table: table.into(),
-        chain: chain.into(),
-        handle: Some(handle),
-        kind: TraceType::Rule,
-        verdict: Some(verdict),
-        policy: None,
-        iif: None,
-        oif: None,
-    }
+    TraceEvent::rule(id, table, chain, handle, verdict)
 }
 
 #[test]
