@@ -10,7 +10,7 @@ use netdiag_model::{
     Check, DnsResult, Endpoint, Hop, HopKind, PlanRole, Protocol, TracePlan, Verdict,
 };
 
-use super::observe::{Connected, Probe, observers};
+use super::observe::{Connected, Observation, Probe, observers};
 mod endpoint;
 mod local_endpoints;
 mod node_source;
@@ -251,14 +251,19 @@ impl<'a> Trace<'a> {
             failed: self.connect_failed,
         };
         for a in armed {
-            let seen = a.finish(&done);
-            hops.extend(seen.hops);
-            self.rule_trace.extend(seen.rule_trace);
-            self.counters.extend(seen.counters);
-            self.capture.extend(seen.capture);
-            self.pcap = self.pcap.take().or(seen.pcap);
-            self.chosen = self.chosen.take().or(seen.chosen);
+            self.keep(a.finish(&done), hops);
         }
+    }
+
+    /// Keep what an observer saw: its hops on the path, its evidence and the endpoint it saw
+    /// chosen in the run's.
+    fn keep(&mut self, seen: Observation, hops: &mut Vec<Hop>) {
+        hops.extend(seen.hops);
+        self.rule_trace.extend(seen.rule_trace);
+        self.counters.extend(seen.counters);
+        self.capture.extend(seen.capture);
+        self.pcap = self.pcap.take().or(seen.pcap);
+        self.chosen = self.chosen.take().or(seen.chosen);
     }
 
     /// Judge the Bridge hop again now that the connect has shown where DNAT went: a pod that

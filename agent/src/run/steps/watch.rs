@@ -21,10 +21,10 @@ use crate::run::observe::{Connected, Probe, evidence_observers};
 /// that failed from one that worked, which only the source knows otherwise. Pure.
 pub(super) fn unanswered(capture: &[InterfaceCapture], source: SocketAddrV4) -> bool {
     let from_source = source.to_string();
-    let mut packets = (capture.iter().flat_map(|c| c.packets.iter()))
+    let packets = (capture.iter().flat_map(|c| c.packets.iter()))
         .filter(|p| matches!(p.protocol.as_deref(), Some("tcp" | "udp")));
     let (mut arrived, mut answered) = (false, false);
-    for p in packets.by_ref() {
+    for p in packets {
         match p.src.as_deref() {
             Some(s) if s == from_source => arrived = true,
             Some(_) => answered = true,
@@ -89,7 +89,8 @@ impl Trace<'_> {
         if let Some(path) = &self.env.armed_file
             && let Err(e) = say_armed(path)
         {
-            // The watch goes on: the source run merely starts at its window's end.
+            // The watch goes on: the source run then starts when its starter stops waiting for
+            // the file (the controller after ARM_WAIT, the lab after its own wait).
             eprintln!(
                 "netdiag-agent: cannot write the armed file {}: {e}",
                 path.display()
@@ -118,11 +119,7 @@ impl Trace<'_> {
             seen.push(s);
         }
         for s in seen.into_iter().rev() {
-            hops.extend(s.hops);
-            self.rule_trace.extend(s.rule_trace);
-            self.counters.extend(s.counters);
-            self.capture.extend(s.capture);
-            self.pcap = self.pcap.take().or(s.pcap);
+            self.keep(s, hops);
         }
     }
 
