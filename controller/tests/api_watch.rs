@@ -63,6 +63,7 @@ async fn the_watcher_is_created_first_and_the_source_once_it_is_ready() {
             ])
         );
         assert_eq!(c["readinessProbe"]["periodSeconds"], 1);
+        assert_eq!(posted["metadata"]["labels"]["netdiag.dev/watch"], "true");
         assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
         let patch = api.expect("PATCH", STATUS).await;
         let s = applied_status(&patch);
@@ -87,10 +88,9 @@ async fn the_watcher_is_created_first_and_the_source_once_it_is_ready() {
     let (ctx2, mut api) = test_context();
     let arming = agent(&watcher, &start, json!({"phase": "Running"}));
     let server = tokio::spawn(async move {
-        expect_list_agents(&mut api, vec![arming.clone()]).await;
-        expect_resolve_pod(&mut api).await;
+        // Nothing resolved or planned while the source waits, no POST: only the watcher's
+        // phase is written.
         expect_list_agents(&mut api, vec![arming]).await;
-        // No POST: only the watcher's phase is written.
         let patch = api.expect("PATCH", STATUS).await;
         let s = applied_status(&patch);
         let nodes: Vec<(&str, Option<&str>)> = (s.nodes.iter())

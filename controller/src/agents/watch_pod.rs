@@ -19,11 +19,21 @@ pub fn armed_file() -> String {
     format!("{WATCH_DIR}/armed")
 }
 
+/// Label of a watching pod, so a run under way knows its source waits for it without planning.
+pub const WATCH_LABEL: &str = "netdiag.dev/watch";
+
+/// Whether `pod` is a run's watching pod ([`add_watch`] labelled it).
+pub fn is_watcher(pod: &Pod) -> bool {
+    (pod.metadata.labels.as_ref()).is_some_and(|l| l.get(WATCH_LABEL).is_some_and(|v| v == "true"))
+}
+
 /// Make `pod` the watching pod of `node_plan` when its plan watches; other pods stay as they are.
 pub fn add_watch(pod: &mut Pod, node_plan: &NodePlan) {
     if !node_plan.watches() {
         return;
     }
+    (pod.metadata.labels.get_or_insert_with(Default::default))
+        .insert(WATCH_LABEL.to_string(), "true".to_string());
     let Some(spec) = pod.spec.as_mut() else {
         return;
     };

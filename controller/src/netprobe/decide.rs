@@ -91,6 +91,9 @@ pub fn decide(facts: &RunFacts<'_>) -> Step {
 /// does not depend on it.
 pub const ARM_WAIT: Duration = Duration::from_secs(20);
 
+/// How often a run whose source waits for its watcher is looked at.
+pub const ARM_POLL: Duration = Duration::from_secs(1);
+
 /// A run's watching endpoint pod, as the start of the run sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Watcher {

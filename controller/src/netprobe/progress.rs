@@ -12,10 +12,11 @@ use netdiag_crds::{NodeRun, TargetRef};
 use netdiag_model::merge::merge;
 use netdiag_model::{NodeReport, PlanRole};
 
-use super::decide::{AgentState, POLL, RunFacts, Step, decide};
+use super::decide::{self, AgentState, POLL, RunFacts, Step, decide};
 use super::reconcile::{DEADLINE_GRACE_SECONDS, ReconcileError, Run, role_of};
 use crate::agents::collect::{self, CollectError, PodOutcome};
 use crate::agents::pod;
+use crate::agents::watch_pod;
 use crate::netprobe::plan;
 use crate::netprobe::redact;
 use crate::netprobe::resolve;
@@ -45,6 +46,19 @@ impl Run<'_> {
                 outcome: o.clone(),
             })
             .collect();
+        // A source held back for its watcher: nothing to resolve or plan until the watcher is
+        // armed (its pod ready), gone, or late; only its phase may need writing.
+        if source.is_none()
+            && let Some(w) = pods.iter().find(|p| watch_pod::is_watcher(p))
+            && !decide::source_may_start(decide::watcher(Some(w)), self.now, timeout)
+        {
+            let nodes = node_runs(&[(w, collect::pod_outcome(w))]);
+            if nodes != self.status.nodes {
+                let next = status::running(&self.input(), start, nodes);
+                self.apply(&next).await?;
+            }
+            return Ok(Action::requeue(decide::ARM_POLL));
+        }
         let facts = RunFacts {
             now: self.now,
             deadline: start + jiff::SignedDuration::from_secs(timeout + DEADLINE_GRACE_SECONDS),

@@ -12,8 +12,6 @@ use super::decide::{self, POLL};
 use crate::netprobe::plan::NodePlan;
 use netdiag_model::PlanRole;
 
-/// How often a run whose source waits for its watcher is looked at.
-const ARM_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 use super::reconcile::{ReconcileError, Run, role_of};
 use crate::agents::collect;
 use crate::netprobe::node_source;
@@ -137,7 +135,7 @@ impl Run<'_> {
         }
         // A held source is looked at again soon: the watcher's readiness is what it waits on
         // (its pod's events wake the reconcile earlier).
-        Ok(Action::requeue(if held { ARM_POLL } else { POLL }))
+        Ok(Action::requeue(if held { decide::ARM_POLL } else { POLL }))
     }
 
     /// Finish a run that could not start its agents, with the pods a restarted run left.
